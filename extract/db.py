@@ -1,0 +1,86 @@
+"""Connections and type names for the three kinds of database the pipeline talks to.
+
+Every caller opens databases through ``connect`` so that SQL Server's ODBC options,
+file creation and driver errors are handled in one place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from extract.dburl import DatabaseURL
+from extract.errors import ConfigError, TransientError
+
+# Logical column types (extract/schemas.py) per database.
+_TYPES: dict[str, dict[str, str]] = {
+    "duckdb": {"int": "BIGINT", "text": "VARCHAR", "money": "DECIMAL(12,2)", "float": "DOUBLE",
+               "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN"},
+    "sqlite": {"int": "INTEGER", "text": "TEXT", "money": "NUMERIC", "float": "REAL",
+               "date": "TEXT", "timestamp": "TEXT", "bool": "INTEGER"},
+    "mssql": {"int": "BIGINT", "text": "NVARCHAR(4000)", "money": "DECIMAL(12,2)",
+              "float": "FLOAT", "date": "DATE", "timestamp": "DATETIME2(6)", "bool": "BIT"},
+}
+
+
+def column_type(kind: str, logical: str) -> str:
+    """The column type for a logical type on a database kind."""
+    try:
+        return _TYPES[kind][logical]
+    except KeyError:
+        raise ValueError(f"no `{logical}` type for `{kind}`") from None
+
+
+def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = False) -> Any:
+    """Open a DB-API connection; file databases and their folders are created on first use.
+
+    ``read_only`` opens DuckDB files without taking the writer lock (readers may then run
+    while another process writes to another file). SQL Server connections get
+    ``fast_executemany``-friendly settings; the caller sets it on the cursor.
+    """
+    if url.kind == "duckdb":
+        import duckdb
+
+        assert url.path is not None
+        if read_only and not url.path.exists():
+            raise ConfigError(f"`{url}` does not exist yet; run the step that creates it first")
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return duckdb.connect(str(url.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            # Another process holds the file's write lock: worth a retry later.
+            raise TransientError(f"cannot open `{url}`: {exc}") from None
+    if url.kind == "sqlite":
+        assert url.path is not None
+        if read_only:
+            if not url.path.exists():
+                raise ConfigError(
+                    f"`{url}` does not exist; create it with `deltastore demo-data legacy` "
+                    "or point the URL at an existing database"
+                )
+            return sqlite3.connect(f"file:{url.path}?mode=ro", uri=True)
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(str(url.path), isolation_level=None if autocommit else "DEFERRED")
+    if url.kind == "mssql":
+        try:
+            import pyodbc
+        except ImportError as exc:
+            raise ConfigError(
+                f"SQL Server needs pyodbc and unixODBC ({exc}); "
+                "install with `apt-get install unixodbc` and `pip install pyodbc`"
+            ) from None
+        try:
+            return pyodbc.connect(url.odbc_connection_string(), autocommit=autocommit)
+        except pyodbc.InterfaceError as exc:
+            # Driver missing or bad options: retrying won't help.
+            raise ConfigError(f"cannot connect to `{url}`: {exc.args[-1]}") from None
+        except pyodbc.Error as exc:
+            raise TransientError(f"cannot connect to `{url}`: {exc.args[-1]}") from None
+    raise ConfigError(f"unsupported database `{url}`")
+
+
+def quote(kind: str, name: str) -> str:
+    """Quote an identifier for a database kind."""
+    if kind == "mssql":
+        return "[" + name.replace("]", "]]") + "]"
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,44 @@
+"""One root exception; each error carries the exit code the CLI returns.
+
+Exit codes are a contract with Argo's retry policy:
+0 ok · 1 failed, may succeed on retry (source down, database error) ·
+2 configuration or usage error (retrying won't help) · 3 data error (failed dbt test,
+sync gate, checksum mismatch; retrying won't help until the data changes).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_DATA = 3
+
+
+class DeltaStoreError(Exception):
+    """Root of every error the pipeline raises on purpose."""
+
+    exit_code = EXIT_FAILED
+
+
+class TransientError(DeltaStoreError):
+    """Something outside us failed (network, server, lock); a retry may succeed."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(DeltaStoreError):
+    """A setting or argument is wrong; say which and how to fix it. Never retried."""
+
+    exit_code = EXIT_CONFIG
+
+
+class DataError(DeltaStoreError):
+    """The data itself is wrong (bad response shape, failed test, checksum mismatch)."""
+
+    exit_code = EXIT_DATA
+
+
+class LoadError(DeltaStoreError):
+    """A load failed after its retries; the target is left as it was."""
+
+    exit_code = EXIT_FAILED

@@ -1,0 +1,121 @@
+"""The raw tables: one definition shared by the demo generators, readers, writers and dbt.
+
+Logical column types (writers map them to each database):
+``int`` (64-bit integer), ``text``, ``money`` (decimal(12,2)), ``float`` (double),
+``date``, ``timestamp`` (no time zone, UTC), ``bool``.
+Every raw table in the warehouse also has the load metadata columns in ``LOAD_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOAD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_loaded_at", "timestamp"),   # when this version of the row was written (UTC)
+    ("_batch_id", "text"),         # the extract run that wrote it
+    ("_deleted_at", "timestamp"),  # set when the row vanished from a full-snapshot source
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...]
+    # Column used for incremental reads; None means the table is copied in full each run.
+    watermark: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+NEW_STORE = "new_store"
+OLD_STORE = "old_store"
+
+# The new web store (FakeStore API), flattened. Passwords from /users are never landed.
+NEW_STORE_TABLES: tuple[Table, ...] = (
+    Table(NEW_STORE, "products", (
+        ("id", "int"), ("title", "text"), ("price", "money"), ("description", "text"),
+        ("category", "text"), ("image", "text"), ("rating_rate", "float"),
+        ("rating_count", "int"),
+    ), ("id",)),
+    Table(NEW_STORE, "users", (
+        ("id", "int"), ("email", "text"), ("username", "text"), ("first_name", "text"),
+        ("last_name", "text"), ("phone", "text"), ("city", "text"), ("street", "text"),
+        ("street_number", "int"), ("zipcode", "text"), ("lat", "text"), ("long", "text"),
+    ), ("id",)),
+    Table(NEW_STORE, "carts", (
+        ("id", "int"), ("user_id", "int"), ("date", "timestamp"),
+    ), ("id",)),
+    # One row per product line of a cart; a product listed twice in one cart is summed.
+    Table(NEW_STORE, "cart_items", (
+        ("cart_id", "int"), ("product_id", "int"), ("quantity", "int"),
+    ), ("cart_id", "product_id")),
+)
+
+# The old store's SQL Server database, same table and column names.
+OLD_STORE_TABLES: tuple[Table, ...] = (
+    Table(OLD_STORE, "customers", (
+        ("customer_id", "int"), ("first_name", "text"), ("last_name", "text"), ("email", "text"),
+        ("phone_number", "text"), ("address", "text"), ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ), ("customer_id",), "updated_at"),
+    Table(OLD_STORE, "products", (
+        ("product_id", "int"), ("product_name", "text"), ("category", "text"),
+        ("price", "money"), ("supplier_id", "int"), ("updated_at", "timestamp"),
+    ), ("product_id",), "updated_at"),
+    Table(OLD_STORE, "suppliers", (
+        ("supplier_id", "int"), ("contact_name", "text"), ("phone_number", "text"),
+        ("email", "text"), ("address", "text"),
+    ), ("supplier_id",)),
+    Table(OLD_STORE, "orders", (
+        ("order_id", "int"), ("customer_id", "int"), ("order_date", "timestamp"),
+        ("total_price", "money"), ("updated_at", "timestamp"),
+    ), ("order_id",), "updated_at"),
+    Table(OLD_STORE, "order_items", (
+        ("order_item_id", "int"), ("order_id", "int"), ("product_id", "int"),
+        ("quantity", "int"), ("price_at_purchase", "money"),
+    ), ("order_item_id",)),
+    Table(OLD_STORE, "payment", (
+        ("payment_id", "int"), ("order_id", "int"), ("payment_method", "text"),
+        ("amount", "money"), ("transaction_status", "text"),
+    ), ("payment_id",)),
+    Table(OLD_STORE, "reviews", (
+        ("review_id", "int"), ("product_id", "int"), ("customer_id", "int"), ("rating", "int"),
+        ("review_text", "text"), ("review_date", "timestamp"),
+    ), ("review_id",)),
+    Table(OLD_STORE, "shipments", (
+        ("shipment_id", "int"), ("order_id", "int"), ("shipment_date", "timestamp"),
+        ("delivery_date", "timestamp"), ("carrier", "text"), ("tracking_number", "text"),
+        ("shipment_status", "text"), ("updated_at", "timestamp"),
+    ), ("shipment_id",), "updated_at"),
+)
+
+ALL_TABLES: tuple[Table, ...] = NEW_STORE_TABLES + OLD_STORE_TABLES
+
+# Bookkeeping tables in the warehouse, schema ``meta``.
+META = "meta"
+LOAD_STATE = Table(META, "load_state", (
+    ("batch_id", "text"), ("source", "text"), ("table_name", "text"),
+    ("watermark", "text"), ("rows_read", "int"), ("rows_inserted", "int"),
+    ("rows_updated", "int"), ("rows_deleted", "int"), ("rows_rejected", "int"),
+    ("started_at", "timestamp"), ("seconds", "float"), ("status", "text"),
+), ("batch_id", "table_name"))
+REJECTS = Table(META, "rejects", (
+    ("batch_id", "text"), ("source", "text"), ("table_name", "text"), ("record_key", "text"),
+    ("reason", "text"), ("payload", "text"), ("rejected_at", "timestamp"),
+), ())
+
+
+def table(schema: str, name: str) -> Table:
+    """Look a raw table up by schema and name."""
+    for t in ALL_TABLES + (LOAD_STATE, REJECTS):
+        if t.schema == schema and t.name == name:
+            return t
+    raise KeyError(f"{schema}.{name}")

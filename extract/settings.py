@@ -1,0 +1,207 @@
+"""One typed settings object, read from ``DELTASTORE_*`` environment variables.
+
+Every default is embedded and local: with nothing set, the legacy DB, the DuckDB warehouse
+and the DuckDB sync target are files under ``DELTASTORE_DATA_DIR``. An optional
+``DELTASTORE_CONFIG_FILE`` holds ``KEY=VALUE`` lines; the environment wins over it.
+Secrets (``*_PASSWORD``, the webhook URL) are read here but never printed: ``describe()``
+masks them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from extract.dburl import DatabaseURL
+from extract.errors import ConfigError
+
+PREFIX = "DELTASTORE_"
+DEFAULT_STORE_API_PORT = 8765
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Documentation of one variable; README's configuration table is built from these."""
+
+    name: str
+    default: str
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DELTASTORE_DATA_DIR", "./deltastore-data",
+            "Directory for every default file (legacy DB, warehouse, sync target, landing files)."),
+    Setting("DELTASTORE_STORE_API_URL", f"http://127.0.0.1:{DEFAULT_STORE_API_PORT}",
+            "Base URL of the FakeStore-compatible store API."),
+    Setting("DELTASTORE_LEGACY_DB_URL", "sqlite:///<data dir>/legacy.db",
+            "The old store's database (`mssql://…` in production)."),
+    Setting("DELTASTORE_WAREHOUSE_URL", "duckdb:///<data dir>/warehouse.duckdb",
+            "The warehouse where raw data lands and dbt builds (`mssql://…` in production)."),
+    Setting("DELTASTORE_SYNC_TARGET_URL", "duckdb:///<data dir>/sync_target.duckdb",
+            "Where the marts are published for dashboards (Azure SQL `mssql://…` in production)."),
+    Setting("DELTASTORE_LEGACY_DB_PASSWORD", "", "Password for an `mssql://` legacy DB URL.", True),
+    Setting("DELTASTORE_WAREHOUSE_PASSWORD", "", "Password for an `mssql://` warehouse URL.", True),
+    Setting("DELTASTORE_SYNC_TARGET_PASSWORD", "", "Password for an `mssql://` sync target URL.",
+            True),
+    Setting("DELTASTORE_RUN_DATE", "today (UTC)",
+            "The date that stands in for 'today' in dbt (`YYYY-MM-DD`); set it to backfill."),
+    Setting("DELTASTORE_BATCH_SIZE", "50000", "Rows per batch when streaming between databases."),
+    Setting("DELTASTORE_HTTP_TIMEOUT", "60", "Read timeout in seconds for store API requests."),
+    Setting("DELTASTORE_HTTP_RETRIES", "5", "Attempts per store API request on 5xx/429/network."),
+    Setting("DELTASTORE_HTTP_RETRY_SECONDS", "120",
+            "Upper bound on the total time spent retrying one store API request."),
+    Setting("DELTASTORE_ON_TIME_DAYS", "5",
+            "A shipment delivered within this many days of shipping counts as on time."),
+    Setting("DELTASTORE_DBT_TARGET", "dev if the warehouse is DuckDB, else prod",
+            "dbt target in `dbt/profiles.yml`."),
+    Setting("DELTASTORE_DBT_PROJECT_DIR", "<repo>/dbt", "Where the dbt project lives."),
+    Setting("DELTASTORE_NOTIFY_WEBHOOK_URL", "",
+            "Slack-compatible webhook for failure messages (a Secret in Kubernetes).", True),
+    Setting("DELTASTORE_LOG_LEVEL", "INFO", "Python log level."),
+    Setting("DELTASTORE_CONFIG_FILE", "", "Optional file of `KEY=VALUE` lines read before the "
+            "environment."),
+)
+SECRET_NAMES = frozenset(s.name for s in SETTINGS if s.secret)
+_KNOWN = frozenset(s.name for s in SETTINGS)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    store_api_url: str
+    legacy_db_url: DatabaseURL
+    warehouse_url: DatabaseURL
+    sync_target_url: DatabaseURL
+    run_date: dt.date | None
+    batch_size: int
+    http_timeout: float
+    http_retries: int
+    http_retry_seconds: float
+    on_time_days: int
+    dbt_target: str
+    dbt_project_dir: Path
+    log_level: str
+    notify_webhook_url: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; an invalid value raises ConfigError naming the variable."""
+        values = _merged_environment(dict(os.environ if env is None else env))
+        get = values.get
+
+        data_dir = Path(get("DELTASTORE_DATA_DIR") or "./deltastore-data").expanduser().resolve()
+
+        def url(name: str, default_file: str, password_var: str) -> DatabaseURL:
+            raw = get(name)
+            parsed = DatabaseURL.parse(raw, name) if raw else DatabaseURL.parse(
+                f"{default_file.split(':')[0]}://{data_dir / default_file.split(':')[1]}", name
+            )
+            return parsed.with_password(get(password_var))
+
+        warehouse = url("DELTASTORE_WAREHOUSE_URL", "duckdb:warehouse.duckdb",
+                        "DELTASTORE_WAREHOUSE_PASSWORD")
+        store_api_url = (get("DELTASTORE_STORE_API_URL")
+                         or f"http://127.0.0.1:{DEFAULT_STORE_API_PORT}").rstrip("/")
+        if not store_api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"DELTASTORE_STORE_API_URL: `{store_api_url}` must start with http:// or https://"
+            )
+        default_project = Path(__file__).resolve().parents[1] / "dbt"
+        return cls(
+            data_dir=data_dir,
+            store_api_url=store_api_url,
+            legacy_db_url=url("DELTASTORE_LEGACY_DB_URL", "sqlite:legacy.db",
+                              "DELTASTORE_LEGACY_DB_PASSWORD"),
+            warehouse_url=warehouse,
+            sync_target_url=url("DELTASTORE_SYNC_TARGET_URL", "duckdb:sync_target.duckdb",
+                                "DELTASTORE_SYNC_TARGET_PASSWORD"),
+            run_date=_parse(get, "DELTASTORE_RUN_DATE", _date, None),
+            batch_size=_parse(get, "DELTASTORE_BATCH_SIZE", _positive_int, 50_000),
+            http_timeout=_parse(get, "DELTASTORE_HTTP_TIMEOUT", _positive_float, 60.0),
+            http_retries=_parse(get, "DELTASTORE_HTTP_RETRIES", _positive_int, 5),
+            http_retry_seconds=_parse(get, "DELTASTORE_HTTP_RETRY_SECONDS", _positive_float, 120.0),
+            on_time_days=_parse(get, "DELTASTORE_ON_TIME_DAYS", _positive_int, 5),
+            dbt_target=get("DELTASTORE_DBT_TARGET") or (
+                "dev" if warehouse.kind == "duckdb" else "prod"),
+            dbt_project_dir=Path(get("DELTASTORE_DBT_PROJECT_DIR") or default_project).resolve(),
+            log_level=(get("DELTASTORE_LOG_LEVEL") or "INFO").upper(),
+            notify_webhook_url=get("DELTASTORE_NOTIFY_WEBHOOK_URL") or None,
+        )
+
+    def describe(self) -> dict[str, str]:
+        """Settings as printable strings, secrets masked (safe for logs)."""
+        shown: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "notify_webhook_url":
+                value = "***" if value else ""
+            shown[f.name] = "" if value is None else str(value)
+        return shown
+
+
+def _merged_environment(env: dict[str, str]) -> dict[str, str]:
+    """Config-file values first, environment on top; reject misspelled DELTASTORE_ names."""
+    merged: dict[str, str] = {}
+    config_file = env.get("DELTASTORE_CONFIG_FILE")
+    if config_file:
+        merged.update(_read_config_file(Path(config_file)))
+    merged.update({k: v for k, v in env.items() if k.startswith(PREFIX)})
+    return merged
+
+
+def _read_config_file(path: Path) -> dict[str, str]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"DELTASTORE_CONFIG_FILE: cannot read `{path}`: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or key not in _KNOWN:
+            raise ConfigError(
+                f"DELTASTORE_CONFIG_FILE: line {number} of `{path}` is not `DELTASTORE_NAME=value` "
+                "with a known name (see README, Configuration)"
+            )
+        values[key] = value.strip().strip('"')
+    return values
+
+
+def _parse(get: Callable[[str], str | None], name: str,
+           convert: Callable[[str], Any], default: Any) -> Any:
+    raw = get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return convert(raw.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name}: `{raw}` is not valid: {exc}") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number above 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _date(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("write the date as YYYY-MM-DD") from None

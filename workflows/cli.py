@@ -1,0 +1,105 @@
+"""The `deltastore` command: a thin layer over the library.
+
+Each sub-command lives in one module of ``workflows.commands`` that exposes
+``register(subparsers)``; the handler it sets calls one library function that tests also
+call directly. Errors become one line on stderr and the exit code of their class
+(see ``extract.errors``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from extract.errors import EXIT_CONFIG, EXIT_FAILED, DeltaStoreError
+
+# One module per command group; each registers its sub-commands.
+COMMAND_MODULES = (
+    "workflows.commands.demo_sources",   # demo-store serve, demo-data legacy
+    "workflows.commands.extract",        # extract
+    "workflows.commands.dbt",            # build, freshness, slo, docs
+    "workflows.commands.sync",           # sync
+    "workflows.commands.run",            # run, demo
+    "workflows.commands.argo",           # workflows render|submit|status
+    "workflows.commands.dashboards",     # dashboards, export
+)
+
+EPILOG = """examples:
+  deltastore demo                 run the whole pipeline on embedded demo data
+  deltastore run --skip sync      run the pipeline against the configured sources
+  deltastore <command> --help     help and an example for one command
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of the examples in every command's help."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deltastore",
+        description="DeltaStore e-commerce pipeline: extract, dbt build, sync, dashboards.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def add_command(subparsers: argparse._SubParsersAction, name: str, help: str,
+                example: str) -> argparse.ArgumentParser:
+    """Add a sub-command whose --help ends with an example."""
+    return subparsers.add_parser(
+        name, help=help, description=help, epilog=f"example:\n  {example}",
+        formatter_class=HelpFormatter,
+    )
+
+
+def parse_bool(text: str) -> bool:
+    """`--flag`, `--flag=true` and `--flag=false` all work, so Argo can pass a parameter."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"`{text}` is not true or false")
+
+
+def add_bool_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
+    parser.add_argument(flag, nargs="?", const=True, default=False, type=parse_bool,
+                        metavar="true|false", help=help)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        result = args.handler(args)
+    except DeltaStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    return int(result or 0)
+
+
+def usage_error(message: str) -> int:
+    """For handlers that find a bad combination of arguments."""
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

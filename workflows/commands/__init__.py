@@ -1,0 +1,1 @@
+"""Sub-command modules of the `deltastore` CLI; each exposes ``register(subparsers)``."""

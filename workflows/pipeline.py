@@ -1,0 +1,81 @@
+"""The pipeline, defined once: both ``deltastore run`` and the Argo WorkflowTemplate read it.
+
+A step is a ``deltastore`` sub-command; business logic never lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RetryClass = Literal["transient", "never"]
+# Run options a step may accept; each maps to a CLI option of its sub-command.
+RunOption = Literal["run_date", "full_refresh", "dbt_select"]
+OPTION_FLAGS: dict[str, str] = {
+    "run_date": "--run-date",
+    "full_refresh": "--full-refresh",
+    "dbt_select": "--select",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str                      # DNS-1123 label: the Argo task name and the local step name
+    command: tuple[str, ...]       # argv after `deltastore`
+    depends: tuple[str, ...]       # names of steps that must succeed first
+    retry: RetryClass              # "transient": retried on exit code 1 only
+    title: str                     # shown in the Argo UI and the local summary
+    options: tuple[RunOption, ...] = ()
+    skip_parameter: str | None = None  # workflow parameter that skips this step when "true"
+
+    def argv(self, run_date: str = "", full_refresh: bool = False,
+             dbt_select: str = "") -> list[str]:
+        """The concrete command for a local run with these option values."""
+        args = list(self.command)
+        values = {"run_date": run_date, "full_refresh": full_refresh, "dbt_select": dbt_select}
+        for option in self.options:
+            value = values[option]
+            if option == "full_refresh":
+                if value:
+                    args.append(OPTION_FLAGS[option])
+            elif value:
+                args += [OPTION_FLAGS[option], str(value)]
+        return args
+
+
+PIPELINE: tuple[Step, ...] = (
+    Step("extract-store-api", ("extract", "--source", "store-api"), (), "transient",
+         "Extract the web store API", ("full_refresh",)),
+    Step("extract-legacy-db", ("extract", "--source", "legacy-db"), (), "transient",
+         "Extract the legacy database", ("full_refresh",)),
+    Step("source-freshness", ("freshness",), ("extract-store-api", "extract-legacy-db"),
+         "never", "Check source freshness"),
+    Step("dbt-build", ("build",), ("source-freshness",), "transient",
+         "dbt build: models, snapshots, tests", ("run_date", "full_refresh", "dbt_select")),
+    Step("sync", ("sync",), ("dbt-build",), "transient",
+         "Sync marts to Azure SQL", skip_parameter="skip-sync"),
+    Step("slo-report", ("slo",), ("sync",), "never", "Report slow dbt nodes"),
+)
+
+
+def step(name: str) -> Step:
+    for s in PIPELINE:
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+def execution_order(steps: tuple[Step, ...] = PIPELINE) -> list[Step]:
+    """Steps in a dependency-respecting order (stable: definition order breaks ties)."""
+    done: set[str] = set()
+    ordered: list[Step] = []
+    pending = list(steps)
+    while pending:
+        ready = [s for s in pending if all(d in done for d in s.depends)]
+        if not ready:
+            raise ValueError("pipeline has a dependency cycle or an unknown dependency")
+        for s in ready:
+            ordered.append(s)
+            done.add(s.name)
+            pending.remove(s)
+    return ordered
