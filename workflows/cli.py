@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -79,8 +80,9 @@ def add_bool_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = "DEBUG" if args.verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=level if level in logging.getLevelNamesMapping() else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

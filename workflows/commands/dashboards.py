@@ -1,9 +1,48 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""`deltastore dashboards` (static site from the KPI marts) and `deltastore export`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from dashboards import render_dashboards
+from dashboards.export import FORMATS, export_marts
+from extract.settings import Settings
+from workflows.cli import add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    parser = add_command(
+        subparsers, "dashboards",
+        "Render the three dashboards as a static offline site (index.html) from the KPI "
+        "marts in the sync target; default output <data dir>/dashboards.",
+        "deltastore dashboards --out ./site && xdg-open ./site/index.html",
+    )
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="directory for the site (default: <data dir>/dashboards)")
+    parser.set_defaults(handler=run_dashboards)
+
+    parser = add_command(
+        subparsers, "export",
+        "Write every table of schema analytics in the sync target to CSV or Parquet files "
+        "for BI tools; default output <data dir>/exports.",
+        "deltastore export --format parquet --out ./exports",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="csv",
+                        help="file format (default: csv)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="directory for the files (default: <data dir>/exports)")
+    parser.set_defaults(handler=run_export)
+
+
+def run_dashboards(args: argparse.Namespace) -> int:
+    index = render_dashboards(Settings.from_env(), args.out)
+    print(index)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    counts = export_marts(Settings.from_env(), args.format, args.out)
+    for table, rows in counts.items():
+        print(f"{table}\t{rows}")
+    return 0

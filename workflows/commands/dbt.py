@@ -1,9 +1,110 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""dbt sub-commands: build, freshness, slo, docs (see workflows/dbt_runner.py)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from pathlib import Path
+
+from extract.errors import ConfigError, DataError
+from extract.settings import Settings
+from workflows.cli import add_bool_flag, add_command
+from workflows.dbt_docs import generate_docs
+from workflows.dbt_runner import parse_vars, run_dbt, target_dir
+from workflows.dbt_slo import DEFAULT_MAX_SECONDS, check_slo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    build = add_command(
+        subparsers, "build", "Run `dbt build` (models, seeds, snapshots, tests) in-process.",
+        "deltastore build --select 'path:models/marts' --run-date 2024-06-30",
+    )
+    _add_selection(build)
+    add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
+    build.add_argument("--vars", default="", metavar="JSON",
+                       help="extra dbt vars as a JSON object (run_date and on_time_days are set)")
+    _add_run_options(build)
+    build.set_defaults(handler=_build)
+
+    freshness = add_command(
+        subparsers, "freshness", "Run `dbt source freshness`; exit 3 when a source is too old.",
+        "deltastore freshness --select 'source:new_store'",
+    )
+    freshness.add_argument("--select", default="", help="dbt selector; empty means all sources")
+    _add_run_options(freshness)
+    freshness.set_defaults(handler=_freshness)
+
+    slo = add_command(
+        subparsers, "slo", "Report dbt nodes of the last build slower than a limit.",
+        "deltastore slo --max-seconds 120 --fail",
+    )
+    slo.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS,
+                     help=f"limit per node in seconds (default {DEFAULT_MAX_SECONDS:g})")
+    add_bool_flag(slo, "--fail", "exit 3 when a node breaches the limit (default: report only)")
+    slo.add_argument("--run-results", type=Path, default=None,
+                     help="run_results.json to read (default: the last build's)")
+    slo.set_defaults(handler=_slo)
+
+    docs = add_command(
+        subparsers, "docs", "Write the dbt docs site (one HTML file) and the marts' ER diagram.",
+        "deltastore docs --out ./site",
+    )
+    docs.add_argument("--out", type=Path, default=None,
+                      help="output folder (default: DELTASTORE_DATA_DIR/dbt/docs)")
+    _add_run_options(docs)
+    docs.set_defaults(handler=_docs)
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--select", default="",
+                        help="dbt selector(s), space-separated; empty means everything")
+    parser.add_argument("--exclude", default="", help="dbt selector(s) to leave out")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-date", default="", metavar="YYYY-MM-DD",
+                        help="the date that stands in for today (default DELTASTORE_RUN_DATE)")
+    parser.add_argument("--target", default="",
+                        help="dbt target in dbt/profiles.yml (default DELTASTORE_DBT_TARGET)")
+
+
+def _run_date(text: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None
+
+
+def _build(args: argparse.Namespace) -> int:
+    extra = parse_vars(args.vars)
+    run = run_dbt(Settings.from_env(), "build", select=args.select, exclude=args.exclude,
+                  full_refresh=args.full_refresh, run_date=_run_date(args.run_date),
+                  extra_vars=extra, target=args.target or None)
+    run.raise_for_status()
+    return 0
+
+
+def _freshness(args: argparse.Namespace) -> int:
+    run = run_dbt(Settings.from_env(), "source freshness", select=args.select,
+                  run_date=_run_date(args.run_date), target=args.target or None)
+    run.raise_for_status()
+    return 0
+
+
+def _slo(args: argparse.Namespace) -> int:
+    path = args.run_results or target_dir(Settings.from_env()) / "run_results.json"
+    report = check_slo(path, args.max_seconds)
+    for line in report.lines():
+        print(line)
+    if report.slow and args.fail:
+        raise DataError(f"{len(report.slow)} dbt node(s) took longer than "
+                        f"{args.max_seconds:g}s; see the report above")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    generate_docs(Settings.from_env(), args.out, target=args.target or None,
+                  run_date=_run_date(args.run_date))
+    return 0

@@ -1,9 +1,80 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""`deltastore demo-store serve` and `deltastore demo-data legacy`: the embedded demo sources."""
 
 from __future__ import annotations
 
 import argparse
+import time
+
+from workflows.cli import add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    store = add_command(
+        subparsers, "demo-store", "Run the demo new store (a FakeStore-compatible API).",
+        "deltastore demo-store serve --port 8765 --scale 1",
+    )
+    store_commands = store.add_subparsers(dest="demo_store_command", metavar="<action>",
+                                          required=True)
+    serve = add_command(
+        store_commands, "serve",
+        "Serve the FakeStore API on loopback until stopped (Ctrl-C or SIGTERM).",
+        "deltastore demo-store serve --host 127.0.0.1 --port 8765 --scale 0.1 --seed 42",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    _scale_and_seed(serve, "per unit: 200 products, 1,000 users, 10,000 carts")
+    serve.set_defaults(handler=_serve)
+
+    data = add_command(
+        subparsers, "demo-data", "Generate demo source data.",
+        "deltastore demo-data legacy --scale 1",
+    )
+    data_commands = data.add_subparsers(dest="demo_data_command", metavar="<what>",
+                                        required=True)
+    legacy = add_command(
+        data_commands, "legacy",
+        "Create (or replace) the legacy store's database with generated data.",
+        "deltastore demo-data legacy --scale 0.1 --out sqlite:///tmp/legacy.db",
+    )
+    _scale_and_seed(legacy, "per unit: 10,000 customers, 15,000 orders")
+    legacy.add_argument("--out", metavar="URL",
+                        help="database URL (default: DELTASTORE_LEGACY_DB_URL, "
+                             "`sqlite:///<data dir>/legacy.db`)")
+    legacy.set_defaults(handler=_legacy)
+
+
+def _scale_and_seed(parser: argparse.ArgumentParser, per_unit: str) -> None:
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help=f"data volume ({per_unit}); e.g. 0.01 for tests")
+    parser.add_argument("--seed", type=int, default=42, help="same seed, same data")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from extract.demo.store_server import serve
+
+    def announce(url: str) -> None:
+        print(f"demo store serving on {url} (scale {args.scale:g}, seed {args.seed})",
+              flush=True)
+
+    serve(args.host, args.port, args.scale, args.seed, announce)
+    return 0
+
+
+def _legacy(args: argparse.Namespace) -> int:
+    from extract.demo.legacy_data import generate_legacy_db
+
+    from extract.dburl import DatabaseURL
+    from extract.settings import Settings
+
+    settings = Settings.from_env()
+    url = settings.legacy_db_url
+    if args.out:
+        # The password still comes from DELTASTORE_LEGACY_DB_PASSWORD, never from argv.
+        url = DatabaseURL.parse(args.out, "--out").with_password(url.password)
+    started = time.perf_counter()
+    counts = generate_legacy_db(url, scale=args.scale, seed=args.seed)
+    seconds = time.perf_counter() - started
+    for table, rows in counts.items():
+        print(f"{table:<12} {rows:>10,} rows")
+    print(f"{'total':<12} {sum(counts.values()):>10,} rows in {seconds:.1f} s -> {url}")
+    return 0

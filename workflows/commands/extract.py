@@ -1,9 +1,31 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""`deltastore extract`: load the store API and/or the legacy DB into the warehouse."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from extract.load import SOURCES, format_summary, run_extract
+from extract.settings import Settings
+from workflows.cli import add_bool_flag, add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    parser = add_command(
+        subparsers, "extract",
+        "Extract the store API and/or the legacy DB into the warehouse's raw tables "
+        "(idempotent; legacy tables with `updated_at` load incrementally).",
+        "deltastore extract --source legacy-db --full-refresh",
+    )
+    parser.add_argument("--source", choices=SOURCES, default="all",
+                        help="which source to extract (default: all)")
+    add_bool_flag(parser, "--full-refresh",
+                  "ignore saved watermarks and re-read every legacy table in full")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    results = run_extract(Settings.from_env(), args.source, args.full_refresh,
+                          progress=lambda message: print(message, file=sys.stderr, flush=True))
+    print(format_summary(results))
+    return 0

@@ -1,9 +1,66 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""`deltastore run` (the pipeline, locally) and `deltastore demo` (the same on demo data)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+
+from extract.errors import ConfigError
+from extract.settings import Settings
+from workflows.cli import add_bool_flag, add_command
+from workflows.pipeline import PIPELINE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    names = ", ".join(s.name for s in PIPELINE)
+    run = add_command(
+        subparsers, "run",
+        f"Run the pipeline locally in dependency order, stopping at the first failure "
+        f"(steps: {names}).",
+        "deltastore run --skip sync slo-report --run-date 2026-01-01",
+    )
+    run.add_argument("--skip", nargs="+", action="extend", default=[], metavar="STEP",
+                     help="steps to leave out (reported as skipped)")
+    run.add_argument("--only", nargs="+", action="extend", default=[], metavar="STEP",
+                     help="run just these steps (their dependencies are assumed done)")
+    add_bool_flag(run, "--full-refresh", "re-read every source and rebuild incremental models")
+    run.add_argument("--run-date", default="", metavar="YYYY-MM-DD",
+                     help="the date dbt treats as today (default DELTASTORE_RUN_DATE or today)")
+    run.set_defaults(handler=run_locally)
+
+    demo = add_command(
+        subparsers, "demo",
+        "Run the whole pipeline on generated demo data (legacy DB + demo store API on "
+        "loopback), then docs and dashboards; no configuration needed.",
+        "deltastore demo --scale 0.1",
+    )
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="demo data volume (1 = 10,000 legacy customers, 1,000 store users)")
+    demo.add_argument("--seed", type=int, default=42, help="same seed, same data")
+    add_bool_flag(demo, "--regenerate",
+                  "rebuild the legacy DB at --scale even if it exists (then a full refresh)")
+    demo.set_defaults(handler=run_demo_command)
+
+
+def run_locally(args: argparse.Namespace) -> int:
+    from workflows.runner import failed_exit_code, run_pipeline
+
+    results = run_pipeline(Settings.from_env(), skip=args.skip, only=args.only,
+                           full_refresh=args.full_refresh, run_date=_date(args.run_date))
+    return failed_exit_code(results)
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    from workflows.demo import run_demo
+
+    run_demo(Settings.from_env(), scale=args.scale, seed=args.seed, regenerate=args.regenerate)
+    return 0
+
+
+def _date(text: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None

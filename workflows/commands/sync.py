@@ -1,9 +1,29 @@
-"""Sub-commands of this group are registered here (see workflows/cli.py)."""
+"""`deltastore sync`: publish the marts to the sync target (Azure SQL in production)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from extract.settings import Settings
+from extract.sync import sync_marts
+from workflows.cli import add_bool_flag, add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """No sub-command in this group yet."""
+    parser = add_command(
+        subparsers, "sync",
+        "Copy every table of warehouse schema `analytics` to the sync target, verified by "
+        "row count and checksum, and publish them all at once (or not at all).",
+        "deltastore sync            # refuses when the last dbt build had failures",
+    )
+    add_bool_flag(parser, "--force", "sync even when the last dbt build failed or is missing")
+    parser.add_argument("--run-results", type=Path, default=None, metavar="PATH",
+                        help="dbt run_results.json to gate on "
+                             "(default: <data dir>/dbt/target/run_results.json)")
+    parser.set_defaults(handler=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    sync_marts(Settings.from_env(), force=args.force, run_results_path=args.run_results)
+    return 0

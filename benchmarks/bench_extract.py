@@ -1,0 +1,96 @@
+"""Throughput of `deltastore extract` into DuckDB at scale 10 (prints figures, asserts nothing).
+
+- store API: the demo store serves scale-10 data from a separate process (so it does not
+  share this process's interpreter lock), and the whole extract+load is timed; records
+  are products + users + carts + cart items. Target: >= 100,000 records/s.
+- legacy DB: a scale-10 SQLite legacy database is generated first (not timed), then the
+  full copy of the 8 tables is timed. Target: >= 200,000 rows/s.
+
+Run: `.venv/bin/python benchmarks/bench_extract.py [--scale 10] [--only store-api|legacy-db]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from extract.load import format_summary, run_extract
+from extract.settings import Settings
+
+STORE_TARGET = 100_000
+LEGACY_TARGET = 200_000
+
+
+def _serve(scale: float, urls: multiprocessing.Queue) -> None:
+    from extract.demo.store_server import DemoStore
+
+    DemoStore(scale=scale, seed=42).serve_forever(urls.put)
+
+
+def bench_store_api(scale: float, data_dir: Path) -> None:
+    urls: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_serve, args=(scale, urls), daemon=True)
+    server.start()
+    try:
+        url = urls.get(timeout=60)
+        settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir),
+                                      "DELTASTORE_STORE_API_URL": url})
+        for label in ("first load (all inserts)", "second load (no changes)"):
+            started = time.perf_counter()
+            results = run_extract(settings, "store-api")
+            seconds = time.perf_counter() - started
+            records = sum(r.rows_read for r in results)
+            print(f"\nstore API, scale {scale:g}, {label}:")
+            print(format_summary(results))
+            verdict = "meets" if records / seconds >= STORE_TARGET else "MISSES"
+            print(f"=> {records:,} records in {seconds:.2f} s = {records / seconds:,.0f} "
+                  f"records/s ({verdict} the {STORE_TARGET:,}/s target)")
+    finally:
+        server.terminate()
+        server.join()
+
+
+def bench_legacy_db(scale: float, data_dir: Path) -> None:
+    from extract.dburl import DatabaseURL
+    from extract.demo.legacy_data import generate_legacy_db
+
+    legacy = data_dir / "legacy.db"
+    started = time.perf_counter()
+    generate_legacy_db(DatabaseURL.parse(f"sqlite://{legacy}"), scale=scale, seed=42)
+    print(f"\nlegacy DB generated at scale {scale:g} in {time.perf_counter() - started:.1f} s "
+          "(not counted)")
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir)})
+    for label, full in (("full copy", True), ("incremental, nothing changed", False)):
+        started = time.perf_counter()
+        results = run_extract(settings, "legacy-db", full_refresh=full)
+        seconds = time.perf_counter() - started
+        rows = sum(r.rows_read for r in results)
+        print(f"\nlegacy DB, scale {scale:g}, {label}:")
+        print(format_summary(results))
+        if full:
+            verdict = "meets" if rows / seconds >= LEGACY_TARGET else "MISSES"
+            print(f"=> {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s "
+                  f"({verdict} the {LEGACY_TARGET:,}/s target)")
+        else:
+            print(f"=> {rows:,} rows read in {seconds:.2f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--only", choices=("store-api", "legacy-db"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
+        if args.only in (None, "store-api"):
+            bench_store_api(args.scale, Path(tmp) / "api")
+        if args.only in (None, "legacy-db"):
+            bench_legacy_db(args.scale, Path(tmp) / "legacy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

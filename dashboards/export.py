@@ -1,0 +1,159 @@
+"""Export every table of schema ``analytics`` for BI tools, as CSV or Parquet files.
+
+Rows are streamed: ``fetchmany(settings.batch_size)`` batches go straight into the CSV
+writer or a ``pyarrow.parquet.ParquetWriter``, so memory stays flat however big a table is.
+Parquet keeps the column types (decimal, date, timestamp, bool) taken from the cursor
+description, so an empty table still gets a typed schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dashboards.marts import SCHEMA
+from extract.db import connect, quote
+from extract.errors import ConfigError, TransientError
+from extract.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Format = Literal["csv", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "parquet")
+
+# DuckDB describes columns with its type names; pyodbc with Python classes.
+_DUCKDB_TYPES: dict[str, pa.DataType] = {
+    "BOOLEAN": pa.bool_(), "TINYINT": pa.int8(), "SMALLINT": pa.int16(),
+    "INTEGER": pa.int32(), "BIGINT": pa.int64(), "HUGEINT": pa.decimal128(38, 0),
+    "UTINYINT": pa.uint8(), "USMALLINT": pa.uint16(), "UINTEGER": pa.uint32(),
+    "UBIGINT": pa.uint64(), "FLOAT": pa.float32(), "DOUBLE": pa.float64(),
+    "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"), "TIMESTAMP_NS": pa.timestamp("ns"),
+    "TIMESTAMP_MS": pa.timestamp("ms"), "TIMESTAMP_S": pa.timestamp("s"),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"), "VARCHAR": pa.string(),
+    "TIME": pa.time64("us"), "BLOB": pa.binary(), "UUID": pa.string(),
+}
+_PYTHON_TYPES: dict[type, pa.DataType] = {
+    bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(),
+    dt.datetime: pa.timestamp("us"), dt.date: pa.date32(), dt.time: pa.time64("us"),
+    bytes: pa.binary(), bytearray: pa.binary(),
+}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def default_out_dir(settings: Settings) -> Path:
+    return settings.data_dir / "exports"
+
+
+def arrow_type(column: tuple[Any, ...]) -> pa.DataType:
+    """The Arrow type of one cursor.description entry (DuckDB or pyodbc)."""
+    type_code = column[1]
+    if isinstance(type_code, type):  # pyodbc: a Python class, precision and scale alongside
+        if issubclass(type_code, decimal.Decimal):
+            precision, scale = column[4] or 38, column[5] or 0
+            return pa.decimal128(min(int(precision), 38), int(scale))
+        for python_type, arrow in _PYTHON_TYPES.items():
+            if issubclass(type_code, python_type):
+                return arrow
+        return pa.string()
+    name = str(type_code).upper()
+    match = _DECIMAL.fullmatch(name)
+    if match:
+        return pa.decimal128(int(match[1]), int(match[2]))
+    return _DUCKDB_TYPES.get(name, pa.string())
+
+
+def export_marts(settings: Settings, fmt: str, out_dir: Path | None = None) -> dict[str, int]:
+    """Write one file per ``analytics`` table; returns rows written per table."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format `{fmt}`; use `csv` or `parquet`")
+    target = out_dir or default_out_dir(settings)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create `{target}`: {exc.strerror}; pass a writable --out"
+        ) from None
+    url = settings.sync_target_url
+    connection = connect(url, read_only=True)
+    counts: dict[str, int] = {}
+    try:
+        cursor = connection.cursor()
+        cursor.execute("select table_name from information_schema.tables "
+                       "where table_schema = ? order by table_name", [SCHEMA])
+        tables = [row[0] for row in cursor.fetchall()]
+        if not tables:
+            raise ConfigError(f"the sync target `{url}` has no tables in schema `{SCHEMA}`; "
+                              "run `deltastore run` (or `deltastore sync`) first")
+        for table in tables:
+            counts[table] = _export_table(cursor, url.kind, table, fmt,
+                                          target / f"{table}.{fmt}", settings.batch_size)
+            log.info("exported %s.%s: %d rows", SCHEMA, table, counts[table])
+    finally:
+        connection.close()
+    return counts
+
+
+def _batches(cursor: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    while True:
+        rows = cursor.fetchmany(size)
+        if not rows:
+            return
+        yield rows
+
+
+def _export_table(cursor: Any, kind: str, table: str, fmt: str, path: Path,
+                  batch_size: int) -> int:
+    try:
+        cursor.execute(f"select * from {quote(kind, SCHEMA)}.{quote(kind, table)}")
+    except Exception as exc:  # driver errors differ per database
+        raise TransientError(f"cannot read `{SCHEMA}.{table}`: {exc}") from None
+    description = cursor.description
+    # Write beside the target and rename at the end: a BI tool never reads half a file.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        if fmt == "csv":
+            rows = _write_csv(cursor, description, Path(temporary), batch_size)
+        else:
+            rows = _write_parquet(cursor, description, Path(temporary), batch_size)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _write_csv(cursor: Any, description: Any, path: Path, batch_size: int) -> int:
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([column[0] for column in description])
+        for batch in _batches(cursor, batch_size):
+            writer.writerows(batch)
+            rows += len(batch)
+    return rows
+
+
+def _write_parquet(cursor: Any, description: Any, path: Path, batch_size: int) -> int:
+    schema = pa.schema([pa.field(column[0], arrow_type(column)) for column in description])
+    rows = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for batch in _batches(cursor, batch_size):
+            columns = list(zip(*batch, strict=True))
+            arrays = [pa.array(values, type=field.type)
+                      for values, field in zip(columns, schema, strict=True)]
+            writer.write_batch(pa.record_batch(arrays, schema=schema))
+            rows += len(batch)
+    return rows

@@ -1,0 +1,40 @@
+with
+
+shipments as (
+
+    select * from {{ ref('stg_old_store__shipments') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_unioned') }}
+
+),
+
+final as (
+
+    select
+        shipments.shipment_id,
+        shipments.order_id,
+        -- NULL when the order no longer exists
+        orders.unified_order_id,
+        orders.unified_customer_id,
+        shipments.shipment_date,
+        shipments.delivery_date,
+        shipments.days_between_shipment_delivery,
+        shipments.carrier,
+        shipments.tracking_number,
+        shipments.shipment_status,
+        shipments.updated_at,
+        shipments.source_store
+
+    from shipments
+
+    left join orders
+        on shipments.source_store = orders.source_store
+        and shipments.order_id = orders.order_id
+
+)
+
+select * from final

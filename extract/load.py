@@ -1,0 +1,215 @@
+"""Extract-load orchestration: run a source into the warehouse and report per table.
+
+``run_extract`` is what ``deltastore extract`` calls. The store API is landed completely
+(NDJSON files) before the warehouse is touched, then its four tables are merged in one
+transaction, so a failing endpoint leaves the warehouse as it was. Legacy tables are
+streamed into a stage and merged one table per transaction, each with its
+``meta.load_state`` row (which carries the watermark for the next incremental read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from extract.errors import ConfigError
+from extract.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
+from extract.settings import Settings
+from extract.sources.legacy_db import LegacyReader, max_watermark
+from extract.sources.prefetch import BackgroundSink
+from extract.sources.store_api import DEFAULT_PAGE_SIZE, RetryPolicy, StoreApiClient
+from extract.sources.store_landing import Landing, land_store_api
+from extract.warehouse import Batch, MergeCounts, RejectRow, TableLoad, Warehouse, open_warehouse
+
+log = logging.getLogger(__name__)
+
+STORE_API = "store-api"
+LEGACY_DB = "legacy-db"
+SOURCES = (STORE_API, LEGACY_DB, "all")
+PROGRESS_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str           # qualified raw table name
+    source: str
+    rows_read: int
+    inserted: int
+    updated: int
+    deleted: int
+    rejected: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+
+class Progress:
+    """Passes messages on at most every ``interval`` seconds (unless forced)."""
+
+    def __init__(self, emit: Callable[[str], None] | None, interval: float = PROGRESS_SECONDS):
+        self.emit = emit
+        self.interval = interval
+        self._last = time.monotonic()
+
+    def __call__(self, message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.emit is not None and (force or now - self._last >= self.interval):
+            self._last = now
+            self.emit(message)
+
+    def rows(self, table: str, rows: int) -> None:
+        self(f"{table}: {rows:,} rows read")
+
+
+def new_batch() -> Batch:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return Batch(f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}", now)
+
+
+def run_extract(settings: Settings, source: str = "all", full_refresh: bool = False,
+                progress: Callable[[str], None] | None = None,
+                retry: RetryPolicy | None = None,
+                page_size: int = DEFAULT_PAGE_SIZE) -> list[TableResult]:
+    """Extract ``source`` (`store-api`, `legacy-db` or `all`) into the warehouse.
+
+    ``retry`` overrides the backoff (tests use tiny delays); attempts and total time come
+    from the settings otherwise. Raises a DeltaStoreError whose exit code the CLI returns.
+    """
+    if source not in SOURCES:
+        raise ConfigError(f"unknown source `{source}`; use one of {', '.join(SOURCES)}")
+    report = Progress(progress)
+    batch = new_batch()
+    results: list[TableResult] = []
+    if source in (STORE_API, "all"):
+        policy = retry or RetryPolicy(attempts=settings.http_retries,
+                                      max_seconds=settings.http_retry_seconds)
+        results += extract_store_api(settings, batch, report, policy, page_size)
+    if source in (LEGACY_DB, "all"):
+        results += extract_legacy_db(settings, batch, report, full_refresh)
+    return results
+
+
+def extract_store_api(settings: Settings, batch: Batch, report: Progress, retry: RetryPolicy,
+                      page_size: int = DEFAULT_PAGE_SIZE) -> list[TableResult]:
+    """Land the whole API snapshot, then merge its four tables in one transaction."""
+    directory = settings.data_dir / "landing" / batch.batch_id
+    report(f"{STORE_API}: reading {settings.store_api_url}", force=True)
+    with StoreApiClient(settings.store_api_url, timeout=settings.http_timeout, retry=retry,
+                        page_size=page_size) as client:
+        try:
+            landing = land_store_api(client, directory, report.rows)
+        except Exception:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+    try:
+        results = _load_landing(settings, batch, landing, report)
+    except Exception:
+        log.warning("landing files kept for inspection in %s", directory)
+        raise
+    shutil.rmtree(directory, ignore_errors=True)
+    return results
+
+
+def _load_landing(settings: Settings, batch: Batch, landing: Landing,
+                  report: Progress) -> list[TableResult]:
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        warehouse.ensure_tables(NEW_STORE_TABLES)
+        loads = []
+        for landed in landing.tables.values():
+            started = time.monotonic()
+            warehouse.stage_ndjson(landed.table, landed.path)
+            loads.append(TableLoad(
+                landed.table, STORE_API, snapshot=landed.complete_keys, rows_read=landed.rows_read,
+                rows_rejected=landed.rows_rejected, watermark=None, started_at=batch.loaded_at,
+                elapsed=landed.seconds + time.monotonic() - started,
+                protect_column="cart_id" if landed.table.name == "cart_items" else "id",
+                protected=tuple(landed.protected_ids),
+            ))
+        rejects = [RejectRow(STORE_API, r.table_name, r.record_key, r.reason, r.payload)
+                   for r in landing.rejects]
+        report(f"{STORE_API}: merging {len(loads)} tables", force=True)
+        counts = warehouse.commit(batch, loads, rejects)
+    finally:
+        warehouse.close()
+    return [_result(load, merged) for load, merged in zip(loads, counts, strict=True)]
+
+
+def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
+                      full_refresh: bool) -> list[TableResult]:
+    """Stream each legacy table into a stage and merge it in its own transaction."""
+    report(f"{LEGACY_DB}: reading {settings.legacy_db_url}", force=True)
+    results = []
+    with LegacyReader(settings.legacy_db_url, settings.batch_size) as reader:
+        reader.check_tables(OLD_STORE_TABLES)
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            warehouse.ensure_tables(OLD_STORE_TABLES)
+            for table in OLD_STORE_TABLES:
+                results.append(_copy_table(reader, warehouse, table, batch, report,
+                                           full_refresh))
+        finally:
+            warehouse.close()
+    return results
+
+
+def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
+                report: Progress, full_refresh: bool) -> TableResult:
+    started_clock = time.monotonic()
+    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    since = None
+    if table.watermark is not None and not full_refresh:
+        since = warehouse.last_watermark(table)
+    watermark = since
+    position = table.column_names.index(table.watermark) if table.watermark else None
+    warehouse.start_stage(table)
+    rows_read = 0
+    # Staging runs on a second thread while the next batch is read from the source.
+    def stage_batch(rows: list[tuple[Any, ...]]) -> None:
+        warehouse.stage_rows(table, rows)
+
+    with BackgroundSink(stage_batch) as stage:
+        for rows in reader.batches(table, since):
+            stage.put(rows)
+            if position is not None:
+                watermark = max_watermark(list(map(itemgetter(position), rows)), watermark)
+            rows_read += len(rows)
+            report.rows(table.qualified_name, rows_read)
+    load = TableLoad(table, LEGACY_DB, snapshot=since is None, rows_read=rows_read,
+                     rows_rejected=0, watermark=watermark, started_at=started_at,
+                     elapsed=time.monotonic() - started_clock)
+    [merged] = warehouse.commit(batch, [load], [])
+    return _result(load, merged)
+
+
+def _result(load: TableLoad, counts: MergeCounts) -> TableResult:
+    return TableResult(load.table.qualified_name, load.source, load.rows_read, counts.inserted,
+                       counts.updated, counts.deleted, load.rows_rejected, counts.seconds)
+
+
+SUMMARY_HEADER = ("table", "rows", "inserted", "updated", "deleted", "rejected", "seconds",
+                  "rows/s")
+
+
+def format_summary(results: Sequence[TableResult]) -> str:
+    """The per-table summary the CLI prints, with a total line."""
+    lines = [SUMMARY_HEADER]
+    for r in results:
+        lines.append((r.table, f"{r.rows_read:,}", f"{r.inserted:,}", f"{r.updated:,}",
+                      f"{r.deleted:,}", f"{r.rejected:,}", f"{r.seconds:.2f}",
+                      f"{r.rows_per_second:,.0f}"))
+    widths = [max(len(row[i]) for row in lines) for i in range(len(SUMMARY_HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                  for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in lines
+    )

@@ -1,0 +1,127 @@
+"""Stream the legacy store's tables out of its database in constant memory.
+
+The same DB-API code reads SQLite and DuckDB files and SQL Server through pyodbc (all
+three accept ``?`` parameters). Tables with a watermark column (``Table.watermark``) are
+read incrementally, ``where updated_at > ?``; the others are copied whole every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from extract.db import connect, quote
+from extract.dburl import DatabaseURL
+from extract.errors import ConfigError, TransientError
+from extract.schemas import Table
+
+MAKE_DEMO = "run `deltastore demo-data legacy` to generate the demo legacy database"
+# SQL Server keeps the old store's tables in `dbo`; SQLite and DuckDB files have no schema.
+MSSQL_SCHEMA = "dbo"
+
+
+def source_table(kind: str, table: Table) -> str:
+    """The table's name in the legacy database, quoted."""
+    if kind == "mssql":
+        return f"{quote(kind, MSSQL_SCHEMA)}.{quote(kind, table.name)}"
+    return quote(kind, table.name)
+
+
+def select_sql(kind: str, table: Table, incremental: bool) -> str:
+    """The read statement; ``incremental`` adds the watermark filter with one parameter."""
+    columns = ", ".join(quote(kind, c) for c in table.column_names)
+    sql = f"SELECT {columns} FROM {source_table(kind, table)}"
+    if incremental:
+        if table.watermark is None:
+            raise ValueError(f"{table.qualified_name} has no watermark column")
+        sql += f" WHERE {quote(kind, table.watermark)} > ?"
+    return sql
+
+
+def watermark_text(value: Any) -> str:
+    """A watermark as stored in ``meta.load_state``: text that the source compares correctly.
+
+    SQLite keeps timestamps as text, so its own text is kept verbatim (reformatting it
+    could change how it sorts against the stored values); datetimes become ISO text.
+    """
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return str(value)
+
+
+def max_watermark(values: Sequence[Any], current: str | None) -> str | None:
+    """The larger of ``current`` and the largest non-null value of a batch's watermark column."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return current
+    batch_max = watermark_text(max(present))
+    if current is None:
+        return batch_max
+    return max(current, batch_max)
+
+
+class LegacyReader:
+    """Reads raw tables from the legacy DB; use as a context manager."""
+
+    def __init__(self, url: DatabaseURL, batch_size: int = 50_000) -> None:
+        self.url = url
+        self.batch_size = batch_size
+        self._connection: Any = None
+
+    def __enter__(self) -> LegacyReader:
+        if self.url.kind in ("sqlite", "duckdb"):
+            assert self.url.path is not None
+            if not self.url.path.exists():
+                raise ConfigError(f"legacy database `{self.url}` does not exist; {MAKE_DEMO}, "
+                                  "or set DELTASTORE_LEGACY_DB_URL to an existing database")
+        self._connection = connect(self.url, read_only=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def check_tables(self, tables: Sequence[Table]) -> None:
+        """Fail early, before any load, if a table or column is missing in the source."""
+        problems = []
+        for table in tables:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(select_sql(self.url.kind, table, False) + " WHERE 1 = 0")
+                cursor.fetchall()
+            except Exception as exc:  # each driver has its own error classes
+                problems.append(f"`{table.name}` ({_first_line(exc)})")
+            finally:
+                cursor.close()
+        if problems:
+            raise ConfigError(
+                f"legacy database `{self.url}` lacks tables or columns: {'; '.join(problems)}; "
+                f"point DELTASTORE_LEGACY_DB_URL at the old store's database or {MAKE_DEMO}"
+            )
+
+    def batches(self, table: Table, since: str | None) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield lists of at most ``batch_size`` rows (columns in ``table`` order)."""
+        incremental = since is not None
+        sql = select_sql(self.url.kind, table, incremental)
+        cursor = self._connection.cursor()
+        try:
+            try:
+                cursor.execute(sql, (since,)) if incremental else cursor.execute(sql)
+            except Exception as exc:
+                raise TransientError(
+                    f"reading `{table.name}` from `{self.url}` failed: {_first_line(exc)}"
+                ) from None
+            while True:
+                rows = cursor.fetchmany(self.batch_size)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            cursor.close()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,212 @@
+"""HTTP client for a FakeStore-compatible store API.
+
+Retries connection errors, timeouts, 5xx and 429 with exponential backoff and full jitter,
+honouring ``Retry-After``; bounded both in attempts and in total seconds, after which it
+raises ``TransientError`` (exit 1, Argo retries the step). Uses the paging extension
+(``limit``/``offset`` answered with ``X-Total-Count``) when the server has it, otherwise
+reads each endpoint whole in one request, so it also works against fakestoreapi.com.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from extract.errors import ConfigError, DataError, TransientError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 5000
+TOTAL_HEADER = "X-Total-Count"
+_RETRY_STATUS_FLOOR = 500
+_CONNECT_TIMEOUT_CAP = 10.0
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying one request. Delays grow as base·2^n, capped, fully jittered."""
+
+    attempts: int = 5
+    max_seconds: float = 120.0
+    base_delay: float = 0.25
+    max_delay: float = 30.0
+
+    def backoff(self, attempt: int, rng: Callable[[float, float], float] = random.uniform) -> float:
+        """Delay after failed attempt number ``attempt`` (1-based): uniform in [0, cap]."""
+        return rng(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class StoreApiClient:
+    """Reads whole endpoints (``products``, ``users``, ``carts``) page by page."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (min(_CONNECT_TIMEOUT_CAP, timeout), timeout)
+        self.retry = retry or RetryPolicy()
+        self.page_size = page_size
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("Accept", "application/json")
+        self._sleep = sleep
+        self._clock = clock
+        self.requests_made = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> StoreApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pages(self, endpoint: str) -> Iterator[list[dict[str, Any]]]:
+        """Yield the endpoint's records a page at a time (one page if the server can't page)."""
+        response = self.get(endpoint, {"limit": self.page_size, "offset": 0})
+        total = _total_count(response, endpoint)
+        page = self.records(endpoint, response)
+        if total is None:
+            # No paging extension. A shorter answer than `limit` is the whole list (whether
+            # or not the server honoured `limit`); a full one may have been cut short.
+            yield page if len(page) < self.page_size else self.records(
+                endpoint, self.get(endpoint, None))
+            return
+        first = page[0] if page else None
+        offset = len(page)
+        yield page
+        while offset < total:
+            page = self.records(endpoint, self.get(endpoint, {"limit": self.page_size,
+                                                              "offset": offset}))
+            if page and page[0] == first:
+                # The server counts but ignores `offset`: read the list whole, once, and
+                # hand on what was not yet read (same order: the first page matched).
+                log.warning("store API /%s ignores `offset`; reading it in one request",
+                            endpoint)
+                yield self.records(endpoint, self.get(endpoint, None))[offset:]
+                return
+            if not page:
+                raise DataError(
+                    f"store API `/{endpoint}` announced {TOTAL_HEADER} `{total}` but returned "
+                    f"an empty page at offset `{offset}`; the server's paging is inconsistent"
+                )
+            offset += len(page)
+            yield page
+
+    def get(self, endpoint: str, params: dict[str, int] | None) -> requests.Response:
+        """GET with retries; returns a 2xx response or raises a DeltaStoreError."""
+        url = f"{self.base_url}/{endpoint}"
+        started = self._clock()
+        last = "no attempt made"
+        attempt = 0
+        while attempt < self.retry.attempts:
+            attempt += 1
+            self.requests_made += 1
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except _NETWORK_ERRORS as exc:
+                last = f"{type(exc).__name__}: {_short(exc)}"
+                wait = self.retry.backoff(attempt)
+            else:
+                status = response.status_code
+                if status < 400:
+                    return response
+                if status != 429 and status < _RETRY_STATUS_FLOOR:
+                    raise ConfigError(
+                        f"store API `GET /{endpoint}` answered HTTP `{status}`; check "
+                        f"DELTASTORE_STORE_API_URL (`{self.base_url}`) points at a "
+                        "FakeStore-compatible API"
+                    )
+                last = f"HTTP `{status}`"
+                wait = self.retry.backoff(attempt)
+                if status == 429:
+                    asked = retry_after_seconds(response.headers.get("Retry-After"))
+                    if asked is not None:
+                        wait = max(wait, asked)
+            if attempt >= self.retry.attempts:
+                break
+            if self._clock() - started + wait > self.retry.max_seconds:
+                last += f" (waiting {wait:.1f}s more would exceed the retry budget)"
+                break
+            log.warning("store API /%s: %s; retry %d/%d in %.2fs", endpoint, last, attempt,
+                        self.retry.attempts - 1, wait)
+            self._sleep(wait)
+        elapsed = self._clock() - started
+        raise TransientError(
+            f"store API `GET /{endpoint}` failed after {attempt} attempt(s) in {elapsed:.1f}s; "
+            f"last: {last}. Check that `{self.base_url}` is up (or raise "
+            "DELTASTORE_HTTP_RETRIES / DELTASTORE_HTTP_RETRY_SECONDS) and rerun"
+        )
+
+    @staticmethod
+    def records(endpoint: str, response: requests.Response) -> list[dict[str, Any]]:
+        """The response body as a list of objects, or DataError naming the endpoint."""
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            raise DataError(
+                f"store API `/{endpoint}` did not return JSON ({exc.__class__.__name__} at "
+                f"byte {getattr(exc, 'pos', '?')}); the server is broken or the URL is wrong"
+            ) from None
+        if not isinstance(body, list) or not all(type(r) is dict for r in body):
+            raise DataError(
+                f"store API `/{endpoint}` did not return a JSON array of objects "
+                f"(got {type(body).__name__}); the server does not speak the FakeStore dialect"
+            )
+        return body
+
+
+def _total_count(response: requests.Response, endpoint: str) -> int | None:
+    raw = response.headers.get(TOTAL_HEADER)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DataError(
+            f"store API `/{endpoint}` sent {TOTAL_HEADER} `{raw}`, which is not a number"
+        ) from None
+
+
+def _short(exc: Exception) -> str:
+    """The useful tail of a requests error (they nest urllib3 reprs several levels deep)."""
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "…"

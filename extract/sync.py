@@ -1,0 +1,312 @@
+"""Publish the marts: copy every table of warehouse schema ``analytics`` to the sync target.
+
+The target is Azure SQL (or any SQL Server) in production and a second DuckDB file by
+default. Dashboards read it, so it must never show a mix of old and new marts:
+
+1. gate: the last dbt build passed (``extract.sync_gate``), unless ``force``;
+2. leftovers of a crashed earlier run (``<table>__sync_shadow``, ``<table>__sync_old``) are
+   dropped;
+3. each table is copied into ``analytics.<table>__sync_shadow`` (``extract.sync_copy``) and
+   verified: row count and content checksum (defined in ``extract.sync_sql``) computed on
+   the warehouse and on the shadow must match;
+4. one transaction renames every live table to ``…__sync_old`` and every shadow to the live
+   name (DuckDB and SQL Server both run these renames transactionally: a failure rolls all
+   of them back);
+5. only then are the old copies dropped.
+A failure before step 4 commits leaves the published tables exactly as they were.
+Views in ``analytics`` are not synced: they are not part of the marts contract and would
+read warehouse tables the target does not have. Tables the warehouse no longer has stay in
+the target untouched.
+
+Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
+``extract.dburl``). Transient faults (error numbers in ``extract.sync_retry``) and dropped
+connections are retried with exponential backoff; each attempt starts over, which is safe
+because nothing is published before the swap. For Azure AD authentication add
+``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
+``authentication=ActiveDirectoryServicePrincipal`` (user = application id, password =
+client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``) to the URL; it becomes the ODBC
+driver's ``Authentication=`` option.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extract import sync_copy, sync_sql
+from extract.db import connect
+from extract.dburl import DatabaseURL
+from extract.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from extract.settings import Settings
+from extract.sync_gate import check_build_gate, default_run_results_path
+from extract.sync_retry import is_transient, with_retries
+from extract.sync_sql import OLD_SUFFIX, SHADOW_SUFFIX, Column, Dialect
+
+MART_SCHEMA = "analytics"
+SOURCE_ALIAS = "deltastore_sync_source"  # the warehouse, attached inside a DuckDB target
+
+# Called as hook(stage, table, target_connection) at "shadow-loaded" (before verification)
+# and "swap" (inside the swap transaction, after that table's renames). Tests use it to
+# inject failures; a raised exception aborts the sync like any other.
+SyncHook = Callable[[str, str, Any], None]
+
+
+@dataclass(frozen=True)
+class TableSyncResult:
+    table: str
+    rows: int
+    source_checksum: int
+    target_checksum: int
+    seconds: float
+
+    @property
+    def checksum_match(self) -> bool:
+        return self.source_checksum == self.target_checksum
+
+
+def sync_marts(settings: Settings, force: bool = False, run_results_path: Path | None = None,
+               echo: Callable[[str], object] = print, *, hook: SyncHook | None = None,
+               batched: bool | None = None,
+               sleep: Callable[[float], object] = time.sleep) -> list[TableSyncResult]:
+    """Copy, verify and publish every mart; returns one result per table.
+
+    ``batched`` forces (True) or forbids (False) the row-batch copy; by default it is used
+    unless both sides are DuckDB files.
+    """
+    check_build_gate(run_results_path or default_run_results_path(settings), force, echo)
+    source, target = settings.warehouse_url, settings.sync_target_url
+    for url, name in ((source, "DELTASTORE_WAREHOUSE_URL"), (target, "DELTASTORE_SYNC_TARGET_URL")):
+        if url.kind not in ("duckdb", "mssql"):
+            raise ConfigError(f"{name}: the sync reads and writes DuckDB or SQL Server, "
+                              f"not `{url.kind}`")
+    if source.kind == "duckdb" and source == target:
+        raise ConfigError("DELTASTORE_SYNC_TARGET_URL is the warehouse itself "
+                          f"(`{target}`); point it at another database")
+    use_batches = batched if batched is not None else not (
+        source.kind == "duckdb" and target.kind == "duckdb")
+    if not use_batches and not (source.kind == "duckdb" and target.kind == "duckdb"):
+        raise ConfigError("the in-DuckDB copy needs a DuckDB warehouse and a DuckDB sync target")
+    echo(f"sync: `{source}` schema `{MART_SCHEMA}` -> `{target}`")
+    started = time.perf_counter()
+    results = with_retries(
+        lambda: _Sync(settings, use_batches, echo, hook).run(),
+        what=f"sync to `{target}`", echo=echo, sleep=sleep,
+    )
+    rows = sum(r.rows for r in results)
+    echo(f"sync: published {len(results)} tables, {rows} rows "
+         f"in {time.perf_counter() - started:.2f} s")
+    return results
+
+
+class _Sync:
+    """One attempt: connections, shadows, verification and the swap."""
+
+    def __init__(self, settings: Settings, batched: bool, echo: Callable[[str], object],
+                 hook: SyncHook | None) -> None:
+        self.settings = settings
+        self.batched = batched
+        self.echo = echo
+        self.hook = hook
+        self.target_dialect: Dialect = _dialect(settings.sync_target_url)
+        self.source_dialect: Dialect = (_dialect(settings.warehouse_url) if batched
+                                        else "duckdb")
+        self.shadows: list[str] = []
+
+    def run(self) -> list[TableSyncResult]:
+        target = connect(self.settings.sync_target_url)
+        source: Any = None
+        try:
+            if self.batched:
+                source = connect(self.settings.warehouse_url, read_only=True)
+            else:
+                assert self.settings.warehouse_url.path is not None
+                _attach(target, self.settings.warehouse_url)
+            tables = self._source_tables(source or target)
+            self._prepare_target(target)
+            results = [self._load_and_verify(source, target, t) for t in tables]
+            self._swap(target, tables)
+            self.shadows = []
+            self._drop_old(target, tables)
+            return results
+        except Exception as exc:
+            self._discard_shadows(target)
+            if isinstance(exc, DeltaStoreError) or is_transient(exc):
+                raise
+            raise LoadError(f"sync failed: {exc}; the published marts were left as they "
+                            "were") from exc
+        finally:
+            if source is not None:
+                source.close()
+            target.close()
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _source_tables(self, conn: Any) -> list[str]:
+        sql = sync_sql.tables_query(self.source_dialect,
+                                    None if self.batched else SOURCE_ALIAS)
+        tables = [r[0] for r in _fetchall(conn, sql, (MART_SCHEMA,))]
+        tables = [t for t in tables if not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
+        if not tables:
+            raise DataError(f"the warehouse `{self.settings.warehouse_url}` has no tables in "
+                            f"schema `{MART_SCHEMA}`: run `deltastore build` first")
+        return tables
+
+    def _prepare_target(self, target: Any) -> None:
+        """Create the schema; drop shadows and old copies a crashed run left behind."""
+        dialect = self.target_dialect
+        _execute(target, sync_sql.create_schema(dialect, MART_SCHEMA))
+        existing = [r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
+                                            (MART_SCHEMA,))]
+        for name in existing:
+            if name.endswith((SHADOW_SUFFIX, OLD_SUFFIX)):
+                self.echo(f"  dropping `{MART_SCHEMA}.{name}` left by an earlier sync")
+                _execute(target, sync_sql.drop_table(dialect, MART_SCHEMA, name))
+        _commit(target, dialect)
+
+    def _load_and_verify(self, source: Any, target: Any, table: str) -> TableSyncResult:
+        started = time.perf_counter()
+        shadow = table + SHADOW_SUFFIX
+        self.shadows.append(shadow)
+        if self.batched:
+            columns = self._columns(source, self.source_dialect, table)
+            if self.target_dialect == "mssql":
+                columns = self._with_text_lengths(source, table, columns)
+            sync_copy.copy_batched(source, self.source_dialect, target, self.target_dialect,
+                                   MART_SCHEMA, table, shadow, columns,
+                                   self.settings.batch_size)
+            src_rows, src_sum = _checksum(source, self.source_dialect, table, columns)
+        else:
+            sync_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow)
+            columns = self._columns(target, "duckdb", table, catalog=SOURCE_ALIAS)
+            src_rows, src_sum = _checksum(target, "duckdb", table, columns, SOURCE_ALIAS)
+        _commit(target, self.target_dialect)
+        if self.hook:
+            self.hook("shadow-loaded", table, target)
+        shadow_columns = self._columns(target, self.target_dialect, shadow)
+        rows, total = _checksum(target, self.target_dialect, shadow, shadow_columns)
+        seconds = time.perf_counter() - started
+        result = TableSyncResult(table, rows, src_sum, total, seconds)
+        verdict = "checksum match" if result.checksum_match else "CHECKSUM MISMATCH"
+        self.echo(f"  {MART_SCHEMA}.{table}: {rows} rows, {verdict} ({total:#x}), "
+                  f"{seconds:.2f} s")
+        if rows != src_rows or not result.checksum_match:
+            raise DataError(
+                f"`{MART_SCHEMA}.{table}` differs after the copy: warehouse {src_rows} rows, "
+                f"checksum `{src_sum:#x}`; target shadow {rows} rows, checksum `{total:#x}`. "
+                "Nothing was published; rerun `deltastore sync` (if it repeats, a column "
+                "type does not survive the copy)"
+            )
+        return result
+
+    def _swap(self, target: Any, tables: list[str]) -> None:
+        """Publish every shadow in one transaction; any failure rolls all renames back."""
+        dialect = self.target_dialect
+        existing = {r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
+                                            (MART_SCHEMA,))}
+        _begin(target, dialect)
+        try:
+            for table in tables:
+                if table in existing:
+                    _execute(target, sync_sql.rename_table(dialect, MART_SCHEMA, table,
+                                                           table + OLD_SUFFIX))
+                _execute(target, sync_sql.rename_table(dialect, MART_SCHEMA,
+                                                       table + SHADOW_SUFFIX, table))
+                if self.hook:
+                    self.hook("swap", table, target)
+            target.commit()
+        except BaseException:
+            target.rollback()
+            raise
+
+    def _drop_old(self, target: Any, tables: list[str]) -> None:
+        for table in tables:
+            _execute(target, sync_sql.drop_table(self.target_dialect, MART_SCHEMA,
+                                                 table + OLD_SUFFIX))
+        _commit(target, self.target_dialect)
+
+    def _discard_shadows(self, target: Any) -> None:
+        """Best effort: the next run drops whatever this leaves behind."""
+        try:
+            for shadow in self.shadows:
+                _execute(target, sync_sql.drop_table(self.target_dialect, MART_SCHEMA, shadow))
+            _commit(target, self.target_dialect)
+        except Exception:  # noqa: S110 - the connection may be gone; cleanup is best effort
+            pass
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _columns(self, conn: Any, dialect: Dialect, table: str,
+                 catalog: str | None = None) -> list[Column]:
+        sql = sync_sql.columns_query(dialect, catalog)
+        rows = _fetchall(conn, sql, (MART_SCHEMA, table))
+        return [sync_sql.parse_column(dialect, f"{MART_SCHEMA}.{table}", name, data_type,
+                                      precision, scale, length)
+                for name, data_type, precision, scale, length in rows]
+
+    def _with_text_lengths(self, source: Any, table: str, columns: list[Column]) -> list[Column]:
+        sql = sync_sql.text_lengths_query(self.source_dialect, MART_SCHEMA, table, columns)
+        if sql is None:
+            return columns
+        lengths = iter(_fetchall(source, sql)[0])
+        return [Column(c.name, c.kind, max_length=int(next(lengths) or 0))
+                if c.kind == "text" else c for c in columns]
+
+
+def _dialect(url: DatabaseURL) -> Dialect:
+    return "mssql" if url.kind == "mssql" else "duckdb"
+
+
+def _attach(target: Any, warehouse: DatabaseURL) -> None:
+    if warehouse.path is None or not warehouse.path.exists():
+        raise ConfigError(f"the warehouse `{warehouse}` does not exist yet: run "
+                          "`deltastore extract` and `deltastore build` first")
+    sync_copy.attach_read_only(target, str(warehouse.path), SOURCE_ALIAS)
+
+
+def _checksum(conn: Any, dialect: Dialect, table: str, columns: list[Column],
+              catalog: str | None = None) -> tuple[int, int]:
+    rows, total = _fetchall(conn, sync_sql.checksum_query(dialect, MART_SCHEMA, table, columns,
+                                                          catalog))[0]
+    return int(rows), int(total)
+
+
+def _fetchall(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    # Straight on the connection: a DuckDB cursor is a separate connection with its own
+    # transaction, which would escape the swap transaction.
+    result = conn.execute(sql, params) if params else conn.execute(sql)
+    return list(result.fetchall())
+
+
+def _execute(conn: Any, sql: str) -> None:
+    conn.execute(sql)
+
+
+def _begin(conn: Any, dialect: Dialect) -> None:
+    # pyodbc connections run with autocommit off: a transaction is always open.
+    if dialect == "duckdb":
+        conn.begin()
+
+
+def _commit(conn: Any, dialect: Dialect) -> None:
+    # DuckDB runs in autocommit mode outside _swap; nothing to commit there.
+    if dialect == "mssql":
+        conn.commit()
+
+
+def published_row_counts(url: DatabaseURL) -> dict[str, int]:
+    """Rows per published table in the sync target's schema ``analytics`` (for summaries)."""
+    dialect = _dialect(url)
+    if url.kind == "duckdb" and (url.path is None or not url.path.exists()):
+        return {}
+    conn = connect(url, read_only=url.kind == "duckdb")
+    try:
+        names = [r[0] for r in _fetchall(conn, sync_sql.tables_query(dialect), (MART_SCHEMA,))
+                 if not r[0].endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
+        return {name: int(_fetchall(conn, "SELECT COUNT(*) FROM "
+                                    + sync_sql.qualified(dialect, MART_SCHEMA, name))[0][0])
+                for name in names}
+    finally:
+        conn.close()

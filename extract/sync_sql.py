@@ -1,0 +1,301 @@
+"""SQL text for the mart sync, per dialect (DuckDB and T-SQL): types, DDL, checksums.
+
+Everything here is a pure function of names and column descriptions, so the T-SQL that only
+runs against a real SQL Server (in GitHub Actions) is unit-tested here by parsing it.
+
+Content checksum (the same value on both sides of a sync):
+
+1. Render every value as canonical text: integers and decimals in plain decimal notation
+   with the column's scale (``12.50``, ``-0.50``); floats rounded to 6 decimal places as
+   ``decimal(38,6)``; dates ``YYYY-MM-DD``; timestamps ``YYYY-MM-DD HH:MM:SS.ffffff``
+   (time-zone-aware ones first converted to UTC); booleans ``1``/``0``; text as is;
+   NULL as ``\\N``.
+2. Join a row's renderings in column order with the unit separator (U+001F) and take the
+   MD5 of its UTF-8 bytes (T-SQL: the string is converted to a UTF-8 collated ``varchar``,
+   which needs SQL Server 2019+ or Azure SQL).
+3. Hex digits 2 to 16 of the digest, read as a 60-bit unsigned integer, are the row hash;
+   the table checksum is the sum of the row hashes (order-independent), compared together
+   with the row count.
+Known limit: a float within 1e-17 of a rounding boundary may render differently on SQL
+Server, which converts floats through 17 significant digits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from extract.errors import DataError
+
+Dialect = Literal["duckdb", "mssql"]
+Kind = Literal["int", "wideint", "decimal", "float", "text", "date", "timestamp", "timestamptz",
+               "bool"]
+
+SHADOW_SUFFIX = "__sync_shadow"
+OLD_SUFFIX = "__sync_old"
+NULL_TEXT = "\\N"
+SEPARATOR = "\x1f"
+# Hex digits 2..16 of the MD5 digest = the low 60 bits of its first 8 bytes.
+HASH_MASK = (1 << 60) - 1
+# Above this many characters a text column becomes NVARCHAR(MAX) on SQL Server (a code point
+# takes up to two UTF-16 units, and NVARCHAR(n) stops at 4000 units).
+NVARCHAR_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    precision: int | None = None  # decimal only
+    scale: int | None = None      # decimal only
+    max_length: int | None = None  # text only, when known
+
+
+# --- reading column types --------------------------------------------------------------
+
+_DUCKDB_KINDS: dict[str, Kind] = {
+    "TINYINT": "int", "SMALLINT": "int", "INTEGER": "int", "BIGINT": "int",
+    "UTINYINT": "int", "USMALLINT": "int", "UINTEGER": "int",
+    "UBIGINT": "wideint", "HUGEINT": "wideint", "UHUGEINT": "wideint",
+    "FLOAT": "float", "DOUBLE": "float", "VARCHAR": "text", "DATE": "date",
+    "TIMESTAMP": "timestamp", "TIMESTAMP_S": "timestamp", "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_NS": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamptz", "BOOLEAN": "bool",
+}
+_MSSQL_KINDS: dict[str, Kind] = {
+    "tinyint": "int", "smallint": "int", "int": "int", "bigint": "int",
+    "decimal": "decimal", "numeric": "decimal", "money": "decimal", "smallmoney": "decimal",
+    "float": "float", "real": "float", "nvarchar": "text", "varchar": "text", "nchar": "text",
+    "char": "text", "ntext": "text", "text": "text", "date": "date", "datetime2": "timestamp",
+    "datetime": "timestamp", "smalldatetime": "timestamp", "datetimeoffset": "timestamptz",
+    "bit": "bool",
+}
+_DECIMAL_RE = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)$")
+
+
+def parse_column(dialect: Dialect, table: str, name: str, data_type: str,
+                 precision: int | None = None, scale: int | None = None,
+                 max_length: int | None = None) -> Column:
+    """A column from an ``information_schema.columns`` row; unsupported types raise DataError."""
+    if dialect == "duckdb":
+        match = _DECIMAL_RE.match(data_type.upper())
+        if match:
+            return Column(name, "decimal", int(match[1]), int(match[2]))
+        kind = _DUCKDB_KINDS.get(data_type.upper())
+    else:
+        kind = _MSSQL_KINDS.get(data_type.lower())
+        if kind == "decimal":
+            return Column(name, "decimal", precision or 19, scale or 0)
+        if kind == "text" and max_length is not None and max_length < 0:
+            max_length = None  # (MAX)
+    if kind is None:
+        raise DataError(
+            f"column `{table}.{name}` has type `{data_type}`, which the sync cannot copy; "
+            "cast it to a number, text, date, timestamp or boolean in the dbt model"
+        )
+    return Column(name, kind, max_length=max_length if kind == "text" else None)
+
+
+def _duckdb_catalog(catalog: str | None) -> str:
+    # DuckDB's information_schema spans every attached database: pin the one meant.
+    if catalog is None:
+        return "table_catalog = current_database()"
+    return "table_catalog = '" + catalog.replace("'", "''") + "'"
+
+
+def columns_query(dialect: Dialect, catalog: str | None = None) -> str:
+    """Columns of one table in order; parameters: schema, table."""
+    if dialect == "duckdb":
+        return ("select column_name, data_type, numeric_precision, numeric_scale, "
+                "character_maximum_length from information_schema.columns "
+                f"where {_duckdb_catalog(catalog)} and table_schema = ? and table_name = ? "
+                "order by ordinal_position")
+    return ("SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, "
+            "CHARACTER_MAXIMUM_LENGTH FROM INFORMATION_SCHEMA.COLUMNS "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION")
+
+
+def tables_query(dialect: Dialect, catalog: str | None = None) -> str:
+    """Base tables (not views) of one schema; parameter: schema."""
+    if dialect == "duckdb":
+        return ("select table_name from information_schema.tables "
+                f"where {_duckdb_catalog(catalog)} and table_schema = ? "
+                "and table_type = 'BASE TABLE' order by table_name")
+    return ("SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME")
+
+
+# --- names and DDL -----------------------------------------------------------------------
+
+def quote(dialect: Dialect, name: str) -> str:
+    if dialect == "mssql":
+        return "[" + name.replace("]", "]]") + "]"
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(dialect: Dialect, schema: str, table: str, catalog: str | None = None) -> str:
+    parts = ([catalog] if catalog else []) + [schema, table]
+    return ".".join(quote(dialect, p) for p in parts)
+
+
+def target_type(dialect: Dialect, column: Column) -> str:
+    """The column type a synced column gets on the target; values keep their exact value."""
+    kind = column.kind
+    if kind == "decimal":
+        return f"DECIMAL({column.precision},{column.scale})"
+    if dialect == "duckdb":
+        return {"int": "BIGINT", "wideint": "HUGEINT", "float": "DOUBLE", "text": "VARCHAR",
+                "date": "DATE", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP",
+                "bool": "BOOLEAN"}[kind]
+    if kind == "text":
+        short = column.max_length is not None and column.max_length <= NVARCHAR_LIMIT
+        return "NVARCHAR(4000)" if short else "NVARCHAR(MAX)"
+    # Time-zone-aware values are copied as UTC (see select_for_copy).
+    return {"int": "BIGINT", "wideint": "DECIMAL(38,0)", "float": "FLOAT", "date": "DATE",
+            "timestamp": "DATETIME2(6)", "timestamptz": "DATETIME2(6)", "bool": "BIT"}[kind]
+
+
+def create_schema(dialect: Dialect, schema: str) -> str:
+    if dialect == "duckdb":
+        return f"create schema if not exists {quote(dialect, schema)}"
+    literal = schema.replace("'", "''")
+    return (f"IF SCHEMA_ID(N'{literal}') IS NULL "
+            f"EXEC(N'CREATE SCHEMA {quote(dialect, schema).replace(chr(39), chr(39) * 2)}')")
+
+
+def create_table(dialect: Dialect, schema: str, table: str, columns: Sequence[Column]) -> str:
+    body = ", ".join(f"{quote(dialect, c.name)} {target_type(dialect, c)} NULL" for c in columns)
+    return f"CREATE TABLE {qualified(dialect, schema, table)} ({body})"
+
+
+def drop_table(dialect: Dialect, schema: str, table: str) -> str:
+    return f"DROP TABLE IF EXISTS {qualified(dialect, schema, table)}"
+
+
+def rename_table(dialect: Dialect, schema: str, table: str, new_name: str) -> str:
+    """Rename within the schema; both dialects allow it inside a transaction."""
+    if dialect == "duckdb":
+        return (f"ALTER TABLE {qualified(dialect, schema, table)} "
+                f"RENAME TO {quote(dialect, new_name)}")
+    old = qualified(dialect, schema, table).replace("'", "''")
+    return f"EXEC sp_rename N'{old}', N'{new_name.replace(chr(39), chr(39) * 2)}'"
+
+
+def insert_rows(dialect: Dialect, schema: str, table: str, columns: Sequence[Column]) -> str:
+    """Parameterised INSERT for DB-API ``executemany`` (qmark style on both drivers)."""
+    names = ", ".join(quote(dialect, c.name) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {qualified(dialect, schema, table)} ({names}) VALUES ({marks})"
+
+
+def select_for_copy(dialect: Dialect, schema: str, table: str,
+                    columns: Sequence[Column]) -> str:
+    """Read a source table for the batched copy: aware timestamps as UTC, wide ints as decimal."""
+    parts = []
+    for c in columns:
+        col = quote(dialect, c.name)
+        if c.kind == "timestamptz":
+            expr = (f"timezone('UTC', {col})" if dialect == "duckdb"
+                    else f"CAST(SWITCHOFFSET({col}, '+00:00') AS DATETIME2(6))")
+            parts.append(f"{expr} AS {col}")
+        elif c.kind == "wideint" and dialect == "duckdb":
+            parts.append(f"CAST({col} AS DECIMAL(38,0)) AS {col}")
+        else:
+            parts.append(col)
+    return f"SELECT {', '.join(parts)} FROM {qualified(dialect, schema, table)}"
+
+
+def text_lengths_query(dialect: Dialect, schema: str, table: str,
+                       columns: Sequence[Column]) -> str | None:
+    """Longest value of each text column (to size NVARCHAR); None without text columns."""
+    texts = [c for c in columns if c.kind == "text"]
+    if not texts:
+        return None
+    length = "length" if dialect == "duckdb" else "LEN"
+    body = ", ".join(f"MAX({length}({quote(dialect, c.name)}))" for c in texts)
+    return f"SELECT {body} FROM {qualified(dialect, schema, table)}"
+
+
+# --- checksum ---------------------------------------------------------------------------
+
+def _render(dialect: Dialect, column: Column) -> str:
+    col = quote(dialect, column.name)
+    kind = column.kind
+    if dialect == "duckdb":
+        return {
+            "int": f"CAST({col} AS VARCHAR)",
+            "wideint": f"CAST({col} AS VARCHAR)",
+            "decimal": f"CAST({col} AS VARCHAR)",
+            "float": f"CAST(CAST(CAST({col} AS DOUBLE) AS DECIMAL(38,6)) AS VARCHAR)",
+            "text": f"CAST({col} AS VARCHAR)",
+            "date": f"strftime({col}, '%Y-%m-%d')",
+            "timestamp": f"strftime(CAST({col} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%f')",
+            "timestamptz": f"strftime(timezone('UTC', {col}), '%Y-%m-%d %H:%M:%S.%f')",
+            "bool": f"CAST(CAST({col} AS INTEGER) AS VARCHAR)",
+        }[kind]
+    return {
+        "int": f"CAST({col} AS NVARCHAR(40))",
+        "wideint": f"CAST({col} AS NVARCHAR(40))",
+        "decimal": f"CAST({col} AS NVARCHAR(50))",
+        "float": f"CAST(CAST({col} AS DECIMAL(38,6)) AS NVARCHAR(50))",
+        "text": f"CAST({col} AS NVARCHAR(MAX))",
+        "date": f"CONVERT(NVARCHAR(10), {col}, 23)",
+        "timestamp": f"CONVERT(NVARCHAR(26), CAST({col} AS DATETIME2(6)), 121)",
+        "timestamptz": (f"CONVERT(NVARCHAR(26), CAST(SWITCHOFFSET({col}, '+00:00') "
+                        "AS DATETIME2(6)), 121)"),
+        "bool": f"CAST({col} AS NVARCHAR(1))",
+    }[kind]
+
+
+def checksum_query(dialect: Dialect, schema: str, table: str, columns: Sequence[Column],
+                   catalog: str | None = None) -> str:
+    """``SELECT row_count, checksum FROM table`` with the checksum defined in the docstring."""
+    source = qualified(dialect, schema, table, catalog)
+    if dialect == "duckdb":
+        pieces = [f"coalesce({_render(dialect, c)}, '\\N')" for c in columns]
+        row = " || chr(31) || ".join(pieces)
+        row_hash = f"CAST('0x' || substr(md5({row}), 2, 15) AS BIGINT)"
+        return f"SELECT count(*), coalesce(sum({row_hash}), 0) FROM {source}"
+    pieces = [f"ISNULL({_render(dialect, c)}, N'\\N')" for c in columns]
+    row = "CAST(N'' AS NVARCHAR(MAX)) + " + " + NCHAR(31) + ".join(pieces)
+    utf8 = f"CONVERT(VARCHAR(MAX), ({row}) COLLATE Latin1_General_100_BIN2_UTF8)"
+    row_hash = f"CAST(SUBSTRING(HASHBYTES('MD5', {utf8}), 1, 8) AS BIGINT) & {HASH_MASK}"
+    return (f"SELECT COUNT_BIG(*), COALESCE(SUM(CAST({row_hash} AS DECIMAL(38,0))), 0) "
+            f"FROM {source}")
+
+
+def render_value(value: Any, column: Column) -> str:
+    """The canonical text of one value (reference implementation of step 1, for tests)."""
+    if value is None:
+        return NULL_TEXT
+    kind = column.kind
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "float":
+        return str(decimal.Decimal(float(value)).quantize(decimal.Decimal("0.000001"),
+                                                          rounding=decimal.ROUND_HALF_UP))
+    if kind == "date":
+        return value.isoformat()
+    if kind in ("timestamp", "timestamptz"):
+        if kind == "timestamptz" and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return str(value)
+
+
+def row_hash(values: Sequence[Any], columns: Sequence[Column]) -> int:
+    text = SEPARATOR.join(render_value(v, c) for v, c in zip(values, columns, strict=True))
+    return int(hashlib.md5(text.encode("utf-8")).hexdigest()[1:16], 16)
+
+
+def checksum_rows(rows: Iterable[Sequence[Any]], columns: Sequence[Column]) -> tuple[int, int]:
+    """Row count and checksum computed in Python, exactly as ``checksum_query`` defines it."""
+    count = total = 0
+    for row in rows:
+        count += 1
+        total += row_hash(row, columns)
+    return count, total

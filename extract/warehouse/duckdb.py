@@ -1,0 +1,232 @@
+"""The embedded warehouse: a DuckDB file.
+
+Stages are connection-local temp tables, filled natively from NDJSON (``read_json`` with
+explicit column types) or from Arrow batches built from DB-API rows. ``commit`` merges
+every staged table, the ``meta.load_state`` rows and the rejects in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extract.db import column_type, connect, quote
+from extract.dburl import DatabaseURL
+from extract.errors import ConfigError, LoadError
+from extract.schemas import LOAD_STATE, META, REJECTS, Table
+from extract.warehouse.base import (
+    Batch,
+    MergeCounts,
+    RejectRow,
+    TableLoad,
+    business_columns,
+    load_state_values,
+    protected_filter,
+    reject_values,
+    stage_name,
+    target_columns,
+)
+
+KIND = "duckdb"
+# Arrow types that DB-API values convert to without surprises; others are inferred per
+# batch and cast by DuckDB on insert (text timestamps, floats or Decimals for money).
+_ARROW_TYPES = {"int": pa.int64(), "text": pa.string(), "float": pa.float64(),
+                "bool": pa.bool_()}
+
+
+def q(name: str) -> str:
+    return quote(KIND, name)
+
+
+def qualified(table: Table) -> str:
+    return f"{q(table.schema)}.{q(table.name)}"
+
+
+def create_table_sql(table: Table, with_load_columns: bool = True) -> str:
+    columns = target_columns(table) if with_load_columns else list(table.columns)
+    parts = [f"{q(c)} {column_type(KIND, t)}" for c, t in columns]
+    if table.primary_key:
+        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in table.primary_key)})")
+    return f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({', '.join(parts)})"
+
+
+def create_stage_sql(table: Table) -> str:
+    parts = ", ".join(f"{q(c)} {column_type(KIND, t)}" for c, t in table.columns)
+    return f"CREATE OR REPLACE TEMP TABLE {q(stage_name(table))} ({parts})"
+
+
+def stage_ndjson_sql(table: Table, path: Path) -> str:
+    types = ", ".join(f"'{c}': '{column_type(KIND, t)}'" for c, t in table.columns)
+    literal = "'" + str(path).replace("'", "''") + "'"
+    names = ", ".join(q(c) for c in table.column_names)
+    return (f"INSERT INTO {q(stage_name(table))} SELECT {names}"
+            f" FROM read_json({literal}, format = 'newline_delimited', columns = {{{types}}})")
+
+
+def _key_match(table: Table, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{q(c)} = {right}.{q(c)}" for c in table.primary_key)
+
+
+def update_sql(table: Table) -> str:
+    """Rewrite rows whose business columns changed, or that come back after a deletion."""
+    changed = [f"t.{q(c)} IS DISTINCT FROM s.{q(c)}" for c in business_columns(table)]
+    changed.append("t._deleted_at IS NOT NULL")
+    sets = [f"{q(c)} = s.{q(c)}" for c in business_columns(table)]
+    sets += ["_loaded_at = $loaded_at", "_batch_id = $batch_id", "_deleted_at = NULL"]
+    return (f"UPDATE {qualified(table)} AS t SET {', '.join(sets)} "
+            f"FROM {q(stage_name(table))} AS s WHERE {_key_match(table, 't', 's')} "
+            f"AND ({' OR '.join(changed)})")
+
+
+def insert_sql(table: Table) -> str:
+    names = [q(c) for c in table.column_names]
+    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, _loaded_at, _batch_id, "
+            f"_deleted_at) SELECT {', '.join('s.' + n for n in names)}, $loaded_at, $batch_id, "
+            f"NULL FROM {q(stage_name(table))} AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table, 't', 's')})")
+
+
+def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
+    return (f"UPDATE {qualified(table)} AS t SET _deleted_at = $loaded_at "
+            f"WHERE t._deleted_at IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {q(stage_name(table))} AS s WHERE {_key_match(table, 't', 's')})"
+            + (protected_filter(load, "t", q) if load else ""))
+
+
+def arrow_batch(table: Table, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """Rows to an Arrow table, column by column (the transposition runs in C)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
+    arrays = [_arrow_array(values, _ARROW_TYPES.get(logical))
+              for values, (_, logical) in zip(columns, table.columns, strict=True)]
+    return pa.Table.from_arrays(arrays, names=table.column_names)
+
+
+def _arrow_array(values: Sequence[Any], wanted: pa.DataType | None) -> pa.Array:
+    try:
+        return pa.array(values, type=wanted) if wanted is not None else pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # SQLite is dynamically typed: a column may mix ints and text. Hand DuckDB text
+        # and let its cast decide (it fails loudly on values that really don't fit).
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+class DuckDBWarehouse:
+    """Writer for ``duckdb:///path`` warehouses."""
+
+    kind = KIND
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self.url = url
+        self.connection = connect(url)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        con = self.connection
+        for table in (*tables, LOAD_STATE, REJECTS):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
+            con.execute(create_table_sql(table, with_load_columns=table.schema != META))
+            self._check_columns(table)
+
+    def _check_columns(self, table: Table) -> None:
+        found = [r[0] for r in self.connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position", [table.schema, table.name]
+        ).fetchall()]
+        expected = [c for c, _ in (target_columns(table) if table.schema != META
+                                   else table.columns)]
+        if found != expected:
+            raise ConfigError(
+                f"`{table.qualified_name}` in `{self.url}` has columns `{', '.join(found)}` but "
+                f"the contract (extract/schemas.py) says `{', '.join(expected)}`; migrate or drop "
+                "the table, then rerun with --full-refresh"
+            )
+
+    def last_watermark(self, table: Table) -> str | None:
+        row = self.connection.execute(
+            f"SELECT watermark FROM {qualified(LOAD_STATE)} WHERE table_name = ? "
+            "AND status = 'ok' AND watermark IS NOT NULL ORDER BY started_at DESC LIMIT 1",
+            [table.qualified_name],
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def start_stage(self, table: Table) -> None:
+        self.connection.execute(create_stage_sql(table))
+
+    def stage_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+        batch = arrow_batch(table, rows)
+        con = self.connection
+        con.register("_arrow_batch", batch)
+        try:
+            con.execute(f"INSERT INTO {q(stage_name(table))} SELECT * FROM _arrow_batch")
+        except duckdb.Error as exc:
+            raise LoadError(f"staging `{table.qualified_name}` failed: {_first_line(exc)}; "
+                            "the legacy data does not fit the raw table contract") from None
+        finally:
+            con.unregister("_arrow_batch")
+
+    def stage_ndjson(self, table: Table, path: Any) -> int:
+        self.start_stage(table)
+        try:
+            row = self.connection.execute(stage_ndjson_sql(table, Path(path))).fetchone()
+        except duckdb.Error as exc:
+            raise LoadError(f"loading `{path}` into `{table.qualified_name}` failed: "
+                            f"{_first_line(exc)}") from None
+        return int(row[0]) if row else 0
+
+    def commit(self, batch: Batch, loads: Sequence[TableLoad],
+               rejects: Sequence[RejectRow]) -> list[MergeCounts]:
+        con = self.connection
+        params = {"loaded_at": batch.loaded_at, "batch_id": batch.batch_id}
+        counts: list[MergeCounts] = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for load in loads:
+                merge_started = time.monotonic()
+                table = load.table
+                updated = _count(con.execute(update_sql(table), params))
+                inserted = _count(con.execute(insert_sql(table), params))
+                deleted = (_count(con.execute(mark_deleted_sql(table, load),
+                                              {"loaded_at": batch.loaded_at}))
+                           if load.snapshot else 0)
+                merged = MergeCounts(inserted, updated, deleted,
+                                     load.elapsed + time.monotonic() - merge_started)
+                counts.append(merged)
+                con.execute(_insert_values_sql(LOAD_STATE), load_state_values(batch, load, merged))
+            if rejects:
+                con.executemany(_insert_values_sql(REJECTS),
+                                [reject_values(batch, r) for r in rejects])
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
+            raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
+                            f"{_first_line(exc)}") from None
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for load in loads:
+            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(load.table))}")
+        return counts
+
+
+def _insert_values_sql(table: Table) -> str:
+    marks = ", ".join("?" for _ in table.columns)
+    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
+            f"VALUES ({marks})")
+
+
+def _count(result: Any) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,309 @@
+"""The production warehouse: SQL Server or Azure SQL through pyodbc (ODBC Driver 18).
+
+Stages are ``#temp`` tables filled with ``fast_executemany`` in bounded batches (never one
+round trip per row), with explicit input sizes so pyodbc never guesses a type from the
+first row. ``commit`` runs UPDATE, INSERT and the deletion marks of every staged table,
+the ``meta.load_state`` rows and the rejects in one transaction. Statements are built by
+the small pure functions below, which the tests parse as T-SQL; the class only runs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from extract.db import column_type, connect, quote
+from extract.dburl import DatabaseURL
+from extract.errors import LoadError, TransientError
+from extract.schemas import LOAD_STATE, META, REJECTS, Table
+from extract.warehouse.base import (
+    Batch,
+    MergeCounts,
+    RejectRow,
+    TableLoad,
+    business_columns,
+    load_state_values,
+    protected_filter,
+    reject_values,
+    stage_name,
+    target_columns,
+)
+
+KIND = "mssql"
+EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call: bounded client memory
+KEY_TEXT_TYPE = "NVARCHAR(200)"  # text in a key must stay under the 900-byte index limit
+_CENT = Decimal("0.01")
+# A rejected record is kept whole, however long.
+_UNBOUNDED_TEXT = {(REJECTS.schema, REJECTS.name, c) for c in ("payload", "reason")}
+
+
+def q(name: str) -> str:
+    return quote(KIND, name)
+
+
+def qualified(table: Table) -> str:
+    return f"{q(table.schema)}.{q(table.name)}"
+
+
+def temp_name(table: Table) -> str:
+    """The session's ``#temp`` stage. It is created by a batch without parameters (executed
+    directly, not through sp_executesql), so it lives until the connection closes."""
+    return "#" + stage_name(table)
+
+
+def sql_type(table: Table, column: str, logical: str) -> str:
+    if logical == "text" and column in table.primary_key:
+        return KEY_TEXT_TYPE
+    if (table.schema, table.name, column) in _UNBOUNDED_TEXT:
+        return "NVARCHAR(MAX)"
+    return column_type(KIND, logical)
+
+
+def create_schema_sql(schema: str) -> str:
+    literal = schema.replace("'", "''")
+    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {q(schema)}')"
+
+
+def create_table_sql(table: Table) -> str:
+    columns = target_columns(table) if table.schema != META else list(table.columns)
+    parts = [f"{q(c)} {sql_type(table, c, t)}" + (" NOT NULL" if c in table.primary_key else "")
+             for c, t in columns]
+    if table.primary_key:
+        parts.append(f"CONSTRAINT {q(f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
+                     f"({', '.join(q(c) for c in table.primary_key)})")
+    return (f"IF OBJECT_ID(N'{table.schema}.{table.name}', N'U') IS NULL "
+            f"CREATE TABLE {qualified(table)} ({', '.join(parts)})")
+
+
+def create_stage_sql(table: Table) -> str:
+    parts = ", ".join(f"{q(c)} {sql_type(table, c, t)}" for c, t in table.columns)
+    return f"DROP TABLE IF EXISTS {temp_name(table)}; CREATE TABLE {temp_name(table)} ({parts})"
+
+
+def stage_insert_sql(table: Table) -> str:
+    marks = ", ".join("?" for _ in table.columns)
+    return (f"INSERT INTO {temp_name(table)} ({', '.join(q(c) for c in table.column_names)}) "
+            f"VALUES ({marks})")
+
+
+def _key_match(table: Table) -> str:
+    return " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in table.primary_key)
+
+
+def update_sql(table: Table) -> str:
+    """Rewrite changed or revived rows. ``EXCEPT`` compares NULLs as equal on every version."""
+    cols = business_columns(table)
+    sets = [f"t.{q(c)} = s.{q(c)}" for c in cols]
+    sets += ["t.[_loaded_at] = ?", "t.[_batch_id] = ?", "t.[_deleted_at] = NULL"]
+    changed = "t.[_deleted_at] IS NOT NULL"
+    if cols:
+        changed += (f" OR EXISTS (SELECT {', '.join('s.' + q(c) for c in cols)} "
+                    f"EXCEPT SELECT {', '.join('t.' + q(c) for c in cols)})")
+    return (f"UPDATE t SET {', '.join(sets)} FROM {qualified(table)} AS t "
+            f"INNER JOIN {temp_name(table)} AS s ON {_key_match(table)} WHERE {changed}")
+
+
+def insert_sql(table: Table) -> str:
+    names = [q(c) for c in table.column_names]
+    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, [_loaded_at], [_batch_id], "
+            f"[_deleted_at]) SELECT {', '.join('s.' + n for n in names)}, ?, ?, NULL "
+            f"FROM {temp_name(table)} AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table)})")
+
+
+def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
+    return (f"UPDATE t SET t.[_deleted_at] = ? FROM {qualified(table)} AS t "
+            f"WHERE t.[_deleted_at] IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {temp_name(table)} AS s WHERE {_key_match(table)})"
+            + (protected_filter(load, "t", q) if load else ""))
+
+
+def insert_values_sql(table: Table) -> str:
+    marks = ", ".join("?" for _ in table.columns)
+    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
+            f"VALUES ({marks})")
+
+
+def last_watermark_sql() -> str:
+    return (f"SELECT TOP 1 [watermark] FROM {qualified(LOAD_STATE)} WHERE [table_name] = ? "
+            "AND [status] = 'ok' AND [watermark] IS NOT NULL ORDER BY [started_at] DESC")
+
+
+def input_sizes(table: Table) -> list[tuple[int, int, int]]:
+    """``cursor.setinputsizes`` for a table's columns: (SQL type, size, decimal digits)."""
+    import pyodbc
+
+    sizes = {
+        "int": (pyodbc.SQL_BIGINT, 0, 0),
+        "text": (pyodbc.SQL_WVARCHAR, 4000, 0),
+        "money": (pyodbc.SQL_DECIMAL, 12, 2),
+        "float": (pyodbc.SQL_DOUBLE, 0, 0),
+        "date": (pyodbc.SQL_TYPE_DATE, 0, 0),
+        "timestamp": (pyodbc.SQL_TYPE_TIMESTAMP, 27, 6),
+        "bool": (pyodbc.SQL_BIT, 0, 0),
+    }
+    def size(column: str, logical: str) -> tuple[int, int, int]:
+        if logical == "text" and column in table.primary_key:
+            return (pyodbc.SQL_WVARCHAR, 200, 0)
+        if (table.schema, table.name, column) in _UNBOUNDED_TEXT:
+            return (pyodbc.SQL_WVARCHAR, 0, 0)  # size 0 binds as NVARCHAR(MAX)
+        return sizes[logical]
+
+    return [size(c, t) for c, t in table.columns]
+
+
+def to_param(logical: str, value: Any) -> Any:
+    """A value as the Python type pyodbc binds for the column's SQL type."""
+    if value is None:
+        return None
+    if logical == "money":
+        return Decimal(str(value)).quantize(_CENT)
+    if logical == "timestamp" and isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    if logical == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if logical == "text" and not isinstance(value, str):
+        return str(value)
+    if logical == "int" and not isinstance(value, int):
+        return int(value)
+    if logical == "float" and not isinstance(value, float):
+        return float(value)
+    return value
+
+
+def params(table: Table, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """The parameter array for ``stage_insert_sql``; types converted where pyodbc needs it."""
+    logical = [t for _, t in table.columns]
+    return [tuple(to_param(t, v) for t, v in zip(logical, row, strict=True)) for row in rows]
+
+
+def chunks(rows: Sequence[Any], size: int = EXECUTEMANY_BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def ndjson_rows(table: Table, path: Path, size: int = EXECUTEMANY_BATCH
+                ) -> Iterator[list[tuple[Any, ...]]]:
+    """Read a landing file in batches of column-ordered tuples."""
+    names = table.column_names
+    batch: list[tuple[Any, ...]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                batch.append(tuple(record.get(n) for n in names))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+    if batch:
+        yield batch
+
+
+class MssqlWarehouse:
+    """Writer for ``mssql://`` warehouses (runs in GitHub Actions' SQL Server job)."""
+
+    kind = KIND
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self.url = url
+        self.connection = connect(url, autocommit=False)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def _run(self, sql: str, *args: Any) -> Any:
+        import pyodbc
+
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, *args)
+        except pyodbc.Error as exc:
+            cursor.close()
+            raise TransientError(f"`{self.url}`: {exc.args[-1]}") from None
+        return cursor
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        for table in (*tables, LOAD_STATE, REJECTS):
+            self._run(create_schema_sql(table.schema)).close()
+            self._run(create_table_sql(table)).close()
+        self.connection.commit()
+
+    def last_watermark(self, table: Table) -> str | None:
+        cursor = self._run(last_watermark_sql(), table.qualified_name)
+        row = cursor.fetchone()
+        cursor.close()
+        return None if row is None else str(row[0])
+
+    def start_stage(self, table: Table) -> None:
+        self._run(create_stage_sql(table)).close()
+
+    def stage_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+        import pyodbc
+
+        cursor = self.connection.cursor()
+        cursor.fast_executemany = True
+        try:
+            for chunk in chunks(rows):
+                cursor.setinputsizes(input_sizes(table))
+                cursor.executemany(stage_insert_sql(table), params(table, chunk))
+        except pyodbc.Error as exc:
+            raise LoadError(f"staging `{table.qualified_name}` in `{self.url}` failed: "
+                            f"{exc.args[-1]}") from None
+        finally:
+            cursor.close()
+
+    def stage_ndjson(self, table: Table, path: Any) -> int:
+        self.start_stage(table)
+        total = 0
+        for batch in ndjson_rows(table, Path(path)):
+            self.stage_rows(table, batch)
+            total += len(batch)
+        return total
+
+    def commit(self, batch: Batch, loads: Sequence[TableLoad],
+               rejects: Sequence[RejectRow]) -> list[MergeCounts]:
+        import pyodbc
+
+        con = self.connection
+        con.commit()  # staging is done; the merge below is its own transaction
+        counts: list[MergeCounts] = []
+        cursor = con.cursor()
+        try:
+            for load in loads:
+                merge_started = time.monotonic()
+                table = load.table
+                cursor.execute(update_sql(table), batch.loaded_at, batch.batch_id)
+                updated = cursor.rowcount
+                cursor.execute(insert_sql(table), batch.loaded_at, batch.batch_id)
+                inserted = cursor.rowcount
+                deleted = 0
+                if load.snapshot:
+                    cursor.execute(mark_deleted_sql(table, load), batch.loaded_at)
+                    deleted = cursor.rowcount
+                merged = MergeCounts(inserted, updated, deleted,
+                                     load.elapsed + time.monotonic() - merge_started)
+                counts.append(merged)
+                cursor.execute(insert_values_sql(LOAD_STATE),
+                               *load_state_values(batch, load, merged))
+            if rejects:
+                cursor.fast_executemany = True
+                cursor.setinputsizes(input_sizes(REJECTS))
+                for chunk in chunks([reject_values(batch, r) for r in rejects]):
+                    cursor.executemany(insert_values_sql(REJECTS), chunk)
+            con.commit()
+        except pyodbc.Error as exc:
+            con.rollback()
+            names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
+            raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
+                            f"{exc.args[-1]}") from None
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            cursor.close()
+        return counts

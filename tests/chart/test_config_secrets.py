@@ -1,0 +1,114 @@
+"""Settings reach the ConfigMap, credentials only the Secret (or an existing one)."""
+
+from __future__ import annotations
+
+import base64
+
+import helmrender
+import pytest
+from helmrender import SENTINEL_SECRETS
+
+from extract.settings import SECRET_NAMES, SETTINGS, Settings
+
+KNOWN = {s.name for s in SETTINGS}
+SECRET_KEYS = {
+    "legacyDbPassword": "DELTASTORE_LEGACY_DB_PASSWORD",
+    "warehousePassword": "DELTASTORE_WAREHOUSE_PASSWORD",
+    "syncTargetPassword": "DELTASTORE_SYNC_TARGET_PASSWORD",
+    "notifyWebhookUrl": "DELTASTORE_NOTIFY_WEBHOOK_URL",
+}
+
+
+def test_configmap_holds_known_plain_settings_only(
+        renders: dict[str, helmrender.Rendering]) -> None:
+    for rendering in renders.values():
+        data = rendering.one("ConfigMap")["data"]
+        assert set(data) <= KNOWN - SECRET_NAMES
+        assert data["DELTASTORE_DATA_DIR"] == "/data"
+        assert all(isinstance(v, str) for v in data.values())
+
+
+def test_configmap_settings_parse_with_the_real_settings_reader(
+        renders: dict[str, helmrender.Rendering]) -> None:
+    for name, rendering in renders.items():
+        settings = Settings.from_env(rendering.one("ConfigMap")["data"])
+        assert settings.batch_size == 50_000, name
+        if name != "demo-values.yaml":
+            assert settings.warehouse_url.kind == "mssql", name
+            assert settings.warehouse_url.password is None
+
+
+def test_secret_values_reach_only_the_secret(
+        with_sentinel_secrets: helmrender.Rendering) -> None:
+    secret = with_sentinel_secrets.one("Secret")
+    decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert decoded == {SECRET_KEYS[k]: v for k, v in SENTINEL_SECRETS.items()}
+    # Nowhere in plain text: not the ConfigMap, not a workflow, not an annotation.
+    for value in SENTINEL_SECRETS.values():
+        assert value not in with_sentinel_secrets.text
+    configmap = str(with_sentinel_secrets.one("ConfigMap"))
+    for value in SENTINEL_SECRETS.values():
+        assert value not in configmap
+        assert base64.b64encode(value.encode()).decode() not in configmap
+
+
+def test_workflow_steps_read_the_configmap_and_secret_through_env_from(
+        with_sentinel_secrets: helmrender.Rendering) -> None:
+    pipeline = with_sentinel_secrets.one("WorkflowTemplate", "-pipeline")
+    refs = [t["container"]["envFrom"] for t in pipeline["spec"]["templates"]
+            if "container" in t]
+    assert refs and all(
+        ref == [{"configMapRef": {"name": "deltastore-config"}},
+                {"secretRef": {"name": "deltastore-secrets"}}] for ref in refs)
+
+
+def test_existing_secret_replaces_the_chart_secret(
+        renders: dict[str, helmrender.Rendering]) -> None:
+    rendering = renders["existing-secret-values.yaml"]
+    assert rendering.of_kind("Secret") == []
+    pipeline = rendering.one("WorkflowTemplate", "-pipeline")
+    names = {ref["secretRef"]["name"] for t in pipeline["spec"]["templates"] if "container" in t
+             for ref in t["container"]["envFrom"] if "secretRef" in ref}
+    assert names == {"deltastore-credentials"}
+
+
+def test_secret_without_credentials_is_empty_but_present(
+        renders: dict[str, helmrender.Rendering]) -> None:
+    # The demo needs no credential, yet the workflow's secretRef must resolve.
+    assert renders["demo-values.yaml"].one("Secret")["data"] == {}
+
+
+@pytest.mark.parametrize("url_key", ["legacyDbUrl", "warehouseUrl", "syncTargetUrl"])
+def test_mssql_url_without_password_fails_with_the_fix(url_key: str) -> None:
+    password_key = {"legacyDbUrl": "legacyDbPassword", "warehouseUrl": "warehousePassword",
+                    "syncTargetUrl": "syncTargetPassword"}[url_key]
+    with pytest.raises(helmrender.ChartError) as caught:
+        helmrender.render([helmrender.CI_DIR / "default-values.yaml"],
+                          {"secrets": {password_key: ""}})
+    message = str(caught.value)
+    assert f"config.{url_key} is an `mssql://` URL but secrets.{password_key} is empty" in message
+    assert "existingSecret" in message
+
+
+def test_managed_identity_url_needs_no_password() -> None:
+    url = "mssql://marts.database.windows.net:1433/marts?encrypt=yes&authentication=ActiveDirectoryMsi"
+    rendering = helmrender.render([helmrender.CI_DIR / "default-values.yaml"],
+                                  {"config": {"syncTargetUrl": url},
+                                   "secrets": {"syncTargetPassword": ""}})
+    assert rendering.one("ConfigMap")["data"]["DELTASTORE_SYNC_TARGET_URL"] == url
+    assert "DELTASTORE_SYNC_TARGET_PASSWORD" not in rendering.one("Secret")["data"]
+
+
+def test_a_default_install_asks_for_the_production_urls() -> None:
+    with pytest.raises(helmrender.ChartError) as caught:
+        helmrender.render()
+    assert "is required in production mode" in str(caught.value)
+    assert "--set demo.enabled=true" in str(caught.value)
+
+
+def test_values_yaml_holds_no_credentials() -> None:
+    import yaml
+
+    values = yaml.safe_load((helmrender.CHART_DIR / "values.yaml").read_text())
+    assert set(values["secrets"].values()) == {""}
+    assert values["existingSecret"] == ""

@@ -1,0 +1,302 @@
+"""The dbt project on a real demo warehouse: build, keys, facts, incremental model, KPIs.
+
+The warehouse comes from the session fixture in conftest.py (demo sources -> extract ->
+`dbt build` through workflows.dbt_runner); nothing here is stubbed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pytest
+
+from extract.settings import Settings
+from workflows.dbt_runner import run_dbt
+
+if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable packages
+    from conftest import BuiltWarehouse
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt"
+KPI_MARTS = (
+    "kpi_pipeline_run", "kpi_customer_summary", "kpi_customers_by_state", "kpi_monthly_revenue",
+    "fct_customer_segments", "kpi_customer_segments", "kpi_cohort_retention",
+    "kpi_transaction_status", "kpi_product_performance", "kpi_category_performance",
+    "kpi_carrier_performance", "kpi_delivery_by_state",
+)
+
+
+def surrogate_key(*values: object) -> str:
+    """dbt_utils.generate_surrogate_key, in Python: md5 of the texts joined with '-'."""
+    texts = ["_dbt_utils_surrogate_key_null_" if v is None else str(v) for v in values]
+    return hashlib.md5("-".join(texts).encode()).hexdigest()
+
+
+# --- the build ------------------------------------------------------------------------
+
+
+def test_build_runs_every_node_without_failure(demo_warehouse: BuiltWarehouse) -> None:
+    build = demo_warehouse.build
+    problems = [n.line() for n in build.nodes if n.status not in ("success", "pass", "no-op")]
+    assert build.success, problems
+    assert problems == []
+    ran = Counter(n.resource_type for n in build.nodes)
+    model_files = {p.stem for p in (PROJECT / "models").rglob("*.sql")}
+    built_models = {n.name for n in build.nodes if n.resource_type == "model"}
+    assert built_models == model_files
+    assert ran["snapshot"] == 3
+    assert ran["seed"] == 1
+    assert ran["unit_test"] >= 8
+    assert ran["test"] > 100
+
+
+def test_every_mart_and_column_is_documented(demo_warehouse: BuiltWarehouse) -> None:
+    manifest = json.loads((demo_warehouse.build.target_dir / "manifest.json").read_text())
+    undocumented = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        if not node["description"].strip():
+            undocumented.append(node["name"])
+        if node["schema"] == "analytics":
+            assert node["columns"], f"{node['name']} declares no columns"
+            undocumented += [f"{node['name']}.{name}" for name, column in node["columns"].items()
+                             if not column["description"].strip()]
+    assert undocumented == []
+    exposures = manifest["exposures"].values()
+    assert len(exposures) == 3
+    kpi_marts = {f"model.deltastore.{name}" for name in KPI_MARTS}
+    used = {node for e in exposures for node in e["depends_on"]["nodes"]}
+    assert used == kpi_marts
+
+
+def test_mart_columns_match_the_yml(demo_warehouse: BuiltWarehouse) -> None:
+    manifest = json.loads((demo_warehouse.build.target_dir / "manifest.json").read_text())
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["schema"] != "analytics":
+            continue
+        actual = [r[0] for r in demo_warehouse.query(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'analytics' and table_name = ? order by ordinal_position",
+            [node["name"]])]
+        assert actual == list(node["columns"]), node["name"]
+
+
+# --- keys and facts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mart", "key", "parts"), [
+    ("dim_customers", "unified_customer_id", "source_store, customer_id"),
+    ("fct_products", "unified_product_id", "source_store, product_id"),
+    ("fct_order_customers", "unified_order_id", "source_store, order_id"),
+    ("fct_payments", "payment_unique_id", "payment_id"),
+    ("fct_reviews", "review_unique_id", "review_id"),
+])
+def test_keys_equal_dbt_utils_surrogate_keys(demo_warehouse: BuiltWarehouse, mart: str,
+                                             key: str, parts: str) -> None:
+    rows = demo_warehouse.query(f"select {key}, {parts} from analytics.{mart}")
+    assert rows
+    assert [r[0] for r in rows] == [surrogate_key(*r[1:]) for r in rows]
+
+
+def test_known_key_values(demo_warehouse: BuiltWarehouse) -> None:
+    (old_customer_1,) = demo_warehouse.query(
+        "select unified_customer_id from analytics.dim_customers "
+        "where source_store = 'old store' and customer_id = 1")[0]
+    assert old_customer_1 == hashlib.md5(b"old store-1").hexdigest()
+    (item_1,) = demo_warehouse.query(
+        "select order_item_unique_id from analytics.fct_order_items where order_item_id = 1")[0]
+    assert item_1 == hashlib.md5(b"1").hexdigest()
+
+
+def test_order_item_keys(demo_warehouse: BuiltWarehouse) -> None:
+    rows = demo_warehouse.query(
+        "select order_item_unique_id, source_store, order_item_id, order_id, product_id "
+        "from analytics.fct_order_items")
+    stores = Counter(r[1] for r in rows)
+    assert stores["old store"] > 0 and stores["new store"] > 0
+    for key, store, item_id, order_id, product_id in rows:
+        expected = (surrogate_key(item_id) if store == "old store"
+                    else surrogate_key(store, order_id, product_id))
+        assert key == expected
+
+
+def test_fct_reviews_has_one_row_per_review(demo_warehouse: BuiltWarehouse) -> None:
+    (raw,) = demo_warehouse.query(
+        "select count(*) from old_store.reviews where _deleted_at is null")[0]
+    facts, distinct = demo_warehouse.query(
+        "select count(*), count(distinct review_id) from analytics.fct_reviews")[0]
+    assert raw > 0
+    assert facts == distinct == raw
+    # joined per store: a review's product key is its legacy product's key
+    mismatched = demo_warehouse.query(
+        "select review_id from analytics.fct_reviews where unified_product_id is not null "
+        "and unified_product_id <> md5('old store-' || product_id)")
+    assert mismatched == []
+
+
+def test_cart_orders_total_quantity_times_price(demo_warehouse: BuiltWarehouse) -> None:
+    expected = dict(demo_warehouse.query(
+        "select i.cart_id, sum(i.quantity * p.price) from new_store.cart_items i "
+        "join new_store.products p on p.id = i.product_id and p._deleted_at is null "
+        "join new_store.carts c on c.id = i.cart_id and c._deleted_at is null "
+        "where i._deleted_at is null group by i.cart_id"))
+    actual = dict(demo_warehouse.query(
+        "select order_id, total_price from analytics.fct_order_customers "
+        "where source_store = 'new store'"))
+    assert actual
+    assert actual == {k: Decimal(v).quantize(Decimal("0.01")) for k, v in expected.items()}
+
+
+def test_legacy_state_codes_parse_cleanly(demo_warehouse: BuiltWarehouse) -> None:
+    rows = demo_warehouse.query(
+        "select address, city, state_code, state_name from analytics.dim_customers "
+        "where source_store = 'old store'")
+    assert rows
+    for address, city, state_code, state_name in rows:
+        assert address.endswith(f", {state_code}")
+        assert city == address.split(",")[-2].strip()
+        assert state_name
+
+
+# --- incremental model ----------------------------------------------------------------
+
+
+def _monthly(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(
+            "select month_subscription, nb_monthly_customers "
+            "from analytics.fct_monthly_new_customers order by 1").fetchall()
+
+
+def test_incremental_runs_equal_a_full_refresh(demo_warehouse: BuiltWarehouse,
+                                               tmp_path: Path) -> None:
+    # Work on a copy: the change below must not leak into the other tests.
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    copy = data_dir / demo_warehouse.path.name
+    shutil.copy(demo_warehouse.path, copy)
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir),
+                                  "DELTASTORE_RUN_DATE": demo_warehouse.run_date.isoformat()})
+    model = "fct_monthly_new_customers"
+    built = _monthly(copy)
+    assert built
+
+    rerun = run_dbt(settings, "run", select=model, echo=None)
+    rerun.raise_for_status()
+    assert _monthly(copy) == built
+
+    with duckdb.connect(str(copy)) as connection:
+        # a backdated first order for a customer whose first order came later, and a
+        # customer whose orders all vanished from the legacy store
+        latest_customer = connection.execute(
+            "select customer_id from old_store.orders where _deleted_at is null "
+            "group by customer_id order by min(order_date) desc, customer_id limit 1").fetchone()
+        vanished_customer = connection.execute(
+            "select customer_id from old_store.orders where _deleted_at is null "
+            "group by customer_id order by min(order_date), customer_id limit 1").fetchone()
+        assert latest_customer and vanished_customer
+        connection.execute(
+            "insert into old_store.orders (order_id, customer_id, order_date, total_price, "
+            "updated_at, _loaded_at, _batch_id, _deleted_at) "
+            "select max(order_id) + 1, ?, min(order_date), 10, now()::timestamp, "
+            "now()::timestamp, 'test', null from old_store.orders",
+            [latest_customer[0]])
+        connection.execute(
+            "update old_store.orders set _deleted_at = now()::timestamp where customer_id = ?",
+            [vanished_customer[0]])
+
+    incremental = run_dbt(settings, "run", select=model, echo=None)
+    incremental.raise_for_status()
+    after_incremental = _monthly(copy)
+    refreshed = run_dbt(settings, "run", select=model, full_refresh=True, echo=None)
+    refreshed.raise_for_status()
+    assert after_incremental == _monthly(copy)
+    assert after_incremental != built
+
+
+# --- KPI marts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mart", KPI_MARTS)
+def test_kpi_marts_are_not_empty(demo_warehouse: BuiltWarehouse, mart: str) -> None:
+    (rows,) = demo_warehouse.query(f"select count(*) from analytics.{mart}")[0]
+    assert rows > 0
+
+
+def test_pipeline_run_row(demo_warehouse: BuiltWarehouse) -> None:
+    rows = demo_warehouse.query(
+        "select run_date, first_order_date, last_order_date, last_loaded_at "
+        "from analytics.kpi_pipeline_run")
+    assert len(rows) == 1
+    run_date, first, last, loaded = rows[0]
+    assert run_date == demo_warehouse.run_date
+    assert first <= last <= run_date
+    assert isinstance(loaded, dt.datetime)
+
+
+def test_revenue_agrees_across_marts(demo_warehouse: BuiltWarehouse) -> None:
+    q = demo_warehouse.query
+    (orders, revenue, customers, ordering) = q(
+        "select orders, revenue, customers, ordering_customers "
+        "from analytics.kpi_customer_summary")[0]
+    (fact_revenue,) = q("select sum(total_price) from analytics.fct_order_customers "
+                        "where order_date <= ?", [demo_warehouse.run_date])[0]
+    assert revenue == fact_revenue
+    assert q("select sum(orders), sum(revenue) from analytics.kpi_monthly_revenue")[0] == (
+        orders, revenue)
+    assert q("select sum(customers) from analytics.kpi_customer_segments")[0][0] == ordering
+    assert q("select sum(customers) from analytics.kpi_customers_by_state")[0][0] == ordering
+    assert 0 < ordering <= customers
+    by_category = q("select sum(revenue) from analytics.kpi_category_performance")[0][0]
+    by_product = q("select sum(revenue) from analytics.kpi_product_performance")[0][0]
+    assert by_category == by_product > 0
+
+
+def test_shares_and_rates_are_fractions(demo_warehouse: BuiltWarehouse) -> None:
+    q = demo_warehouse.query
+    assert q("select sum(amount_share) from analytics.kpi_transaction_status")[0][0] == (
+        pytest.approx(1.0))
+    statuses = {r[0] for r in q("select transaction_status from analytics.kpi_transaction_status")}
+    assert statuses <= {"Completed", "Pending", "Failed"}
+    retention = q("select months_since_first_order, retention_rate "
+                  "from analytics.kpi_cohort_retention")
+    assert all(0 <= rate <= 1 for _, rate in retention)
+    assert all(rate == 1 for months, rate in retention if months == 0)
+    carriers = q("select success_rate, on_time_rate, is_best_carrier, carrier "
+                 "from analytics.kpi_carrier_performance order by success_rate desc")
+    assert all(0 <= s <= 1 and (o is None or 0 <= o <= 1) for s, o, _, _ in carriers)
+    assert sum(1 for c in carriers if c[2]) == 1
+    assert carriers[0][2] or carriers[0][0] == carriers[1][0]
+
+
+def test_segments_follow_the_run_date(demo_warehouse: BuiltWarehouse) -> None:
+    cutoff = dt.date(2025, 6, 30)  # six months before the demo's run date 2025-12-31
+    rows = demo_warehouse.query(
+        "select first_order_date, last_order_date, segment from analytics.fct_customer_segments")
+    for first, last, segment in rows:
+        expected = "new" if first >= cutoff else "at-risk" if last < cutoff else "casual"
+        assert segment == expected
+    assert {r[2] for r in rows} == {"new", "casual", "at-risk"}
+
+
+def test_monthly_growth_matches_neighbouring_months(demo_warehouse: BuiltWarehouse) -> None:
+    rows = demo_warehouse.query(
+        "select order_month, revenue, revenue_mom_growth from analytics.kpi_monthly_revenue "
+        "order by order_month")
+    assert len(rows) >= 2
+    assert rows[0][2] is None
+    for (month_before, before, _), (month, revenue, growth) in zip(rows, rows[1:], strict=False):
+        consecutive = (month_before.year * 12 + month_before.month + 1
+                       == month.year * 12 + month.month)
+        if consecutive:
+            assert growth == pytest.approx(float((revenue - before) / before))
+        else:
+            assert growth is None

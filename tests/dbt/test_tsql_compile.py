@@ -1,0 +1,338 @@
+"""Every model, test and snapshot compiles for the `prod` (SQL Server) target and is T-SQL.
+
+There is no SQL Server here, so the dbt-sqlserver adapter talks to a stand-in ODBC
+connection (``pyodbc.connect`` is replaced in this process): it records each statement and
+answers with no rows, so dbt's introspection finds an empty database. Incremental models
+are compiled a second time with ``adapter.get_relation`` reporting an existing table, so
+their ``is_incremental()`` branch is checked too. Unit tests are compiled by running
+``dbt test`` on them: their input columns come from the fixtures, and the recorded
+statements are checked.
+
+Each compiled statement must parse with ``sqlglot.parse(sql, read="tsql")``. sqlglot's
+T-SQL reader is lenient (it accepts ``LIMIT``, ``::``, ``ILIKE``, a trailing comma before
+FROM, ...), so a token-level check also rejects constructs SQL Server does not run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from sqlglot.tokens import TokenType
+
+from extract.settings import Settings
+from workflows.dbt_manifest import dbt_layers
+from workflows.dbt_runner import DbtRun, dbt_args, run_dbt
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt"
+PASSWORD = "Tsql-compile-S3cret!"
+WAREHOUSE_URL = "mssql://dbt_loader@sqlserver.invalid:1433/warehouse?encrypt=yes"
+
+pytestmark = pytest.mark.skipif(not (PROJECT / "dbt_project.yml").is_file(),
+                                reason="the dbt project is not there yet")
+
+# Tokens SQL Server rejects although sqlglot's T-SQL reader accepts them.
+NOT_TSQL_TOKENS = {
+    TokenType.LIMIT: "LIMIT (use TOP n, or OFFSET ... FETCH)",
+    TokenType.ILIKE: "ILIKE (use LIKE; the default collation ignores case)",
+    TokenType.QUALIFY: "QUALIFY (filter a window function in an outer query)",
+    TokenType.DCOLON: ":: casts (use CAST(x AS type))",
+    TokenType.INTERVAL: "INTERVAL literals (use DATEADD)",
+    TokenType.TRUE: "boolean literal TRUE (use 1)",
+    TokenType.FALSE: "boolean literal FALSE (use 0)",
+    TokenType.CURRENT_DATE: "CURRENT_DATE (use CAST(GETDATE() AS date))",
+    TokenType.DPIPE: "|| concatenation (use + or CONCAT)",
+}
+NOT_TSQL_FUNCTIONS = {
+    "date_trunc", "date_part", "date_diff", "strftime", "strptime", "ifnull",
+    "nvl", "now", "to_char", "array_agg", "list", "split_part", "regexp_matches", "epoch",
+}
+
+
+def tsql_problems(sql: str) -> list[str]:
+    """Why SQL Server would reject ``sql``: sqlglot parse errors, then non-T-SQL constructs."""
+    try:
+        sqlglot.parse(sql, read="tsql")
+    except sqlglot.errors.SqlglotError as exc:
+        return [f"does not parse as T-SQL: {str(exc).splitlines()[0]}"]
+    tokens = sqlglot.Dialect.get_or_raise("tsql").tokenize(sql)
+    problems = []
+    for here, after in zip(tokens, [*tokens[1:], None], strict=True):
+        if here.token_type in NOT_TSQL_TOKENS:
+            problems.append(f"{NOT_TSQL_TOKENS[here.token_type]} at line {here.line}")
+        elif (here.token_type == TokenType.VAR and here.text.lower() in NOT_TSQL_FUNCTIONS
+              and after is not None and after.token_type == TokenType.L_PAREN):
+            problems.append(f"function {here.text}() does not exist in T-SQL (line {here.line})")
+        elif (here.token_type == TokenType.COMMA and after is not None
+              and after.token_type in (TokenType.FROM, TokenType.R_PAREN)):
+            problems.append(f"comma before `{after.text}` at line {here.line}")
+    return problems
+
+
+# --- a stand-in SQL Server connection -----------------------------------------------------
+
+_NODE_COMMENT = re.compile(r'"node_id":\s*"([^"]+)"')
+
+
+@dataclass
+class FakeServer:
+    """Records what dbt-sqlserver sends; every query returns no rows."""
+
+    connection_strings: list[str] = field(default_factory=list)
+    statements: list[tuple[str | None, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def connect(self, connection_string: str, **_: Any) -> FakeConnection:
+        with self.lock:
+            self.connection_strings.append(connection_string)
+        return FakeConnection(self)
+
+    def record(self, sql: str) -> None:
+        match = _NODE_COMMENT.search(sql[:500])
+        with self.lock:
+            self.statements.append((match.group(1) if match else None, sql))
+
+
+class FakeCursor:
+    description = None
+    rowcount = -1
+    messages: list[Any] = []
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+
+    def execute(self, sql: str, *params: Any) -> FakeCursor:
+        self.server.record(sql)
+        return self
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return []
+
+    def fetchone(self) -> None:
+        return None
+
+    def nextset(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class FakeConnection:
+    autocommit = True
+    timeout = 0
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+
+    def cursor(self) -> FakeCursor:
+        return FakeCursor(self.server)
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Compiled:
+    settings: Settings
+    run: DbtRun
+    manifest: dict[str, Any]
+    lines: list[str]
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir),
+                              "DELTASTORE_DBT_PROJECT_DIR": str(PROJECT),
+                              "DELTASTORE_WAREHOUSE_URL": WAREHOUSE_URL,
+                              "DELTASTORE_RUN_DATE": "2024-06-30"})
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeServer]:
+    import pyodbc
+
+    fake = FakeServer()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pyodbc, "connect", fake.connect)
+        patch.setenv("DELTASTORE_WAREHOUSE_PASSWORD", PASSWORD)
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def compiled(server: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    settings = _settings(tmp_path_factory.mktemp("tsql"))
+    lines: list[str] = []
+    run = run_dbt(settings, "compile", echo=lines.append)
+    run.raise_for_status()
+    manifest = json.loads((run.target_dir / "manifest.json").read_text())
+    return Compiled(settings, run, manifest, lines)
+
+
+@pytest.fixture(scope="module")
+def compiled_incremental(server: FakeServer,
+                         tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    """Incremental models compiled as if their table already existed."""
+    from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
+
+    def existing_table(self: Any, database: str, schema: str, identifier: str,
+                       *args: Any, **kwargs: Any) -> Any:
+        return self.Relation.create(database=database, schema=schema, identifier=identifier,
+                                    type="table")
+
+    settings = _settings(tmp_path_factory.mktemp("tsql_incremental"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLServerAdapter, "get_relation", existing_table)
+        run = run_dbt(settings, "compile", select="config.materialized:incremental", echo=None)
+    run.raise_for_status()
+    manifest = json.loads((run.target_dir / "manifest.json").read_text())
+    return Compiled(settings, run, manifest, [])
+
+
+def _compiled_nodes(manifest: dict[str, Any], kinds: tuple[str, ...]) -> dict[str, str]:
+    return {uid: node["compiled_code"] for uid, node in manifest["nodes"].items()
+            if node["resource_type"] in kinds and node.get("compiled_code")}
+
+
+def _report(problems: dict[str, list[str]]) -> str:
+    return "\n".join(f"{uid}: {'; '.join(found)}" for uid, found in sorted(problems.items()))
+
+
+def test_every_model_test_and_snapshot_is_tsql(compiled: Compiled) -> None:
+    nodes = compiled.manifest["nodes"]
+    expected = {uid for uid, n in nodes.items()
+                if n["resource_type"] in ("model", "test", "snapshot")
+                and n.get("config", {}).get("enabled", True)}
+    sql = _compiled_nodes(compiled.manifest, ("model", "test", "snapshot"))
+    assert expected and set(sql) == expected, f"not compiled: {sorted(expected - set(sql))}"
+    problems = {uid: found for uid, code in sql.items() if (found := tsql_problems(code))}
+    assert not problems, "SQL Server would reject:\n" + _report(problems)
+
+
+def test_incremental_branch_is_tsql(compiled: Compiled, compiled_incremental: Compiled) -> None:
+    incremental = {uid for uid, n in compiled.manifest["nodes"].items()
+                   if n["resource_type"] == "model"
+                   and n["config"].get("materialized") == "incremental"}
+    if not incremental:
+        pytest.skip("the project has no incremental model")
+    sql = _compiled_nodes(compiled_incremental.manifest, ("model",))
+    assert incremental <= set(sql)
+    problems = {uid: found for uid in incremental if (found := tsql_problems(sql[uid]))}
+    assert not problems, "SQL Server would reject:\n" + _report(problems)
+
+
+def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled,
+                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`dbt test` on the unit tests sends their SQL to the stand-in server; check it."""
+    unit_tests = compiled.manifest.get("unit_tests", {})
+    if not unit_tests:
+        pytest.skip("the project has no unit tests")
+    from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
+
+    columns = _fixture_columns(compiled.manifest)
+
+    def existing_table(self: Any, database: str, schema: str, identifier: str,
+                       *args: Any, **kwargs: Any) -> Any:
+        return self.Relation.create(database=database, schema=schema, identifier=identifier,
+                                    type="table")
+
+    def fixture_columns(self: Any, relation: Any) -> list[Any]:
+        return [self.Column(name, "varchar(4000)")
+                for name in columns.get(str(relation.identifier).lower(), [])]
+
+    settings = _settings(tmp_path_factory.mktemp("tsql_unit"))
+    start = len(server.statements)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLServerAdapter, "get_relation", existing_table)
+        patch.setattr(SQLServerAdapter, "get_columns_in_relation", fixture_columns)
+        run_dbt(settings, "test", select="test_type:unit", echo=None)
+    sent: dict[str, list[str]] = {}
+    for uid, sql in server.statements[start:]:
+        if uid in unit_tests:
+            sent.setdefault(uid, []).append(sql)
+    assert set(sent) == set(unit_tests), f"no SQL sent for {sorted(set(unit_tests) - set(sent))}"
+    problems = {uid: found for uid, statements in sent.items()
+                for sql in statements if (found := tsql_problems(sql))}
+    assert not problems, "SQL Server would reject:\n" + _report(problems)
+
+
+def _fixture_columns(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Column names per relation, from the unit tests' given/expected rows."""
+    found: dict[str, dict[str, None]] = {}
+
+    def add(name: str, rows: Any) -> None:
+        for row in rows if isinstance(rows, list) else []:
+            for column in row:
+                found.setdefault(name.lower(), {})[column] = None
+
+    for test in manifest.get("unit_tests", {}).values():
+        add(test["model"], (test.get("expect") or {}).get("rows"))
+        for given in test.get("given") or []:
+            ref = re.search(r"""(?:ref|source)\(([^)]*)\)""", given.get("input", ""))
+            if ref:
+                name = ref.group(1).split(",")[-1].strip(" '\"")
+                add(name, given.get("rows"))
+    return {name: list(cols) for name, cols in found.items()}
+
+
+def test_password_reaches_the_driver_only(server: FakeServer, compiled: Compiled,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The Secret's password travels env -> profiles.yml -> ODBC, never argv, logs or files."""
+    assert server.connection_strings, "dbt never opened a connection"
+    assert all("PWD={" + PASSWORD + "}" in s for s in server.connection_strings)
+    assert all("SERVER=sqlserver.invalid,1433" in s for s in server.connection_strings)
+    assert not any(PASSWORD in arg for arg in dbt_args(compiled.settings, "compile"))
+    assert not any(PASSWORD in line for line in compiled.lines)
+    captured = capsys.readouterr()
+    assert PASSWORD not in captured.out + captured.err
+    written = [p for p in compiled.settings.data_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "dbt.log" for p in written)
+    leaked = [p for p in written if PASSWORD.encode() in p.read_bytes()]
+    assert not leaked, f"password written to {leaked}"
+
+
+def test_layers_cover_the_real_project(compiled: Compiled) -> None:
+    """The Argo DAG's layers: staging first, each node in exactly one layer's folder/type."""
+    layers = dbt_layers(compiled.run.target_dir / "manifest.json")
+    names = [name for name, _ in layers]
+    assert names[:3] == ["staging", "intermediate", "marts"]
+    selectors = dict(layers)
+    assert "resource_type:seed" in selectors["staging"]
+    assert "path:models/staging" in selectors["staging"].split()
+    assert selectors["marts"] == "path:models/marts"
+    has_snapshots = any(n["resource_type"] == "snapshot"
+                        for n in compiled.manifest["nodes"].values())
+    assert ("snapshots" in names) == has_snapshots
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("select top 5 a from t", None),
+    ("select a from t limit 5", "LIMIT"),
+    ("select a::int from t", ":: casts"),
+    ("select a from t where b ilike 'x'", "ILIKE"),
+    ("select a, from t", "comma before `from`"),
+    ("select date_trunc('month', a) from t", "date_trunc()"),
+    ("select 'limit ::' as a -- limit\nfrom t", None),
+    ("select from where", "does not parse"),
+])
+def test_tsql_check_itself(sql: str, problem: str | None) -> None:
+    found = tsql_problems(sql)
+    if problem is None:
+        assert found == []
+    else:
+        assert any(problem in f for f in found), found

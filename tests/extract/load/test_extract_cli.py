@@ -1,0 +1,89 @@
+"""`deltastore extract` through the real CLI entry point: summary, exit codes, messages."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from extract_load_helpers import dump_warehouse
+
+from extract.demo.store_server import DemoStore, Fault
+from workflows.cli import main
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> pytest.MonkeyPatch:
+    for name in ("DELTASTORE_CONFIG_FILE", "DELTASTORE_WAREHOUSE_URL", "DELTASTORE_LEGACY_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DELTASTORE_HTTP_RETRIES", "3")
+    monkeypatch.setenv("DELTASTORE_HTTP_RETRY_SECONDS", "5")
+    return monkeypatch
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_extract_prints_a_summary_per_table(env: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with DemoStore(scale=0.01) as store:
+        env.setenv("DELTASTORE_STORE_API_URL", store.url)
+        assert main(["extract"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].split() == ["table", "rows", "inserted", "updated", "deleted", "rejected",
+                                "seconds", "rows/s"]
+    assert len(lines) == 13
+    assert lines[1].split()[:6] == ["new_store.products", "4", "4", "0", "0", "0"]
+    assert "store-api: reading" in err and "legacy-db: reading" in err
+
+
+def test_bad_json_exits_3_and_leaves_the_warehouse_as_it_was(
+        env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with DemoStore(scale=0.01) as store:
+        env.setenv("DELTASTORE_STORE_API_URL", store.url)
+        assert main(["extract", "--source", "store-api"]) == 0
+    before = dump_warehouse(data_dir / "warehouse.duckdb")
+    # More users and carts than before: a partial load would show.
+    with DemoStore(scale=0.02, faults=[Fault("/carts", "badjson")]) as store:
+        env.setenv("DELTASTORE_STORE_API_URL", store.url)
+        capsys.readouterr()
+        assert main(["extract", "--source", "store-api"]) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: store API `/carts` did not return JSON")
+    assert dump_warehouse(data_dir / "warehouse.duckdb") == before
+
+
+def test_an_unreachable_store_exits_1_after_retries_and_changes_nothing(
+        env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", "--source", "legacy-db"]) == 0
+    before = dump_warehouse(data_dir / "warehouse.duckdb")
+    env.setenv("DELTASTORE_STORE_API_URL", f"http://127.0.0.1:{free_port()}")
+    capsys.readouterr()
+    assert main(["extract", "--source", "all"]) == 1
+    message = capsys.readouterr().err.splitlines()[-1]
+    assert message.startswith("error: store API `GET /products` failed after 3 attempt(s)")
+    assert "ConnectionError" in message and "DELTASTORE_HTTP_RETRIES" in message
+    assert dump_warehouse(data_dir / "warehouse.duckdb") == before
+
+
+def test_a_missing_legacy_database_exits_2_and_says_how_to_make_one(
+        env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (data_dir / "legacy.db").unlink()
+    assert main(["extract", "--source", "legacy-db"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: legacy database `sqlite://")
+    assert "`deltastore demo-data legacy`" in err
+    assert not (data_dir / "warehouse.duckdb").exists()  # nothing created on the way
+
+
+def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["extract", "--help"])
+    out = capsys.readouterr().out
+    assert "deltastore extract --source legacy-db --full-refresh" in out
+    assert "--source {store-api,legacy-db,all}" in out

@@ -1,0 +1,352 @@
+"""The mart sync against real DuckDB files: copy, verify, all-or-nothing swap, gate, T-SQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlglot
+
+from extract import sync_sql
+from extract.errors import DataError, LoadError, TransientError
+from extract.settings import Settings
+from extract.sync import sync_marts
+from extract.sync_copy import read_batches
+from extract.sync_retry import backoff_delays, error_numbers, is_transient, with_retries
+from extract.sync_sql import Column
+from workflows.cli import main
+
+MARTS = ("dim_things", "kpi_summary", "kpi_empty")
+
+WAREHOUSE_SQL = """
+create schema analytics;
+create table analytics.dim_things (
+    id bigint, name varchar, price decimal(12,2), rate double, day date, seen_at timestamp,
+    active boolean, big_total hugeint
+);
+insert into analytics.dim_things values
+    (1, 'Zoë, "quoted"', 12.50, 0.0078125, date '2025-01-31',
+     timestamp '2025-01-31 23:59:59.123456', true, 12345678901234567890123456789),
+    (2, NULL, -0.50, -0.0078125, NULL, timestamp '2025-02-01 00:00:00', false, -5),
+    (3, '', 0.00, 1e-7, date '2024-02-29', NULL, NULL, NULL),
+    (4, 'line
+break', NULL, NULL, date '2025-12-31', timestamp '2025-12-31 12:00:00.5', true, 0),
+    (5, '\\N', 99999.99, 3.3333333333333335, date '2025-06-15',
+     timestamp '2025-06-15 08:30:00', false, 42);
+create table analytics.kpi_summary as
+    select 7::bigint as customers, sum(price) as revenue,
+           timestamptz '2026-01-01 02:00:00+00' as built_at, 'x'::varchar as note
+    from analytics.dim_things;
+create table analytics.kpi_empty (month date, orders bigint, share double);
+create view analytics.v_helper as select id from analytics.dim_things;
+"""
+
+
+def _write_run_results(path: Path, statuses: dict[str, str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = [{"unique_id": node, "status": status} for node, status in statuses.items()]
+    path.write_text(json.dumps({"metadata": {"generated_at": "2026-01-01T02:00:00Z"},
+                                "args": {"which": "build"}, "results": results}))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    s = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir), "DELTASTORE_BATCH_SIZE": "2"})
+    assert s.warehouse_url.path is not None
+    s.warehouse_url.path.parent.mkdir(parents=True)
+    with duckdb.connect(str(s.warehouse_url.path)) as con:
+        con.execute(WAREHOUSE_SQL)
+    _write_run_results(data_dir / "dbt" / "target" / "run_results.json",
+                       {"model.deltastore.dim_things": "success",
+                        "test.deltastore.unique_dim_things_id": "pass"})
+    return s
+
+
+def _contents(url_path: Path | None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table of schema analytics, rows sorted; the exact published state."""
+    assert url_path is not None
+    with duckdb.connect(str(url_path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'analytics' order by 1").fetchall()]
+        return {n: con.execute(f'select * from analytics."{n}" order by all').fetchall()
+                for n in names}
+
+
+def _warehouse_marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    marts = _contents(settings.warehouse_url.path)
+    marts.pop("v_helper")
+    return marts
+
+
+def _change_warehouse(settings: Settings) -> None:
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("update analytics.dim_things set price = price + 1")
+        con.execute("insert into analytics.kpi_empty values (date '2025-01-01', 3, 0.5)")
+
+
+def test_sync_twice_publishes_identical_marts(settings: Settings) -> None:
+    lines: list[str] = []
+    first = sync_marts(settings, echo=lines.append)
+    assert [r.table for r in first] == sorted(MARTS)
+    assert all(r.checksum_match for r in first)
+    assert {r.table: r.rows for r in first} == {"dim_things": 5, "kpi_empty": 0, "kpi_summary": 1}
+    published = _contents(settings.sync_target_url.path)
+    assert published == _warehouse_marts(settings)  # views excluded, no shadows left
+    assert any("analytics.dim_things: 5 rows, checksum match" in line for line in lines)
+
+    second = sync_marts(settings, echo=lines.append)
+    assert _contents(settings.sync_target_url.path) == published
+    assert [(r.rows, r.target_checksum) for r in second] == [
+        (r.rows, r.target_checksum) for r in first]
+
+
+def test_batched_copy_matches_in_duckdb_copy(settings: Settings) -> None:
+    attached = sync_marts(settings, echo=lambda _: None)
+    batched = sync_marts(settings, echo=lambda _: None, batched=True)
+    assert [(r.table, r.rows, r.target_checksum) for r in batched] == [
+        (r.table, r.rows, r.target_checksum) for r in attached]
+    published = _contents(settings.sync_target_url.path)
+    warehouse = _warehouse_marts(settings)
+    assert published["dim_things"] == warehouse["dim_things"]
+    # Aware timestamps are published as UTC wall-clock time.
+    assert published["kpi_summary"][0][2].isoformat() == "2026-01-01T02:00:00"
+
+
+def test_read_batches_streams_at_most_batch_size_rows(settings: Settings) -> None:
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        columns = [Column("id", "int"), Column("name", "text")]
+        sizes = [len(b) for b in read_batches(con, "duckdb", "analytics", "dim_things",
+                                              columns, 2)]
+    assert sizes == [2, 2, 1]
+
+
+def _failing_at(stage: str, table: str) -> Any:
+    def hook(seen_stage: str, seen_table: str, _conn: Any) -> None:
+        if (seen_stage, seen_table) == (stage, table):
+            raise RuntimeError(f"injected failure at {stage} of {table}")
+    return hook
+
+
+@pytest.mark.parametrize("stage", ["shadow-loaded", "swap"])
+def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str) -> None:
+    sync_marts(settings, echo=lambda _: None)
+    before = _contents(settings.sync_target_url.path)
+    _change_warehouse(settings)
+    with pytest.raises(LoadError, match="injected failure"):
+        sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"))
+    assert _contents(settings.sync_target_url.path) == before
+    # The next run publishes the new data.
+    sync_marts(settings, echo=lambda _: None)
+    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+
+
+def test_checksum_mismatch_aborts_before_publishing(settings: Settings) -> None:
+    sync_marts(settings, echo=lambda _: None)
+    before = _contents(settings.sync_target_url.path)
+
+    def tamper(stage: str, table: str, conn: Any) -> None:
+        if stage == "shadow-loaded" and table == "dim_things":
+            conn.execute("update analytics.dim_things__sync_shadow set name = 'tampered' "
+                         "where id = 3")
+
+    lines: list[str] = []
+    with pytest.raises(DataError, match="differs after the copy") as err:
+        sync_marts(settings, echo=lines.append, hook=tamper)
+    assert err.value.exit_code == 3
+    assert any("CHECKSUM MISMATCH" in line for line in lines)
+    assert _contents(settings.sync_target_url.path) == before
+
+
+def test_leftovers_of_a_crashed_run_are_dropped(settings: Settings) -> None:
+    assert settings.sync_target_url.path is not None
+    with duckdb.connect(str(settings.sync_target_url.path)) as con:
+        con.execute("create schema analytics")
+        con.execute("create table analytics.dim_things__sync_shadow as select 1 as junk")
+        con.execute("create table analytics.gone__sync_old as select 1 as junk")
+    lines: list[str] = []
+    sync_marts(settings, echo=lines.append)
+    assert set(_contents(settings.sync_target_url.path)) == set(MARTS)
+    assert sum("left by an earlier sync" in line for line in lines) == 2
+
+
+def test_gate_blocks_a_failed_build_and_force_passes_it(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    results = _write_run_results(
+        settings.data_dir / "dbt" / "target" / "run_results.json",
+        {"model.deltastore.dim_things": "success", "model.deltastore.kpi_summary": "error",
+         "test.deltastore.not_null_dim_things_id": "fail", "test.deltastore.warned": "warn",
+         "model.deltastore.downstream": "skipped"})
+    with pytest.raises(DataError) as err:
+        sync_marts(settings, echo=lambda _: None)
+    message = str(err.value)
+    assert "model.deltastore.kpi_summary (error)" in message
+    assert "test.deltastore.not_null_dim_things_id (fail)" in message
+    assert "warned" not in message and "--force" in message
+    assert not settings.sync_target_url.path.exists()  # type: ignore[union-attr]
+
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
+    assert main(["sync"]) == 3
+    assert "error: the last dbt build" in capsys.readouterr().err
+    assert main(["sync", "--force"]) == 0
+    assert "sync gate overridden (--force)" in capsys.readouterr().out
+    assert set(_contents(settings.sync_target_url.path)) == set(MARTS)
+
+    # `deltastore docs` leaves the results of `dbt docs generate` behind: not a build.
+    results.write_text(json.dumps({"args": {"which": "generate"}, "results": [
+        {"unique_id": "model.deltastore.dim_things", "status": "success"}]}))
+    assert main(["sync"]) == 3
+    assert "holds the results of `dbt generate`, not of a build" in capsys.readouterr().err
+
+    results.unlink()
+    assert main(["sync"]) == 3
+    assert "run `deltastore build` first" in capsys.readouterr().err
+
+
+def test_python_reference_checksum_equals_duckdb_sql(settings: Settings) -> None:
+    """The documented definition (Python) and the SQL agree, NULLs and ties included."""
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        for table in MARTS:
+            described = con.execute(sync_sql.columns_query("duckdb"),
+                                    ["analytics", table]).fetchall()
+            columns = [sync_sql.parse_column("duckdb", table, *row) for row in described]
+            rows = con.execute(f"select * from analytics.{table}").fetchall()
+            sql = con.execute(sync_sql.checksum_query("duckdb", "analytics", table,
+                                                      columns)).fetchone()
+            assert sql is not None
+            assert sync_sql.checksum_rows(rows, columns) == (int(sql[0]), int(sql[1]))
+
+
+def test_checksum_changes_with_any_cell() -> None:
+    columns = [Column("a", "int"), Column("b", "text")]
+    base = sync_sql.checksum_rows([(1, "x"), (2, None)], columns)
+    assert sync_sql.checksum_rows([(2, None), (1, "x")], columns) == base  # order-free
+    for other in ([(1, "x"), (2, "")], [(1, "x"), (3, None)], [(1, "x ")], [(1, "x"), (2, "\\n")]):
+        assert sync_sql.checksum_rows(other, columns) != base
+
+
+# --- SQL Server statements: parsed as T-SQL here, executed in GitHub Actions ------------
+
+MSSQL_COLUMNS = [
+    Column("id", "int"), Column("total", "wideint"), Column("price", "decimal", 12, 2),
+    Column("rate", "float"), Column("name", "text", max_length=40),
+    Column("notes", "text", max_length=None), Column("day", "date"),
+    Column("seen_at", "timestamp"), Column("built_at", "timestamptz"), Column("flag", "bool"),
+    Column("odd]name", "text", max_length=1),
+]
+
+
+def test_mssql_type_mapping_is_faithful() -> None:
+    assert [sync_sql.target_type("mssql", c) for c in MSSQL_COLUMNS] == [
+        "BIGINT", "DECIMAL(38,0)", "DECIMAL(12,2)", "FLOAT", "NVARCHAR(4000)", "NVARCHAR(MAX)",
+        "DATE", "DATETIME2(6)", "DATETIME2(6)", "BIT", "NVARCHAR(4000)"]
+    assert sync_sql.target_type("mssql", Column("t", "text", max_length=2001)) == "NVARCHAR(MAX)"
+    parsed = sync_sql.parse_column("duckdb", "t", "price", "DECIMAL(18,4)")
+    assert (parsed.kind, parsed.precision, parsed.scale) == ("decimal", 18, 4)
+    assert sync_sql.parse_column("duckdb", "t", "n", "HUGEINT").kind == "wideint"
+    assert sync_sql.parse_column("duckdb", "t", "b", "TIMESTAMP WITH TIME ZONE").kind == \
+        "timestamptz"
+    assert sync_sql.parse_column("mssql", "t", "p", "numeric", 10, 3).scale == 3
+    assert sync_sql.parse_column("mssql", "t", "s", "nvarchar", max_length=-1).max_length is None
+    with pytest.raises(DataError, match="`t.tags` has type `VARCHAR\\[\\]`"):
+        sync_sql.parse_column("duckdb", "t", "tags", "VARCHAR[]")
+
+
+@pytest.mark.parametrize("statement", [
+    sync_sql.checksum_query("mssql", "analytics", "dim_customers", MSSQL_COLUMNS),
+    sync_sql.create_table("mssql", "analytics", "dim_customers__sync_shadow", MSSQL_COLUMNS),
+    sync_sql.insert_rows("mssql", "analytics", "dim_customers__sync_shadow", MSSQL_COLUMNS),
+    sync_sql.select_for_copy("mssql", "analytics", "dim_customers", MSSQL_COLUMNS),
+    sync_sql.rename_table("mssql", "analytics", "dim_customers__sync_shadow", "dim_customers"),
+    sync_sql.drop_table("mssql", "analytics", "dim_customers__sync_old"),
+    sync_sql.create_schema("mssql", "analytics"),
+    sync_sql.tables_query("mssql"),
+    sync_sql.columns_query("mssql"),
+    str(sync_sql.text_lengths_query("mssql", "analytics", "dim_customers", MSSQL_COLUMNS)),
+])
+def test_mssql_statements_parse_as_tsql(statement: str) -> None:
+    parsed = sqlglot.parse(statement, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+    assert parsed and parsed[0] is not None
+
+
+def test_mssql_checksum_follows_the_definition() -> None:
+    sql = sync_sql.checksum_query("mssql", "analytics", "t", MSSQL_COLUMNS)
+    assert "HASHBYTES('MD5', CONVERT(VARCHAR(MAX), (" in sql
+    assert "COLLATE Latin1_General_100_BIN2_UTF8" in sql
+    assert f"& {(1 << 60) - 1}" in sql and "NCHAR(31)" in sql
+    assert "CONVERT(NVARCHAR(26), CAST([seen_at] AS DATETIME2(6)), 121)" in sql
+    assert "[odd]]name]" in sql
+    assert sync_sql.insert_rows("mssql", "analytics", "t", MSSQL_COLUMNS[:2]) == \
+        "INSERT INTO [analytics].[t] ([id], [total]) VALUES (?, ?)"
+    assert sync_sql.rename_table("mssql", "analytics", "t__sync_shadow", "t") == \
+        "EXEC sp_rename N'[analytics].[t__sync_shadow]', N't'"
+
+
+# --- retries ---------------------------------------------------------------------------
+
+def _odbc_error(state: str, message: str) -> Exception:
+    import pyodbc
+
+    return pyodbc.OperationalError(state, message)
+
+
+def test_azure_transient_errors_are_recognised() -> None:
+    azure = "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Database is not " \
+            "currently available. (40613) (SQLExecDirectW)"
+    assert error_numbers(azure) == {40613}
+    assert is_transient(_odbc_error("42000", azure))
+    assert is_transient(_odbc_error("08S01", "Communication link failure"))
+    assert is_transient(TransientError("locked"))
+    assert not is_transient(_odbc_error("42S02", "Invalid object name 'x'. (208)"))
+    assert not is_transient(ValueError("(40613)"))
+    assert backoff_delays(5) == [2.0, 4.0, 8.0, 16.0]
+
+
+def test_with_retries_backs_off_then_gives_up() -> None:
+    slept: list[float] = []
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _odbc_error("08S01", "Communication link failure (10054)")
+        return "done"
+
+    assert with_retries(flaky, what="sync", echo=lambda _: None, sleep=slept.append) == "done"
+    assert slept == [2.0, 4.0]
+
+    def always_down() -> None:
+        raise _odbc_error("HY000", "Resource limit reached. (10928)")
+
+    with pytest.raises(LoadError, match="failed 3 times"):
+        with_retries(always_down, what="sync", attempts=3, echo=lambda _: None,
+                     sleep=slept.append)
+
+    def broken() -> None:
+        raise _odbc_error("42S02", "Invalid object name (208)")
+
+    with pytest.raises(Exception, match="Invalid object"):
+        with_retries(broken, what="sync", echo=lambda _: None, sleep=slept.append)
+    assert slept == [2.0, 4.0, 2.0, 4.0]
+
+
+@pytest.mark.mssql
+def test_sync_to_sql_server(settings: Settings, tmp_path: Path) -> None:
+    """Runs in GitHub Actions: the T-SQL checksum must equal DuckDB's on the same data."""
+    env = {"DELTASTORE_DATA_DIR": str(settings.data_dir),
+           "DELTASTORE_SYNC_TARGET_URL": os.environ["DELTASTORE_TEST_MSSQL_URL"]}
+    if os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD"):
+        env["DELTASTORE_SYNC_TARGET_PASSWORD"] = os.environ["DELTASTORE_TEST_MSSQL_PASSWORD"]
+    mssql = Settings.from_env(env)
+    first = sync_marts(mssql, echo=print)
+    assert all(r.checksum_match for r in first)
+    second = sync_marts(mssql, echo=print)
+    assert [r.target_checksum for r in second] == [r.target_checksum for r in first]

@@ -1,0 +1,97 @@
+"""Cron validation and the daylight-saving rule (refuse unless explicitly allowed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from extract.errors import ConfigError
+from workflows.argo.options import DEFAULT_OPTIONS
+from workflows.argo.render import render_objects
+from workflows.argo.schedule import check_schedule, dst_conflicts, parse_cron, zone
+
+YEARS = (2026, 2027)
+
+
+@pytest.mark.parametrize(("expression", "hours", "minutes"), [
+    ("0 2 * * *", {2}, {0}),
+    ("0 */4 * * *", {0, 4, 8, 12, 16, 20}, {0}),
+    ("15,45 1-3 * JAN-MAR mon-fri", {1, 2, 3}, {15, 45}),
+    ("*/20 5 1 * 0", {5}, {0, 20, 40}),
+    ("30 3/6 ? * *", {3, 9, 15, 21}, {30}),
+])
+def test_valid_cron_expressions(expression, hours, minutes):
+    parsed = parse_cron(expression)
+    assert parsed.hours == hours and parsed.minutes == minutes
+
+
+@pytest.mark.parametrize(("expression", "complaint"), [
+    ("0 2 * *", "5 fields"),
+    ("0 24 * * *", "hour `24` has `24` outside 0-23"),
+    ("60 2 * * *", "minute"),
+    ("0 2 32 * *", "day of month"),
+    ("0 2 * 13 *", "month"),
+    ("0 2 * * 8", "day of week"),
+    ("0 5-2 * * *", "backwards"),
+    ("*/0 2 * * *", "step"),
+    ("0 two * * *", "not a number"),
+])
+def test_invalid_cron_expressions_say_which_field(expression, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        parse_cron(expression)
+
+
+def test_unknown_timezone():
+    with pytest.raises(ConfigError, match="IANA"):
+        zone("Mars/Olympus_Mons")
+
+
+def test_utc_and_zones_without_dst_never_conflict():
+    for name in ("UTC", "Asia/Tokyo", "Africa/Nairobi"):
+        assert dst_conflicts("0 2 * * *", name, YEARS) == []
+
+
+def test_two_oclock_in_berlin_is_skipped_in_spring_and_repeated_in_autumn():
+    conflicts = dst_conflicts("0 2 * * *", "Europe/Berlin", (2026,))
+    assert [(c.day, c.kind, c.start, c.minutes) for c in conflicts] == [
+        (dt.date(2026, 3, 29), "skipped", dt.time(2, 0), 60),
+        (dt.date(2026, 10, 25), "repeated", dt.time(2, 0), 60),
+    ]
+    assert dst_conflicts("30 3 * * *", "Europe/Berlin", YEARS) == []
+
+
+def test_new_york_repeats_one_oclock_not_two():
+    kinds = {c.kind for c in dst_conflicts("0 2 * * *", "America/New_York", (2026,))}
+    assert kinds == {"skipped"}
+    assert {c.kind for c in dst_conflicts("30 1 * * *", "America/New_York", (2026,))} == {
+        "repeated"}
+
+
+def test_half_hour_shift_of_lord_howe():
+    """02:00-02:30 is skipped in spring, 01:30-02:00 repeated in autumn."""
+    assert {c.kind for c in dst_conflicts("15 2 * * *", "Australia/Lord_Howe", (2026,))} == {
+        "skipped"}
+    assert {c.kind for c in dst_conflicts("45 1 * * *", "Australia/Lord_Howe", (2026,))} == {
+        "repeated"}
+    assert dst_conflicts("45 2 * * *", "Australia/Lord_Howe", YEARS) == []
+
+
+def test_render_refuses_a_dst_unsafe_schedule_and_says_how_to_fix():
+    with pytest.raises(ConfigError, match="daylight saving.*--allow-dst-schedule"):
+        render_objects(DEFAULT_OPTIONS.replace(timezone="Europe/Berlin"))
+
+
+def test_render_accepts_a_safe_time_in_a_dst_zone():
+    objects = render_objects(DEFAULT_OPTIONS.replace(timezone="Europe/Berlin",
+                                                     schedule="30 3 * * *",
+                                                     freshness_schedule="30 */4 * * *"))
+    spec = objects["cronworkflow-deltastore-daily.yaml"]["spec"]
+    assert spec["timezone"] == "Europe/Berlin" and spec["schedules"] == ["30 3 * * *"]
+
+
+def test_explicit_override_renders_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="workflows.argo.schedule"):
+        check_schedule("0 2 * * *", "Europe/Berlin", allow_dst=True)
+    assert "daylight saving" in caplog.text

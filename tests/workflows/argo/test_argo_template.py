@@ -1,0 +1,273 @@
+"""The pipeline WorkflowTemplate: same DAG as the local runner, commands the CLI accepts,
+retries only on exit code 1, hardened pods, variants (layer, demo, artifacts)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from argo_cases import LAYERS
+
+from workflows.argo import containers, template
+from workflows.argo.options import DEFAULT_OPTIONS
+from workflows.argo.render import dashboards_command_exists, render_objects
+from workflows.cli import build_parser
+from workflows.pipeline import PIPELINE, execution_order
+
+PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
+# Sample values for Argo expressions, by the expression's last name.
+SAMPLES = {"run-date": "2026-01-31", "full-refresh": "true", "dbt-select": "tag:daily",
+           "name": "deltastore-pipeline-x7k2p", "status": "Failed",
+           "failures": '[{"displayName": "sync", "message": "exit code 1"}]',
+           "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02"}
+EMPTY = {**SAMPLES, "run-date": "", "dbt-select": "", "full-refresh": "false"}
+
+
+def dag_tasks(obj: dict[str, Any], dag: str = template.ENTRY) -> list[dict[str, Any]]:
+    return next(t for t in obj["spec"]["templates"] if t["name"] == dag)["dag"]["tasks"]
+
+
+def templates(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in obj["spec"]["templates"]}
+
+
+def topological(tasks: list[dict[str, Any]]) -> list[str]:
+    """Kahn's order of the DAG, ties broken by task order (as the local runner does)."""
+    deps = {t["name"]: template.dependencies_of(t.get("depends")) for t in tasks}
+    order: list[str] = []
+    while len(order) < len(deps):
+        ready = [n for n in deps if n not in order and all(d in order for d in deps[n])]
+        assert ready, f"cycle in {deps}"
+        order += ready
+    return order
+
+
+def substitute(arg: str, samples: dict[str, str]) -> str:
+    return re.sub(r"\{\{[^}]*?([\w-]+)\}\}", lambda m: samples[m.group(1)], arg)
+
+
+def container_argvs(obj: dict[str, Any], samples: dict[str, str]) -> dict[str, list[str]]:
+    return {name: [substitute(a, samples) for a in t["container"]["args"]]
+            for name, t in templates(obj).items() if "container" in t}
+
+
+def test_dag_order_equals_the_local_runners(default_objects):
+    tasks = dag_tasks(default_objects[PIPELINE_FILE])
+    assert topological(tasks) == [s.name for s in execution_order()]
+    for task, step in zip(tasks, PIPELINE, strict=True):
+        assert task["name"] == step.name
+        assert template.dependencies_of(task.get("depends")) == list(step.depends)
+
+
+def test_extracts_run_in_parallel_and_a_skipped_sync_lets_slo_report_run(default_objects):
+    tasks = {t["name"]: t for t in dag_tasks(default_objects[PIPELINE_FILE])}
+    assert "depends" not in tasks["extract-store-api"]
+    assert "depends" not in tasks["extract-legacy-db"]
+    assert tasks["sync"]["when"] == "'{{workflow.parameters.skip-sync}}' != 'true'"
+    assert tasks["slo-report"]["depends"] == "(sync.Succeeded || sync.Skipped)"
+
+
+@pytest.mark.parametrize("samples", [SAMPLES, EMPTY], ids=["values", "empty-values"])
+def test_every_command_parses_with_the_clis_own_parser(default_objects, samples):
+    """Empty run-date/dbt-select must parse too: Argo passes `--run-date=` for 'today'."""
+    parser = build_parser()
+    objects = [default_objects[PIPELINE_FILE],
+               default_objects["workflowtemplate-deltastore-backfill.yaml"]]
+    for obj in objects:
+        for name, argv in container_argvs(obj, samples).items():
+            try:
+                parser.parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"`deltastore {' '.join(argv)}` ({name}) does not parse")
+
+
+def test_steps_pass_the_options_of_the_definition(default_objects):
+    argvs = container_argvs(default_objects[PIPELINE_FILE], SAMPLES)
+    for step in PIPELINE:
+        expected = list(step.command) + [
+            f"{containers.FLAG_FOR_OPTION[o]}={SAMPLES[containers.PARAMETER_NAMES[o]]}"
+            for o in step.options]
+        assert argvs[step.name] == expected
+    assert argvs["dbt-build"] == ["build", "--run-date=2026-01-31", "--full-refresh=true",
+                                  "--select=tag:daily"]
+
+
+def test_parameters_for_the_submit_form(default_objects):
+    params = {p["name"]: p for p in
+              default_objects[PIPELINE_FILE]["spec"]["arguments"]["parameters"]}
+    assert list(params) == ["run-date", "full-refresh", "dbt-select", "skip-sync"]
+    assert params["run-date"]["value"] == ""
+    assert params["full-refresh"]["enum"] == ["true", "false"]
+    assert params["skip-sync"]["enum"] == ["true", "false"]
+    assert all(p.get("description") for p in params.values())
+
+
+def test_retries_only_transient_steps_on_exit_code_one(default_objects):
+    by_name = templates(default_objects[PIPELINE_FILE])
+    for step in PIPELINE:
+        retry = by_name[step.name].get("retryStrategy")
+        if step.retry == "transient":
+            assert retry["expression"] == "asInt(lastRetry.exitCode) == 1"
+            assert retry["retryPolicy"] == "Always"
+            assert retry["backoff"]["factor"] == 2
+        else:
+            assert retry is None, step.name
+
+
+def test_pods_are_hardened_and_configured_only_through_env_from(default_objects):
+    spec = default_objects[PIPELINE_FILE]["spec"]
+    assert spec["securityContext"] == {"fsGroup": 10001, "runAsGroup": 10001,
+                                       "runAsNonRoot": True, "runAsUser": 10001,
+                                       "seccompProfile": {"type": "RuntimeDefault"}}
+    assert spec["volumes"] == [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+    assert spec["activeDeadlineSeconds"] > 0
+    assert spec["onExit"] == "notify"
+    assert spec["podGC"]["strategy"] in ("OnPodSuccess", "OnWorkflowSuccess")
+    assert spec["ttlStrategy"]["secondsAfterSuccess"] > 0
+    assert spec["serviceAccountName"] == "deltastore-workflow"
+    for name, item in templates(default_objects[PIPELINE_FILE]).items():
+        if "container" not in item:
+            continue
+        box = item["container"]
+        assert box["command"] == ["deltastore"], name
+        assert box["image"] == DEFAULT_OPTIONS.image
+        assert box["envFrom"] == [{"configMapRef": {"name": "deltastore-config"}},
+                                  {"secretRef": {"name": "deltastore-secrets"}}]
+        assert box["securityContext"] == {"allowPrivilegeEscalation": False,
+                                          "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                                          "capabilities": {"drop": ["ALL"]}}
+        assert {m["mountPath"] for m in box["volumeMounts"]} == {"/data", "/tmp"}
+        assert box["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"},
+                                    "limits": {"cpu": "2", "memory": "2Gi"}}
+        assert item["activeDeadlineSeconds"] > 0
+        metric_names = [m["name"] for m in item["metrics"]["prometheus"]]
+        assert metric_names == ["deltastore_step_duration_seconds", "deltastore_step_failures"]
+
+
+def test_exit_handler_reports_status_and_failures(default_objects):
+    notify = templates(default_objects[PIPELINE_FILE])["notify"]
+    assert notify["container"]["args"] == [
+        "notify", "--workflow={{workflow.name}}", "--status={{workflow.status}}",
+        "--failures={{workflow.failures}}"]
+
+
+def test_ui_annotations_and_labels(default_objects):
+    for obj in default_objects.values():
+        meta = obj["metadata"]
+        assert meta["annotations"]["workflows.argoproj.io/title"]
+        assert meta["annotations"]["workflows.argoproj.io/description"]
+        assert meta["labels"]["app.kubernetes.io/name"] == "deltastore"
+    for item in templates(default_objects[PIPELINE_FILE]).values():
+        if "container" in item:
+            assert item["metadata"]["annotations"]["workflows.argoproj.io/title"]
+
+
+def test_dbt_artifacts_only_with_an_artifact_repository(default_objects, layer_objects):
+    plain = templates(default_objects[PIPELINE_FILE])["dbt-build"]
+    assert "outputs" not in plain
+    for name, item in templates(layer_objects[PIPELINE_FILE]).items():
+        if name.startswith("dbt-"):
+            artifacts = item["outputs"]["artifacts"]
+            assert [a["path"] for a in artifacts] == [
+                "/data/dbt/target/run_results.json", "/data/dbt/target/manifest.json"]
+            assert all(a["optional"] is True for a in artifacts)
+
+
+def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
+    obj = layer_objects[PIPELINE_FILE]
+    tasks = {t["name"]: t for t in dag_tasks(obj)}
+    layer_names = ["dbt-seeds-staging", "dbt-intermediate", "dbt-marts", "dbt-snapshots"]
+    assert "dbt-build" not in tasks
+    assert topological(dag_tasks(obj)) == [
+        "extract-store-api", "extract-legacy-db", "source-freshness", *layer_names, "sync",
+        "slo-report"]
+    assert tasks["dbt-seeds-staging"]["depends"] == "source-freshness.Succeeded"
+    assert tasks["sync"]["depends"] == "dbt-snapshots.Succeeded"
+    argvs = container_argvs(obj, SAMPLES)
+    for name, (_, selector) in zip(layer_names, LAYERS, strict=True):
+        assert argvs[name] == ["build", f"--select={selector}", "--run-date=2026-01-31",
+                               "--full-refresh=true"]
+    names = [p["name"] for p in obj["spec"]["arguments"]["parameters"]]
+    assert "dbt-select" not in names
+
+
+def test_layer_granularity_reads_the_layers_from_a_dbt_manifest(tmp_path):
+    runner = pytest.importorskip("workflows.dbt_runner",
+                                 reason="workflows.dbt_runner (teammate) not there yet")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(MANIFEST_JSON)
+    layers = runner.dbt_layers(manifest)
+    objects = render_objects(DEFAULT_OPTIONS.replace(dbt_granularity="layer",
+                                                     dbt_manifest=str(manifest)))
+    names = [t["name"] for t in dag_tasks(objects[PIPELINE_FILE])]
+    assert [n for n in names if n.startswith("dbt-")] == [
+        f"dbt-{template.task_name(layer)}" for layer, _ in layers]
+
+
+def test_layer_granularity_without_a_manifest_says_how_to_fix(tmp_path):
+    from extract.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dbt parse"):
+        render_objects(DEFAULT_OPTIONS.replace(dbt_granularity="layer",
+                                               dbt_manifest=str(tmp_path / "missing.json")))
+
+
+def test_demo_variant_shares_a_claim_and_serialises_the_duckdb_writers(demo_objects):
+    obj = demo_objects[PIPELINE_FILE]
+    assert obj["spec"]["volumes"][0] == {
+        "name": "data", "persistentVolumeClaim": {"claimName": "deltastore-data"}}
+    by_name = templates(obj)
+    for name in ("extract-store-api", "extract-legacy-db"):
+        assert by_name[name]["synchronization"] == {
+            "mutexes": [{"name": template.DEMO_WRITER_MUTEX}]}
+    tasks = {t["name"]: t for t in dag_tasks(obj)}
+    if dashboards_command_exists():
+        assert tasks["dashboards"]["depends"] == "(sync.Succeeded || sync.Skipped)"
+        assert by_name["dashboards"]["container"]["args"] == ["dashboards"]
+    else:
+        assert "dashboards" not in tasks
+
+
+MANIFEST_JSON = """{
+  "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+  "nodes": {
+    "seed.deltastore.states": {"resource_type": "seed", "name": "states",
+      "original_file_path": "seeds/states.csv", "fqn": ["deltastore", "states"],
+      "path": "states.csv", "tags": [], "config": {"materialized": "seed"}},
+    "model.deltastore.stg_new_store__orders": {"resource_type": "model",
+      "name": "stg_new_store__orders", "fqn": ["deltastore", "staging", "new_store",
+      "stg_new_store__orders"], "original_file_path": "models/staging/new_store/stg.sql",
+      "path": "staging/new_store/stg.sql", "tags": [], "config": {"materialized": "view"}},
+    "model.deltastore.int_orders_joined": {"resource_type": "model", "name": "int_orders_joined",
+      "fqn": ["deltastore", "intermediate", "int_orders_joined"],
+      "original_file_path": "models/intermediate/int_orders_joined.sql",
+      "path": "intermediate/int_orders_joined.sql", "tags": [],
+      "config": {"materialized": "view"}},
+    "model.deltastore.dim_customers": {"resource_type": "model", "name": "dim_customers",
+      "fqn": ["deltastore", "marts", "dim_customers"],
+      "original_file_path": "models/marts/dim_customers.sql", "path": "marts/dim_customers.sql",
+      "tags": [], "config": {"materialized": "table"}},
+    "snapshot.deltastore.customers_snapshot": {"resource_type": "snapshot",
+      "name": "customers_snapshot", "fqn": ["deltastore", "customers_snapshot"],
+      "original_file_path": "snapshots/customers_snapshot.yml",
+      "path": "customers_snapshot.yml", "tags": [], "config": {"materialized": "snapshot"}}
+  },
+  "sources": {}, "parent_map": {}, "child_map": {}
+}"""
+
+
+def test_slo_report_gets_run_results_as_an_artifact_or_cannot_fail_the_run(default_objects,
+                                                                          demo_objects):
+    """Steps share no files on emptyDir: the report needs the build's run_results.json."""
+    with_repo = render_objects(DEFAULT_OPTIONS.replace(artifacts=True))[PIPELINE_FILE]
+    slo = {t["name"]: t for t in dag_tasks(with_repo)}["slo-report"]
+    assert slo["arguments"]["artifacts"] == [{
+        "from": "{{tasks.dbt-build.outputs.artifacts.run-results}}", "name": "run-results"}]
+    assert templates(with_repo)["slo-report"]["inputs"]["artifacts"] == [
+        {"name": "run-results", "path": "/data/dbt/target/run_results.json"}]
+    without = {t["name"]: t for t in dag_tasks(default_objects[PIPELINE_FILE])}
+    assert without["slo-report"]["continueOn"] == {"failed": True}
+    assert [n for n, t in without.items() if "continueOn" in t] == ["slo-report"]
+    shared = {t["name"]: t for t in dag_tasks(demo_objects[PIPELINE_FILE])}
+    assert "continueOn" not in shared["slo-report"]

@@ -1,0 +1,264 @@
+"""The dbt runner and `deltastore build|freshness|slo|docs`, on real dbt runs.
+
+A tiny project (tests/workflows/dbt_mini_project, copied to a temp folder) is built into a
+real DuckDB file; its vars `min_customers` / `break_model` make a test fail or a model
+error on purpose. The layer selectors are also read from the real project's manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extract.errors import ConfigError, LoadError
+from extract.settings import Settings
+from workflows import cli
+from workflows.dbt_manifest import dbt_layers
+from workflows.dbt_runner import dbt_args, dbt_environment, run_dbt, target_dir
+from workflows.dbt_slo import check_slo
+
+MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
+REAL_PROJECT = Path(__file__).resolve().parents[2] / "dbt"
+
+
+def _load_raw(warehouse: Path, loaded_at: str = "now()") -> None:
+    """The raw table the mini project's source points at (what `deltastore extract` does)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema if not exists shop")
+        con.execute(
+            "create or replace table shop.customers as "
+            f"select * from (values (1, 'CA', 'Ann'), (2, 'NY', 'Bob'), (3, 'CA', 'Cy')) "
+            f"as t (id, state, name), (select ({loaded_at})::timestamp as _loaded_at)"
+        )
+
+
+def _env(root: Path, project: Path) -> dict[str, str]:
+    return {"DELTASTORE_DATA_DIR": str(root / "data"), "DELTASTORE_DBT_PROJECT_DIR": str(project),
+            "DELTASTORE_RUN_DATE": "2024-06-30"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object, list[str], Path]:
+    """One successful build of the mini project, shared by the tests that only read it."""
+    root = tmp_path_factory.mktemp("dbt_runner")
+    project = root / "project"
+    shutil.copytree(MINI_PROJECT, project)
+    settings = Settings.from_env(_env(root, project))
+    _load_raw(settings.data_dir / "warehouse.duckdb")
+    lines: list[str] = []
+    run = run_dbt(settings, "build", echo=lines.append)
+    return settings, run, lines, project
+
+
+@pytest.fixture
+def cli_env(built: tuple, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point the CLI at the built project; only this group's commands are registered."""
+    settings, _, _, project = built
+    for key, value in _env(settings.data_dir.parent, project).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    return settings
+
+
+def test_build_runs_every_node_and_prints_one_line_each(built: tuple) -> None:
+    settings, run, lines, _ = built
+    assert run.success, lines
+    kinds = {n.resource_type for n in run.nodes}
+    assert kinds == {"seed", "model", "snapshot", "test"}
+    names = {n.name for n in run.nodes}
+    assert {"states", "stg_shop__customers", "dim_customers", "fct_orders",
+            "customers_snapshot", "assert_enough_customers"} <= names
+    node_lines = [line for line in lines if not line.startswith("dbt build:")]
+    assert len(node_lines) == len(run.nodes)
+    dim_line = next(line for line in node_lines if " dim_customers " in line)
+    assert dim_line.startswith("SUCCESS model")
+    assert dim_line.endswith("s]")
+    assert lines[-1].startswith(f"dbt build: {len(run.nodes)} nodes (")
+    run.raise_for_status()  # no error on success
+
+
+def test_build_uses_settings_vars_and_warehouse(built: tuple) -> None:
+    settings, _, _, _ = built
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        rows = con.execute("select distinct as_of_date from analytics.dim_customers").fetchall()
+        count = con.execute("select count(*) from analytics.dim_customers").fetchone()
+    assert rows == [(dt.date(2024, 6, 30),)]  # DELTASTORE_RUN_DATE reached dbt's run_date var
+    assert count == (3,)
+
+
+def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple) -> None:
+    settings, run, _, project = built
+    assert run.target_dir == settings.data_dir / "dbt" / "target"
+    results = json.loads((run.target_dir / "run_results.json").read_text())
+    assert {r["unique_id"] for r in results["results"]} == {n.unique_id for n in run.nodes}
+    manifest = json.loads((run.target_dir / "manifest.json").read_text())
+    assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+    assert (settings.data_dir / "dbt" / "logs" / "dbt.log").is_file()
+    source_files = {p.relative_to(MINI_PROJECT) for p in MINI_PROJECT.rglob("*")}
+    project_files = {p.relative_to(project) for p in project.rglob("*")}
+    assert project_files == source_files  # no target/, logs/ or .user.yml in the source tree
+
+
+def test_failing_test_exits_3(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["build", "--select", "assert_enough_customers",
+                     "--vars", '{"min_customers": 99}'])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "FAIL    test      assert_enough_customers" in out
+    assert err.startswith("error: dbt build: 1 test(s) failed: `assert_enough_customers`")
+
+
+def test_model_error_exits_1(built: tuple) -> None:
+    settings, _, _, _ = built
+    lines: list[str] = []
+    run = run_dbt(settings, "build", select="int_customers_enriched",
+                  extra_vars={"break_model": True}, echo=lines.append)
+    assert not run.success
+    assert [n.status for n in run.nodes if n.name == "int_customers_enriched"] == ["error"]
+    assert any(line.startswith("ERROR   model     int_customers_enriched") for line in lines)
+    with pytest.raises(LoadError, match="errored: `int_customers_enriched`") as caught:
+        run.raise_for_status()
+    assert caught.value.exit_code == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["build", "--target", "nowhere"], "does not have a target named 'nowhere'"),
+    (["build", "--vars", "{not json"], "--vars: `{not json` is not valid JSON"),
+    (["build", "--vars", "[1, 2]"], "must be a JSON object"),
+    (["build", "--run-date", "30/06/2024"], "--run-date: `30/06/2024` is not a date"),
+])
+def test_configuration_problems_exit_2(cli_env: Settings, capsys: pytest.CaptureFixture[str],
+                                       argv: list[str], message: str) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_empty_select_means_everything(built: tuple) -> None:
+    settings, _, _, _ = built
+    argv = dbt_args(settings, "build", select="", exclude="  ")
+    assert "--select" not in argv and "--exclude" not in argv
+    argv = dbt_args(settings, "build", select="path:models/staging  resource_type:seed")
+    at = argv.index("--select")
+    assert argv[at + 1: at + 3] == ["path:models/staging", "resource_type:seed"]
+
+
+def test_freshness_passes_then_fails_on_stale_source(cli_env: Settings,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["freshness"]) == 0
+    assert "PASS    source    customers" in capsys.readouterr().out
+    _load_raw(cli_env.warehouse_url.path, loaded_at="now() - interval 40 day")
+    try:
+        code = cli.main(["freshness"])
+        captured = capsys.readouterr()
+        assert code == 3
+        assert "ERROR   source    customers" in captured.out
+        assert "older than their error threshold: `customers`" in captured.err
+    finally:
+        _load_raw(cli_env.warehouse_url.path)
+
+
+def test_layers_build_the_project_in_order(built: tuple, tmp_path: Path) -> None:
+    """Building layer by layer into an empty warehouse builds and tests every node once."""
+    settings, full_run, _, project = built
+    layers = dbt_layers(target_dir(settings) / "manifest.json")
+    assert [name for name, _ in layers] == ["staging", "intermediate", "marts", "snapshots"]
+    assert dict(layers)["staging"] == "resource_type:seed path:models/staging"
+    fresh = Settings.from_env(_env(tmp_path, project))
+    _load_raw(fresh.warehouse_url.path)
+    seen: list[str] = []
+    for _, selector in layers:
+        run = run_dbt(fresh, "build", select=selector, echo=None)
+        run.raise_for_status()
+        seen += [n.unique_id for n in run.nodes]
+    assert sorted(seen) == sorted(n.unique_id for n in full_run.nodes)
+
+
+@pytest.mark.skipif(not (REAL_PROJECT / "dbt_project.yml").is_file(), reason="no dbt/ project")
+def test_layers_of_the_real_project(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path),
+                                  "DELTASTORE_DBT_PROJECT_DIR": str(REAL_PROJECT)})
+    run = run_dbt(settings, "parse", echo=None)
+    run.raise_for_status()
+    manifest = json.loads((run.target_dir / "manifest.json").read_text())
+    layers = dict(dbt_layers(run.target_dir / "manifest.json"))
+    assert list(layers)[:3] == ["staging", "intermediate", "marts"]
+    assert layers["marts"] == "path:models/marts"
+    assert "resource_type:seed" in layers["staging"]
+    kinds = {n["resource_type"] for n in manifest["nodes"].values()}
+    assert ("snapshots" in layers) == ("snapshot" in kinds)
+
+
+def test_slo_report_on_handmade_run_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    results = tmp_path / "run_results.json"
+    results.write_text(json.dumps({"results": [
+        {"unique_id": "model.p.fast", "status": "success", "execution_time": 1.5},
+        {"unique_id": "model.p.slow", "status": "success", "execution_time": 420.0},
+        {"unique_id": "test.p.t", "status": "pass", "execution_time": 0.2},
+    ]}))
+    report = check_slo(results, max_seconds=300)
+    assert [n.unique_id for n in report.slow] == ["model.p.slow"]
+    assert report.total_seconds == pytest.approx(421.7)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    assert cli.main(["slo", "--run-results", str(results), "--max-seconds", "300"]) == 0
+    assert "BREACH    420.0s  model.p.slow" in capsys.readouterr().out
+    assert cli.main(["slo", "--run-results", str(results), "--max-seconds", "300",
+                     "--fail"]) == 3
+    assert cli.main(["slo", "--run-results", str(results), "--max-seconds", "500",
+                     "--fail=true"]) == 0
+    assert cli.main(["slo", "--run-results", str(tmp_path / "missing.json")]) == 2
+
+
+def test_slo_reads_the_last_dbt_run(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    last = json.loads((target_dir(cli_env) / "run_results.json").read_text())["results"]
+    assert cli.main(["slo", "--max-seconds", "0.000001", "--fail"]) == 3
+    breaches = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("BREACH")]
+    assert breaches
+    assert sorted(line.split()[2] for line in breaches) == sorted(
+        r["unique_id"] for r in last if r["execution_time"] > 0.000001)
+
+
+def test_mssql_environment_carries_no_password_in_argv(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.delenv("DELTASTORE_WAREHOUSE_PASSWORD", raising=False)
+    settings = Settings.from_env({
+        "DELTASTORE_DATA_DIR": str(tmp_path), "DELTASTORE_DBT_PROJECT_DIR": str(MINI_PROJECT),
+        "DELTASTORE_WAREHOUSE_URL": "mssql://loader@db.example.com/dw?encrypt=yes"
+                                    "&trust_server_certificate=yes&authentication=sql",
+        "DELTASTORE_WAREHOUSE_PASSWORD": "pa55-Secret",
+    })
+    env = dbt_environment(settings)
+    assert env == {
+        "DELTASTORE_DBT_MSSQL_HOST": "db.example.com", "DELTASTORE_DBT_MSSQL_PORT": "1433",
+        "DELTASTORE_DBT_MSSQL_DATABASE": "dw", "DELTASTORE_DBT_MSSQL_USER": "loader",
+        "DELTASTORE_DBT_MSSQL_DRIVER": "ODBC Driver 18 for SQL Server",
+        "DELTASTORE_DBT_MSSQL_ENCRYPT": "true", "DELTASTORE_DBT_MSSQL_TRUST_CERT": "true",
+        "DELTASTORE_DBT_MSSQL_AUTHENTICATION": "sql",
+        # not in this process's environment yet (came from a config file): handed over
+        "DELTASTORE_WAREHOUSE_PASSWORD": "pa55-Secret",
+    }
+    argv = dbt_args(settings, "build")
+    assert argv[argv.index("--target") + 1] == "prod"
+    assert not any("pa55-Secret" in arg for arg in argv)
+    monkeypatch.setenv("DELTASTORE_WAREHOUSE_PASSWORD", "pa55-Secret")
+    assert "DELTASTORE_WAREHOUSE_PASSWORD" not in dbt_environment(settings)
+
+
+def test_unknown_command_and_missing_project(built: tuple, tmp_path: Path) -> None:
+    settings, _, _, _ = built
+    with pytest.raises(ConfigError, match="unknown dbt command `deploy`"):
+        run_dbt(settings, "deploy")
+    elsewhere = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path),
+                                   "DELTASTORE_DBT_PROJECT_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="has no dbt_project.yml"):
+        run_dbt(elsewhere, "build")
+    with pytest.raises(ConfigError, match="--full-refresh does not apply"):
+        run_dbt(settings, "test", full_refresh=True)

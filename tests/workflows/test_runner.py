@@ -1,0 +1,119 @@
+"""The local pipeline runner: dependency order, --skip/--only, stop at first failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from extract.errors import ConfigError
+from extract.settings import Settings
+from workflows import runner
+from workflows.cli import main
+from workflows.pipeline import PIPELINE, Step, execution_order
+from workflows.runner import failed_exit_code, run_pipeline, summary_table
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path / "data"))
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data")})
+
+
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the argv each step would run instead of running the real commands."""
+    seen: list[list[str]] = []
+
+    def record(argv: list[str]) -> int:
+        seen.append(argv)
+        return 0
+
+    monkeypatch.setattr(runner, "run_command", record)
+    return seen
+
+
+def test_steps_run_in_the_pipeline_dependency_order(settings: Settings,
+                                                    commands: list[list[str]]) -> None:
+    results = run_pipeline(settings, run_date=dt.date(2026, 1, 1), full_refresh=True,
+                           echo=lambda _: None)
+    ordered = execution_order(PIPELINE)
+    assert [r.name for r in results] == [s.name for s in ordered]
+    assert commands == [s.argv(run_date="2026-01-01", full_refresh=True) for s in ordered]
+    assert ["build", "--run-date", "2026-01-01", "--full-refresh"] in commands
+    assert all(r.status == "ok" and r.exit_code == 0 for r in results)
+    assert failed_exit_code(results) == 0
+
+
+def test_dependencies_beat_definition_order(settings: Settings,
+                                            commands: list[list[str]]) -> None:
+    steps = (
+        Step("publish", ("sync",), ("transform",), "never", "Publish"),
+        Step("transform", ("build",), ("load-a", "load-b"), "never", "Transform"),
+        Step("load-b", ("extract", "--source", "legacy-db"), (), "never", "Load B"),
+        Step("load-a", ("extract", "--source", "store-api"), (), "never", "Load A"),
+    )
+    results = run_pipeline(settings, steps=steps, echo=lambda _: None)
+    assert [r.name for r in results] == ["load-b", "load-a", "transform", "publish"]
+
+
+def test_skip_and_only(settings: Settings, commands: list[list[str]]) -> None:
+    lines: list[str] = []
+    results = run_pipeline(settings, skip=["sync", "slo-report"], echo=lines.append)
+    status = {r.name: r.status for r in results}
+    assert status["sync"] == status["slo-report"] == "skipped"
+    assert [c[0] for c in commands] == ["extract", "extract", "freshness", "build"]
+    assert "[5/6] sync: skipped" in lines
+
+    commands.clear()
+    results = run_pipeline(settings, only=["dbt-build", "sync"], skip=["sync"],
+                           echo=lambda _: None)
+    assert commands == [["build"]]
+    assert [r.name for r in results if r.status == "ok"] == ["dbt-build"]
+    assert sum(r.status == "skipped" for r in results) == len(PIPELINE) - 1
+
+
+def test_unknown_step_names_are_a_usage_error(settings: Settings,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError, match="unknown step `dbt`; the steps are `extract-store-api`"):
+        run_pipeline(settings, skip=["dbt"], echo=lambda _: None)
+    assert main(["run", "--only", "extract", "sync"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown step `extract`" in err and "`slo-report`" in err
+
+
+def test_run_stops_at_the_first_failed_step_with_its_exit_code(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    """Real commands: the sync gate refuses (exit 3) because no dbt build ever ran."""
+    steps = (
+        Step("publish", ("sync",), (), "never", "Publish the marts"),
+        Step("report", ("slo",), ("publish",), "never", "Report"),
+    )
+    lines: list[str] = []
+    results = run_pipeline(settings, steps=steps, echo=lines.append)
+    assert [(r.name, r.status, r.exit_code) for r in results] == [
+        ("publish", "failed", 3), ("report", "not run", None)]
+    assert failed_exit_code(results) == 3
+    assert "run `deltastore build` first" in capsys.readouterr().err
+    summary = lines[-1].splitlines()
+    assert summary[0].split() == ["step", "status", "seconds", "rows"]
+    assert summary[2].split()[:3] == ["publish", "failed", "(3)"]
+    assert summary[3].split() == ["report", "not", "run", "-", "-"]
+
+
+def test_deltastore_run_returns_the_failed_step_exit_code(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only the sync step: the gate finds no dbt build and refuses with exit code 3.
+    assert main(["run", "--only", "sync"]) == 3
+    out = capsys.readouterr().out
+    assert "[5/6] sync: failed" in out and "extract-store-api  skipped" in out
+
+
+def test_summary_table_aligns_rows() -> None:
+    table = summary_table([runner.StepResult("extract-store-api", "ok", 1.25, 12345, 0),
+                           runner.StepResult("sync", "skipped", 0.0, None, None)])
+    lines = table.splitlines()
+    assert lines[2].split() == ["extract-store-api", "ok", "1.2", "12,345"]
+    assert lines[3].split() == ["sync", "skipped", "-", "-"]
+    assert len({len(line) for line in lines}) == 1

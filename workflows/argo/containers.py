@@ -1,0 +1,135 @@
+"""Pieces every DeltaStore container step shares: image, configuration, security, retries.
+
+Each step is a container running ``deltastore <sub-command>`` in the pipeline image:
+configuration comes only through ``envFrom`` (the chart's ConfigMap and Secret), the root
+filesystem is read-only and ``/data`` and ``/tmp`` are writable volumes, and a "transient"
+step is retried with exponential backoff only when it exits with code 1 (codes 2 and 3
+mean configuration or data errors, which a retry cannot fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hera.workflows import Artifact, ConfigMapEnvFrom, Container, Env, Parameter, SecretEnvFrom
+from hera.workflows.metrics import Counter, Gauge, Label
+from hera.workflows.models import (
+    Backoff,
+    Capabilities,
+    Metadata,
+    PersistentVolumeClaimVolumeSource,
+    PodSecurityContext,
+    ResourceRequirements,
+    SeccompProfile,
+    SecurityContext,
+    Volume,
+    VolumeMount,
+)
+from hera.workflows.retry_strategy import RetryPolicy, RetryStrategy
+
+from workflows.argo.options import RenderOptions, is_sentinel
+
+ENTRYPOINT = "deltastore"
+DATA_DIR = "/data"
+USER_ID = 10001
+# Where workflows.dbt_runner has dbt write run_results.json and manifest.json
+# (<DELTASTORE_DATA_DIR>/dbt/target; the chart sets the data dir to /data).
+DBT_TARGET_PATH = f"{DATA_DIR}/dbt/target"
+RETRY_LIMIT = 3
+# Only exit code 1 is worth retrying (see extract/errors.py).
+RETRY_EXPRESSION = "asInt(lastRetry.exitCode) == 1"
+# Step parameters, named as on the Argo UI submit form.
+PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
+                   "dbt_select": "dbt-select"}
+FLAG_FOR_OPTION = {"run_date": "--run-date", "full_refresh": "--full-refresh",
+                   "dbt_select": "--select"}
+
+
+def pod_security_context() -> PodSecurityContext:
+    return PodSecurityContext(
+        run_as_non_root=True, run_as_user=USER_ID, run_as_group=USER_ID, fs_group=USER_ID,
+        seccomp_profile=SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def container_security_context() -> SecurityContext:
+    return SecurityContext(
+        allow_privilege_escalation=False, read_only_root_filesystem=True,
+        run_as_non_root=True, capabilities=Capabilities(drop=["ALL"]),
+    )
+
+
+def volumes(options: RenderOptions) -> list[Volume]:
+    """``data`` is an emptyDir per pod in production, a shared claim in the demo variant."""
+    data = (Volume(name="data", empty_dir={}) if options.data_pvc is None else
+            Volume(name="data", persistent_volume_claim=PersistentVolumeClaimVolumeSource(
+                claim_name=options.data_pvc)))
+    return [data, Volume(name="tmp", empty_dir={})]
+
+
+def resources(options: RenderOptions) -> ResourceRequirements:
+    return ResourceRequirements(
+        requests={"cpu": options.cpu_request, "memory": options.memory_request},
+        limits={"cpu": options.cpu_limit, "memory": options.memory_limit},
+    )
+
+
+def retry_strategy() -> RetryStrategy:
+    return RetryStrategy(
+        limit=RETRY_LIMIT, retry_policy=RetryPolicy.always, expression=RETRY_EXPRESSION,
+        backoff=Backoff(duration="30s", factor=2, max_duration="15m"),
+    )
+
+
+def step_metrics(name: str) -> list[Gauge | Counter]:
+    """Prometheus metrics Argo's controller emits when the step ends."""
+    return [
+        Gauge(name="deltastore_step_duration_seconds", help="Duration of a pipeline step.",
+              labels=[Label(key="step", value=name), Label(key="status", value="{{status}}")],
+              realtime=False, value="{{duration}}"),
+        Counter(name="deltastore_step_failures", help="Pipeline steps that failed.",
+                labels=[Label(key="step", value=name)], when="{{status}} != Succeeded",
+                value="1"),
+    ]
+
+
+def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
+    """``argv`` plus one ``--flag=<input parameter>`` per run option the step takes."""
+    flags = {PARAMETER_NAMES[o]: FLAG_FOR_OPTION[o] for o in PARAMETER_NAMES}
+    return [*argv, *(f"{flags[p]}={{{{inputs.parameters.{p}}}}}" for p in inputs)]
+
+
+def container(name: str, args: list[str], options: RenderOptions, *, title: str,
+              retry: bool, deadline_seconds: int, inputs: Sequence[str] = (),
+              input_artifacts: Sequence[Artifact] = (), outputs: object = None) -> Container:
+    """A container template running ``deltastore <args>`` with the shared settings."""
+    return Container(
+        name=name,
+        annotations={"workflows.argoproj.io/title": title},
+        labels={"app.kubernetes.io/name": "deltastore", "app.kubernetes.io/component": name},
+        image=options.image,
+        # Hera accepts only real policies; the chart sentinel is put in by the renderer.
+        image_pull_policy=None if is_sentinel(options.image_pull_policy)
+        else options.image_pull_policy,
+        command=[ENTRYPOINT],
+        args=args,
+        inputs=[*(Parameter(name=p) for p in inputs), *input_artifacts] or None,
+        outputs=outputs,  # type: ignore[arg-type]
+        env_from=[ConfigMapEnvFrom(name=options.configmap),
+                  SecretEnvFrom(name=options.secret)],
+        # The root filesystem is read-only: tools that write under $HOME get /tmp.
+        env=[Env(name="HOME", value="/tmp"),
+             Env(name="DBT_SEND_ANONYMOUS_USAGE_STATS", value="false")],
+        resources=resources(options),
+        security_context=container_security_context(),
+        volume_mounts=[VolumeMount(name="data", mount_path=DATA_DIR),
+                       VolumeMount(name="tmp", mount_path="/tmp")],
+        retry_strategy=retry_strategy() if retry else None,
+        active_deadline_seconds=deadline_seconds,
+        metrics=step_metrics(name),
+    )
+
+
+def pod_metadata() -> Metadata:
+    return Metadata(labels={"app.kubernetes.io/name": "deltastore",
+                            "app.kubernetes.io/part-of": "deltastore"})

@@ -1,0 +1,383 @@
+"""Run dbt in-process (``dbt.cli.main.dbtRunner``) with the pipeline's settings.
+
+One function, ``run_dbt``, sets the environment that ``dbt/profiles.yml`` reads, points
+dbt's target and log paths under the data directory (so nothing is written into the
+source tree and a read-only container root works), prints one line per finished node and
+returns the nodes' results. ``DbtRun.raise_for_status`` turns a failed run into the error
+class whose exit code Argo's retry policy expects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extract.dburl import DEFAULT_ODBC_DRIVER
+from extract.errors import ConfigError, DataError, LoadError, TransientError
+from extract.settings import Settings
+from workflows.dbt_manifest import dbt_layers
+
+__all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_vars", "run_dbt",
+           "target_dir"]
+
+Echo = Callable[[str], None]
+
+# Commands run_dbt accepts, with the options each of them understands.
+_SELECTABLE = {"build", "run", "test", "snapshot", "seed", "source freshness", "compile",
+               "docs generate", "list"}
+_FULL_REFRESH = {"build", "run", "seed", "compile"}
+_COMMANDS = _SELECTABLE | {"parse"}
+# Test-like statuses that mean "the data is wrong" rather than "something broke".
+_DATA_FAILURES = {"fail"}
+_ERRORS = {"error", "runtime error", "partial success"}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """What happened to one dbt node (model, test, seed, snapshot, source) in a run."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    message: str = ""
+
+    def line(self) -> str:
+        """The one line printed for this node: status, type, name, time, and why if failed."""
+        text = f"{self.status.upper():<7} {self.resource_type:<9} {self.name} [{self.seconds:.2f}s]"
+        if self.status not in ("success", "pass") and self.message:
+            text += f": {self.message.strip().splitlines()[0]}"
+        return text
+
+
+@dataclass
+class DbtRun:
+    """The outcome of one dbt invocation; ``target_dir`` holds its artifacts."""
+
+    command: str
+    success: bool
+    nodes: list[NodeResult]
+    target_dir: Path
+    error: str | None = None  # dbt's own message when it stopped before or between nodes
+    error_class: type[Exception] = field(default=LoadError, repr=False)
+
+    def summary(self, seconds: float) -> str:
+        counts = Counter(n.status for n in self.nodes)
+        parts = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        return f"dbt {self.command}: {len(self.nodes)} nodes ({parts}) in {seconds:.1f}s"
+
+    def failed(self, statuses: set[str]) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in statuses]
+
+    def raise_for_status(self) -> None:
+        """Raise the error whose exit code matches what went wrong; return if all is well.
+
+        A node that errored (database error, bad SQL) is exit 1 and may be retried; a failed
+        test or error-level source staleness is exit 3 (the data must change first).
+        """
+        if self.success:
+            return
+        where = f"see `{self.target_dir / 'run_results.json'}` and the log above"
+        if self.error:
+            raise self.error_class(f"dbt {self.command} stopped: {self.error}")
+        data_failures = self.failed(_DATA_FAILURES)
+        if self.command == "source freshness":
+            stale = self.failed({"error"})
+            broken = self.failed({"runtime error"})
+            if broken:
+                raise LoadError(f"dbt source freshness could not check {_names(broken)}; {where}")
+            if stale:
+                raise DataError(
+                    f"sources are older than their error threshold: {_names(stale)}; "
+                    "load fresh data (deltastore extract) or raise `error_after` in the sources yml"
+                )
+        errors = self.failed(_ERRORS)
+        if errors:
+            raise LoadError(f"dbt {self.command}: {len(errors)} node(s) errored: {_names(errors)}; "
+                            f"{where}")
+        if data_failures:
+            raise DataError(
+                f"dbt {self.command}: {len(data_failures)} test(s) failed: "
+                f"{_names(data_failures)}; fix the data or the test ({where})"
+            )
+        raise LoadError(f"dbt {self.command} failed; {where}")
+
+
+def _names(nodes: Sequence[NodeResult], limit: int = 10) -> str:
+    shown = ", ".join(f"`{n.name}`" for n in nodes[:limit])
+    return shown + (f" and {len(nodes) - limit} more" if len(nodes) > limit else "")
+
+
+def target_dir(settings: Settings) -> Path:
+    """Where dbt writes manifest.json, run_results.json and compiled SQL."""
+    return settings.data_dir / "dbt" / "target"
+
+
+def log_dir(settings: Settings) -> Path:
+    return settings.data_dir / "dbt" / "logs"
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """The variables ``dbt/profiles.yml`` reads, derived from the warehouse URL.
+
+    The password is included only when it did not come from the environment already (for
+    example from a config file or the URL); it is set in this process's environment, never
+    passed as an argument.
+    """
+    url = settings.warehouse_url
+    if url.kind == "duckdb":
+        assert url.path is not None
+        return {"DELTASTORE_DBT_DUCKDB_PATH": str(url.path)}
+    if url.kind != "mssql":
+        raise ConfigError(
+            f"DELTASTORE_WAREHOUSE_URL: dbt cannot build in a `{url.kind}` warehouse; "
+            "use `duckdb:///abs/path.duckdb` or `mssql://user@host:1433/database`"
+        )
+    env = {
+        "DELTASTORE_DBT_MSSQL_HOST": url.host or "",
+        "DELTASTORE_DBT_MSSQL_PORT": str(url.port or 1433),
+        "DELTASTORE_DBT_MSSQL_DATABASE": url.database or "",
+        "DELTASTORE_DBT_MSSQL_USER": url.user or "",
+        "DELTASTORE_DBT_MSSQL_DRIVER": url.option("driver", DEFAULT_ODBC_DRIVER) or "",
+        "DELTASTORE_DBT_MSSQL_ENCRYPT": _bool_text(url.option("encrypt", "yes")),
+        "DELTASTORE_DBT_MSSQL_TRUST_CERT": _bool_text(url.option("trust_server_certificate", "no")),
+        "DELTASTORE_DBT_MSSQL_AUTHENTICATION": url.option("authentication", "sql") or "sql",
+    }
+    if url.password and not os.environ.get("DELTASTORE_WAREHOUSE_PASSWORD"):
+        env["DELTASTORE_WAREHOUSE_PASSWORD"] = url.password
+    return env
+
+
+def _bool_text(value: str | None) -> str:
+    """ODBC says yes/no, dbt-sqlserver's profile wants true/false."""
+    return "true" if (value or "").strip().lower() in ("yes", "true", "1", "mandatory") else "false"
+
+
+def parse_vars(text: str | None) -> dict[str, Any]:
+    """``--vars`` as given on the command line: a JSON (or YAML) mapping; empty means none."""
+    if text is None or not text.strip():
+        return {}
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"--vars: `{text}` is not valid JSON ({problem}); write an object "
+                          "such as `{\"run_date\": \"2024-06-30\"}`") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--vars: `{text}` must be a JSON object such as "
+                          "`{\"run_date\": \"2024-06-30\"}`")
+    return value
+
+
+def dbt_vars(settings: Settings, run_date: dt.date | None = None,
+             extra_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The vars every run gets: ``run_date`` (given, else the setting, else today UTC) and
+    ``on_time_days``; ``extra_vars`` win over both."""
+    day = run_date or settings.run_date or dt.datetime.now(dt.timezone.utc).date()
+    values: dict[str, Any] = {"run_date": day.isoformat(), "on_time_days": settings.on_time_days}
+    values.update(extra_vars or {})
+    return values
+
+
+def dbt_args(settings: Settings, command: str, *, select: str | None = None,
+             exclude: str | None = None, full_refresh: bool = False,
+             run_date: dt.date | None = None, extra_vars: Mapping[str, Any] | None = None,
+             target: str | None = None, args: Sequence[str] = ()) -> list[str]:
+    """The argument list for dbtRunner.invoke (no secrets: those travel in the environment)."""
+    if command not in _COMMANDS:
+        raise ConfigError(f"unknown dbt command `{command}`; use one of "
+                          + ", ".join(f"`{c}`" for c in sorted(_COMMANDS)))
+    project = settings.dbt_project_dir
+    if not (project / "dbt_project.yml").is_file():
+        raise ConfigError(f"DELTASTORE_DBT_PROJECT_DIR: `{project}` has no dbt_project.yml; "
+                          "point it at the dbt project folder")
+    argv = command.split() + [
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target-path", str(target_dir(settings)),
+        "--log-path", str(log_dir(settings)),
+        "--target", target or settings.dbt_target,
+        "--vars", json.dumps(dbt_vars(settings, run_date, extra_vars), sort_keys=True),
+        # No usage tracking: it would phone home and write .user.yml into the project.
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+        "--no-use-colors",
+        # Our own per-node lines replace dbt's console log; errors are still shown.
+        "--quiet",
+    ]
+    if command in _SELECTABLE:
+        if select and select.split():
+            argv += ["--select", *select.split()]
+        if exclude and exclude.split():
+            argv += ["--exclude", *exclude.split()]
+    if command == "build":
+        # A layer-by-layer build runs each test with the layer of its last parent.
+        argv += ["--indirect-selection", "buildable"]
+    if full_refresh:
+        if command not in _FULL_REFRESH:
+            raise ConfigError(f"--full-refresh does not apply to `dbt {command}`")
+        argv.append("--full-refresh")
+    return argv + list(args)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for dbt's env_var() during the run, then put the old ones back."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(settings: Settings, command: str, select: str | None = None, *,
+            exclude: str | None = None, full_refresh: bool = False,
+            run_date: dt.date | None = None, extra_vars: Mapping[str, Any] | None = None,
+            target: str | None = None, echo: Echo | None = print,
+            args: Sequence[str] = ()) -> DbtRun:
+    """Run ``dbt <command>`` in this process and return what happened to each node.
+
+    Configuration problems dbt finds before running (bad profile, unknown target, parse
+    errors) raise ConfigError; node failures come back in ``DbtRun`` (call
+    ``raise_for_status`` to turn them into the matching error).
+    """
+    from dbt.cli.main import dbtRunner
+
+    argv = dbt_args(settings, command, select=select, exclude=exclude, full_refresh=full_refresh,
+                    run_date=run_date, extra_vars=extra_vars, target=target, args=args)
+    if settings.warehouse_url.path is not None:  # DuckDB creates the file, not its folder
+        settings.warehouse_url.path.parent.mkdir(parents=True, exist_ok=True)
+    printer = _NodePrinter(echo)
+    started = time.monotonic()
+    with _environment(dbt_environment(settings)):
+        try:
+            outcome = dbtRunner(callbacks=[printer]).invoke(argv)
+        finally:
+            _release_duckdb()
+    nodes = _nodes_from_result(outcome.result) or printer.nodes
+    printer.print_missing(nodes)
+    run = DbtRun(command=command, success=bool(outcome.success), nodes=nodes,
+                 target_dir=target_dir(settings))
+    if echo and nodes:
+        echo(run.summary(time.monotonic() - started))
+    if outcome.exception is not None:
+        run.error_class = _error_class(outcome.exception)
+        run.error = _one_paragraph(outcome.exception)
+        if run.error_class is ConfigError or not nodes:
+            run.raise_for_status()
+    return run
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open for the process after a run.
+
+    Otherwise a later step in this process (``deltastore run``: sync, dashboards) cannot
+    open the warehouse read-only ("different configuration than existing connections").
+    dbt-duckdb has no public call for this, so its connection manager is used directly.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+            DuckDBConnectionManager._ENV = None
+
+
+class _NodePrinter:
+    """dbt callback: prints a line as each node finishes (nodes finish on worker threads)."""
+
+    def __init__(self, echo: Echo | None) -> None:
+        self.echo = echo
+        self.nodes: list[NodeResult] = []
+        self._printed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        info, result = event.data.node_info, event.data.run_result
+        node = NodeResult(
+            unique_id=info.unique_id,
+            name=info.node_name,
+            resource_type=info.resource_type,
+            status=result.status,
+            seconds=float(result.execution_time or 0.0),
+            message=result.message or "",
+        )
+        with self._lock:
+            self.nodes.append(node)
+            self._printed.add(node.unique_id)
+            if self.echo:
+                self.echo(node.line())
+
+    def print_missing(self, nodes: Sequence[NodeResult]) -> None:
+        """Nodes that died with an exception never fire NodeFinished: print them now."""
+        for node in nodes:
+            if node.unique_id not in self._printed and self.echo:
+                self.echo(node.line())
+
+
+def _nodes_from_result(result: Any) -> list[NodeResult]:
+    """Node results from dbt's result object (run, build, test, freshness, compile ...)."""
+    nodes: list[NodeResult] = []
+    for item in getattr(result, "results", None) or []:
+        node = getattr(item, "node", None)
+        if node is None:
+            continue
+        status = getattr(item.status, "value", item.status)
+        resource_type = getattr(node.resource_type, "value", node.resource_type)
+        nodes.append(NodeResult(
+            unique_id=node.unique_id,
+            name=node.name,
+            resource_type=str(resource_type),
+            status=str(status),
+            seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
+            message=str(getattr(item, "message", "") or ""),
+        ))
+    return nodes
+
+
+def _error_class(exc: BaseException) -> type[Exception]:
+    """Map dbt's exception to ours: config/usage/parse problems are not worth a retry."""
+    import click
+    from dbt.exceptions import DbtProfileError, DbtProjectError, ParsingError
+    from dbt_common.exceptions import (
+        CompilationError,
+        DbtConfigError,
+        DbtDatabaseError,
+        DbtRuntimeError,
+    )
+
+    if isinstance(exc, (click.ClickException, DbtProfileError, DbtProjectError, DbtConfigError,
+                        ParsingError, CompilationError)):
+        return ConfigError
+    if isinstance(exc, DbtDatabaseError):
+        return TransientError
+    if isinstance(exc, DbtRuntimeError):
+        return LoadError
+    return LoadError
+
+
+def _one_paragraph(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -1,0 +1,170 @@
+"""`deltastore demo`: the whole pipeline on embedded demo data, with one command, offline.
+
+1. The legacy database is generated at ``--scale`` into ``DELTASTORE_LEGACY_DB_URL`` (a
+   SQLite file under the data directory by default) unless it already exists. The scale
+   and seed it was generated with are kept next to it (``<file>.demo.json``); an existing
+   database generated differently is kept and reported (``--regenerate`` rebuilds it and
+   runs the pipeline with ``--full-refresh``), so a demo never silently discards data.
+2. The demo store API starts on a free loopback port in a background thread, and the store
+   API URL points at it for this run only.
+3. ``run_pipeline`` runs every step with the run date fixed to the day after the demo
+   timeline ends (2026-01-01), unless ``DELTASTORE_RUN_DATE`` is set, so customer segments
+   and "last 6 months" figures stay meaningful whatever today's date is.
+4. ``deltastore docs`` and ``deltastore dashboards`` run when those commands exist.
+A second demo extracts incrementally and republishes identical marts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from extract.demo import DEMO_END_DATE
+from extract.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from extract.settings import Settings
+from extract.sync import published_row_counts
+from workflows.runner import FAILED, StepResult, run_command, run_pipeline
+
+DEMO_RUN_DATE = DEMO_END_DATE + dt.timedelta(days=1)
+# Commands run after the pipeline when another part of the project provides them.
+EXTRA_COMMANDS = ("docs", "dashboards")
+
+
+@dataclass
+class DemoResult:
+    steps: list[StepResult]
+    marts: dict[str, int]                  # rows per table published in the sync target
+    outputs: dict[str, Path] = field(default_factory=dict)  # what -> where
+    seconds: float = 0.0
+
+
+def run_demo(settings: Settings, scale: float = 1.0, seed: int = 42, regenerate: bool = False,
+             echo: Callable[[str], object] = print) -> DemoResult:
+    """Generate what is missing, run the pipeline against the demo store, report results."""
+    from extract.demo import check_scale
+    from extract.demo.store_server import DemoStore
+
+    started = time.perf_counter()
+    check_scale(scale)
+    run_date = settings.run_date or DEMO_RUN_DATE
+    regenerated = prepare_legacy_db(settings, scale, seed, regenerate, echo)
+    with DemoStore(port=0, scale=scale, seed=seed) as store:
+        echo(f"demo store API serving on {store.url} (scale {scale:g}, seed {seed})")
+        # Every dbt call (freshness and docs too) sees the same run date, so dbt's vars
+        # stay equal and it reuses its parse of the project between calls.
+        with _environment({"DELTASTORE_STORE_API_URL": store.url,
+                           "DELTASTORE_RUN_DATE": run_date.isoformat()}):
+            steps = run_pipeline(settings, full_refresh=regenerated, run_date=run_date,
+                                 echo=echo)
+    _raise_for_failure(steps)
+    with _environment({"DELTASTORE_RUN_DATE": run_date.isoformat()}):
+        for command in available(EXTRA_COMMANDS):
+            echo(f"demo: deltastore {command}")
+            step_started = time.perf_counter()
+            code = run_command([command])
+            steps.append(StepResult(command, "ok" if code == 0 else FAILED,
+                                    time.perf_counter() - step_started, None, code))
+            _raise_for_failure(steps)
+    result = DemoResult(steps, published_row_counts(settings.sync_target_url),
+                        _outputs(settings), time.perf_counter() - started)
+    echo(report(result, run_date))
+    return result
+
+
+def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: bool,
+                      echo: Callable[[str], object]) -> bool:
+    """Create the legacy DB if absent (or asked to); True when it was (re)generated."""
+    from extract.demo.legacy_data import generate_legacy_db
+
+    url = settings.legacy_db_url
+    if url.path is None:
+        raise ConfigError(
+            f"DELTASTORE_LEGACY_DB_URL is `{url}`: the demo generates its legacy database "
+            "into a file; unset the variable or use `sqlite:///abs/path/legacy.db`"
+        )
+    marker = url.path.with_name(url.path.name + ".demo.json")
+    wanted = {"scale": scale, "seed": seed}
+    if url.path.exists() and not regenerate:
+        made = _read_marker(marker)
+        if made is None:
+            echo(f"legacy DB `{url.path}` exists (not made by the demo): keeping it")
+        elif made != wanted:
+            echo(f"legacy DB `{url.path}` was generated at scale {made.get('scale')} seed "
+                 f"{made.get('seed')}, not scale {scale:g} seed {seed}: keeping it "
+                 "(pass --regenerate to rebuild it)")
+        else:
+            echo(f"legacy DB `{url.path}` exists (scale {scale:g}, seed {seed})")
+        return False
+    echo(f"generating the legacy DB at scale {scale:g} (seed {seed}) into `{url.path}`")
+    begun = time.perf_counter()
+    counts = generate_legacy_db(url, scale=scale, seed=seed)
+    marker.write_text(json.dumps(wanted))
+    echo(f"legacy DB: {sum(counts.values()):,} rows in {time.perf_counter() - begun:.1f} s")
+    return True
+
+
+def available(commands: tuple[str, ...]) -> list[str]:
+    """Those of ``commands`` the ``deltastore`` CLI has."""
+    from workflows.cli import build_parser
+
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [c for c in commands if c in action.choices]
+    return []
+
+
+def report(result: DemoResult, run_date: dt.date) -> str:
+    lines = [f"demo finished in {result.seconds:.1f} s (run date {run_date})"]
+    lines += [f"  {what + ':':<13} {where}" for what, where in result.outputs.items()]
+    lines.append("  marts in the sync target (rows):")
+    width = max((len(name) for name in result.marts), default=0)
+    lines += [f"    {name:<{width}}  {rows:>10,}" for name, rows in result.marts.items()]
+    return "\n".join(lines)
+
+
+def _outputs(settings: Settings) -> dict[str, Path]:
+    found = {"warehouse": settings.warehouse_url.path,
+             "sync target": settings.sync_target_url.path,
+             "dbt docs": settings.data_dir / "dbt" / "docs" / "index.html",
+             "dashboards": settings.data_dir / "dashboards" / "index.html"}
+    return {what: path for what, path in found.items() if path is not None and path.exists()}
+
+
+def _read_marker(marker: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _raise_for_failure(steps: list[StepResult]) -> None:
+    failed = next((s for s in steps if s.status == FAILED), None)
+    if failed is None:
+        return
+    error: type[DeltaStoreError] = {2: ConfigError, 3: DataError}.get(
+        failed.exit_code or 1, LoadError)
+    raise error(f"demo stopped: step `{failed.name}` failed (exit code {failed.exit_code}); "
+                "see its output above")
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for the steps of this run (they read settings from the environment)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,148 @@
+"""Run the pipeline locally: the steps of ``workflows.pipeline`` in dependency order.
+
+Each step runs exactly the command an Argo container runs (``deltastore <step argv>``),
+through ``workflows.cli.main`` in this process, so a local run and a cluster run cannot
+drift apart. The run stops at the first failed step; its exit code is the run's.
+Rows per step are read back from what the step left behind (``meta.load_state`` for the
+extracts, the published tables for the sync), so steps need no reporting channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from extract.db import connect
+from extract.errors import EXIT_FAILED, ConfigError, DeltaStoreError
+from extract.settings import Settings
+from extract.sync import published_row_counts
+from workflows.pipeline import PIPELINE, Step, execution_order
+
+log = logging.getLogger(__name__)
+
+OK, FAILED, SKIPPED, NOT_RUN = "ok", "failed", "skipped", "not run"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    status: str            # ok | failed | skipped | not run (after an earlier failure)
+    seconds: float
+    rows: int | None       # rows the step moved, when it moves rows
+    exit_code: int | None  # None when the step did not run
+
+
+def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
+                 skip: Iterable[str] = (), only: Iterable[str] = (),
+                 full_refresh: bool = False, run_date: dt.date | None = None,
+                 echo: Callable[[str], object] = print) -> list[StepResult]:
+    """Run ``steps`` in dependency order; stop at the first failure; print a summary."""
+    ordered = execution_order(steps)
+    selected = selected_steps(ordered, skip, only)
+    date_text = run_date.isoformat() if run_date else ""
+    results: list[StepResult] = []
+    total = len(ordered)
+    for number, step in enumerate(ordered, 1):
+        prefix = f"[{number}/{total}] {step.name}"
+        if results and results[-1].status in (FAILED, NOT_RUN):
+            results.append(StepResult(step.name, NOT_RUN, 0.0, None, None))
+            continue
+        if step.name not in selected:
+            echo(f"{prefix}: skipped")
+            results.append(StepResult(step.name, SKIPPED, 0.0, None, None))
+            continue
+        argv = step.argv(run_date=date_text, full_refresh=full_refresh)
+        echo(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
+        wall_start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        started = time.perf_counter()
+        code = run_command(argv)
+        seconds = time.perf_counter() - started
+        rows = step_rows(settings, step, wall_start) if code == 0 else None
+        status = OK if code == 0 else FAILED
+        shown_rows = f", {rows} rows" if rows is not None else ""
+        echo(f"{prefix}: {status} in {seconds:.1f} s{shown_rows}"
+             + (f" (exit code {code})" if code else ""))
+        results.append(StepResult(step.name, status, seconds, rows, code))
+    echo(summary_table(results))
+    return results
+
+
+def selected_steps(ordered: list[Step], skip: Iterable[str],
+                   only: Iterable[str]) -> set[str]:
+    """Names of the steps to run; an unknown name is a ConfigError listing the valid ones."""
+    names = [s.name for s in ordered]
+    skip, only = list(skip), list(only)
+    unknown = [n for n in skip + only if n not in names]
+    if unknown:
+        raise ConfigError(
+            f"unknown step {', '.join(f'`{n}`' for n in unknown)}; the steps are "
+            + ", ".join(f"`{n}`" for n in names)
+        )
+    chosen = set(only) if only else set(names)
+    return chosen - set(skip)
+
+
+def run_command(argv: list[str]) -> int:
+    """``deltastore <argv>`` in this process; returns its exit code, never raises."""
+    from workflows.cli import main  # the CLI imports this module's command; import late
+
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse rejects arguments by exiting
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
+    except DeltaStoreError as exc:
+        return exc.exit_code
+    except Exception:
+        log.exception("`deltastore %s` crashed", " ".join(argv))
+        return EXIT_FAILED
+
+
+def failed_exit_code(results: list[StepResult]) -> int:
+    """The exit code of the failed step, 0 when every step that ran succeeded."""
+    return next((r.exit_code or EXIT_FAILED for r in results if r.status == FAILED), 0)
+
+
+def summary_table(results: list[StepResult]) -> str:
+    header = ("step", "status", "seconds", "rows")
+    rows = [header] + [
+        (r.name, r.status if r.exit_code in (None, 0) else f"{r.status} ({r.exit_code})",
+         f"{r.seconds:.1f}" if r.status in (OK, FAILED) else "-",
+         f"{r.rows:,}" if r.rows is not None else "-")
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# --- rows per step ------------------------------------------------------------------------
+
+def step_rows(settings: Settings, step: Step, since: dt.datetime) -> int | None:
+    """Rows a finished step moved, read from the state it left; None when not applicable."""
+    command = step.command[0] if step.command else ""
+    try:
+        if command == "extract":
+            return _extracted_rows(settings, since)
+        if command == "sync":
+            return sum(published_row_counts(settings.sync_target_url).values())
+    except Exception as exc:  # rows are informative only; never fail a run over them
+        log.debug("cannot count rows of step %s: %s", step.name, exc)
+    return None
+
+
+def _extracted_rows(settings: Settings, since: dt.datetime) -> int | None:
+    conn: Any = connect(settings.warehouse_url, read_only=True)
+    try:
+        row = conn.execute(
+            "SELECT SUM(rows_read) FROM meta.load_state WHERE started_at >= ?", (since,)
+        ).fetchone()
+    finally:
+        conn.close()
+    return int(row[0]) if row and row[0] is not None else 0
