@@ -24,7 +24,12 @@ from extract.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
 from extract.settings import Settings
 from extract.sources.legacy_db import LegacyReader, max_watermark
 from extract.sources.prefetch import BackgroundSink
-from extract.sources.store_api import DEFAULT_PAGE_SIZE, RetryPolicy, StoreApiClient
+from extract.sources.store_api import (
+    DEFAULT_PAGE_SIZE,
+    RetryPolicy,
+    StoreApiClient,
+    redact_url,
+)
 from extract.sources.store_landing import Landing, land_store_api
 from extract.warehouse import Batch, MergeCounts, RejectRow, TableLoad, Warehouse, open_warehouse
 
@@ -102,7 +107,7 @@ def extract_store_api(settings: Settings, batch: Batch, report: Progress, retry:
                       page_size: int = DEFAULT_PAGE_SIZE) -> list[TableResult]:
     """Land the whole API snapshot, then merge its four tables in one transaction."""
     directory = settings.data_dir / "landing" / batch.batch_id
-    report(f"{STORE_API}: reading {settings.store_api_url}", force=True)
+    report(f"{STORE_API}: reading {redact_url(settings.store_api_url)}", force=True)
     with StoreApiClient(settings.store_api_url, timeout=settings.http_timeout, retry=retry,
                         page_size=page_size) as client:
         try:
@@ -173,10 +178,11 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
     position = table.column_names.index(table.watermark) if table.watermark else None
     warehouse.start_stage(table)
     rows_read = 0
-    # Staging runs on a second thread while the next batch is read from the source.
+
     def stage_batch(rows: list[tuple[Any, ...]]) -> None:
         warehouse.stage_rows(table, rows)
 
+    # Staging runs on a second thread while the next batch is read from the source.
     with BackgroundSink(stage_batch) as stage:
         for rows in reader.batches(table, since):
             stage.put(rows)

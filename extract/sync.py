@@ -82,7 +82,8 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
         if url.kind not in ("duckdb", "mssql"):
             raise ConfigError(f"{name}: the sync reads and writes DuckDB or SQL Server, "
                               f"not `{url.kind}`")
-    if source.kind == "duckdb" and source == target:
+    if (source.kind, source.path, source.host, source.port, source.database) == (
+            target.kind, target.path, target.host, target.port, target.database):
         raise ConfigError("DELTASTORE_SYNC_TARGET_URL is the warehouse itself "
                           f"(`{target}`); point it at another database")
     use_batches = batched if batched is not None else not (
@@ -96,7 +97,7 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
         what=f"sync to `{target}`", echo=echo, sleep=sleep,
     )
     rows = sum(r.rows for r in results)
-    echo(f"sync: published {len(results)} tables, {rows} rows "
+    echo(f"sync: published {len(results)} tables, {rows:,} rows "
          f"in {time.perf_counter() - started:.2f} s")
     return results
 
@@ -122,14 +123,28 @@ class _Sync:
             if self.batched:
                 source = connect(self.settings.warehouse_url, read_only=True)
             else:
-                assert self.settings.warehouse_url.path is not None
                 _attach(target, self.settings.warehouse_url)
             tables = self._source_tables(source or target)
+            results = self._publish(source, target, tables)
+            try:
+                self._drop_old(target, tables)
+            except Exception as exc:
+                # Published already: retrying the whole sync would be wasted work.
+                self.echo(f"sync: the new marts are published, but dropping the old copies "
+                          f"failed ({exc}); the next sync drops them")
+            return results
+        finally:
+            if source is not None:
+                source.close()
+            target.close()
+
+    def _publish(self, source: Any, target: Any, tables: list[str]) -> list[TableSyncResult]:
+        """Shadows, verification and the swap; on failure the target is as it was."""
+        try:
             self._prepare_target(target)
             results = [self._load_and_verify(source, target, t) for t in tables]
             self._swap(target, tables)
             self.shadows = []
-            self._drop_old(target, tables)
             return results
         except Exception as exc:
             self._discard_shadows(target)
@@ -137,10 +152,6 @@ class _Sync:
                 raise
             raise LoadError(f"sync failed: {exc}; the published marts were left as they "
                             "were") from exc
-        finally:
-            if source is not None:
-                source.close()
-            target.close()
 
     # --- steps ---------------------------------------------------------------------------
 

@@ -247,7 +247,7 @@ def _render(dialect: Dialect, column: Column) -> str:
         "timestamp": f"CONVERT(NVARCHAR(26), CAST({col} AS DATETIME2(6)), 121)",
         "timestamptz": (f"CONVERT(NVARCHAR(26), CAST(SWITCHOFFSET({col}, '+00:00') "
                         "AS DATETIME2(6)), 121)"),
-        "bool": f"CAST({col} AS NVARCHAR(1))",
+        "bool": f"CAST({col} AS NVARCHAR(10))",
     }[kind]
 
 
@@ -260,10 +260,13 @@ def checksum_query(dialect: Dialect, schema: str, table: str, columns: Sequence[
         row = " || chr(31) || ".join(pieces)
         row_hash = f"CAST('0x' || substr(md5({row}), 2, 15) AS BIGINT)"
         return f"SELECT count(*), coalesce(sum({row_hash}), 0) FROM {source}"
-    pieces = [f"ISNULL({_render(dialect, c)}, N'\\N')" for c in columns]
+    # COALESCE, not ISNULL: ISNULL would cut the NULL marker to the first argument's length.
+    pieces = [f"COALESCE({_render(dialect, c)}, N'\\N')" for c in columns]
     row = "CAST(N'' AS NVARCHAR(MAX)) + " + " + NCHAR(31) + ".join(pieces)
     utf8 = f"CONVERT(VARCHAR(MAX), ({row}) COLLATE Latin1_General_100_BIN2_UTF8)"
-    row_hash = f"CAST(SUBSTRING(HASHBYTES('MD5', {utf8}), 1, 8) AS BIGINT) & {HASH_MASK}"
+    # The mask is cast: T-SQL reads integer literals above int's range as decimal.
+    row_hash = (f"CAST(SUBSTRING(HASHBYTES('MD5', {utf8}), 1, 8) AS BIGINT) "
+                f"& CAST({HASH_MASK} AS BIGINT)")
     return (f"SELECT COUNT_BIG(*), COALESCE(SUM(CAST({row_hash} AS DECIMAL(38,0))), 0) "
             f"FROM {source}")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -66,32 +66,24 @@ def insert_from_arrow_sql(table: Table, relation: str) -> str:
     return f"INSERT INTO {table_ref('duckdb', table)} ({names}) SELECT {names} FROM {relation}"
 
 
-def batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
-    """Lists of at most ``size`` rows."""
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def row_adapter(kind: str, table: Table) -> Callable[[tuple], tuple]:
     """Turn neutral values (cents, datetimes) into what the driver for ``kind`` takes."""
     money = _cents_to_decimal if kind == "mssql" else _cents_to_float
     timestamp = _timestamp_text if kind == "sqlite" else None
-    converters: list[Callable[[Any], Any] | None] = [
-        money if logical == "money" else timestamp if logical == "timestamp" else None
-        for _, logical in table.columns
-    ]
-    if not any(converters):
+    active: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, (_, logical) in enumerate(table.columns):
+        convert = money if logical == "money" else timestamp if logical == "timestamp" else None
+        if convert is not None:
+            active.append((index, convert))
+    if not active:
         return lambda row: row
 
     def adapt(row: tuple) -> tuple:
-        return tuple(value if convert is None or value is None else convert(value)
-                     for convert, value in zip(converters, row, strict=True))
+        values = list(row)
+        for index, convert in active:
+            if values[index] is not None:
+                values[index] = convert(values[index])
+        return tuple(values)
 
     return adapt
 

@@ -224,7 +224,7 @@ class LegacyData:
             if rng.random() < 0.1:  # bought on sale
                 price = price * rng.randint(80, 95) // 100
             quantity = rng.weighted((1, 2, 3, 4, 5), _QUANTITY_SHARES)
-            total += quantity * price + (1 if i == 7 else 0)
+            total += quantity * price
             items.append((first_item_id + position, i, product_id, quantity, price))
         order = (i, rng.randint(1, self.customers), ordered, total, _later(rng, ordered, 3))
 
@@ -258,7 +258,7 @@ class LegacyData:
         updated = min((delivered or shipped) + dt.timedelta(minutes=rng.randint(0, 600)),
                       END_MOMENT)
         return (i, i, shipped, delivered,
-                carrier, tracking,
+                _DIRTY_CARRIERS[carrier] if i % 53 == 0 else carrier, tracking,
                 _DIRTY_SHIPMENT_STATUS[status] if i % 47 == 0 else status, updated)
 
     # -- reviews ----------------------------------------------------------------------

@@ -31,8 +31,11 @@ class Rng:
         self._state = _mix((seed * 0x100000001B3 + stream * 0xC2B2AE3D27D4EB4F + index) & _MASK)
 
     def next64(self) -> int:
-        self._state = (self._state + _GOLDEN) & _MASK
-        return _mix(self._state)
+        # _mix inlined: this is the hot loop of every generator.
+        z = self._state = (self._state + _GOLDEN) & _MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
 
     def random(self) -> float:
         """A float in [0, 1)."""

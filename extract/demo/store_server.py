@@ -108,6 +108,11 @@ class DemoStore:
         self._thread: threading.Thread | None = None
 
     @property
+    def counts(self) -> dict[str, int]:
+        """Records served per kind: ``{"products": …, "users": …, "carts": …}``."""
+        return dict(self.data.counts)
+
+    @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the demo store is not started; use `with DemoStore(...)`")
@@ -190,7 +195,7 @@ class DemoStore:
 
     # -- routing -------------------------------------------------------------------------
 
-    def answer(self, path: str, query: dict[str, str]) -> Any:
+    def _answer(self, path: str, query: dict[str, str]) -> Any:
         """A dict (one record), a list of strings (categories) or a ``_Listing``."""
         parts = [unquote(p) for p in path.strip("/").split("/")]
         data = self.data
@@ -231,10 +236,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "DeltaStoreDemo/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib's signature
         log.debug("demo store: " + format, *args)
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+    def do_GET(self) -> None:  # stdlib's name
         store = self.server.store
         fault = store._record_request("GET", self.path)
         try:
@@ -242,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            answer = store.answer(split.path, query)
+            answer = store._answer(split.path, query)
             malformed = fault is not None and fault.kind == "badrecord"
             if isinstance(answer, _Listing):
                 self._send_listing(answer, query, malformed)
@@ -284,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         ids = listing.ids
         if query.get("sort") == "desc":
             ids = ids[::-1]
-        offset = 0 and _non_negative(query, "offset")
+        offset = _non_negative(query, "offset")
         limit = _non_negative(query, "limit")
         page = ids[offset:offset + limit] if limit else ids[offset:]
         self.send_response(200)

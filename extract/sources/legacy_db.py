@@ -114,7 +114,11 @@ class LegacyReader:
                     f"reading `{table.name}` from `{self.url}` failed: {_first_line(exc)}"
                 ) from None
             while True:
-                rows = cursor.fetchmany(self.batch_size)
+                try:
+                    rows = cursor.fetchmany(self.batch_size)
+                except Exception as exc:
+                    raise TransientError(f"reading `{table.name}` from `{self.url}` failed: "
+                                         f"{_first_line(exc)}") from None
                 if not rows:
                     return
                 yield rows

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -81,6 +82,7 @@ class StoreApiClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact_url(self.base_url)
         self.timeout = (min(_CONNECT_TIMEOUT_CAP, timeout), timeout)
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
@@ -145,6 +147,11 @@ class StoreApiClient:
             except _NETWORK_ERRORS as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
                 wait = self.retry.backoff(attempt)
+            except requests.RequestException as exc:  # bad URL, redirect loop: not transient
+                raise ConfigError(
+                    f"store API `GET /{endpoint}` cannot be sent ({type(exc).__name__}); check "
+                    f"DELTASTORE_STORE_API_URL (`{self.shown_url}`)"
+                ) from None
             else:
                 status = response.status_code
                 if status < 400:
@@ -152,7 +159,7 @@ class StoreApiClient:
                 if status != 429 and status < _RETRY_STATUS_FLOOR:
                     raise ConfigError(
                         f"store API `GET /{endpoint}` answered HTTP `{status}`; check "
-                        f"DELTASTORE_STORE_API_URL (`{self.base_url}`) points at a "
+                        f"DELTASTORE_STORE_API_URL (`{self.shown_url}`) points at a "
                         "FakeStore-compatible API"
                     )
                 last = f"HTTP `{status}`"
@@ -172,7 +179,7 @@ class StoreApiClient:
         elapsed = self._clock() - started
         raise TransientError(
             f"store API `GET /{endpoint}` failed after {attempt} attempt(s) in {elapsed:.1f}s; "
-            f"last: {last}. Check that `{self.base_url}` is up (or raise "
+            f"last: {last}. Check that `{self.shown_url}` is up (or raise "
             "DELTASTORE_HTTP_RETRIES / DELTASTORE_HTTP_RETRY_SECONDS) and rerun"
         )
 
@@ -192,6 +199,16 @@ class StoreApiClient:
                 f"(got {type(body).__name__}); the server does not speak the FakeStore dialect"
             )
         return body
+
+
+def redact_url(url: str) -> str:
+    """The URL without a password in it, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _total_count(response: requests.Response, endpoint: str) -> int | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from extract.errors import LoadError
 from extract.schemas import NEW_STORE_TABLES, Table
 from extract.sources.prefetch import prefetched
 from extract.sources.store_api import StoreApiClient
@@ -21,6 +23,7 @@ from extract.sources.store_records import BadRecord, cart_rows, product_row, use
 
 TABLES: dict[str, Table] = {t.name: t for t in NEW_STORE_TABLES}
 ENDPOINTS = ("products", "users", "carts")
+SECRET_FIELDS = frozenset({"password"})  # FakeStore users carry one; it is never landed
 
 
 @dataclass(frozen=True)
@@ -56,21 +59,25 @@ class Landing:
 def land_store_api(client: StoreApiClient, directory: Path,
                    on_page: Callable[[str, int], None] | None = None) -> Landing:
     """Read every endpoint into ``directory``; raises before writing anything to a warehouse."""
-    directory.mkdir(parents=True, exist_ok=True)
     landing = Landing(directory)
     for name in ("products", "users", "carts", "cart_items"):
         landing.tables[name] = LandedTable(TABLES[name], directory / f"{name}.ndjson")
-    files: dict[str, IO[str]] = {name: t.path.open("w", encoding="utf-8", buffering=1 << 20)
-             for name, t in landing.tables.items()}
     try:
-        for endpoint in ENDPOINTS:
-            started = time.monotonic()
-            _land_endpoint(client, endpoint, landing, files, on_page)
-            landing.tables[endpoint].seconds = time.monotonic() - started
-        landing.tables["cart_items"].seconds = landing.tables["carts"].seconds
-    finally:
-        for handle in files.values():
-            handle.close()
+        directory.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as closing:
+            files: dict[str, IO[str]] = {
+                name: closing.enter_context(t.path.open("w", encoding="utf-8",
+                                                        buffering=1 << 20))
+                for name, t in landing.tables.items()
+            }
+            for endpoint in ENDPOINTS:
+                started = time.monotonic()
+                _land_endpoint(client, endpoint, landing, files, on_page)
+                landing.tables[endpoint].seconds = time.monotonic() - started
+            landing.tables["cart_items"].seconds = landing.tables["carts"].seconds
+    except OSError as exc:
+        raise LoadError(f"cannot write landing files in `{directory}`: {exc.strerror}; "
+                        "check free space and permissions of DELTASTORE_DATA_DIR") from None
     return landing
 
 
@@ -96,7 +103,7 @@ def _land_endpoint(client: StoreApiClient, endpoint: str, landing: Landing,
             except BadRecord as exc:
                 key = record.get("id")
                 landing.rejects.append(Reject(qualified, None if key is None else str(key),
-                                              str(exc), dumps(record)))
+                                              str(exc), dumps(without_secrets(record))))
                 landed.rows_rejected += 1
                 affected = [landed, items] if flatten is None else [landed]
                 for table in affected:
@@ -126,3 +133,10 @@ def _land_endpoint(client: StoreApiClient, endpoint: str, landing: Landing,
             files["cart_items"].write("\n".join(item_lines) + "\n")
         if on_page is not None:
             on_page(qualified, landed.rows_read)
+
+
+def without_secrets(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as kept in ``meta.rejects``: everything but the secret fields."""
+    if SECRET_FIELDS.isdisjoint(record):
+        return record
+    return {k: v for k, v in record.items() if k not in SECRET_FIELDS}

@@ -7,6 +7,7 @@ every staged table, the ``meta.load_state`` rows and the rejects in one transact
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from extract.db import column_type, connect, quote
 from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, LoadError
+from extract.errors import ConfigError, LoadError, TransientError
 from extract.schemas import LOAD_STATE, META, REJECTS, Table
 from extract.warehouse.base import (
     Batch,
@@ -33,6 +34,9 @@ from extract.warehouse.base import (
 )
 
 KIND = "duckdb"
+LOCK_WAIT_SECONDS = 300.0
+LOCK_POLL_SECONDS = 0.5
+log = logging.getLogger(__name__)
 # Arrow types that DB-API values convert to without surprises; others are inferred per
 # batch and cast by DuckDB on insert (text timestamps, floats or Decimals for money).
 _ARROW_TYPES = {"int": pa.int64(), "text": pa.string(), "float": pa.float64(),
@@ -120,22 +124,28 @@ class DuckDBWarehouse:
 
     kind = KIND
 
-    def __init__(self, url: DatabaseURL) -> None:
+    def __init__(self, url: DatabaseURL, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
         self.url = url
-        self.connection = connect(url)
+        self.connection = _connect_waiting(url, lock_wait_seconds)
 
     def close(self) -> None:
         self.connection.close()
 
+    def _run(self, sql: str, params: Any = None) -> Any:
+        """Execute one statement; a database error becomes LoadError (exit 1)."""
+        try:
+            return self.connection.execute(sql, params)
+        except duckdb.Error as exc:
+            raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
+
     def ensure_tables(self, tables: Sequence[Table]) -> None:
-        con = self.connection
         for table in (*tables, LOAD_STATE, REJECTS):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
-            con.execute(create_table_sql(table, with_load_columns=table.schema != META))
+            self._run(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
+            self._run(create_table_sql(table, with_load_columns=table.schema != META))
             self._check_columns(table)
 
     def _check_columns(self, table: Table) -> None:
-        found = [r[0] for r in self.connection.execute(
+        found = [r[0] for r in self._run(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
             "AND table_name = ? ORDER BY ordinal_position", [table.schema, table.name]
         ).fetchall()]
@@ -149,7 +159,7 @@ class DuckDBWarehouse:
             )
 
     def last_watermark(self, table: Table) -> str | None:
-        row = self.connection.execute(
+        row = self._run(
             f"SELECT watermark FROM {qualified(LOAD_STATE)} WHERE table_name = ? "
             "AND status = 'ok' AND watermark IS NOT NULL ORDER BY started_at DESC LIMIT 1",
             [table.qualified_name],
@@ -157,7 +167,7 @@ class DuckDBWarehouse:
         return None if row is None else str(row[0])
 
     def start_stage(self, table: Table) -> None:
-        self.connection.execute(create_stage_sql(table))
+        self._run(create_stage_sql(table))
 
     def stage_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
         batch = arrow_batch(table, rows)
@@ -214,6 +224,23 @@ class DuckDBWarehouse:
         for load in loads:
             con.execute(f"DROP TABLE IF EXISTS {q(stage_name(load.table))}")
         return counts
+
+
+def _connect_waiting(url: DatabaseURL, seconds: float) -> Any:
+    """Open the file, waiting a while if another process holds its write lock.
+
+    The two extract steps may run at the same time (they are independent in the DAG);
+    DuckDB allows one writer per file, so the second one waits its turn.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return connect(url)
+        except TransientError:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("`%s` is locked by another writer; waiting", url)
+            time.sleep(LOCK_POLL_SECONDS)
 
 
 def _insert_values_sql(table: Table) -> str:

@@ -185,8 +185,7 @@ def compiled(server: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Co
 
 
 @pytest.fixture(scope="module")
-def compiled_incremental(server: FakeServer,
-                         tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+def compiled_incremental(server: FakeServer, compiled: Compiled) -> Compiled:
     """Incremental models compiled as if their table already existed."""
     from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
 
@@ -195,7 +194,7 @@ def compiled_incremental(server: FakeServer,
         return self.Relation.create(database=database, schema=schema, identifier=identifier,
                                     type="table")
 
-    settings = _settings(tmp_path_factory.mktemp("tsql_incremental"))
+    settings = compiled.settings  # same target dir: dbt reuses its parse
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLServerAdapter, "get_relation", existing_table)
         run = run_dbt(settings, "compile", select="config.materialized:incremental", echo=None)
@@ -236,13 +235,13 @@ def test_incremental_branch_is_tsql(compiled: Compiled, compiled_incremental: Co
     assert not problems, "SQL Server would reject:\n" + _report(problems)
 
 
-def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled,
-                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled) -> None:
     """`dbt test` on the unit tests sends their SQL to the stand-in server; check it."""
     unit_tests = compiled.manifest.get("unit_tests", {})
     if not unit_tests:
         pytest.skip("the project has no unit tests")
     from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
+    from dbt_common.events.contextvars import get_node_info
 
     columns = _fixture_columns(compiled.manifest)
 
@@ -252,23 +251,45 @@ def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled,
                                     type="table")
 
     def fixture_columns(self: Any, relation: Any) -> list[Any]:
-        return [self.Column(name, "varchar(4000)")
-                for name in columns.get(str(relation.identifier).lower(), [])]
+        # Inputs by name; the temp table of the tested model (`<model>__dbt_tmp…`) by the
+        # running unit test's expected rows.
+        name = str(relation.identifier).lower()
+        if "__dbt_tmp" in name:
+            test = unit_tests.get(get_node_info().get("unique_id", ""), {})
+            name = test.get("model", "").lower()
+        return [self.Column(column, "varchar(4000)") for column in columns.get(name, [])]
 
-    settings = _settings(tmp_path_factory.mktemp("tsql_unit"))
+    settings = compiled.settings
     start = len(server.statements)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLServerAdapter, "get_relation", existing_table)
         patch.setattr(SQLServerAdapter, "get_columns_in_relation", fixture_columns)
-        run_dbt(settings, "test", select="test_type:unit", echo=None)
+        run = run_dbt(settings, "test", select="test_type:unit", echo=None)
     sent: dict[str, list[str]] = {}
     for uid, sql in server.statements[start:]:
         if uid in unit_tests:
-            sent.setdefault(uid, []).append(sql)
-    assert set(sent) == set(unit_tests), f"no SQL sent for {sorted(set(unit_tests) - set(sent))}"
+            sent.setdefault(uid, []).extend(exec_bodies(sql))
+    why = {n.unique_id: n.message for n in run.nodes if n.unique_id not in sent}
+    assert set(sent) == set(unit_tests), f"no SQL sent for: {why}"
     problems = {uid: found for uid, statements in sent.items()
                 for sql in statements if (found := tsql_problems(sql))}
     assert not problems, "SQL Server would reject:\n" + _report(problems)
+
+
+_EXEC = re.compile(r"\bexec\s*\(\s*N?'((?:[^']|'')*)'\s*\)", re.IGNORECASE)
+
+
+def exec_bodies(batch: str) -> list[str]:
+    """The statements dbt-sqlserver wraps in ``EXEC('…')`` (nested ones too), unquoted.
+
+    Unit tests reach the server as a batch of dynamic SQL (create view, select, drop view);
+    the model's and the fixtures' SQL is inside those strings, so that is what is checked.
+    """
+    found = []
+    for match in _EXEC.finditer(batch):
+        body = match.group(1).replace("''", "'")
+        found += exec_bodies(body) if _EXEC.search(body) else [body]
+    return found
 
 
 def _fixture_columns(manifest: dict[str, Any]) -> dict[str, list[str]]:
@@ -336,3 +357,8 @@ def test_tsql_check_itself(sql: str, problem: str | None) -> None:
         assert found == []
     else:
         assert any(problem in f for f in found), found
+
+
+def test_exec_bodies_unquote_dynamic_sql() -> None:
+    batch = "USE [w];\nEXEC('create view v as select ''a'' as x');\nEXEC('drop view v;')"
+    assert exec_bodies(batch) == ["create view v as select 'a' as x", "drop view v;"]

@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 
 from extract import sync_sql
-from extract.errors import DataError, LoadError, TransientError
+from extract.errors import ConfigError, DataError, LoadError, TransientError
 from extract.settings import Settings
 from extract.sync import sync_marts
 from extract.sync_copy import read_batches
@@ -281,7 +281,8 @@ def test_mssql_checksum_follows_the_definition() -> None:
     sql = sync_sql.checksum_query("mssql", "analytics", "t", MSSQL_COLUMNS)
     assert "HASHBYTES('MD5', CONVERT(VARCHAR(MAX), (" in sql
     assert "COLLATE Latin1_General_100_BIN2_UTF8" in sql
-    assert f"& {(1 << 60) - 1}" in sql and "NCHAR(31)" in sql
+    assert f"& CAST({(1 << 60) - 1} AS BIGINT)" in sql and "NCHAR(31)" in sql
+    assert "COALESCE(CAST([flag] AS NVARCHAR(10)), N'\\N')" in sql and "ISNULL" not in sql
     assert "CONVERT(NVARCHAR(26), CAST([seen_at] AS DATETIME2(6)), 121)" in sql
     assert "[odd]]name]" in sql
     assert sync_sql.insert_rows("mssql", "analytics", "t", MSSQL_COLUMNS[:2]) == \
@@ -350,3 +351,10 @@ def test_sync_to_sql_server(settings: Settings, tmp_path: Path) -> None:
     assert all(r.checksum_match for r in first)
     second = sync_marts(mssql, echo=print)
     assert [r.target_checksum for r in second] == [r.target_checksum for r in first]
+
+
+def test_sync_target_must_not_be_the_warehouse(settings: Settings) -> None:
+    same = Settings.from_env({"DELTASTORE_DATA_DIR": str(settings.data_dir),
+                              "DELTASTORE_SYNC_TARGET_URL": str(settings.warehouse_url)})
+    with pytest.raises(ConfigError, match="is the warehouse itself"):
+        sync_marts(same, echo=lambda _: None)

@@ -16,9 +16,12 @@ from hera.workflows.metrics import Counter, Gauge, Label
 from hera.workflows.models import (
     Backoff,
     Capabilities,
+    EmptyDirVolumeSource,
+    IntOrString,
     Metadata,
     PersistentVolumeClaimVolumeSource,
     PodSecurityContext,
+    Quantity,
     ResourceRequirements,
     SeccompProfile,
     SecurityContext,
@@ -61,23 +64,23 @@ def container_security_context() -> SecurityContext:
 
 def volumes(options: RenderOptions) -> list[Volume]:
     """``data`` is an emptyDir per pod in production, a shared claim in the demo variant."""
-    data = (Volume(name="data", empty_dir={}) if options.data_pvc is None else
+    data = (Volume(name="data", empty_dir=EmptyDirVolumeSource()) if options.data_pvc is None else
             Volume(name="data", persistent_volume_claim=PersistentVolumeClaimVolumeSource(
                 claim_name=options.data_pvc)))
-    return [data, Volume(name="tmp", empty_dir={})]
+    return [data, Volume(name="tmp", empty_dir=EmptyDirVolumeSource())]
 
 
 def resources(options: RenderOptions) -> ResourceRequirements:
     return ResourceRequirements(
-        requests={"cpu": options.cpu_request, "memory": options.memory_request},
-        limits={"cpu": options.cpu_limit, "memory": options.memory_limit},
+        requests={"cpu": Quantity(options.cpu_request), "memory": Quantity(options.memory_request)},
+        limits={"cpu": Quantity(options.cpu_limit), "memory": Quantity(options.memory_limit)},
     )
 
 
 def retry_strategy() -> RetryStrategy:
     return RetryStrategy(
         limit=RETRY_LIMIT, retry_policy=RetryPolicy.always, expression=RETRY_EXPRESSION,
-        backoff=Backoff(duration="30s", factor=2, max_duration="15m"),
+        backoff=Backoff(duration="30s", factor=IntOrString(2), max_duration="15m"),
     )
 
 

@@ -10,8 +10,11 @@ How it behaves:
   whole workflow have a deadline; the ``notify`` exit handler always runs, prints the outcome
   and posts failures to the webhook of the Secret, when one is set.
 - ``--dbt-granularity layer`` replaces dbt-build with one task per dbt layer, chained.
-- The demo variant (``data_pvc`` set) shares one volume between steps, serialises the two
-  extracts (both write the same DuckDB file) and renders the dashboards at the end.
+- The demo variant (``data_pvc`` set) shares one volume between steps, runs one workflow
+  at a time and serialises the two extracts (all write the same DuckDB file), and renders
+  the dashboards at the end. In production (emptyDir) steps share no files: the warehouse
+  is a server, and slo-report gets run_results.json as an artifact when a repository is
+  configured (otherwise its failure is shown but does not fail the run).
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hera.workflows import DAG, Artifact, NoneArchiveStrategy, Parameter, Task, WorkflowTemplate
+from hera.workflows import (
+    DAG,
+    Artifact,
+    Container,
+    NoneArchiveStrategy,
+    Parameter,
+    Task,
+    WorkflowTemplate,
+)
 from hera.workflows.metrics import Counter, Gauge, Label
 from hera.workflows.models import (
     ContinueOn,
@@ -45,6 +56,9 @@ STEP_DEADLINE_SECONDS = {
     EXIT_HANDLER: 300,
 }
 DEMO_WRITER_MUTEX = "deltastore-warehouse-writer"
+# The demo keeps one DuckDB warehouse on the shared claim: one workflow at a time (daily,
+# freshness, backfill, manual), or a second one fails on DuckDB's file lock.
+DEMO_WORKFLOW_MUTEX = "deltastore-demo-warehouse"
 LABELS = {"app.kubernetes.io/name": "deltastore", "app.kubernetes.io/part-of": "deltastore"}
 
 
@@ -209,12 +223,14 @@ def base_template(name: str, options: RenderOptions, *, title: str, description:
         workflow_metadata=WorkflowMetadata(labels=dict(LABELS)),
         pod_metadata=containers.pod_metadata(),
         metrics=workflow_metrics(),
+        synchronization=Synchronization(mutexes=[Mutex(name=DEMO_WORKFLOW_MUTEX)])
+        if options.data_pvc is not None else None,
     )
 
 
-def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[str, object]:
+def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[str, Container]:
     """One container template per task, plus the exit handler (inside a template context)."""
-    built: dict[str, object] = {}
+    built: dict[str, Container] = {}
     for spec in specs:
         template = containers.container(
             spec.name, containers.step_args_for(spec.args, spec.inputs), options,
@@ -232,10 +248,10 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
     return built
 
 
-def add_dag(name: str, specs: Sequence[TaskSpec], templates: dict[str, object]) -> None:
+def add_dag(name: str, specs: Sequence[TaskSpec], templates: dict[str, Container]) -> None:
     with DAG(name=name):
         for spec in specs:
-            Task(name=spec.name, template=templates[spec.name],  # type: ignore[arg-type]
+            Task(name=spec.name, template=templates[spec.name],
                  depends=spec.depends, when=spec.when, arguments=task_arguments(spec),
                  continue_on=ContinueOn(failed=True) if spec.continue_on_failed else None)
 

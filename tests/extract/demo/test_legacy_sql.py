@@ -16,7 +16,6 @@ from extract.demo.legacy_data import (
     TABLES,
     _BatchWriter,
     _fill,
-    batched,
     create_table_sql,
     drop_table_sql,
     insert_from_arrow_sql,
@@ -65,13 +64,6 @@ def test_sqlite_and_duckdb_statements_have_no_schema_prefix() -> None:
     assert drop_table_sql("duckdb", orders) == 'DROP TABLE IF EXISTS "orders"'
     assert insert_from_arrow_sql(orders, "batch").startswith(
         'INSERT INTO "orders" ("order_id", "customer_id", ')
-
-
-def test_batches_are_bounded() -> None:
-    rows = [(i,) for i in range(20_005)]
-    sizes = [len(b) for b in batched(iter(rows), 10_000)]
-    assert sizes == [10_000, 10_000, 5]
-    assert list(batched([], 10)) == []
 
 
 def test_mssql_rows_carry_decimals_and_datetimes() -> None:

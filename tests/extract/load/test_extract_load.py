@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import requests
 from extract_load_helpers import dump_warehouse
 
+from extract.dburl import DatabaseURL
+from extract.demo.legacy_data import generate_legacy_db
 from extract.demo.store_server import DemoStore, Fault
+from extract.errors import LoadError
 from extract.load import TableResult, run_extract
 from extract.schemas import ALL_TABLES, OLD_STORE_TABLES
 from extract.settings import Settings
@@ -103,16 +107,17 @@ def test_incremental_load_updates_exactly_the_changed_rows(make_settings: MakeSe
     assert second["old_store.products"].rows_read == 0
     assert all((r.inserted, r.updated, r.deleted) == (0, 0, 0) for r in second.values()
                if r.table not in ("old_store.customers", "old_store.orders"))
-    changed = query(data_dir, "SELECT customer_id FROM old_store.customers WHERE _batch_id = "
-                              "(SELECT max(_batch_id) FROM old_store.customers) ORDER BY 1")
+    changed = query(data_dir, "SELECT customer_id FROM old_store.customers WHERE _loaded_at = "
+                              "(SELECT max(_loaded_at) FROM old_store.customers) ORDER BY 1")
     assert changed == [(3,), (5,), (8,)]
     assert query(data_dir, "SELECT watermark FROM meta.load_state WHERE table_name = "
                            "'old_store.customers' ORDER BY started_at DESC LIMIT 1") == \
         [("2026-06-01 00:00:00",)]
 
     full = by_table(run_extract(settings, "legacy-db", full_refresh=True))
-    assert full["old_store.customers"].rows_read == second["old_store.customers"].rows_read + \
-        full["old_store.customers"].rows_read - 3  # every row read again...
+    with sqlite3.connect(data_dir / "legacy.db") as legacy:
+        customers = legacy.execute("SELECT count(*) FROM customers").fetchone()[0]
+    assert full["old_store.customers"].rows_read == customers > 3  # every row read again...
     assert set(changes(list(full.values())).values()) == {(0, 0, 0)}  # ...and none changed
 
 
@@ -171,9 +176,6 @@ def test_a_malformed_record_lands_in_rejects_and_the_others_load(make_settings: 
 
 def test_a_duckdb_legacy_database_is_read_the_same_way(make_settings: MakeSettings,
                                                        data_dir: Path) -> None:
-    from extract.dburl import DatabaseURL
-    from extract.demo.legacy_data import generate_legacy_db
-
     legacy = data_dir / "legacy.duckdb"
     generate_legacy_db(DatabaseURL.parse(f"duckdb://{legacy}"), scale=0.02, seed=42)
     settings = make_settings(legacy_db_url=f"duckdb://{legacy}")
@@ -182,3 +184,24 @@ def test_a_duckdb_legacy_database_is_read_the_same_way(make_settings: MakeSettin
     second = by_table(run_extract(settings, "legacy-db"))
     assert second["old_store.customers"].rows_read == 0  # the datetime watermark round-trips
     assert set(changes(list(second.values())).values()) == {(0, 0, 0)}
+
+
+def test_a_rejected_user_is_kept_without_its_password(make_settings: MakeSettings,
+                                                      data_dir: Path) -> None:
+    with DemoStore(scale=0.01, faults=[Fault("/users", "badrecord")]) as store:
+        results = by_table(run_extract(make_settings(store.url), "store-api", retry=FAST))
+        password = requests.get(f"{store.url}/users/1", timeout=10).json()["password"]
+    assert results["new_store.users"].rejected == 1
+    [(reason, payload)] = query(data_dir, "SELECT reason, payload FROM meta.rejects")
+    assert reason == "`id` is missing"
+    assert "password" not in json.loads(payload) and password not in payload
+    assert json.loads(payload)["username"]  # the rest of the record is kept
+
+
+def test_unwritable_landing_files_fail_the_load_with_a_clear_message(
+        make_settings: MakeSettings, data_dir: Path) -> None:
+    (data_dir / "landing").write_text("a file where the landing folder should be")
+    with DemoStore(scale=0.01) as store, \
+            pytest.raises(LoadError, match="cannot write landing files in `.*landing/"):
+        run_extract(make_settings(store.url), "store-api", retry=FAST)
+    assert not (data_dir / "warehouse.duckdb").exists()

@@ -13,7 +13,12 @@ import pytest
 
 from extract.demo.store_server import DemoStore, Fault
 from extract.errors import ConfigError, DataError, TransientError
-from extract.sources.store_api import RetryPolicy, StoreApiClient, retry_after_seconds
+from extract.sources.store_api import (
+    RetryPolicy,
+    StoreApiClient,
+    redact_url,
+    retry_after_seconds,
+)
 
 FAST = RetryPolicy(attempts=3, max_seconds=10, base_delay=0.01, max_delay=0.05)
 
@@ -182,3 +187,16 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds("2.5") == 2.5
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert retry_after_seconds("soon") is None
+
+
+def test_a_password_in_the_api_url_never_reaches_a_message() -> None:
+    assert redact_url("https://shop:s3cret@api.example.test:8443/v1") == \
+        "https://shop:***@api.example.test:8443/v1"
+    assert redact_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with client(f"http://shop:s3cret@127.0.0.1:{port}") as api, \
+            pytest.raises(TransientError) as caught:
+        list(api.pages("products"))
+    assert "s3cret" not in str(caught.value)

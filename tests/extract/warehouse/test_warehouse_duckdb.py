@@ -151,3 +151,24 @@ def test_a_table_that_drifted_from_the_contract_is_refused(tmp_path: Path) -> No
 def test_sqlite_is_not_a_warehouse(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be `duckdb"):
         open_warehouse(DatabaseURL.parse(f"sqlite://{tmp_path / 'w.db'}"))
+
+
+def test_a_locked_warehouse_is_waited_for_then_opened(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from extract.errors import TransientError
+
+    path = tmp_path / "locked.duckdb"
+    url = DatabaseURL.parse(f"duckdb://{path}")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(1.5)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(TransientError, match="cannot open"):
+            DuckDBWarehouse(url, lock_wait_seconds=0)
+        DuckDBWarehouse(url, lock_wait_seconds=30).close()  # opens once the holder is gone
+    finally:
+        holder.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,10 @@ def test_missing_kubeconfig_is_a_configuration_error(tmp_path, capsys):
 
 @pytest.mark.kind
 def test_pipeline_runs_on_the_cluster(request):
-    """In CI (kind + Argo + the chart installed): the template runs to Succeeded."""
+    """In CI (kind + Argo + the chart installed in the context's namespace, or in
+    $DELTASTORE_KUBE_NAMESPACE): the template runs to Succeeded."""
     context = request.config.getoption("--kube-context")
-    code = main(["workflows", "submit", "--context", context, "--param", "skip-sync=false",
-                 "--wait", "--timeout", "1800"])
+    namespace = os.environ.get("DELTASTORE_KUBE_NAMESPACE")
+    code = main(["workflows", "submit", "--context", context, "--wait", "--timeout", "1800",
+                 *(["--namespace", namespace] if namespace else [])])
     assert code == 0

@@ -95,3 +95,14 @@ def test_explicit_override_renders_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="workflows.argo.schedule"):
         check_schedule("0 2 * * *", "Europe/Berlin", allow_dst=True)
     assert "daylight saving" in caplog.text
+
+
+def test_rendered_cron_workflows_have_valid_schedules_and_zones(default_objects):
+    crons = [o for o in default_objects.values() if o["kind"] == "CronWorkflow"]
+    assert len(crons) == 2
+    for cron in crons:
+        spec = cron["spec"]
+        zone(spec["timezone"])
+        for expression in spec["schedules"]:
+            parse_cron(expression)
+            assert dst_conflicts(expression, spec["timezone"], YEARS) == []

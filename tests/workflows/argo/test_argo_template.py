@@ -69,11 +69,12 @@ def test_extracts_run_in_parallel_and_a_skipped_sync_lets_slo_report_run(default
 
 
 @pytest.mark.parametrize("samples", [SAMPLES, EMPTY], ids=["values", "empty-values"])
-def test_every_command_parses_with_the_clis_own_parser(default_objects, samples):
+def test_every_command_parses_with_the_clis_own_parser(default_objects, demo_objects,
+                                                      layer_objects, samples):
     """Empty run-date/dbt-select must parse too: Argo passes `--run-date=` for 'today'."""
     parser = build_parser()
-    objects = [default_objects[PIPELINE_FILE],
-               default_objects["workflowtemplate-deltastore-backfill.yaml"]]
+    objects = [o for variant in (default_objects, demo_objects, layer_objects)
+               for o in variant.values() if o["kind"] == "WorkflowTemplate"]
     for obj in objects:
         for name, argv in container_argvs(obj, samples).items():
             try:
@@ -101,6 +102,9 @@ def test_parameters_for_the_submit_form(default_objects):
     assert params["full-refresh"]["enum"] == ["true", "false"]
     assert params["skip-sync"]["enum"] == ["true", "false"]
     assert all(p.get("description") for p in params.values())
+    for step in PIPELINE:
+        assert step.skip_parameter is None or params[step.skip_parameter]["enum"] == [
+            "true", "false"]
 
 
 def test_retries_only_transient_steps_on_exit_code_one(default_objects):
@@ -208,7 +212,7 @@ def test_layer_granularity_reads_the_layers_from_a_dbt_manifest(tmp_path):
 def test_layer_granularity_without_a_manifest_says_how_to_fix(tmp_path):
     from extract.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="dbt parse"):
+    with pytest.raises(ConfigError, match="run `deltastore build`"):
         render_objects(DEFAULT_OPTIONS.replace(dbt_granularity="layer",
                                                dbt_manifest=str(tmp_path / "missing.json")))
 
@@ -271,3 +275,11 @@ def test_slo_report_gets_run_results_as_an_artifact_or_cannot_fail_the_run(defau
     assert [n for n, t in without.items() if "continueOn" in t] == ["slo-report"]
     shared = {t["name"]: t for t in dag_tasks(demo_objects[PIPELINE_FILE])}
     assert "continueOn" not in shared["slo-report"]
+
+
+def test_demo_variant_runs_one_workflow_at_a_time(default_objects, demo_objects):
+    for name in (PIPELINE_FILE, "workflowtemplate-deltastore-backfill.yaml"):
+        assert demo_objects[name]["spec"]["synchronization"] == {
+            "mutexes": [{"name": template.DEMO_WORKFLOW_MUTEX}]}
+        assert "synchronization" not in default_objects[name]["spec"]
+    assert template.DEMO_WORKFLOW_MUTEX != template.DEMO_WRITER_MUTEX, "would deadlock"
