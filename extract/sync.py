@@ -274,7 +274,16 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
     if warehouse.path is None or not warehouse.path.exists():
         raise ConfigError(f"the warehouse `{warehouse}` does not exist yet: run "
                           "`deltastore extract` and `deltastore build` first")
-    sync_copy.attach_read_only(target, str(warehouse.path), SOURCE_ALIAS)
+    import duckdb
+
+    try:
+        sync_copy.attach_read_only(target, str(warehouse.path), SOURCE_ALIAS)
+    except duckdb.Error as exc:
+        # Typically another DuckDB instance in this process still holds the file, e.g. dbt
+        # run in-process with dbt-duckdb's `keep_open: true`.
+        raise LoadError(f"cannot attach the warehouse `{warehouse}` read-only: {exc}; close "
+                        "other connections to it (dbt/profiles.yml needs `keep_open: false` "
+                        "for in-process runs)") from None
 
 
 def _checksum(conn: Any, dialect: Dialect, table: str, columns: list[Column],

@@ -17,13 +17,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_kind = pytest.mark.skip(
-        reason="needs a cluster: pass --kube-context kind-deltastore (or set DELTASTORE_KUBE_CONTEXT)"
+        reason="needs a cluster: pass --kube-context kind-deltastore "
+        "(or set DELTASTORE_KUBE_CONTEXT)"
     )
     skip_mssql = pytest.mark.skip(
         reason="needs SQL Server: set DELTASTORE_TEST_MSSQL_URL (runs in GitHub Actions)"
     )
     for item in items:
-        if "kind" in item.keywords and not config.getoption("--kube-context"):
+        # Markers, not keywords: a keyword also matches a folder name (tests/kind, tests/mssql).
+        if item.get_closest_marker("kind") and not config.getoption("--kube-context"):
             item.add_marker(skip_kind)
-        if "mssql" in item.keywords and not os.environ.get("DELTASTORE_TEST_MSSQL_URL"):
+        if item.get_closest_marker("mssql") and not os.environ.get("DELTASTORE_TEST_MSSQL_URL"):
             item.add_marker(skip_mssql)

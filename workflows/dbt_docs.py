@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +96,6 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
     html = static_site(with_overview(manifest, section), catalog)
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
-    shutil.copyfile(built, out / "static_index.html")  # dbt's page as dbt wrote it
     found = external_references(html)
     if echo:
         echo(f"docs: {index} ({len(html) // 1024} KiB, self-contained)"

@@ -75,8 +75,9 @@ def _layer_folder(node: Mapping[str, Any]) -> str:
 
 
 def dbt_layers(manifest_path: Path | str) -> list[tuple[str, str]]:
-    """Ordered ``(layer name, dbt selector)`` pairs: seeds+staging, intermediate, marts,
-    snapshots (and any other model folder), each after every layer it depends on.
+    """Ordered ``(layer name, dbt selector)`` pairs: ``seeds+staging``, ``intermediate``,
+    ``marts``, ``snapshots`` (and any other model folder, named after it), each after every
+    layer it depends on.
 
     ``deltastore build --select <selector>`` per layer, in this order, builds the project
     (tests run with the layer of their last parent: the runner uses buildable indirect
@@ -108,4 +109,12 @@ def dbt_layers(manifest_path: Path | str) -> list[tuple[str, str]]:
                               "(run `deltastore build` without --select)")
         ordered.append(ready[0])
         pending.remove(ready[0])
-    return [(layer, _layer_selector(layer, by_layer[layer])) for layer in ordered]
+    return [(_layer_name(layer, by_layer[layer]), _layer_selector(layer, by_layer[layer]))
+            for layer in ordered]
+
+
+def _layer_name(layer: str, nodes: list[dict[str, Any]]) -> str:
+    """`seeds+staging` when seeds are built with staging (the name the DAG shows)."""
+    if layer == "staging" and any(n["resource_type"] == "seed" for n in nodes):
+        return "seeds+staging"
+    return layer

@@ -33,9 +33,11 @@ Echo = Callable[[str], None]
 
 # Commands run_dbt accepts, with the options each of them understands.
 _SELECTABLE = {"build", "run", "test", "snapshot", "seed", "source freshness", "compile",
-               "docs generate", "list"}
+               "docs generate"}
 _FULL_REFRESH = {"build", "run", "seed", "compile"}
 _COMMANDS = _SELECTABLE | {"parse"}
+# Commands that run nodes print a line per node; compile-like ones print only problems.
+_EXECUTING = {"build", "run", "test", "snapshot", "seed", "source freshness"}
 # Test-like statuses that mean "the data is wrong" rather than "something broke".
 _DATA_FAILURES = {"fail"}
 _ERRORS = {"error", "runtime error", "partial success"}
@@ -262,9 +264,10 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
 
     argv = dbt_args(settings, command, select=select, exclude=exclude, full_refresh=full_refresh,
                     run_date=run_date, extra_vars=extra_vars, target=target, args=args)
-    if settings.warehouse_url.path is not None:  # DuckDB creates the file, not its folder
-        settings.warehouse_url.path.parent.mkdir(parents=True, exist_ok=True)
-    printer = _NodePrinter(echo)
+    warehouse = settings.warehouse_url
+    if warehouse.kind == "duckdb" and warehouse.path:  # DuckDB creates the file, not its folder
+        warehouse.path.parent.mkdir(parents=True, exist_ok=True)
+    printer = _NodePrinter(echo, every_node=command in _EXECUTING)
     started = time.monotonic()
     with _environment(dbt_environment(settings)):
         try:
@@ -306,8 +309,9 @@ def _release_duckdb() -> None:
 class _NodePrinter:
     """dbt callback: prints a line as each node finishes (nodes finish on worker threads)."""
 
-    def __init__(self, echo: Echo | None) -> None:
+    def __init__(self, echo: Echo | None, every_node: bool = True) -> None:
         self.echo = echo
+        self.every_node = every_node
         self.nodes: list[NodeResult] = []
         self._printed: set[str] = set()
         self._lock = threading.Lock()
@@ -327,14 +331,17 @@ class _NodePrinter:
         with self._lock:
             self.nodes.append(node)
             self._printed.add(node.unique_id)
-            if self.echo:
-                self.echo(node.line())
+            self._show(node)
+
+    def _show(self, node: NodeResult) -> None:
+        if self.echo and (self.every_node or node.status not in ("success", "pass")):
+            self.echo(node.line())
 
     def print_missing(self, nodes: Sequence[NodeResult]) -> None:
         """Nodes that died with an exception never fire NodeFinished: print them now."""
         for node in nodes:
-            if node.unique_id not in self._printed and self.echo:
-                self.echo(node.line())
+            if node.unique_id not in self._printed:
+                self._show(node)
 
 
 def _nodes_from_result(result: Any) -> list[NodeResult]:

@@ -33,7 +33,8 @@ class Relationship:
     parent: str       # the referenced model (the "one" side)
     child: str        # the model holding the foreign key
     column: str
-    child_unique: bool
+    child_unique: bool   # one child row per parent at most
+    required: bool       # the foreign key is tested not_null
 
 
 def mart_models(manifest: Mapping[str, Any], schema: str = MARTS_SCHEMA) -> dict[str, dict]:
@@ -70,9 +71,11 @@ def _unique_columns(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
 def relationships(manifest: Mapping[str, Any], models: Mapping[str, Any]) -> list[Relationship]:
     """Foreign keys between the given models, from their `relationships` tests."""
     unique = _unique_columns(manifest)
+    not_null = {(t.get("attached_node") or "", (t.get("column_name") or "").lower())
+                for t in _tests(manifest, "not_null")}
     found: set[Relationship] = set()
     for test in _tests(manifest, "relationships"):
-        child = test.get("attached_node")
+        child: str = test.get("attached_node") or ""
         column = test.get("column_name") or (test["test_metadata"].get("kwargs") or {}).get(
             "column_name")
         if child not in models or not column:
@@ -81,8 +84,9 @@ def relationships(manifest: Mapping[str, Any], models: Mapping[str, Any]) -> lis
         parent = parents[0] if parents else child  # a self-reference depends on one node
         if parent not in models:
             continue
+        key = (child, column.lower())
         found.add(Relationship(models[parent]["name"], models[child]["name"], column,
-                               (child, column.lower()) in unique))
+                               key in unique, key in not_null))
     return sorted(found, key=lambda r: (r.parent, r.child, r.column))
 
 
@@ -151,8 +155,10 @@ def marts_erd(manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None = N
             lines.append(text)
         lines.append("    }")
     for link in links:
+        # Crow's foot: a nullable foreign key may point at no parent row.
+        one = "||" if link.required else "|o"
         many = "o|" if link.child_unique else "o{"
-        lines.append(f'    {link.parent} ||--{many} {link.child} : "{link.column}"')
+        lines.append(f'    {link.parent} {one}--{many} {link.child} : "{link.column}"')
     return "\n".join(lines) + "\n"
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from extract.demo.rng import Rng
+from extract.demo.rng import Rng, draws, unit
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
 PER_SCALE = {"products": 200, "users": 1_000, "carts": 10_000}
@@ -80,42 +80,24 @@ def counts(scale: float) -> dict[str, int]:
 
 def product(i: int, seed: int = 42) -> dict[str, Any]:
     """Product ``i`` (1-based) as FakeStore serves it."""
-    rng = Rng(seed, _PRODUCT, i)
-    category = CATEGORIES[(i - 1) % len(CATEGORIES)]
-    noun = rng.choice(_NOUNS[category])
-    low, high = _PRICE_RANGE[category]
-    return {
-        "id": i,
-        "title": f"{rng.choice(_BRANDS)} {rng.choice(_ADJECTIVES)} {noun}",
-        "price": round(rng.uniform(low, high), 2),
-        "description": (f"A {rng.choice(_ADJECTIVES).lower()} {noun.lower()} made of "
-                        f"{rng.choice(_MATERIALS)}, built for everyday use."),
-        "category": category,
-        "image": f"{IMAGE_BASE}/{i}.jpg",
-        "rating": {"rate": round(rng.uniform(1.0, 5.0), 1), "count": rng.randint(0, 700)},
-    }
+    (ident, title, price, description, category, image, rate, count) = _product_fields(i, seed)
+    return {"id": ident, "title": title, "price": price, "description": description,
+            "category": category, "image": image, "rating": {"rate": rate, "count": count}}
 
 
 def user(i: int, seed: int = 42) -> dict[str, Any]:
     """User ``i`` (1-based) as FakeStore serves it (including its fake password)."""
-    rng = Rng(seed, _USER, i)
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    password = "".join(rng.choice(_PASSWORD_CHARS) for _ in range(8))
+    (ident, email, username, password, first, last, city, street, number, zipcode, lat, long,
+     phone) = _user_fields(i, seed)
     return {
-        "id": i,
-        "email": f"{first}.{last}{i}@example.com",
-        "username": f"{first}{last[0]}{i}",
+        "id": ident,
+        "email": email,
+        "username": username,
         "password": password,
         "name": {"firstname": first, "lastname": last},
-        "address": {
-            "city": rng.choice(_CITIES),
-            "street": rng.choice(_STREETS),
-            "number": rng.randint(1, 9999),
-            "zipcode": f"{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}",
-            "geolocation": {"lat": f"{rng.uniform(-90, 90):.4f}",
-                            "long": f"{rng.uniform(-180, 180):.4f}"},
-        },
-        "phone": f"1-{rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
+        "address": {"city": city, "street": street, "number": number, "zipcode": zipcode,
+                    "geolocation": {"lat": lat, "long": long}},
+        "phone": phone,
         "__v": 0,
     }
 
@@ -128,6 +110,68 @@ def cart(i: int, seed: int = 42, scale: float = 1) -> dict[str, Any]:
 def format_timestamp(moment: dt.datetime) -> str:
     """FakeStore's timestamp form: ``2025-03-02T00:00:00.000Z`` (UTC)."""
     return moment.isoformat(timespec="seconds") + ".000Z"
+
+
+# -- record fields -------------------------------------------------------------------------
+# Each record is drawn once into a tuple of its values in JSON order; the dict functions
+# above and the JSON templates below both read that tuple, so they cannot disagree.
+# `items[draw() % len(items)]` is `Rng.choice`, `low + draw() % n` is `Rng.randint` and
+# `low + (high - low) * unit(draw())` is `Rng.uniform`: the same numbers, minus the calls.
+
+def _product_fields(i: int, seed: int) -> tuple[Any, ...]:
+    draw = draws(seed, _PRODUCT, i).__next__
+    category = CATEGORIES[(i - 1) % len(CATEGORIES)]
+    nouns = _NOUNS[category]
+    noun = nouns[draw() % len(nouns)]
+    low, high = _PRICE_RANGE[category]
+    title = f"{_BRANDS[draw() % len(_BRANDS)]} {_ADJECTIVES[draw() % len(_ADJECTIVES)]} {noun}"
+    price = round(low + (high - low) * unit(draw()), 2)
+    description = (f"A {_ADJECTIVES[draw() % len(_ADJECTIVES)].lower()} {noun.lower()} made of "
+                   f"{_MATERIALS[draw() % len(_MATERIALS)]}, built for everyday use.")
+    rate = round(1.0 + (5.0 - 1.0) * unit(draw()), 1)
+    count = draw() % 701
+    return (i, title, price, description, category, f"{IMAGE_BASE}/{i}.jpg", rate, count)
+
+
+def _user_fields(i: int, seed: int) -> tuple[Any, ...]:
+    draw = draws(seed, _USER, i).__next__
+    first = _FIRST[draw() % len(_FIRST)]
+    last = _LAST[draw() % len(_LAST)]
+    password = "".join([_PASSWORD_CHARS[draw() % len(_PASSWORD_CHARS)] for _ in range(8)])
+    city = _CITIES[draw() % len(_CITIES)]
+    street = _STREETS[draw() % len(_STREETS)]
+    number = 1 + draw() % 9999
+    zipcode = f"{10000 + draw() % 90000}-{1000 + draw() % 9000}"
+    lat = f"{-90 + 180 * unit(draw()):.4f}"
+    long = f"{-180 + 360 * unit(draw()):.4f}"
+    phone = f"1-{200 + draw() % 800}-{200 + draw() % 800}-{draw() % 10000:04d}"
+    return (i, f"{first}.{last}{i}@example.com", f"{first}{last[0]}{i}", password, first, last,
+            city, street, number, zipcode, lat, long, phone)
+
+
+# JSON text templates, byte for byte what `json.dumps(record, separators=(",", ":"))` gives
+# for the dicts above. Every string in them comes from the fixed word lists of this module,
+# none of which holds a character JSON must escape, so `%s` needs no escaping; floats go
+# through `%r`, which is how `json.dumps` writes them too.
+_PRODUCT_JSON = ('{"id":%d,"title":"%s","price":%r,"description":"%s","category":"%s",'
+                 '"image":"%s","rating":{"rate":%r,"count":%d}}')
+_USER_JSON = ('{"id":%d,"email":"%s","username":"%s","password":"%s",'
+              '"name":{"firstname":"%s","lastname":"%s"},'
+              '"address":{"city":"%s","street":"%s","number":%d,"zipcode":"%s",'
+              '"geolocation":{"lat":"%s","long":"%s"}},"phone":"%s","__v":0}')
+_CART_LINE_JSON = '{"productId":%d,"quantity":%d}'
+# Indexed by the number of products in the cart.
+_CART_JSON = tuple(
+    '{"id":%d,"userId":%d,"date":"%s","products":[' + ",".join([_CART_LINE_JSON] * k)
+    + '],"__v":0}'
+    for k in range(MAX_PRODUCTS_PER_CART + 1)
+)
+# Cart timestamps are formatted from these instead of via datetime (a third of a cart's cost).
+_DAY_PREFIXES = tuple(
+    (DEMO_START_DATE + dt.timedelta(days=d)).isoformat() + "T"
+    for d in range(_SPAN_SECONDS // 86_400)
+)
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 
 class StoreData:
@@ -157,22 +201,72 @@ class StoreData:
 
     def cart_time(self, i: int) -> dt.datetime:
         """Non-decreasing in ``i``; carts 1..n cover the demo year evenly."""
-        return _EPOCH + dt.timedelta(seconds=(i - 1) * _SPAN_SECONDS // self.carts)
+        return _EPOCH + dt.timedelta(seconds=self._cart_second(i))
 
     def cart_user(self, i: int) -> int:
         return (self._a * (i - 1) + self._b) % self.carts % self.users + 1
 
     def cart(self, i: int) -> dict[str, Any]:
-        rng = Rng(self.seed, _CART, i)
-        k = rng.randint(1, min(MAX_PRODUCTS_PER_CART, self.products))
+        lines = self._cart_lines(i)
         return {
             "id": i,
             "userId": self.cart_user(i),
-            "date": format_timestamp(self.cart_time(i)),
-            "products": [{"productId": p, "quantity": rng.randint(1, MAX_QUANTITY)}
-                         for p in rng.distinct(self.products, k)],
+            "date": self._cart_date(i),
+            "products": [{"productId": p, "quantity": q}
+                         for p, q in zip(lines[::2], lines[1::2], strict=True)],
             "__v": 0,
         }
+
+    # -- JSON text of many records at once: the server's hot path --------------------------
+
+    def products_json(self, ids: Iterable[int]) -> str:
+        """The products as JSON objects separated by commas (an array without brackets)."""
+        seed = self.seed
+        return ",".join([_PRODUCT_JSON % _product_fields(i, seed) for i in ids])
+
+    def users_json(self, ids: Iterable[int]) -> str:
+        """The users as JSON objects separated by commas (an array without brackets)."""
+        seed = self.seed
+        return ",".join([_USER_JSON % _user_fields(i, seed) for i in ids])
+
+    def carts_json(self, ids: Iterable[int]) -> str:
+        """The carts as JSON objects separated by commas (an array without brackets)."""
+        user_of, date_of, lines_of = self.cart_user, self._cart_date, self._cart_lines
+        texts = []
+        for i in ids:
+            lines = lines_of(i)
+            texts.append(_CART_JSON[len(lines) // 2] % (i, user_of(i), date_of(i), *lines))
+        return ",".join(texts)
+
+    def _cart_second(self, i: int) -> int:
+        """Seconds from the start of the demo year to cart ``i``'s timestamp."""
+        return (i - 1) * _SPAN_SECONDS // self.carts
+
+    def _cart_date(self, i: int) -> str:
+        """``format_timestamp(self.cart_time(i))``, from lookup tables."""
+        day, second = divmod(self._cart_second(i), 86_400)
+        hour, second = divmod(second, 3_600)
+        minute, second = divmod(second, 60)
+        two = _TWO_DIGITS
+        return f"{_DAY_PREFIXES[day]}{two[hour]}:{two[minute]}:{two[second]}.000Z"
+
+    def _cart_lines(self, i: int) -> list[int]:
+        """Cart ``i``'s products flattened: ``[productId, quantity, productId, quantity, …]``.
+
+        1 to 4 distinct product ids in draw order, then one quantity (1-5) per product.
+        """
+        draw = draws(self.seed, _CART, i).__next__
+        products = self.products
+        k = 1 + draw() % min(MAX_PRODUCTS_PER_CART, products)
+        picked: list[int] = []
+        while len(picked) < k:
+            product_id = 1 + draw() % products
+            if product_id not in picked:
+                picked.append(product_id)
+        lines: list[int] = []
+        for product_id in picked:
+            lines += (product_id, 1 + draw() % MAX_QUANTITY)
+        return lines
 
     def product_ids_in_category(self, category: str) -> Sequence[int]:
         if category not in CATEGORIES:

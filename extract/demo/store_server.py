@@ -19,8 +19,11 @@ Differences from FakeStore, on purpose: an unknown id or path answers 404 with a
 ``{"error": "..."}`` (FakeStore answers 200 with an empty body); a malformed ``limit``,
 ``offset`` or date answers 400 (FakeStore silently ignores it); other methods answer 405.
 
-List responses are streamed in chunks with no Content-Length (HTTP/1.0, the connection
-closes after each response), so memory does not grow with the page size or the scale.
+HTTP/1.1 with keep-alive, so a client's session reuses its connection. A list of up to
+5,000 records (a page) is rendered in one pass straight to JSON text and sent with a
+Content-Length; a longer one (an unpaged list at a large scale) is streamed 5,000 records
+at a time with chunked transfer encoding (to an HTTP/1.0 client: unframed, then the
+connection closes), so memory does not grow with the scale.
 
 Fault injection for tests: ``DemoStore(faults=[Fault(...)])`` or ``store.faults.append``.
 For each request, the first fault whose ``path_prefix`` starts the request's path (with its
@@ -35,12 +38,14 @@ query) is used once and removed after ``times`` uses. Kinds:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import signal
+import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -54,8 +59,10 @@ log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("500", "429", "badjson", "badrecord", "slow")
 DEFAULT_SLOW_SECONDS = 30.0
-# Records serialised per write while streaming a list.
-_CHUNK = 500
+# Records rendered per pass: a list this long or shorter goes out as one body with a
+# Content-Length (the extract client's pages are 5,000); a longer one is streamed in pieces
+# of this many records.
+RECORDS_PER_WRITE = 5_000
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,11 @@ class _HTTPProblem(Exception):
 
 @dataclass
 class _Listing:
-    """A list answer: which ids, in order, and how to render one."""
+    """A list answer: which ids, in order, and how to render them."""
 
     ids: Sequence[int]
-    render: Callable[[int], Any]
+    render: Callable[[int], Any]  # one record as a dict (single ids, the 'badrecord' fault)
+    render_json: Callable[[Sequence[int]], str]  # many records as comma-separated JSON text
     kind: str
 
 
@@ -136,6 +144,7 @@ class DemoStore:
             if self._thread is not None:
                 self._server.shutdown()
                 self._thread.join()
+            self._server.close_connections()
             self._server.server_close()
         self._server = None
         self._thread = None
@@ -163,6 +172,7 @@ class DemoStore:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             self._stopping.set()
+            self._server.close_connections()
             self._server.server_close()
             self._server = None
 
@@ -201,43 +211,79 @@ class DemoStore:
         data = self.data
         match parts:
             case ["products"]:
-                return _Listing(range(1, data.products + 1), data.product, "product")
+                return _Listing(range(1, data.products + 1), data.product, data.products_json,
+                                "product")
             case ["products", "categories"]:
                 return list(CATEGORIES)
             case ["products", "category", name]:
-                return _Listing(data.product_ids_in_category(name), data.product, "product")
+                return _Listing(data.product_ids_in_category(name), data.product,
+                                data.products_json, "product")
             case ["products", ident]:
                 return data.product(_known_id(ident, data.products, "product"))
             case ["users"]:
-                return _Listing(range(1, data.users + 1), data.user, "user")
+                return _Listing(range(1, data.users + 1), data.user, data.users_json, "user")
             case ["users", ident]:
                 return data.user(_known_id(ident, data.users, "user"))
             case ["carts"]:
                 start, end = _date(query, "startdate"), _date(query, "enddate")
-                return _Listing(data.cart_ids_between(start, end), data.cart, "cart")
+                return _Listing(data.cart_ids_between(start, end), data.cart, data.carts_json,
+                                "cart")
             case ["carts", "user", ident]:
                 user_id = _known_id(ident, data.users, "user")
                 start, end = _date(query, "startdate"), _date(query, "enddate")
                 ids = [i for i in data.cart_ids_of_user(user_id)
                        if (start is None or data.cart_time(i) >= start)
                        and (end is None or data.cart_time(i) < end)]
-                return _Listing(ids, data.cart, "cart")
+                return _Listing(ids, data.cart, data.carts_json, "cart")
             case ["carts", ident]:
                 return data.cart(_known_id(ident, data.carts, "cart"))
         raise _HTTPProblem(404, f"no such endpoint `{path}`; see the FakeStore API docs")
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection; keeps the open connections so stopping can cut them."""
+
     daemon_threads = True
     store: DemoStore
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut every open connection: an idle keep-alive connection would otherwise keep its
+        thread waiting for a next request, and server_close() waits for that thread."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "DeltaStoreDemo/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's session reuses the connection
+    disable_nagle_algorithm = True  # headers and body go out without waiting for ACKs
 
     def log_message(self, format: str, *args: Any) -> None:  # stdlib's signature
         log.debug("demo store: " + format, *args)
+
+    def handle(self) -> None:
+        # ConnectionError: the client went away between requests, or stop() cut the connection.
+        with contextlib.suppress(ConnectionError):
+            super().handle()
 
     def do_GET(self) -> None:  # stdlib's name
         store = self.server.store
@@ -263,8 +309,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         self.server.store._record_request(self.command, self.path)
+        # The request body is left unread, so this connection cannot carry another request.
         self._send_json(405, {"error": f"`{self.command}` is not supported; the demo store "
-                                       "is read-only, use GET"})
+                                       "is read-only, use GET"}, {"Connection": "close"})
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
 
@@ -292,18 +339,26 @@ class _Handler(BaseHTTPRequestHandler):
         offset = _non_negative(query, "offset")
         limit = _non_negative(query, "limit")
         page = ids[offset:offset + limit] if limit else ids[offset:]
+        headers = {"X-Total-Count": str(len(ids))}
+        pieces = _json_array(listing, page, malformed)
+        if len(page) <= RECORDS_PER_WRITE:
+            body = b"".join(pieces)
+            self._send_raw(200, body, "application/json; charset=utf-8", headers)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("X-Total-Count", str(len(ids)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        chunked = self.request_version == "HTTP/1.1"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:  # HTTP/1.0 has no chunks: the end of the body is the end of the connection
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(b"[")
-        for start in range(0, len(page), _CHUNK):
-            records = [listing.render(i) for i in page[start:start + _CHUNK]]
-            if malformed and start == 0 and records:
-                records[0] = _malform(records[0])
-            text = ",".join(json.dumps(r, separators=(",", ":")) for r in records)
-            self.wfile.write((("," if start else "") + text).encode())
-        self.wfile.write(b"]")
+        for piece in pieces:
+            self.wfile.write(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body, separators=(",", ":")).encode()
@@ -318,6 +373,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _json_array(listing: _Listing, page: Sequence[int], malformed: bool) -> Iterator[bytes]:
+    """The page as a JSON array, in pieces of up to RECORDS_PER_WRITE records."""
+    for start in range(0, len(page), RECORDS_PER_WRITE):
+        chunk = page[start:start + RECORDS_PER_WRITE]
+        if malformed and start == 0:
+            bad = json.dumps(_malform(listing.render(chunk[0])), separators=(",", ":"))
+            text = ",".join(filter(None, (bad, listing.render_json(chunk[1:]))))
+        else:
+            text = listing.render_json(chunk)
+        yield (("," if start else "[") + text).encode()
+    yield b"]" if page else b"[]"
 
 
 def _malform(record: dict[str, Any]) -> dict[str, Any]:

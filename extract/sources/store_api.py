@@ -13,6 +13,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ DEFAULT_PAGE_SIZE = 5000
 TOTAL_HEADER = "X-Total-Count"
 _RETRY_STATUS_FLOOR = 500
 _CONNECT_TIMEOUT_CAP = 10.0
+_OS_ERROR = re.compile(r"\[Errno -?\d+\][^'\")]*")  # e.g. `[Errno 111] Connection refused`
 _NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -224,6 +226,9 @@ def _total_count(response: requests.Response, endpoint: str) -> int | None:
 
 
 def _short(exc: Exception) -> str:
-    """The useful tail of a requests error (they nest urllib3 reprs several levels deep)."""
+    """The useful part of a requests error (they nest urllib3 reprs several levels deep)."""
     text = str(exc)
-    return text if len(text) <= 200 else text[:200] + "…"
+    cause = _OS_ERROR.search(text)
+    if cause:
+        return cause.group(0).strip()
+    return text if len(text) <= 160 else text[:160] + "…"

@@ -144,7 +144,7 @@ def input_sizes(table: Table) -> list[tuple[int, int, int]]:
         "money": (pyodbc.SQL_DECIMAL, 12, 2),
         "float": (pyodbc.SQL_DOUBLE, 0, 0),
         "date": (pyodbc.SQL_TYPE_DATE, 0, 0),
-        "timestamp": (pyodbc.SQL_TYPE_TIMESTAMP, 27, 6),
+        "timestamp": (pyodbc.SQL_TYPE_TIMESTAMP, 26, 6),  # DATETIME2(6): 26 characters
         "bool": (pyodbc.SQL_BIT, 0, 0),
     }
     def size(column: str, logical: str) -> tuple[int, int, int]:

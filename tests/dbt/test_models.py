@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
+from extract.db import column_type, quote
+from extract.schemas import ALL_TABLES, LOAD_COLUMNS
 from extract.settings import Settings
 from workflows.dbt_runner import run_dbt
 
@@ -166,7 +169,7 @@ def test_legacy_state_codes_parse_cleanly(demo_warehouse: BuiltWarehouse) -> Non
         assert state_name
 
 
-# --- incremental model ----------------------------------------------------------------
+# --- incremental model and snapshots, after changes to the raw data -------------------
 
 
 def _monthly(path: Path) -> list[tuple]:
@@ -176,10 +179,24 @@ def _monthly(path: Path) -> list[tuple]:
             "from analytics.fct_monthly_new_customers order by 1").fetchall()
 
 
-def test_incremental_runs_equal_a_full_refresh(demo_warehouse: BuiltWarehouse,
-                                               tmp_path: Path) -> None:
-    # Work on a copy: the change below must not leak into the other tests.
-    data_dir = tmp_path / "data"
+@dataclass(frozen=True)
+class ChangedCopy:
+    path: Path
+    built: list[tuple]            # the model as the session build left it
+    rerun: list[tuple]            # after an incremental run with no new data
+    incremental: list[tuple]      # after the raw changes and an incremental run
+    full_refresh: list[tuple]     # after a full refresh on the same data
+    deleted_customer: int
+    changed_shipment: int
+
+
+@pytest.fixture(scope="module")
+def changed_copy(demo_warehouse: BuiltWarehouse,
+                 tmp_path_factory: pytest.TempPathFactory) -> ChangedCopy:
+    """A copy of the warehouse (the changes must not leak into other tests) where a
+    customer gets a backdated first order, another customer's orders and a third customer
+    vanish, and a shipment is delivered; then the incremental model and snapshots rerun."""
+    data_dir = tmp_path_factory.mktemp("changed") / "data"
     data_dir.mkdir()
     copy = data_dir / demo_warehouse.path.name
     shutil.copy(demo_warehouse.path, copy)
@@ -187,39 +204,70 @@ def test_incremental_runs_equal_a_full_refresh(demo_warehouse: BuiltWarehouse,
                                   "DELTASTORE_RUN_DATE": demo_warehouse.run_date.isoformat()})
     model = "fct_monthly_new_customers"
     built = _monthly(copy)
-    assert built
-
-    rerun = run_dbt(settings, "run", select=model, echo=None)
-    rerun.raise_for_status()
-    assert _monthly(copy) == built
+    run_dbt(settings, "run", select=model, echo=None).raise_for_status()
+    rerun = _monthly(copy)
 
     with duckdb.connect(str(copy)) as connection:
-        # a backdated first order for a customer whose first order came later, and a
-        # customer whose orders all vanished from the legacy store
-        latest_customer = connection.execute(
+        def one(sql: str) -> int:
+            row = connection.execute(sql).fetchone()
+            assert row is not None, sql
+            return int(row[0])
+
+        latest_customer = one(
             "select customer_id from old_store.orders where _deleted_at is null "
-            "group by customer_id order by min(order_date) desc, customer_id limit 1").fetchone()
-        vanished_customer = connection.execute(
+            "group by customer_id order by min(order_date) desc, customer_id limit 1")
+        vanished_buyer = one(
             "select customer_id from old_store.orders where _deleted_at is null "
-            "group by customer_id order by min(order_date), customer_id limit 1").fetchone()
-        assert latest_customer and vanished_customer
+            "group by customer_id order by min(order_date), customer_id limit 1")
+        deleted_customer = one("select min(customer_id) from old_store.customers")
+        changed_shipment = one("select min(shipment_id) from old_store.shipments "
+                               "where lower(trim(shipment_status)) = 'shipped'")
         connection.execute(
             "insert into old_store.orders (order_id, customer_id, order_date, total_price, "
             "updated_at, _loaded_at, _batch_id, _deleted_at) "
             "select max(order_id) + 1, ?, min(order_date), 10, now()::timestamp, "
-            "now()::timestamp, 'test', null from old_store.orders",
-            [latest_customer[0]])
+            "now()::timestamp, 'test', null from old_store.orders", [latest_customer])
+        connection.execute("update old_store.orders set _deleted_at = now()::timestamp "
+                           "where customer_id = ?", [vanished_buyer])
+        connection.execute("update old_store.customers set _deleted_at = now()::timestamp "
+                           "where customer_id = ?", [deleted_customer])
         connection.execute(
-            "update old_store.orders set _deleted_at = now()::timestamp where customer_id = ?",
-            [vanished_customer[0]])
+            "update old_store.shipments set shipment_status = 'Delivered', "
+            "delivery_date = shipment_date + interval 2 day, _loaded_at = now()::timestamp "
+            "where shipment_id = ?", [changed_shipment])
 
-    incremental = run_dbt(settings, "run", select=model, echo=None)
-    incremental.raise_for_status()
-    after_incremental = _monthly(copy)
-    refreshed = run_dbt(settings, "run", select=model, full_refresh=True, echo=None)
-    refreshed.raise_for_status()
-    assert after_incremental == _monthly(copy)
-    assert after_incremental != built
+    selection = f"{model} customers_snapshot shipments_snapshot"
+    run_dbt(settings, "build", select=selection, echo=None).raise_for_status()
+    incremental = _monthly(copy)
+    run_dbt(settings, "run", select=model, full_refresh=True, echo=None).raise_for_status()
+    return ChangedCopy(copy, built, rerun, incremental, _monthly(copy), deleted_customer,
+                       changed_shipment)
+
+
+def test_incremental_runs_equal_a_full_refresh(changed_copy: ChangedCopy) -> None:
+    assert changed_copy.built
+    assert changed_copy.rerun == changed_copy.built
+    assert changed_copy.incremental == changed_copy.full_refresh
+    assert changed_copy.incremental != changed_copy.built  # the changes did count
+
+
+def test_snapshots_close_deleted_rows_and_version_changes(changed_copy: ChangedCopy) -> None:
+    with duckdb.connect(str(changed_copy.path), read_only=True) as connection:
+        versions = connection.execute(
+            "select dbt_valid_to from snapshots.customers_snapshot where customer_id = ?",
+            [changed_copy.deleted_customer]).fetchall()
+        assert len(versions) == 1 and versions[0][0] is not None  # closed, not dropped
+        (open_customers,) = connection.execute(
+            "select count(*) from snapshots.customers_snapshot where dbt_valid_to is null"
+        ).fetchone() or (0,)
+        (live_customers,) = connection.execute(
+            "select count(*) from staging.stg_old_store__customers").fetchone() or (0,)
+        assert open_customers == live_customers
+        shipment = connection.execute(
+            "select shipment_status, dbt_valid_to is null from snapshots.shipments_snapshot "
+            "where shipment_id = ? order by dbt_valid_from",
+            [changed_copy.changed_shipment]).fetchall()
+        assert shipment == [("Shipped", False), ("Delivered", True)]
 
 
 # --- KPI marts ------------------------------------------------------------------------
@@ -300,3 +348,24 @@ def test_monthly_growth_matches_neighbouring_months(demo_warehouse: BuiltWarehou
             assert growth == pytest.approx(float((revenue - before) / before))
         else:
             assert growth is None
+
+
+def test_marts_of_an_empty_warehouse_exist_and_are_empty(tmp_path: Path) -> None:
+    """No input rows: every mart is still built (the dashboards show an empty state)."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)) as connection:
+        for table in ALL_TABLES:
+            columns = ", ".join(f"{quote('duckdb', name)} {column_type('duckdb', kind)}"
+                                for name, kind in table.columns + LOAD_COLUMNS)
+            connection.execute(f"create schema if not exists {table.schema}")
+            connection.execute(f"create table {table.qualified_name} ({columns})")
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(warehouse.parent),
+                                  "DELTASTORE_RUN_DATE": "2025-12-31"})
+    run_dbt(settings, "build", select="+path:models/marts/kpi",
+            exclude="resource_type:test resource_type:unit_test", echo=None).raise_for_status()
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        counts = {mart: connection.execute(f"select count(*) from analytics.{mart}").fetchone()
+                  for mart in KPI_MARTS}
+    one_row = {"kpi_pipeline_run", "kpi_customer_summary"}
+    assert counts == {mart: (1 if mart in one_row else 0,) for mart in KPI_MARTS}

@@ -331,10 +331,9 @@ def test_layers_cover_the_real_project(compiled: Compiled) -> None:
     """The Argo DAG's layers: staging first, each node in exactly one layer's folder/type."""
     layers = dbt_layers(compiled.run.target_dir / "manifest.json")
     names = [name for name, _ in layers]
-    assert names[:3] == ["staging", "intermediate", "marts"]
+    assert names[:3] == ["seeds+staging", "intermediate", "marts"]
     selectors = dict(layers)
-    assert "resource_type:seed" in selectors["staging"]
-    assert "path:models/staging" in selectors["staging"].split()
+    assert selectors["seeds+staging"] == "resource_type:seed path:models/staging"
     assert selectors["marts"] == "path:models/marts"
     has_snapshots = any(n["resource_type"] == "snapshot"
                         for n in compiled.manifest["nodes"].values())

@@ -358,3 +358,10 @@ def test_sync_target_must_not_be_the_warehouse(settings: Settings) -> None:
                               "DELTASTORE_SYNC_TARGET_URL": str(settings.warehouse_url)})
     with pytest.raises(ConfigError, match="is the warehouse itself"):
         sync_marts(same, echo=lambda _: None)
+
+
+def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings) -> None:
+    held = duckdb.connect(str(settings.warehouse_url.path))
+    with held, pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
+        sync_marts(settings, echo=lambda _: None)
+    assert set(_contents(settings.sync_target_url.path)) == set()

@@ -2,7 +2,7 @@
 
 A tiny project (tests/workflows/dbt_mini_project, copied to a temp folder) is built into a
 real DuckDB file; its vars `min_customers` / `break_model` make a test fail or a model
-error on purpose. The layer selectors are also read from the real project's manifest.
+error on purpose. The real project's layers are checked in tests/dbt/test_tsql_compile.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from workflows.dbt_runner import dbt_args, dbt_environment, run_dbt, target_dir
 from workflows.dbt_slo import check_slo
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
-REAL_PROJECT = Path(__file__).resolve().parents[2] / "dbt"
 
 
 def _load_raw(warehouse: Path, loaded_at: str = "now()") -> None:
@@ -149,12 +148,15 @@ def test_empty_select_means_everything(built: tuple) -> None:
     assert argv[at + 1: at + 3] == ["path:models/staging", "resource_type:seed"]
 
 
-def test_freshness_passes_then_fails_on_stale_source(cli_env: Settings,
+def test_freshness_passes_warns_then_fails_on_stale_source(cli_env: Settings,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["freshness"]) == 0
     assert "PASS    source    customers" in capsys.readouterr().out
-    _load_raw(cli_env.warehouse_url.path, loaded_at="now() - interval 40 day")
+    _load_raw(cli_env.warehouse_url.path, loaded_at="now() - interval 15 day")
     try:
+        assert cli.main(["freshness"]) == 0  # past warn_after only: reported, not failed
+        assert "WARN    source    customers" in capsys.readouterr().out
+        _load_raw(cli_env.warehouse_url.path, loaded_at="now() - interval 40 day")
         code = cli.main(["freshness"])
         captured = capsys.readouterr()
         assert code == 3
@@ -168,8 +170,9 @@ def test_layers_build_the_project_in_order(built: tuple, tmp_path: Path) -> None
     """Building layer by layer into an empty warehouse builds and tests every node once."""
     settings, full_run, _, project = built
     layers = dbt_layers(target_dir(settings) / "manifest.json")
-    assert [name for name, _ in layers] == ["staging", "intermediate", "marts", "snapshots"]
-    assert dict(layers)["staging"] == "resource_type:seed path:models/staging"
+    assert [name for name, _ in layers] == ["seeds+staging", "intermediate", "marts",
+                                            "snapshots"]
+    assert dict(layers)["seeds+staging"] == "resource_type:seed path:models/staging"
     fresh = Settings.from_env(_env(tmp_path, project))
     _load_raw(fresh.warehouse_url.path)
     seen: list[str] = []
@@ -178,21 +181,6 @@ def test_layers_build_the_project_in_order(built: tuple, tmp_path: Path) -> None
         run.raise_for_status()
         seen += [n.unique_id for n in run.nodes]
     assert sorted(seen) == sorted(n.unique_id for n in full_run.nodes)
-
-
-@pytest.mark.skipif(not (REAL_PROJECT / "dbt_project.yml").is_file(), reason="no dbt/ project")
-def test_layers_of_the_real_project(tmp_path: Path) -> None:
-    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path),
-                                  "DELTASTORE_DBT_PROJECT_DIR": str(REAL_PROJECT)})
-    run = run_dbt(settings, "parse", echo=None)
-    run.raise_for_status()
-    manifest = json.loads((run.target_dir / "manifest.json").read_text())
-    layers = dict(dbt_layers(run.target_dir / "manifest.json"))
-    assert list(layers)[:3] == ["staging", "intermediate", "marts"]
-    assert layers["marts"] == "path:models/marts"
-    assert "resource_type:seed" in layers["staging"]
-    kinds = {n["resource_type"] for n in manifest["nodes"].values()}
-    assert ("snapshots" in layers) == ("snapshot" in kinds)
 
 
 def test_slo_report_on_handmade_run_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -205,3 +205,29 @@ def test_unwritable_landing_files_fail_the_load_with_a_clear_message(
             pytest.raises(LoadError, match="cannot write landing files in `.*landing/"):
         run_extract(make_settings(store.url), "store-api", retry=FAST)
     assert not (data_dir / "warehouse.duckdb").exists()
+
+
+@pytest.mark.mssql
+def test_extract_into_a_real_sql_server_is_idempotent(make_settings: MakeSettings) -> None:
+    """Runs in GitHub Actions' SQL Server job (DELTASTORE_TEST_MSSQL_URL)."""
+    import os
+
+    from extract.db import connect
+    from extract.schemas import LOAD_STATE, REJECTS
+
+    overrides = {"warehouse_url": os.environ["DELTASTORE_TEST_MSSQL_URL"],
+                 "warehouse_password": os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD", "")}
+    with DemoStore(scale=0.01, faults=[Fault("/products", "badrecord")]) as store:
+        settings = make_settings(store.url, **overrides)
+        con = connect(settings.warehouse_url, autocommit=True)
+        for t in (*ALL_TABLES, LOAD_STATE, REJECTS):  # start from an empty warehouse
+            con.cursor().execute(f"DROP TABLE IF EXISTS [{t.schema}].[{t.name}]")
+        con.close()
+        first = by_table(run_extract(settings, "all", retry=FAST))
+        second = by_table(run_extract(settings, "all", retry=FAST))
+    assert all(r.inserted == r.rows_read - r.rejected > 0 for r in first.values())
+    assert first["new_store.products"].rejected == 1
+    assert second["new_store.products"].inserted == 1  # the record rejected the first time
+    assert all((r.inserted, r.updated, r.deleted) == (0, 0, 0) for r in second.values()
+               if r.table != "new_store.products")
+    assert second["old_store.customers"].rows_read == 0  # incremental through the watermark

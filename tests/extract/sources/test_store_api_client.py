@@ -125,6 +125,16 @@ def test_a_429_waits_at_least_the_retry_after_seconds() -> None:
     assert sleeps and sleeps[0] >= 2
 
 
+def test_a_read_timeout_is_retried() -> None:
+    sleeps = Sleeps()
+    with DemoStore(scale=0.01, faults=[Fault("/users", "slow", retry_after=5)]) as store:
+        api = StoreApiClient(store.url, timeout=0.3, retry=FAST, sleep=sleeps)
+        with api:
+            assert sum(len(p) for p in api.pages("users")) == 10
+        assert store.requests == ["/users?limit=5000&offset=0"] * 2
+    assert len(sleeps) == 1
+
+
 def test_gives_up_after_the_attempts_and_names_endpoint_and_status() -> None:
     with DemoStore(scale=0.01, faults=[Fault("/products", "500", times=9)]) as store, \
             client(store.url) as api:
@@ -151,7 +161,8 @@ def test_connection_refused_is_transient_after_retries() -> None:
         port = probe.getsockname()[1]
     sleeps = Sleeps()
     with client(f"http://127.0.0.1:{port}", sleeps) as api, \
-            pytest.raises(TransientError, match=r"after 3 attempt\(s\).*ConnectionError"):
+            pytest.raises(TransientError, match=r"after 3 attempt\(s\).*last: ConnectionError: "
+                                                r"\[Errno \d+\] Connection refused\. Check"):
         list(api.pages("products"))
     assert len(sleeps) == 2
 

@@ -1,0 +1,213 @@
+"""kind.yml builds, loads and installs what the chart and skaffold.yaml describe: the same
+image name, Dockerfile, values files, release and namespace, only keys values.yaml has, and
+values the chart's schema accepts. The install values are rendered with Helm's own `--set`
+parsers (helm-python-sdk) so a type mistake shows here, not on the cluster."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from gha_workflows import (
+    REPO,
+    WORKFLOWS_DIR,
+    commands,
+    option_values,
+    resolve,
+    steps,
+    workflow_env,
+)
+
+from workflows.argo import cron
+
+KIND = WORKFLOWS_DIR / "kind.yml"
+CHART = REPO / "charts" / "deltastore"
+ENV = workflow_env(KIND)
+SKAFFOLD = yaml.safe_load((REPO / "skaffold.yaml").read_text())
+# Stands in for `${{ github.sha }}` when rendering: an all-digit tag is the tricky case.
+SAMPLE_SHA = "1234567890123456789012345678901234567890"
+
+
+def kind_profile() -> dict[str, Any]:
+    return next(p for p in SKAFFOLD["profiles"] if p["name"] == "kind")
+
+
+def kind_release() -> dict[str, Any]:
+    (release,) = kind_profile()["deploy"]["helm"]["releases"]
+    return dict(release)
+
+
+def run_commands(program: str, *subcommand: str) -> list[list[str]]:
+    """Commands of kind.yml's run steps starting with these words, `$VAR`s resolved."""
+    found = []
+    for step in steps(KIND):
+        for argv in commands(step.run or ""):
+            resolved = [resolve(word, ENV) for word in argv]
+            if resolved[:1 + len(subcommand)] == [program, *subcommand]:
+                found.append(resolved)
+    return found
+
+
+def test_image_and_dockerfile_are_skaffolds() -> None:
+    (artifact,) = SKAFFOLD["build"]["artifacts"]
+    assert ENV["IMAGE_REPOSITORY"] == artifact["image"]
+    assert ENV["DOCKERFILE"] == artifact["docker"]["dockerfile"]
+    assert (REPO / ENV["DOCKERFILE"]).is_file()
+    assert ENV["IMAGE_TAG"] == "${{ github.sha }}", "a tag unique to the commit"
+
+
+def test_the_built_image_is_the_one_loaded_into_kind() -> None:
+    image = f"{ENV['IMAGE_REPOSITORY']}:{ENV['IMAGE_TAG']}"
+    (build,) = run_commands("docker", "build")
+    assert option_values(build, "--file", "-f") == [ENV["DOCKERFILE"]]
+    assert option_values(build, "--tag", "-t") == [image]
+    assert build[-1] == ".", "the repository root is the build context (see .dockerignore)"
+    (load,) = run_commands("kind", "load", "docker-image")
+    assert load[3] == image
+    assert option_values(load, "--name") == [ENV["CLUSTER_NAME"]]
+
+
+def test_cluster_and_context_names_match_skaffold_and_the_tests() -> None:
+    assert ENV["KUBE_CONTEXT"] == f"kind-{ENV['CLUSTER_NAME']}" == "kind-deltastore"
+    patterns = [a["kubeContext"] for a in kind_profile()["activation"]]
+    assert any(re.fullmatch(p, ENV["KUBE_CONTEXT"]) for p in patterns)
+    (create,) = [s for s in steps(KIND) if str(s.data.get("uses", "")).startswith(
+        "helm/kind-action@")]
+    assert create.data["with"]["cluster_name"] == "${{ env.CLUSTER_NAME }}"
+    (pytest_run,) = run_commands("python", "-m", "pytest")
+    assert "tests/kind" in pytest_run
+    assert option_values(pytest_run, "--kube-context") == [ENV["KUBE_CONTEXT"]]
+
+
+def helm_install() -> list[str]:
+    (install,) = run_commands("helm", "upgrade", "--install") or run_commands("helm", "install")
+    return install
+
+
+def test_helm_install_matches_skaffolds_kind_release() -> None:
+    install = helm_install()
+    release = kind_release()
+    assert install[3:5] == [release["name"], release["chartPath"]]
+    assert option_values(install, "--namespace", "-n") == [release["namespace"]]
+    assert option_values(install, "--values", "-f") == release["valuesFiles"] == [
+        ENV["VALUES_FILE"]]
+    # Helm's --wait needs every PVC Bound; kind binds the demo PVC only when the post-install
+    # data job (run after that wait) mounts it, so --wait would hang until the timeout.
+    assert "--wait" not in install
+    (ready,) = run_commands("kubectl", "--context", ENV["KUBE_CONTEXT"], "-n", ENV["NAMESPACE"],
+                            "wait")
+    assert "--for" in ready and "condition=Available" in ready
+
+
+@cache
+def set_values() -> dict[str, Any]:
+    """The `--set*` flags of the install, parsed by Helm's own parsers."""
+    import helm_python
+
+    parsers = {"--set": helm_python.parse_set_string,
+               "--set-string": helm_python.parse_set_string_values,
+               "--set-json": helm_python.parse_set_json}
+    install = [w.replace(ENV["IMAGE_TAG"], SAMPLE_SHA) for w in helm_install()]
+    values: dict[str, Any] = {}
+    for flag, parse in parsers.items():
+        for expression in option_values(install, flag):
+            values = merge(values, parse(expression))
+    return values
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        both_maps = isinstance(value, dict) and isinstance(result.get(key), dict)
+        result[key] = merge(result[key], value) if both_maps else value
+    return result
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def test_set_keys_exist_in_values_yaml_and_cover_skaffolds() -> None:
+    defaults = flatten(yaml.safe_load((CHART / "values.yaml").read_text()))
+    given = flatten(set_values())
+    assert set(given) <= set(defaults), f"unknown keys: {set(given) - set(defaults)}"
+    release = kind_release()
+    assert set(release["setValueTemplates"]) <= set(given)
+    for key, value in release.get("setValues", {}).items():
+        assert given[key] == value, key
+    assert given["image.repository"] == ENV["IMAGE_REPOSITORY"]
+    assert given["image.tag"] == SAMPLE_SHA, "the tag must stay a string"
+
+
+def install_values() -> dict[str, Any]:
+    values = yaml.safe_load((REPO / ENV["VALUES_FILE"]).read_text())
+    return merge(values, set_values())
+
+
+def test_install_values_pass_the_chart_schema() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    jsonschema.validate(merge(defaults, install_values()), schema)
+    assert install_values()["demo"]["enabled"] is True
+
+
+def test_plain_set_would_have_broken_the_scale() -> None:
+    """Why the install uses --set-json for the scale: Helm keeps `--set x=0.2` a string."""
+    import helm_python
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    broken = merge(defaults, helm_python.parse_set_string(f"demo.scale={ENV['DEMO_SCALE']}"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def container_images(obj: dict[str, Any]) -> list[str]:
+    """Images of a Deployment's, Job's or WorkflowTemplate's containers."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] in ("Deployment", "Job"):
+        return [c["image"] for c in spec["template"]["spec"]["containers"]]
+    if obj["kind"] == "WorkflowTemplate":
+        return [t["container"]["image"] for t in spec["templates"] if "container" in t]
+    return []
+
+
+def test_rendered_chart_runs_the_loaded_image_everywhere() -> None:
+    import helm_python
+
+    release = kind_release()
+    manifests = helm_python.Chart.load(CHART).render(
+        install_values(), name=release["name"], namespace=release["namespace"], is_install=True)
+    objects = [doc for path, text in manifests.items() if path.endswith(".yaml")
+               for doc in yaml.safe_load_all(text) if doc]
+    images = {kind: [i for o in objects if o["kind"] == kind for i in container_images(o)]
+              for kind in ("Deployment", "Job", "WorkflowTemplate")}
+    assert all(images.values()), f"nothing runs an image in {images}"
+    assert {i for found in images.values() for i in found} == {
+        f"{ENV['IMAGE_REPOSITORY']}:{SAMPLE_SHA}"}
+    crons = {o["metadata"]["name"] for o in objects if o["kind"] == "CronWorkflow"}
+    assert cron.DAILY in crons, "tests/kind and `workflows submit --from cron` read this one"
+
+
+def makefile_settings() -> dict[str, str]:
+    text = (REPO / "Makefile").read_text()
+    return {m.group(1): m.group(2).strip()
+            for m in re.finditer(r"^([A-Z_]+) \?= (.*)$", text, re.MULTILINE)}
+
+
+def test_makefile_kind_targets_use_the_same_settings() -> None:
+    make = makefile_settings()
+    shared = set(make) & set(ENV) - {"IMAGE_TAG"}
+    assert {"CLUSTER_NAME", "IMAGE_REPOSITORY", "VALUES_FILE", "ARGO_WORKFLOWS_VERSION"} <= shared
+    assert {name: make[name] for name in shared} == {name: str(ENV[name]) for name in shared}

@@ -1,0 +1,42 @@
+"""Connections for comparing the SQL Server marts with a DuckDB run of the same demo data.
+
+DELTASTORE_TEST_MSSQL_URL (+ DELTASTORE_TEST_MSSQL_PASSWORD) is the marts database the job
+synced into; DELTASTORE_TEST_REFERENCE_MARTS_URL is the DuckDB sync target of the reference
+run (see .github/workflows/mssql.yml).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from marts_compare import Marts
+
+from extract.db import connect
+from extract.dburl import DatabaseURL
+
+
+def open_marts(variable: str, password_variable: str | None = None) -> Marts:
+    text = os.environ.get(variable)
+    if not text:
+        pytest.fail(f"{variable} is not set: point it at the published marts "
+                    "(see .github/workflows/mssql.yml)")
+    url = DatabaseURL.parse(text, variable)
+    if password_variable:
+        url = url.with_password(os.environ.get(password_variable))
+    return Marts(url.kind, connect(url, read_only=url.kind == "duckdb"))
+
+
+@pytest.fixture(scope="session")
+def sql_server_marts() -> Iterator[Marts]:
+    marts = open_marts("DELTASTORE_TEST_MSSQL_URL", "DELTASTORE_TEST_MSSQL_PASSWORD")
+    yield marts
+    marts.connection.close()
+
+
+@pytest.fixture(scope="session")
+def reference_marts() -> Iterator[Marts]:
+    marts = open_marts("DELTASTORE_TEST_REFERENCE_MARTS_URL")
+    yield marts
+    marts.connection.close()
