@@ -59,7 +59,9 @@ class DatabaseURL:
             )
         scheme = scheme.lower()
         if scheme in ("duckdb", "sqlite"):
-            path = Path(unquote(rest))
+            # `scheme:///abs/path` and SQLAlchemy's `scheme:////abs/path` both mean /abs/path.
+            text_path = unquote(rest)
+            path = Path("/" + text_path.lstrip("/")) if text_path.startswith("/") else Path(text_path)
             if not path.is_absolute() or str(path) == "/":
                 raise ConfigError(
                     f"{variable}: `{text}` must name an absolute file path "

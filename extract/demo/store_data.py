@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from extract.demo.rng import Rng, draws, unit
+from extract.demo.rng import Rng, draws, hash_bits, unit
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
 PER_SCALE = {"products": 200, "users": 1_000, "carts": 10_000}
@@ -171,6 +171,7 @@ _DAY_PREFIXES = tuple(
     (DEMO_START_DATE + dt.timedelta(days=d)).isoformat() + "T"
     for d in range(_SPAN_SECONDS // 86_400)
 )
+_MINUTE_PREFIXES = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 
@@ -245,27 +246,30 @@ class StoreData:
     def _cart_date(self, i: int) -> str:
         """``format_timestamp(self.cart_time(i))``, from lookup tables."""
         day, second = divmod(self._cart_second(i), 86_400)
-        hour, second = divmod(second, 3_600)
         minute, second = divmod(second, 60)
-        two = _TWO_DIGITS
-        return f"{_DAY_PREFIXES[day]}{two[hour]}:{two[minute]}:{two[second]}.000Z"
+        return f"{_DAY_PREFIXES[day]}{_MINUTE_PREFIXES[minute]}{_TWO_DIGITS[second]}.000Z"
 
     def _cart_lines(self, i: int) -> list[int]:
         """Cart ``i``'s products flattened: ``[productId, quantity, productId, quantity, …]``.
 
-        1 to 4 distinct product ids in draw order, then one quantity (1-5) per product.
+        All of it comes from one 128-bit hash cut into mixed-radix digits (random numbers
+        are most of a cart's cost): how many products (1-4), then per product its id, taken
+        from the ids not yet in the cart, and its quantity (1-5). At the largest scale the
+        digits use under 96 of the 128 bits, so each stays uniform.
         """
-        draw = draws(self.seed, _CART, i).__next__
         products = self.products
-        k = 1 + draw() % min(MAX_PRODUCTS_PER_CART, products)
-        picked: list[int] = []
-        while len(picked) < k:
-            product_id = 1 + draw() % products
-            if product_id not in picked:
-                picked.append(product_id)
+        bits, extra = divmod(hash_bits(self.seed, _CART, i),
+                             min(MAX_PRODUCTS_PER_CART, products))
+        taken: list[int] = []  # 0-based product indexes
         lines: list[int] = []
-        for product_id in picked:
-            lines += (product_id, 1 + draw() % MAX_QUANTITY)
+        for already in range(1 + extra):
+            bits, index = divmod(bits, products - already)
+            for earlier in sorted(taken):  # make it the index-th product not taken yet
+                if earlier <= index:
+                    index += 1
+            taken.append(index)
+            bits, quantity = divmod(bits, MAX_QUANTITY)
+            lines += (1 + index, 1 + quantity)
         return lines
 
     def product_ids_in_category(self, category: str) -> Sequence[int]:

@@ -74,3 +74,8 @@ def test_cli_help_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exited.value.code == 0
     assert "deltastore demo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["duckdb:///data/w.duckdb", "duckdb:////data/w.duckdb"])
+def test_three_and_four_slash_file_urls_mean_the_same_absolute_path(text: str) -> None:
+    assert DatabaseURL.parse(text).path == Path("/data/w.duckdb")
