@@ -127,8 +127,9 @@ def _mermaid_type(raw: str | None) -> str:
 
 
 def _comment(text: str) -> str:
+    """One line for a Mermaid comment: no double quotes (they end it), no Markdown code."""
     line = " ".join(text.split())
-    line = line.replace('"', "'")
+    line = line.replace('"', "'").replace("`", "")
     return (line[:77] + "...") if len(line) > 80 else line
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple)
     source_files = {p.relative_to(MINI_PROJECT) for p in MINI_PROJECT.rglob("*")}
     project_files = {p.relative_to(project) for p in project.rglob("*")}
     assert project_files == source_files  # no target/, logs/ or .user.yml in the source tree
+    assert "DELTASTORE_DBT_DUCKDB_PATH" not in os.environ  # set for dbt only, then restored
 
 
 def test_failing_test_exits_3(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,10 +58,10 @@ def test_erd_of_the_mini_project(mini: Settings, tmp_path: Path) -> None:
 def test_catalog_types_fill_in_missing_yml_types() -> None:
     manifest = {"nodes": {"model.p.m": {
         "resource_type": "model", "name": "m", "schema": "analytics",
-        "columns": {"a": {"name": "a", "description": 'say "hi"'}}}}}
+        "columns": {"a": {"name": "a", "description": 'say "hi" to `x`'}}}}}
     catalog = {"nodes": {"model.p.m": {"columns": {
         "A": {"name": "A", "type": "DECIMAL(18,2)", "index": 1}}}}}
-    assert "decimal a \"say 'hi'\"" in marts_erd(manifest, catalog)
+    assert "decimal a \"say 'hi' to x\"" in marts_erd(manifest, catalog)
     # no yml columns at all: the catalog's, in table order
     del manifest["nodes"]["model.p.m"]["columns"]
     catalog["nodes"]["model.p.m"]["columns"]["B"] = {"name": "B", "type": "TIMESTAMP WITH TIME "

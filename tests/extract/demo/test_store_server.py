@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import json
 import re
+import socket
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from extract.demo import DEMO_END_DATE, DEMO_START_DATE
-from extract.demo.store_data import CATEGORIES, StoreData, cart, counts, product, user
+from extract.demo import DEMO_END_DATE, DEMO_START_DATE, store_server
+from extract.demo.store_data import (
+    CATEGORIES,
+    StoreData,
+    cart,
+    counts,
+    format_timestamp,
+    product,
+    user,
+)
 from extract.demo.store_server import DemoStore, Fault
 from extract.errors import ConfigError
 
@@ -104,6 +116,35 @@ def test_single_record_endpoints_match_lists_and_pure_functions(
     assert get(store, "/carts/123").json() == all_carts[122] == cart(123, SEED, SCALE)
 
 
+def test_listings_are_the_pure_functions_records(
+        store: DemoStore, all_carts: list[dict]) -> None:
+    # Lists are rendered straight to JSON text; single records and the pure functions go
+    # through dicts. Both must give the same records.
+    n = counts(SCALE)
+    assert all_carts == [cart(i, SEED, SCALE) for i in range(1, n["carts"] + 1)]
+    assert get(store, "/users").json() == [user(i, SEED) for i in range(1, n["users"] + 1)]
+    assert get(store, "/products").json() == [product(i, SEED)
+                                              for i in range(1, n["products"] + 1)]
+    data = StoreData(SCALE, SEED)
+    assert data.carts_json(range(1, 51)) == ",".join(
+        json.dumps(cart(i, SEED, SCALE), separators=(",", ":")) for i in range(1, 51))
+    assert all(data.cart(i)["date"] == format_timestamp(data.cart_time(i))
+               for i in range(1, n["carts"] + 1))
+
+
+def test_carts_at_the_smallest_catalogue_stay_valid() -> None:
+    # Scale 0.01 has 4 products: a 4-product cart must hold each of them exactly once.
+    data = StoreData(0.01, SEED)
+    carts = [data.cart(i) for i in range(1, data.carts + 1)]
+    sizes = Counter(len(c["products"]) for c in carts)
+    assert set(sizes) == {1, 2, 3, 4}
+    for c in carts:
+        ids = [line["productId"] for line in c["products"]]
+        assert len(set(ids)) == len(ids) and set(ids) <= {1, 2, 3, 4}
+    quantities = Counter(line["quantity"] for c in carts for line in c["products"])
+    assert set(quantities) == {1, 2, 3, 4, 5}
+
+
 def test_categories_and_category_listing(store: DemoStore) -> None:
     assert get(store, "/products/categories").json() == list(CATEGORIES)
     products = get(store, "/products").json()
@@ -173,6 +214,59 @@ def test_bad_requests_get_a_json_error(store: DemoStore, path: str, status: int)
 def test_writes_are_refused(store: DemoStore) -> None:
     response = requests.post(store.url + "/products", json={}, timeout=10)
     assert response.status_code == 405
+    # Its body was not read, so the connection is not reused for another request.
+    assert response.headers["Connection"] == "close"
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(store: DemoStore) -> None:
+    host, port = store.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        sockets = []
+        for path in ("/products/1", "/carts?limit=3&offset=2", "/carts/999999", "/users"):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = json.loads(response.read())
+            assert not response.will_close, path
+            sockets.append(connection.sock)
+        assert body == get(store, "/users").json()
+        assert len(set(map(id, sockets))) == 1
+    finally:
+        connection.close()
+
+
+def test_long_lists_stream_in_chunks(
+        monkeypatch: pytest.MonkeyPatch, store: DemoStore, all_carts: list[dict]) -> None:
+    monkeypatch.setattr(store_server, "RECORDS_PER_WRITE", 64)  # 500 carts: 8 pieces
+    response = get(store, "/carts")
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    assert "Content-Length" not in response.headers
+    assert response.json() == all_carts
+    assert response.headers["X-Total-Count"] == "500"
+    assert get(store, "/carts?limit=64").headers["Content-Length"]  # a page: one body
+    # HTTP/1.0 knows no chunks: the body is unframed and the connection closes after it.
+    host, port = store.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /carts?sort=desc HTTP/1.0\r\n\r\n")
+        received = b""
+        while chunk := raw.recv(1 << 16):
+            received += chunk
+    head, body = received.split(b"\r\n\r\n", 1)
+    assert b"Connection: close" in head and b"chunked" not in head
+    assert json.loads(body) == all_carts[::-1]
+    with DemoStore(scale=SCALE, seed=SEED, faults=[Fault("/carts", "badrecord")]) as faulty:
+        carts = get(faulty, "/carts").json()
+    assert "id" not in carts[0] and carts[1:] == all_carts[1:]
+
+
+def test_stopping_cuts_idle_keep_alive_connections() -> None:
+    with requests.Session() as session:
+        with DemoStore(scale=SCALE, seed=SEED) as short_lived:
+            url = short_lived.url
+            assert session.get(url + "/products/1", timeout=10).status_code == 200
+        # The session's connection stayed open; a stopped store must not answer on it.
+        with pytest.raises(requests.ConnectionError):
+            session.get(url + "/products/1", timeout=10)
 
 
 def test_same_seed_same_data_other_seed_other_data(all_carts: list[dict]) -> None:
