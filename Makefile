@@ -65,5 +65,7 @@ kind-up: ## Create the kind cluster, load the image, install Argo Workflows and 
 e2e: kind-up ## kind-up, run the daily CronWorkflow once, then the cluster tests
 	$(DELTASTORE) workflows submit --from cron --wait --timeout 1500 \
 		--context "$(KUBE_CONTEXT)" --namespace "$(NAMESPACE)"
-	DELTASTORE_KIND_NAMESPACE="$(NAMESPACE)" DELTASTORE_KIND_RELEASE="$(RELEASE)" \
+	DELTASTORE_KUBE_NAMESPACE="$(NAMESPACE)" DELTASTORE_KUBE_RELEASE="$(RELEASE)" \
 		$(PYTHON) -m pytest tests/kind --kube-context "$(KUBE_CONTEXT)"
+	DELTASTORE_KUBE_NAMESPACE="$(NAMESPACE)" \
+		$(PYTHON) -m pytest -m kind --ignore=tests/kind --kube-context "$(KUBE_CONTEXT)"

@@ -1,8 +1,8 @@
 """Fixtures for the cluster tests. They run only with `--kube-context` (or
 DELTASTORE_KUBE_CONTEXT); tests/conftest.py skips them otherwise.
 
-DELTASTORE_KIND_NAMESPACE and DELTASTORE_KIND_RELEASE name the chart's namespace and release
-(both `deltastore` by default, as in skaffold.yaml). DELTASTORE_KIND_WORKFLOW names the
+DELTASTORE_KUBE_NAMESPACE and DELTASTORE_KUBE_RELEASE name the chart's namespace and release
+(both `deltastore` by default, as in skaffold.yaml). DELTASTORE_KUBE_WORKFLOW names the
 workflow to check; without it the newest finished run of the daily CronWorkflow is used, and
 when there is none, one is started from the CronWorkflow and awaited.
 """
@@ -31,7 +31,7 @@ def values(cluster: Cluster) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def workflow(cluster: Cluster) -> dict[str, Any]:
-    name = os.environ.get("DELTASTORE_KIND_WORKFLOW") or newest_finished_workflow(
+    name = os.environ.get("DELTASTORE_KUBE_WORKFLOW") or newest_finished_workflow(
         cluster, f"{cron.DAILY}-")
     if not name:
         printed: list[str] = []

@@ -21,8 +21,21 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
-NAMESPACE = os.environ.get("DELTASTORE_KIND_NAMESPACE", "deltastore")
-RELEASE = os.environ.get("DELTASTORE_KIND_RELEASE", "deltastore")
+# Run in the pipeline image: the row count of every published mart, as one JSON line, read
+# with the pipeline's own settings and connection code.
+READ_MARTS = """
+import json
+from extract.db import connect
+from extract.settings import Settings
+con = connect(Settings.from_env().sync_target_url, read_only=True)
+tables = [r[0] for r in con.execute(
+    "select table_name from information_schema.tables "
+    "where table_schema = 'analytics' and table_type = 'BASE TABLE'").fetchall()]
+print(json.dumps({t: con.execute(f'select count(*) from analytics."{t}"').fetchone()[0]
+                  for t in tables}))
+"""
+NAMESPACE = os.environ.get("DELTASTORE_KUBE_NAMESPACE", "deltastore")
+RELEASE = os.environ.get("DELTASTORE_KUBE_RELEASE", "deltastore")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,15 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import duckdb
 import yaml
 from kind_cluster import (
+    READ_MARTS,
     REPO,
     dag_tasks,
     dbt_marts,
@@ -83,3 +89,20 @@ def test_failed_skipped_and_missing_tasks_are_reported() -> None:
 def test_dbt_marts_are_the_contract_marts() -> None:
     marts = dbt_marts()
     assert {"dim_customers", "fct_order_items", "kpi_customer_summary"} <= set(marts)
+
+
+def test_the_pod_script_counts_published_marts(tmp_path: Path) -> None:
+    """What the reader pod runs, run here against a real DuckDB sync target."""
+    target = tmp_path / "sync_target.duckdb"
+    con = duckdb.connect(str(target))
+    con.execute("create schema analytics")
+    con.execute("create table analytics.dim_customers as select range as id from range(3)")
+    con.execute("create table analytics.kpi_customer_summary as select 1 as customers")
+    con.execute("create view analytics.not_published as select 1 as x")
+    con.close()
+    env = {**os.environ, "DELTASTORE_DATA_DIR": str(tmp_path),
+           "DELTASTORE_SYNC_TARGET_URL": f"duckdb://{target}"}
+    result = subprocess.run([sys.executable, "-c", READ_MARTS], env=env, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "dim_customers": 3, "kpi_customer_summary": 1}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from kind_cluster import (
+    READ_MARTS,
     Cluster,
     dag_tasks,
     dbt_marts,
@@ -24,20 +25,6 @@ from workflows.argo import cron, template
 from workflows.pipeline import PIPELINE
 
 pytestmark = pytest.mark.kind
-
-# Reads the published marts with the pipeline's own settings and connection code.
-READ_MARTS = """
-import json
-from extract.db import connect
-from extract.settings import Settings
-con = connect(Settings.from_env().sync_target_url, read_only=True)
-tables = [r[0] for r in con.execute(
-    "select table_name from information_schema.tables "
-    "where table_schema = 'analytics' and table_type = 'BASE TABLE'").fetchall()]
-print(json.dumps({t: con.execute(f'select count(*) from analytics."{t}"').fetchone()[0]
-                  for t in tables}))
-"""
-
 
 def test_workflow_succeeded_with_every_step(cluster: Cluster, workflow: dict[str, Any]) -> None:
     status = workflow.get("status") or {}
