@@ -1,8 +1,9 @@
 """A tiny keyed random number generator: record ``i`` of a kind is a pure function of its key.
 
 ``random.Random`` costs ~8 µs just to seed, which dominates when every record gets its own
-generator; splitmix64 seeds for free and is plenty random for demo data. The sequence for a
-key is the same on every platform and Python version.
+generator; splitmix64 seeds for free and is plenty random for demo data. ``hash_bits`` gives
+128 bits from one BLAKE2b call, for records that need many small numbers at once. The
+numbers for a key are the same on every platform and Python version.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ Shapes are FakeStore's (https://fakestoreapi.com/docs):
 - cart: ``id, userId, date, products[{productId, quantity}], __v`` with ``date`` like
   ``2025-03-02T06:18:43.000Z``
 
+Lists are served as JSON text made straight from templates (``carts_json`` and friends),
+never as dicts run through ``json.dumps``; the dict functions give the same records. A
+cart draws all its random numbers from one 128-bit hash (``rng.hash_bits``), products and
+users from a splitmix64 stream each (``rng.draws``).
+
 Arithmetic that keeps every lookup cheap at any scale:
 
 - product ``i`` has category ``CATEGORIES[(i - 1) % 4]``, so a category is an id range;
@@ -166,7 +171,8 @@ _CART_JSON = tuple(
     + '],"__v":0}'
     for k in range(MAX_PRODUCTS_PER_CART + 1)
 )
-# Cart timestamps are formatted from these instead of via datetime (a third of a cart's cost).
+# Cart timestamps are formatted from these: datetime arithmetic and isoformat would be
+# about a third of a cart's cost.
 _DAY_PREFIXES = tuple(
     (DEMO_START_DATE + dt.timedelta(days=d)).isoformat() + "T"
     for d in range(_SPAN_SECONDS // 86_400)
@@ -218,6 +224,29 @@ class StoreData:
             "__v": 0,
         }
 
+    def product_ids_in_category(self, category: str) -> Sequence[int]:
+        if category not in CATEGORIES:
+            return range(0)
+        return range(CATEGORIES.index(category) + 1, self.products + 1, len(CATEGORIES))
+
+    def cart_ids_between(self, start: dt.datetime | None, end: dt.datetime | None) -> range:
+        """Ids of carts with ``start <= date < end`` (FakeStore's rule: end is exclusive)."""
+        ids = range(1, self.carts + 1)
+        first = 1 if start is None else 1 + bisect.bisect_left(ids, start, key=self.cart_time)
+        stop = self.carts + 1 if end is None else 1 + bisect.bisect_left(
+            ids, end, key=self.cart_time)
+        return range(first, max(first, stop))
+
+    def cart_ids_of_user(self, user_id: int) -> list[int]:
+        """Ids of the user's carts, ascending; O(carts per user)."""
+        if not 1 <= user_id <= self.users:
+            return []
+        ids = [
+            (self._a_inverse * (q - self._b)) % self.carts + 1
+            for q in range(user_id - 1, self.carts, self.users)
+        ]
+        return sorted(ids)
+
     # -- JSON text of many records at once: the server's hot path --------------------------
 
     def products_json(self, ids: Iterable[int]) -> str:
@@ -255,7 +284,7 @@ class StoreData:
         All of it comes from one 128-bit hash cut into mixed-radix digits (random numbers
         are most of a cart's cost): how many products (1-4), then per product its id, taken
         from the ids not yet in the cart, and its quantity (1-5). At the largest scale the
-        digits use under 96 of the 128 bits, so each stays uniform.
+        digits use under 96 of the 128 bits, so none is measurably biased.
         """
         products = self.products
         bits, extra = divmod(hash_bits(self.seed, _CART, i),
@@ -271,26 +300,3 @@ class StoreData:
             bits, quantity = divmod(bits, MAX_QUANTITY)
             lines += (1 + index, 1 + quantity)
         return lines
-
-    def product_ids_in_category(self, category: str) -> Sequence[int]:
-        if category not in CATEGORIES:
-            return range(0)
-        return range(CATEGORIES.index(category) + 1, self.products + 1, len(CATEGORIES))
-
-    def cart_ids_between(self, start: dt.datetime | None, end: dt.datetime | None) -> range:
-        """Ids of carts with ``start <= date < end`` (FakeStore's rule: end is exclusive)."""
-        ids = range(1, self.carts + 1)
-        first = 1 if start is None else 1 + bisect.bisect_left(ids, start, key=self.cart_time)
-        stop = self.carts + 1 if end is None else 1 + bisect.bisect_left(
-            ids, end, key=self.cart_time)
-        return range(first, max(first, stop))
-
-    def cart_ids_of_user(self, user_id: int) -> list[int]:
-        """Ids of the user's carts, ascending; O(carts per user)."""
-        if not 1 <= user_id <= self.users:
-            return []
-        ids = [
-            (self._a_inverse * (q - self._b)) % self.carts + 1
-            for q in range(user_id - 1, self.carts, self.users)
-        ]
-        return sorted(ids)

@@ -262,8 +262,8 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def close_connections(self) -> None:
-        """Cut every open connection: an idle keep-alive connection would otherwise keep its
-        thread waiting for a next request, and server_close() waits for that thread."""
+        """Cut every open connection, so a stopped store answers nothing more: an idle
+        keep-alive connection's thread would otherwise wait on and serve its next request."""
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:

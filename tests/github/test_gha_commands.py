@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from gha_workflows import (
     Step,
     commands,
     deltastore_calls,
+    load,
     logical_lines,
     option_values,
     steps,
@@ -156,3 +158,33 @@ def test_no_secret_values_on_command_lines() -> None:
             for argv in commands(line):
                 if argv and argv[0] in ("docker", "sqlcmd") and "--health-cmd" not in argv:
                     assert "-P" not in argv, f"{step.label}: password on a command line"
+
+
+def read_variable_names() -> set[str]:
+    """DELTASTORE_* names something reads: the settings, dbt's profile, the test suite."""
+    from extract.settings import SETTINGS
+
+    names = {s.name for s in SETTINGS}
+    sources = [REPO / "dbt" / "profiles.yml", *sorted((REPO / "tests").rglob("*.py"))]
+    for path in sources:
+        if path.parent.name != "github":  # not this check's own examples
+            names |= set(re.findall(r"DELTASTORE_[A-Z0-9_]+", path.read_text()))
+    return names
+
+
+def test_every_deltastore_variable_set_in_a_workflow_is_read_somewhere() -> None:
+    known = read_variable_names()
+    set_here: dict[str, str] = {}
+    for path in WORKFLOWS:
+        data = load(path)
+        scopes = [data.get("env") or {}] + [j.get("env") or {} for j in data["jobs"].values()]
+        for scope in scopes:
+            set_here.update({name: path.name for name in scope})
+        for step in steps(path):
+            set_here.update({name: step.label for name in step.env})
+            for name in re.findall(r"^\s*echo \"(DELTASTORE_\w+)=", step.run or "", re.MULTILINE):
+                set_here[name] = step.label
+    unknown = {name: where for name, where in set_here.items()
+               if name.startswith("DELTASTORE_") and name not in known}
+    assert not unknown, f"set but read by nothing (a typo?): {unknown}"
+    assert {"DELTASTORE_WAREHOUSE_PASSWORD", "DELTASTORE_TEST_MSSQL_URL"} <= set(set_here)
