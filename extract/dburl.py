@@ -31,7 +31,9 @@ _MSSQL_OPTIONS = {
     "login_timeout": "Connection Timeout",
     "application_intent": "ApplicationIntent",
 }
-_AUTH_WITHOUT_PASSWORD = {"ActiveDirectoryMsi", "ActiveDirectoryIntegrated", "ActiveDirectoryDefault"}
+_AUTH_WITHOUT_PASSWORD = {
+    "ActiveDirectoryMsi", "ActiveDirectoryIntegrated", "ActiveDirectoryDefault",
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class DatabaseURL:
         if scheme in ("duckdb", "sqlite"):
             # `scheme:///abs/path` and SQLAlchemy's `scheme:////abs/path` both mean /abs/path.
             text_path = unquote(rest)
-            path = Path("/" + text_path.lstrip("/")) if text_path.startswith("/") else Path(text_path)
+            if text_path.startswith("/"):
+                text_path = "/" + text_path.lstrip("/")
+            path = Path(text_path)
             if not path.is_absolute() or str(path) == "/":
                 raise ConfigError(
                     f"{variable}: `{text}` must name an absolute file path "
@@ -86,7 +90,9 @@ class DatabaseURL:
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f"{variable}: the port in `{_redact(text)}` is not a number") from None
+            raise ConfigError(
+                f"{variable}: the port in `{_redact(text)}` is not a number"
+            ) from None
         options = []
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             key = key.lower()

@@ -120,9 +120,17 @@ def _names(nodes: Sequence[NodeResult], limit: int = 10) -> str:
     return shown + (f" and {len(nodes) - limit} more" if len(nodes) > limit else "")
 
 
-def target_dir(settings: Settings) -> Path:
-    """Where dbt writes manifest.json, run_results.json and compiled SQL."""
-    return settings.data_dir / "dbt" / "target"
+def target_dir(settings: Settings, command: str = "build") -> Path:
+    """Where dbt writes manifest.json, run_results.json and compiled SQL for ``command``.
+
+    Only commands that build or test nodes write into ``target/``, whose run_results.json
+    the sync gate and the SLO report read; the others (docs, compile, parse) get a folder
+    of their own, so running them after a build never hides the build's results.
+    """
+    base = settings.data_dir / "dbt"
+    if command in _EXECUTING:
+        return base / "target"
+    return base / ("target-" + command.replace(" ", "-"))
 
 
 def log_dir(settings: Settings) -> Path:
@@ -208,7 +216,7 @@ def dbt_args(settings: Settings, command: str, *, select: str | None = None,
     argv = command.split() + [
         "--project-dir", str(project),
         "--profiles-dir", str(project),
-        "--target-path", str(target_dir(settings)),
+        "--target-path", str(target_dir(settings, command)),
         "--log-path", str(log_dir(settings)),
         "--target", target or settings.dbt_target,
         "--vars", json.dumps(dbt_vars(settings, run_date, extra_vars), sort_keys=True),
@@ -277,7 +285,7 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
     nodes = _nodes_from_result(outcome.result) or printer.nodes
     printer.print_missing(nodes)
     run = DbtRun(command=command, success=bool(outcome.success), nodes=nodes,
-                 target_dir=target_dir(settings))
+                 target_dir=target_dir(settings, command))
     if echo and nodes:
         echo(run.summary(time.monotonic() - started))
     if outcome.exception is not None:

@@ -13,7 +13,7 @@ import pytest
 from extract.settings import Settings
 from workflows import cli
 from workflows.dbt_docs import external_references
-from workflows.dbt_runner import run_dbt
+from workflows.dbt_runner import run_dbt, target_dir
 from workflows.erd import marts_erd, write_erd
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
@@ -106,6 +106,7 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
         con.execute("create or replace table shop.customers as select *, now() as _loaded_at "
                     "from (values (1, 'CA', 'Ann'), (2, 'NY', 'Bob')) as t (id, state, name)")
     run_dbt(mini, "build", echo=None).raise_for_status()
+    build_results = (target_dir(mini) / "run_results.json").read_bytes()
     for key, value in {"DELTASTORE_DATA_DIR": str(mini.data_dir),
                        "DELTASTORE_DBT_PROJECT_DIR": str(mini.dbt_project_dir)}.items():
         monkeypatch.setenv(key, value)
@@ -121,6 +122,8 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
     # state_name has no yml type: the catalog of the built warehouse supplies it
     assert "varchar state_name" in erd and "unknown" not in erd
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "marts-erd.md"]
+    # The sync gate and the SLO report still see the build's results, not the docs run's.
+    assert (target_dir(mini) / "run_results.json").read_bytes() == build_results
 
 
 def test_external_references_are_found() -> None:

@@ -12,9 +12,7 @@
     since the last build (new, changed or deleted orders and cart lines), so it lands on
     the same rows as a full refresh. -#}
 
-{#- `dbt compile` renders the incremental variant without asking the database whether the
-    table exists, so the SQL can be compiled and checked with no warehouse connection. -#}
-{%- set incremental = true if flags.WHICH == 'compile' else is_incremental() -%}
+{%- set incremental = is_incremental() -%}
 
 with
 
