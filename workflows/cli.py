@@ -9,13 +9,14 @@ call directly. Errors become one line on stderr and the exit code of their class
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from extract.errors import EXIT_CONFIG, EXIT_FAILED, DeltaStoreError
+from extract.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -75,6 +76,16 @@ def parse_bool(text: str) -> bool:
 def add_bool_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
     parser.add_argument(flag, nargs="?", const=True, default=False, type=parse_bool,
                         metavar="true|false", help=help)
+
+
+def run_date_option(text: str) -> dt.date | None:
+    """The value of a `--run-date` option; empty (as Argo passes it) means today."""
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

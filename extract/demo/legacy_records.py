@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
 from extract.demo.rng import Rng, cumulative
+from extract.us_states import US_STATES
 
 PER_SCALE = {"customers": 10_000, "products": 2_000, "suppliers": 100, "orders": 15_000,
              "reviews": 1_100}
@@ -42,20 +43,6 @@ START_MOMENT = dt.datetime(DEMO_START_DATE.year, DEMO_START_DATE.month, DEMO_STA
 END_MOMENT = dt.datetime(DEMO_END_DATE.year, DEMO_END_DATE.month, DEMO_END_DATE.day, 23, 59, 59)
 _WINDOW_SECONDS = int((END_MOMENT - START_MOMENT).total_seconds())
 
-US_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
-    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
-    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
-    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-}
 _STATE_CODES = tuple(US_STATES)
 
 # Streams of the keyed generator, one per kind of record.

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
-from extract.errors import ConfigError, DataError
+from extract.errors import DataError
 from extract.settings import Settings
-from workflows.cli import add_bool_flag, add_command
+from workflows.cli import add_bool_flag, add_command, run_date_option
 from workflows.dbt_docs import generate_docs
 from workflows.dbt_runner import parse_vars, run_dbt, target_dir
 from workflows.dbt_slo import DEFAULT_MAX_SECONDS, check_slo
@@ -68,19 +67,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="dbt target in dbt/profiles.yml (default DELTASTORE_DBT_TARGET)")
 
 
-def _run_date(text: str) -> dt.date | None:
-    if not text.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None
-
-
 def _build(args: argparse.Namespace) -> int:
     extra = parse_vars(args.vars)
     run = run_dbt(Settings.from_env(), "build", select=args.select, exclude=args.exclude,
-                  full_refresh=args.full_refresh, run_date=_run_date(args.run_date),
+                  full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
                   extra_vars=extra, target=args.target or None)
     run.raise_for_status()
     return 0
@@ -88,7 +78,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _freshness(args: argparse.Namespace) -> int:
     run = run_dbt(Settings.from_env(), "source freshness", select=args.select,
-                  run_date=_run_date(args.run_date), target=args.target or None)
+                  run_date=run_date_option(args.run_date), target=args.target or None)
     run.raise_for_status()
     return 0
 
@@ -106,5 +96,5 @@ def _slo(args: argparse.Namespace) -> int:
 
 def _docs(args: argparse.Namespace) -> int:
     generate_docs(Settings.from_env(), args.out, target=args.target or None,
-                  run_date=_run_date(args.run_date))
+                  run_date=run_date_option(args.run_date))
     return 0

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
-from extract.errors import ConfigError
 from extract.settings import Settings
-from workflows.cli import add_bool_flag, add_command
+from workflows.cli import add_bool_flag, add_command, run_date_option
 from workflows.pipeline import PIPELINE
 
 
@@ -46,7 +44,7 @@ def run_locally(args: argparse.Namespace) -> int:
     from workflows.runner import failed_exit_code, run_pipeline
 
     results = run_pipeline(Settings.from_env(), skip=args.skip, only=args.only,
-                           full_refresh=args.full_refresh, run_date=_date(args.run_date))
+                           full_refresh=args.full_refresh, run_date=run_date_option(args.run_date))
     return failed_exit_code(results)
 
 
@@ -55,12 +53,3 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
     run_demo(Settings.from_env(), scale=args.scale, seed=args.seed, regenerate=args.regenerate)
     return 0
-
-
-def _date(text: str) -> dt.date | None:
-    if not text.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None
