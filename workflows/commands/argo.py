@@ -68,9 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="workflow parameter; repeat for more")
     add_bool_flag(parser, "--wait", "follow the workflow; exit 0 only if it succeeds")
-    parser.add_argument("--namespace", help="namespace (default: the context's)")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
+    _add_cluster_options(parser)
     parser.add_argument("--timeout", type=float, default=6 * 3600,
                         help="seconds to wait with --wait (default: %(default)s)")
     add_bool_flag(parser, "--dry-run", "print the Workflow instead of creating it")
@@ -79,9 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(commands, "status", "Show a workflow's steps: phase, duration, "
                          "message.", "deltastore workflows status deltastore-pipeline-x7k2p")
     parser.add_argument("name", help="workflow name")
-    parser.add_argument("--namespace", help="namespace (default: the context's)")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
+    _add_cluster_options(parser)
     parser.set_defaults(handler=_status)
 
     parser = add_command(commands, "backfill-days", "Print the days of a backfill range as "
@@ -132,3 +128,10 @@ def _notify(args: argparse.Namespace) -> int:
     notify.notify(args.workflow, args.status, args.failures,
                   Settings.from_env().notify_webhook_url)
     return 0
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """Which cluster and namespace; `-n` as in kubectl and argo."""
+    parser.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
