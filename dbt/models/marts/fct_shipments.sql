@@ -23,6 +23,8 @@ final as (
         shipments.shipment_date,
         shipments.delivery_date,
         shipments.days_between_shipment_delivery,
+        -- the original project's spelling, kept so its dashboards keep working
+        shipments.days_between_shipment_delivery as days_between_shipement_delivery,
         shipments.carrier,
         shipments.tracking_number,
         shipments.shipment_status,
