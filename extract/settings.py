@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELTASTORE_NOTIFY_WEBHOOK_URL", "",
             "Slack-compatible webhook for failure messages (a Secret in Kubernetes).", True),
     Setting("DELTASTORE_LOG_LEVEL", "INFO", "Python log level."),
+    Setting("DELTASTORE_METRICS_DIR", "",
+            "Directory where steps write figures for Argo metrics (rows loaded, failed tests); "
+            "unset = off."),
     Setting("DELTASTORE_CONFIG_FILE", "", "Optional file of `KEY=VALUE` lines read before the "
             "environment."),
 )
@@ -87,6 +90,7 @@ class Settings:
     dbt_project_dir: Path
     log_level: str
     notify_webhook_url: str | None = field(default=None, repr=False)
+    metrics_dir: Path | None = None  # see extract/metrics.py
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +135,8 @@ class Settings:
             dbt_project_dir=Path(get("DELTASTORE_DBT_PROJECT_DIR") or default_project).resolve(),
             log_level=(get("DELTASTORE_LOG_LEVEL") or "INFO").upper(),
             notify_webhook_url=get("DELTASTORE_NOTIFY_WEBHOOK_URL") or None,
+            metrics_dir=_parse(get, "DELTASTORE_METRICS_DIR",
+                               lambda raw: Path(raw).expanduser().resolve(), None),
         )
 
     def describe(self) -> dict[str, str]:

@@ -41,6 +41,7 @@ _EXECUTING = {"build", "run", "test", "snapshot", "seed", "source freshness"}
 # Test-like statuses that mean "the data is wrong" rather than "something broke".
 _DATA_FAILURES = {"fail"}
 _ERRORS = {"error", "runtime error", "partial success"}
+_TEST_TYPES = {"test", "unit_test"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class DbtRun:
 
     def failed(self, statuses: set[str]) -> list[NodeResult]:
         return [n for n in self.nodes if n.status in statuses]
+
+    def failed_tests(self) -> list[NodeResult]:
+        """Data and unit tests that failed or errored (the ``failed_tests`` metric)."""
+        return [n for n in self.nodes
+                if n.resource_type in _TEST_TYPES and n.status in _DATA_FAILURES | _ERRORS]
 
     def raise_for_status(self) -> None:
         """Raise the error whose exit code matches what went wrong; return if all is well.

@@ -115,6 +115,20 @@ def test_failing_test_exits_3(cli_env: Settings, capsys: pytest.CaptureFixture[s
     assert err.startswith("error: dbt build: 1 test(s) failed: `assert_enough_customers`")
 
 
+def test_build_writes_the_failed_test_count_for_argo(
+        cli_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = tmp_path / "metrics"
+    monkeypatch.setenv("DELTASTORE_METRICS_DIR", str(metrics))
+    # Written before the error is raised, so a failing build still reports its count.
+    assert cli.main(["build", "--select", "assert_enough_customers",
+                     "--vars", '{"min_customers": 99}']) == 3
+    assert (metrics / "failed_tests").read_text() == "1"
+    assert cli.main(["build", "--select", "assert_enough_customers"]) == 0
+    assert (metrics / "failed_tests").read_text() == "0"
+    capsys.readouterr()
+
+
 def test_model_error_exits_1(built: tuple) -> None:
     settings, _, _, _ = built
     lines: list[str] = []

@@ -10,6 +10,7 @@ mean configuration or data errors, which a retry cannot fix).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hera.workflows import Artifact, ConfigMapEnvFrom, Container, Env, Parameter, SecretEnvFrom
 from hera.workflows.metrics import Counter, Gauge, Label
@@ -25,11 +26,13 @@ from hera.workflows.models import (
     ResourceRequirements,
     SeccompProfile,
     SecurityContext,
+    ValueFrom,
     Volume,
     VolumeMount,
 )
 from hera.workflows.retry_strategy import RetryPolicy, RetryStrategy
 
+from extract.metrics import FAILED_TESTS, ROWS_LOADED
 from workflows.argo.options import RenderOptions, is_sentinel
 
 ENTRYPOINT = "deltastore"
@@ -46,6 +49,27 @@ PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
                    "dbt_select": "dbt-select"}
 FLAG_FOR_OPTION = {"run_date": "--run-date", "full_refresh": "--full-refresh",
                    "dbt_select": "--select"}
+# Steps write their figures here (DELTASTORE_METRICS_DIR, on the writable /tmp volume).
+METRICS_DIR = "/tmp/metrics"
+
+
+@dataclass(frozen=True)
+class StepFigure:
+    """A figure a sub-command writes (extract/metrics.py), exported as a Prometheus gauge."""
+
+    parameter: str   # output parameter of the step
+    file: str        # file name under METRICS_DIR
+    metric: str
+    help: str
+
+
+# Keyed by sub-command, so every template running it (daily, dbt layers, backfill) reports it.
+STEP_FIGURES = {
+    "extract": StepFigure("rows-loaded", ROWS_LOADED, "deltastore_rows_loaded",
+                          "Rows inserted, updated or deleted by an extract step."),
+    "build": StepFigure("failed-tests", FAILED_TESTS, "deltastore_dbt_failed_tests",
+                        "dbt tests that failed or errored in a build step."),
+}
 
 
 def pod_security_context() -> PodSecurityContext:
@@ -96,6 +120,17 @@ def step_metrics(name: str) -> list[Gauge | Counter]:
     ]
 
 
+def figure_output(figure: StepFigure) -> Parameter:
+    """The figure as an output parameter; a missing file (step died early) reads as 0."""
+    return Parameter(name=figure.parameter,
+                     value_from=ValueFrom(path=f"{METRICS_DIR}/{figure.file}", default="0"))
+
+
+def figure_metric(name: str, figure: StepFigure) -> Gauge:
+    return Gauge(name=figure.metric, help=figure.help, labels=[Label(key="step", value=name)],
+                 realtime=False, value=f"{{{{outputs.parameters.{figure.parameter}}}}}")
+
+
 def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
     """``argv`` plus one ``--flag=<input parameter>`` per run option the step takes."""
     flags = {PARAMETER_NAMES[o]: FLAG_FOR_OPTION[o] for o in PARAMETER_NAMES}
@@ -104,8 +139,23 @@ def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
 
 def container(name: str, args: list[str], options: RenderOptions, *, title: str,
               retry: bool, deadline_seconds: int, inputs: Sequence[str] = (),
-              input_artifacts: Sequence[Artifact] = (), outputs: object = None) -> Container:
-    """A container template running ``deltastore <args>`` with the shared settings."""
+              input_artifacts: Sequence[Artifact] = (),
+              outputs: Sequence[Artifact] | None = None) -> Container:
+    """A container template running ``deltastore <args>`` with the shared settings.
+
+    A sub-command of STEP_FIGURES also gets the metrics folder, its output parameter and
+    its gauge.
+    """
+    figure = STEP_FIGURES.get(args[0]) if args else None
+    all_outputs: list[Artifact | Parameter] = [*(outputs or [])]
+    # The root filesystem is read-only: tools that write under $HOME get /tmp.
+    env = [Env(name="HOME", value="/tmp"),
+           Env(name="DBT_SEND_ANONYMOUS_USAGE_STATS", value="false")]
+    metrics: list[Gauge | Counter] = step_metrics(name)
+    if figure:
+        all_outputs.append(figure_output(figure))
+        env.append(Env(name="DELTASTORE_METRICS_DIR", value=METRICS_DIR))
+        metrics.append(figure_metric(name, figure))
     return Container(
         name=name,
         annotations={"workflows.argoproj.io/title": title},
@@ -117,19 +167,17 @@ def container(name: str, args: list[str], options: RenderOptions, *, title: str,
         command=[ENTRYPOINT],
         args=args,
         inputs=[*(Parameter(name=p) for p in inputs), *input_artifacts] or None,
-        outputs=outputs,  # type: ignore[arg-type]
+        outputs=all_outputs or None,  # type: ignore[arg-type]
         env_from=[ConfigMapEnvFrom(name=options.configmap),
                   SecretEnvFrom(name=options.secret)],
-        # The root filesystem is read-only: tools that write under $HOME get /tmp.
-        env=[Env(name="HOME", value="/tmp"),
-             Env(name="DBT_SEND_ANONYMOUS_USAGE_STATS", value="false")],
+        env=env,
         resources=resources(options),
         security_context=container_security_context(),
         volume_mounts=[VolumeMount(name="data", mount_path=DATA_DIR),
                        VolumeMount(name="tmp", mount_path="/tmp")],
         retry_strategy=retry_strategy() if retry else None,
         active_deadline_seconds=deadline_seconds,
-        metrics=step_metrics(name),
+        metrics=metrics,
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from extract.errors import DataError
+from extract.metrics import FAILED_TESTS, write_metric
 from extract.settings import Settings
 from workflows.cli import add_bool_flag, add_command, run_date_option
 from workflows.dbt_docs import generate_docs
@@ -69,9 +70,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     extra = parse_vars(args.vars)
-    run = run_dbt(Settings.from_env(), "build", select=args.select, exclude=args.exclude,
+    settings = Settings.from_env()
+    run = run_dbt(settings, "build", select=args.select, exclude=args.exclude,
                   full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
                   extra_vars=extra, target=args.target or None)
+    # Written before raise_for_status so a failed build still reports its failed tests.
+    write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
     run.raise_for_status()
     return 0
 

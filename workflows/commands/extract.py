@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from extract.load import SOURCES, format_summary, run_extract
+from extract.metrics import ROWS_LOADED, write_metric
 from extract.settings import Settings
 from workflows.cli import add_bool_flag, add_command
 
@@ -25,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    results = run_extract(Settings.from_env(), args.source, args.full_refresh,
+    settings = Settings.from_env()
+    results = run_extract(settings, args.source, args.full_refresh,
                           progress=lambda message: print(message, file=sys.stderr, flush=True))
     print(format_summary(results))
+    write_metric(settings, ROWS_LOADED, sum(r.inserted + r.updated + r.deleted for r in results))
     return 0

@@ -87,3 +87,28 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "deltastore extract --source legacy-db --full-refresh" in out
     assert "--source {store-api,legacy-db,all}" in out
+
+
+def _rows_changed(summary: str) -> int:
+    """inserted + updated + deleted over the summary's table lines (skip header and total)."""
+    total = 0
+    for line in summary.splitlines()[1:]:
+        cells = line.split()
+        if "." in cells[0]:  # table lines are `schema.table`
+            total += sum(int(c.replace(",", "")) for c in cells[2:5])
+    return total
+
+
+def test_rows_loaded_is_written_for_argo_when_a_metrics_dir_is_set(
+        env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = tmp_path / "metrics"
+    env.setenv("DELTASTORE_METRICS_DIR", str(metrics))
+    assert main(["extract", "--source", "legacy-db"]) == 0
+    first = int((metrics / "rows_loaded").read_text())
+    assert first == _rows_changed(capsys.readouterr().out)
+    assert first > 0
+    # Incremental again: the figure is this run's own, not a running total.
+    assert main(["extract", "--source", "legacy-db"]) == 0
+    again = int((metrics / "rows_loaded").read_text())
+    assert again == _rows_changed(capsys.readouterr().out)
+    assert again < first

@@ -86,12 +86,14 @@ def test_no_secret_or_environment_specific_literal_in_the_yaml(default_objects, 
             assert word not in lowered, word
         assert not re.search(r"https?://", text), "a URL is environment-specific"
         assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text), "an IP address"
-    # Configuration only arrives through envFrom; literal env vars are the fixed dbt paths.
+    # Configuration only arrives through envFrom; literal env vars are fixed in-pod paths
+    # (HOME, and the metrics folder on the pod's own /tmp volume).
     pipeline = default_objects["workflowtemplate-deltastore-pipeline.yaml"]
     for template in pipeline["spec"]["templates"]:
         if "container" in template:
-            names = {e["name"] for e in template["container"]["env"]}
-            assert not any(n.startswith("DELTASTORE_") for n in names)
+            env = {e["name"]: e["value"] for e in template["container"]["env"]}
+            assert env.pop("DELTASTORE_METRICS_DIR", "/tmp/metrics") == "/tmp/metrics"
+            assert not any(n.startswith("DELTASTORE_") for n in env)
 
 
 def test_committed_files_equal_a_fresh_render():
