@@ -111,11 +111,23 @@ REJECTS = Table(META, "rejects", (
     ("batch_id", "text"), ("source", "text"), ("table_name", "text"), ("record_key", "text"),
     ("reason", "text"), ("payload", "text"), ("rejected_at", "timestamp"),
 ), ())
+# One row per `deltastore build` and one per node of it: the sync gate and the SLO report
+# read them, since steps on Kubernetes share the warehouse but no files.
+DBT_BUILDS = Table(META, "dbt_builds", (
+    ("invocation_id", "text"), ("command", "text"), ("generated_at", "timestamp"),
+    ("run_date", "text"), ("success", "bool"),
+    ("failed_nodes", "text"),  # JSON list of `unique_id (status)`
+    ("recorded_at", "timestamp"),
+), ("invocation_id",))
+DBT_BUILD_NODES = Table(META, "dbt_build_nodes", (
+    ("invocation_id", "text"), ("unique_id", "text"), ("resource_type", "text"),
+    ("status", "text"), ("seconds", "float"), ("message", "text"),
+), ())
 
 
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
-    for t in ALL_TABLES + (LOAD_STATE, REJECTS):
+    for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

@@ -41,7 +41,7 @@ from extract.db import connect
 from extract.dburl import DatabaseURL
 from extract.errors import ConfigError, DataError, DeltaStoreError, LoadError
 from extract.settings import Settings
-from extract.sync_gate import check_build_gate, default_run_results_path
+from extract.sync_gate import check_build_gate
 from extract.sync_retry import is_transient, with_retries
 from extract.sync_sql import OLD_SUFFIX, SHADOW_SUFFIX, Column, Dialect
 
@@ -76,7 +76,7 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
     ``batched`` forces (True) or forbids (False) the row-batch copy; by default it is used
     unless both sides are DuckDB files.
     """
-    check_build_gate(run_results_path or default_run_results_path(settings), force, echo)
+    check_build_gate(settings, force, echo, run_results_path)
     source, target = settings.warehouse_url, settings.sync_target_url
     for url, name in ((source, "DELTASTORE_WAREHOUSE_URL"), (target, "DELTASTORE_SYNC_TARGET_URL")):
         if url.kind not in ("duckdb", "mssql"):

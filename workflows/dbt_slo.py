@@ -1,7 +1,8 @@
-"""The run-time SLO check: which dbt nodes of the last run took longer than allowed.
+"""The run-time SLO check: which dbt nodes of the last build took longer than allowed.
 
-Reads dbt's ``run_results.json`` (written by every ``deltastore build``), so it needs no
-database and can run as its own pipeline step after the build.
+Reads the node timings of the last build ``deltastore build`` recorded in the warehouse
+(``extract.build_log``), so it can run as its own pipeline step in a pod that shares no
+files with the build; ``--run-results`` reads a dbt ``run_results.json`` instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from extract.build_log import last_build
 from extract.errors import ConfigError, DataError
+from extract.settings import Settings
 
 DEFAULT_MAX_SECONDS = 300.0
 
@@ -24,7 +27,7 @@ class NodeTiming:
 
 @dataclass(frozen=True)
 class SloReport:
-    run_results: Path
+    source: str                          # where the timings come from, for the report
     max_seconds: float
     nodes: tuple[NodeTiming, ...]        # every node of the run, slowest first
 
@@ -39,7 +42,7 @@ class SloReport:
     def lines(self, top: int = 5) -> list[str]:
         """A short report: a summary, each breach, and the slowest nodes for context."""
         out = [f"dbt SLO: {len(self.nodes)} nodes, {self.total_seconds:.1f}s in total, "
-               f"limit {self.max_seconds:g}s per node ({self.run_results})"]
+               f"limit {self.max_seconds:g}s per node ({self.source})"]
         if self.slow:
             out += [f"BREACH {n.seconds:8.1f}s  {n.unique_id} ({n.status})" for n in self.slow]
         else:
@@ -48,10 +51,34 @@ class SloReport:
         return out
 
 
-def check_slo(run_results: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> SloReport:
-    """Read ``run_results`` and list the nodes slower than ``max_seconds``."""
+def slo_report(settings: Settings, max_seconds: float = DEFAULT_MAX_SECONDS,
+               run_results: Path | None = None) -> SloReport:
+    """The SLO report of the last recorded build, or of ``run_results`` when given."""
+    if run_results is not None:
+        return check_slo(run_results, max_seconds)
+    _check_limit(max_seconds)
+    build = last_build(settings)
+    if build is None:
+        raise ConfigError(f"no dbt build recorded in `{settings.warehouse_url}`; run "
+                          "`deltastore build` first (or pass `--run-results PATH`)")
+    timings = [NodeTiming(n.unique_id, n.status, n.seconds) for n in build.nodes]
+    return _report(f"build of {build.built_at} recorded in `{settings.warehouse_url}`",
+                   max_seconds, timings)
+
+
+def _check_limit(max_seconds: float) -> None:
     if max_seconds <= 0:
         raise ConfigError(f"--max-seconds: `{max_seconds:g}` must be above 0")
+
+
+def _report(source: str, max_seconds: float, timings: list[NodeTiming]) -> SloReport:
+    timings.sort(key=lambda n: (-n.seconds, n.unique_id))
+    return SloReport(source, float(max_seconds), tuple(timings))
+
+
+def check_slo(run_results: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> SloReport:
+    """Read ``run_results`` and list the nodes slower than ``max_seconds``."""
+    _check_limit(max_seconds)
     try:
         data = json.loads(Path(run_results).read_text())
     except FileNotFoundError:
@@ -68,5 +95,4 @@ def check_slo(run_results: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Sl
                    float(r.get("execution_time") or 0.0))
         for r in results if isinstance(r, dict)
     ]
-    timings.sort(key=lambda n: (-n.seconds, n.unique_id))
-    return SloReport(Path(run_results), float(max_seconds), tuple(timings))
+    return _report(str(run_results), max_seconds, timings)

@@ -12,6 +12,7 @@ import pytest
 import sqlglot
 
 from extract import sync_sql
+from extract.build_log import record_build
 from extract.errors import ConfigError, DataError, LoadError, TransientError
 from extract.settings import Settings
 from extract.sync import sync_marts
@@ -46,11 +47,16 @@ create view analytics.v_helper as select id from analytics.dim_things;
 """
 
 
+def _run_results(statuses: dict[str, str], invocation: str = "inv-1") -> dict[str, Any]:
+    results = [{"unique_id": node, "status": status, "execution_time": 0.5}
+               for node, status in statuses.items()]
+    return {"metadata": {"generated_at": "2026-01-01T02:00:00Z", "invocation_id": invocation},
+            "args": {"which": "build"}, "results": results}
+
+
 def _write_run_results(path: Path, statuses: dict[str, str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    results = [{"unique_id": node, "status": status} for node, status in statuses.items()]
-    path.write_text(json.dumps({"metadata": {"generated_at": "2026-01-01T02:00:00Z"},
-                                "args": {"which": "build"}, "results": results}))
+    path.write_text(json.dumps(_run_results(statuses)))
     return path
 
 
@@ -62,9 +68,9 @@ def settings(tmp_path: Path) -> Settings:
     s.warehouse_url.path.parent.mkdir(parents=True)
     with duckdb.connect(str(s.warehouse_url.path)) as con:
         con.execute(WAREHOUSE_SQL)
-    _write_run_results(data_dir / "dbt" / "target" / "run_results.json",
-                       {"model.deltastore.dim_things": "success",
-                        "test.deltastore.unique_dim_things_id": "pass"})
+    # What `deltastore build` leaves in the warehouse: the sync gate reads it.
+    record_build(s, _run_results({"model.deltastore.dim_things": "success",
+                                  "test.deltastore.unique_dim_things_id": "pass"}))
     return s
 
 
@@ -176,21 +182,29 @@ def test_leftovers_of_a_crashed_run_are_dropped(settings: Settings) -> None:
     assert sum("left by an earlier sync" in line for line in lines) == 2
 
 
-def test_gate_blocks_a_failed_build_and_force_passes_it(
+def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_it(
         settings: Settings, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    results = _write_run_results(
-        settings.data_dir / "dbt" / "target" / "run_results.json",
+    # No run_results.json anywhere: on Kubernetes the sync pod never sees the build's files.
+    assert not (settings.data_dir / "dbt").exists()
+    lines: list[str] = []
+    sync_marts(settings, echo=lines.append)
+    assert "sync gate: the dbt build of 2026-01-01T02:00:00 passed (2 nodes)" in lines
+
+    record_build(settings, _run_results(
         {"model.deltastore.dim_things": "success", "model.deltastore.kpi_summary": "error",
          "test.deltastore.not_null_dim_things_id": "fail", "test.deltastore.warned": "warn",
-         "model.deltastore.downstream": "skipped"})
+         "model.deltastore.downstream": "skipped"}, invocation="inv-2"))
+    _change_warehouse(settings)
+    published = _contents(settings.sync_target_url.path)
     with pytest.raises(DataError) as err:
         sync_marts(settings, echo=lambda _: None)
     message = str(err.value)
+    assert message.startswith("the last dbt build (2026-01-01T02:00:00) had 2 failed nodes")
     assert "model.deltastore.kpi_summary (error)" in message
     assert "test.deltastore.not_null_dim_things_id (fail)" in message
     assert "warned" not in message and "--force" in message
-    assert not settings.sync_target_url.path.exists()  # type: ignore[union-attr]
+    assert _contents(settings.sync_target_url.path) == published
 
     monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
@@ -198,17 +212,50 @@ def test_gate_blocks_a_failed_build_and_force_passes_it(
     assert "error: the last dbt build" in capsys.readouterr().err
     assert main(["sync", "--force"]) == 0
     assert "sync gate overridden (--force)" in capsys.readouterr().out
-    assert set(_contents(settings.sync_target_url.path)) == set(MARTS)
+    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+
+
+def test_gate_refuses_when_no_build_was_recorded(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    bare = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data")})
+    with pytest.raises(DataError, match="no dbt build recorded in `duckdb://.*`: run "
+                                        "`deltastore build` first"):
+        sync_marts(bare, echo=lambda _: None)
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()  # the gate created nothing
+
+
+def test_gate_on_an_explicit_run_results_file(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--run-results PATH gates on that file, whatever the warehouse recorded (it passed)."""
+    results = _write_run_results(tmp_path / "elsewhere" / "run_results.json",
+                                 {"model.deltastore.dim_things": "success",
+                                  "test.deltastore.not_null_dim_things_id": "fail"})
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
+    assert main(["sync", "--run-results", str(results)]) == 3
+    assert "test.deltastore.not_null_dim_things_id (fail)" in capsys.readouterr().err
+    assert not settings.sync_target_url.path.exists()  # type: ignore[union-attr]
+
+    _write_run_results(results, {"model.deltastore.dim_things": "success"})
+    assert main(["sync", "--run-results", str(results)]) == 0
+    assert "passed (1 nodes)" in capsys.readouterr().out
 
     # `deltastore docs` leaves the results of `dbt docs generate` behind: not a build.
     results.write_text(json.dumps({"args": {"which": "generate"}, "results": [
         {"unique_id": "model.deltastore.dim_things", "status": "success"}]}))
-    assert main(["sync"]) == 3
+    assert main(["sync", "--run-results", str(results)]) == 3
     assert "holds the results of `dbt generate`, not of a build" in capsys.readouterr().err
 
+    results.write_text("{not json")
+    assert main(["sync", "--run-results", str(results)]) == 3
+    assert "is not a dbt run_results.json" in capsys.readouterr().err
+
     results.unlink()
-    assert main(["sync"]) == 3
+    assert main(["sync", "--run-results", str(results)]) == 3
     assert "run `deltastore build` first" in capsys.readouterr().err
+    assert main(["sync", "--run-results", str(results), "--force"]) == 0
+    assert "sync gate skipped (--force): no dbt build results at" in capsys.readouterr().out
 
 
 def test_python_reference_checksum_equals_duckdb_sql(settings: Settings) -> None:
@@ -361,7 +408,13 @@ def test_sync_target_must_not_be_the_warehouse(settings: Settings) -> None:
 
 
 def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings) -> None:
+    passed = _write_run_results(settings.data_dir / "run_results.json",
+                                {"model.deltastore.dim_things": "success"})
     held = duckdb.connect(str(settings.warehouse_url.path))
-    with held, pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
-        sync_marts(settings, echo=lambda _: None)
+    with held:
+        with pytest.raises(LoadError, match="cannot read the dbt builds in the warehouse .* "
+                                            "`keep_open: false`"):
+            sync_marts(settings, echo=lambda _: None)
+        with pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
+            sync_marts(settings, run_results_path=passed, echo=lambda _: None)
     assert set(_contents(settings.sync_target_url.path)) == set()

@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.errors import ConfigError, LoadError
+from extract.build_log import last_build
+from extract.errors import ConfigError, DataError, LoadError
 from extract.settings import Settings
+from extract.sync_gate import check_build_gate
 from workflows import cli
 from workflows.dbt_manifest import dbt_layers
 from workflows.dbt_runner import dbt_args, dbt_environment, run_dbt, target_dir
@@ -106,13 +108,33 @@ def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple)
     assert "DELTASTORE_DBT_DUCKDB_PATH" not in os.environ  # set for dbt only, then restored
 
 
-def test_failing_test_exits_3(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failing_test_exits_3_and_is_recorded_for_the_sync_gate(
+        cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["build", "--select", "assert_enough_customers",
                      "--vars", '{"min_customers": 99}'])
     out, err = capsys.readouterr()
     assert code == 3
     assert "FAIL    test      assert_enough_customers" in out
     assert err.startswith("error: dbt build: 1 test(s) failed: `assert_enough_customers`")
+    # Recorded in the warehouse after dbt let go of the DuckDB file, in the same process.
+    build = last_build(cli_env)
+    assert build is not None and f"recorded dbt build `{build.invocation_id}`" in out
+    test_id = "test.mini.assert_enough_customers"
+    assert build.failed_nodes == (f"{test_id} (fail)",)
+    assert [(n.unique_id, n.resource_type, n.status) for n in build.nodes] == [
+        (test_id, "test", "fail")]
+    assert build.run_date == "2024-06-30" and not build.success
+    with pytest.raises(DataError, match=f"had 1 failed nodes: `{test_id} \\(fail\\)`"):
+        check_build_gate(cli_env, echo=lambda _: None)
+
+    assert cli.main(["build", "--select", "assert_enough_customers"]) == 0
+    capsys.readouterr()
+    passed = last_build(cli_env)
+    assert passed is not None and passed.success
+    assert passed.invocation_id != build.invocation_id
+    lines: list[str] = []
+    check_build_gate(cli_env, echo=lines.append)
+    assert lines and lines[0].endswith("passed (1 nodes)")
 
 
 def test_build_writes_the_failed_test_count_for_argo(
@@ -220,14 +242,34 @@ def test_slo_report_on_handmade_run_results(tmp_path: Path, monkeypatch: pytest.
     assert cli.main(["slo", "--run-results", str(tmp_path / "missing.json")]) == 2
 
 
-def test_slo_reads_the_last_dbt_run(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    last = json.loads((target_dir(cli_env) / "run_results.json").read_text())["results"]
-    assert cli.main(["slo", "--max-seconds", "0.000001", "--fail"]) == 3
-    breaches = [line for line in capsys.readouterr().out.splitlines()
-                if line.startswith("BREACH")]
+def test_slo_reads_the_last_build_from_the_warehouse(
+        cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--select", "stg_shop__customers dim_customers"]) == 0
+    results = target_dir(cli_env) / "run_results.json"
+    last = json.loads(results.read_text())["results"]
+    # On Kubernetes the slo-report pod never sees the build's files.
+    moved = results.rename(tmp_path / "run_results.json")
+    try:
+        assert cli.main(["slo", "--max-seconds", "0.000001", "--fail"]) == 3
+    finally:
+        moved.rename(results)
+    out = capsys.readouterr().out
+    assert f"recorded in `{cli_env.warehouse_url}`" in out
+    breaches = [line for line in out.splitlines() if line.startswith("BREACH")]
     assert breaches
     assert sorted(line.split()[2] for line in breaches) == sorted(
         r["unique_id"] for r in last if r["execution_time"] > 0.000001)
+    assert {r["unique_id"] for r in last} >= {
+        "model.mini.stg_shop__customers", "model.mini.dim_customers"}
+
+
+def test_slo_without_a_recorded_build_says_to_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    assert cli.main(["slo"]) == 2
+    assert "no dbt build recorded in `duckdb://" in capsys.readouterr().err
 
 
 def test_mssql_environment_carries_no_password_in_argv(monkeypatch: pytest.MonkeyPatch,

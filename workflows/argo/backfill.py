@@ -16,7 +16,6 @@ import datetime as dt
 import json
 
 from hera.workflows import DAG, Parameter, Task
-from hera.workflows.models import ContinueOn
 
 from extract.errors import ConfigError
 from workflows.argo import containers, template
@@ -60,10 +59,8 @@ def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
     build = step("dbt-build")
     before = [s for s in PIPELINE if s.name not in ("dbt-build", "sync", "slo-report")]
     specs = template.pipeline_tasks(options.replace(dbt_granularity="single"), steps=before)
-    # The loop's run_results.json cannot be handed on as one artifact: with emptyDir, a
-    # failed slo-report is only reported (see template.py).
-    after = template.pipeline_tasks(options.replace(artifacts=False),
-                                    steps=[step("sync"), step("slo-report")])
+    # sync's gate and slo-report read the last day's build from the warehouse.
+    after = template.pipeline_tasks(options, steps=[step("sync"), step("slo-report")])
     build_inputs = tuple(containers.PARAMETER_NAMES[o] for o in build.options)
     with template.base_template(
         NAME, options, title="DeltaStore backfill",
@@ -103,6 +100,5 @@ def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
                 depends = spec.depends.replace(f"{build.name}.", f"{LOOP}.") if spec.depends \
                     else None
                 Task(name=spec.name, template=built[spec.name], depends=depends, when=spec.when,
-                     arguments=template.task_arguments(spec),
-                     continue_on=ContinueOn(failed=True) if spec.continue_on_failed else None)
+                     arguments=template.task_arguments(spec))
     return workflow

@@ -139,7 +139,6 @@ def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
 
 def container(name: str, args: list[str], options: RenderOptions, *, title: str,
               retry: bool, deadline_seconds: int, inputs: Sequence[str] = (),
-              input_artifacts: Sequence[Artifact] = (),
               outputs: Sequence[Artifact] | None = None) -> Container:
     """A container template running ``deltastore <args>`` with the shared settings.
 
@@ -166,7 +165,7 @@ def container(name: str, args: list[str], options: RenderOptions, *, title: str,
         else options.image_pull_policy,
         command=[ENTRYPOINT],
         args=args,
-        inputs=[*(Parameter(name=p) for p in inputs), *input_artifacts] or None,
+        inputs=[Parameter(name=p) for p in inputs] or None,
         outputs=all_outputs or None,  # type: ignore[arg-type]
         env_from=[ConfigMapEnvFrom(name=options.configmap),
                   SecretEnvFrom(name=options.secret)],

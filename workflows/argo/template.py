@@ -12,9 +12,10 @@ How it behaves:
 - ``--dbt-granularity layer`` replaces dbt-build with one task per dbt layer, chained.
 - The demo variant (``data_pvc`` set) shares one volume between steps, runs one workflow
   at a time and serialises the two extracts (all write the same DuckDB file), and renders
-  the dashboards at the end. In production (emptyDir) steps share no files: the warehouse
-  is a server, and slo-report gets run_results.json as an artifact when a repository is
-  configured (otherwise its failure is shown but does not fail the run).
+  the dashboards at the end. In production (emptyDir) steps share no files, only the
+  warehouse (a server): dbt-build records its outcome and node timings there
+  (``extract.build_log``), and sync's gate and slo-report read them back. With an artifact
+  repository, dbt-build also exports run_results.json and manifest.json.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from hera.workflows import (
 )
 from hera.workflows.metrics import Counter, Gauge, Label
 from hera.workflows.models import (
-    ContinueOn,
     Mutex,
     PodGC,
     Synchronization,
@@ -93,8 +93,6 @@ class TaskSpec:
     when: str | None = None
     dbt: bool = False              # exports dbt artifacts when enabled
     mutex: bool = False
-    run_results_from: str | None = None   # task whose run_results.json this step reads
-    continue_on_failed: bool = False
 
 
 def depends_expression(step_depends: Sequence[str], skippable: set[str]) -> str | None:
@@ -144,18 +142,11 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
                 previous = f"{name}.Succeeded"
                 renamed[step.name] = name
             continue
-        # slo-report reads the build's run_results.json. Steps share files only on the demo
-        # claim; with emptyDir it arrives as an artifact when a repository is configured,
-        # and without one a failed report must not fail the pipeline.
-        reads_results = step.command[0] == "slo" and not demo
         specs.append(TaskSpec(
             name=step.name, args=step.command, title=step.title,
             retry=step.retry == "transient", depends=depends, inputs=inputs, when=when,
             dbt=step.name == "dbt-build",
-            mutex=demo and step.command[0] == "extract",
-            run_results_from=renamed.get("dbt-build", "dbt-build")
-            if reads_results and options.artifacts else None,
-            continue_on_failed=reads_results and not options.artifacts))
+            mutex=demo and step.command[0] == "extract"))
     if dashboards:
         after = next(s for s in steps if s.name == "sync")
         specs.append(TaskSpec(
@@ -172,17 +163,9 @@ def dbt_artifacts() -> list[Artifact]:
                                ("manifest", "manifest.json"))]
 
 
-def run_results_input() -> Artifact:
-    return Artifact(name="run-results", path=f"{containers.DBT_TARGET_PATH}/run_results.json")
-
-
-def task_arguments(spec: TaskSpec) -> list[Parameter | Artifact] | None:
-    arguments: list[Parameter | Artifact] = [
-        Parameter(name=p, value=f"{{{{workflow.parameters.{p}}}}}") for p in spec.inputs]
-    if spec.run_results_from:
-        arguments.append(Artifact(
-            name="run-results",
-            from_=f"{{{{tasks.{spec.run_results_from}.outputs.artifacts.run-results}}}}"))
+def task_arguments(spec: TaskSpec) -> list[Parameter] | None:
+    arguments = [Parameter(name=p, value=f"{{{{workflow.parameters.{p}}}}}")
+                 for p in spec.inputs]
     return arguments or None
 
 
@@ -238,7 +221,6 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
             deadline_seconds=STEP_DEADLINE_SECONDS.get(spec.name,
                                                        STEP_DEADLINE_SECONDS["dbt-build"]),
             inputs=list(spec.inputs),
-            input_artifacts=[run_results_input()] if spec.run_results_from else [],
             outputs=dbt_artifacts() if spec.dbt and options.artifacts else None)
         if spec.mutex:
             template.synchronization = Synchronization(mutexes=[Mutex(name=DEMO_WRITER_MUTEX)])
@@ -252,8 +234,7 @@ def add_dag(name: str, specs: Sequence[TaskSpec], templates: dict[str, Container
     with DAG(name=name):
         for spec in specs:
             Task(name=spec.name, template=templates[spec.name],
-                 depends=spec.depends, when=spec.when, arguments=task_arguments(spec),
-                 continue_on=ContinueOn(failed=True) if spec.continue_on_failed else None)
+                 depends=spec.depends, when=spec.when, arguments=task_arguments(spec))
 
 
 def pipeline_template(options: RenderOptions, layers: Sequence[tuple[str, str]] | None = None,

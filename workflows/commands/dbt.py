@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
+from extract.build_log import record_build_file
 from extract.errors import DataError
 from extract.metrics import FAILED_TESTS, write_metric
 from extract.settings import Settings
 from workflows.cli import add_bool_flag, add_command, run_date_option
 from workflows.dbt_docs import generate_docs
 from workflows.dbt_runner import parse_vars, run_dbt, target_dir
-from workflows.dbt_slo import DEFAULT_MAX_SECONDS, check_slo
+from workflows.dbt_slo import DEFAULT_MAX_SECONDS, slo_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help=f"limit per node in seconds (default {DEFAULT_MAX_SECONDS:g})")
     add_bool_flag(slo, "--fail", "exit 3 when a node breaches the limit (default: report only)")
     slo.add_argument("--run-results", type=Path, default=None,
-                     help="run_results.json to read (default: the last build's)")
+                     help="run_results.json to read (default: the last build recorded in "
+                          "the warehouse)")
     slo.set_defaults(handler=_slo)
 
     docs = add_command(
@@ -71,12 +74,22 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace) -> int:
     extra = parse_vars(args.vars)
     settings = Settings.from_env()
+    started = time.time()
     run = run_dbt(settings, "build", select=args.select, exclude=args.exclude,
                   full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
                   extra_vars=extra, target=args.target or None)
     # Written before raise_for_status so a failed build still reports its failed tests.
     write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
-    run.raise_for_status()
+    try:
+        # The sync gate and the SLO report (other pods on Kubernetes) read the build from
+        # the warehouse. dbt-duckdb has released the file by now (dbt_runner._release_duckdb).
+        recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
+                                     not_before=started)
+        if recorded:
+            print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
+    finally:
+        # A failed build's own error wins over a failure to record it.
+        run.raise_for_status()
     return 0
 
 
@@ -88,8 +101,7 @@ def _freshness(args: argparse.Namespace) -> int:
 
 
 def _slo(args: argparse.Namespace) -> int:
-    path = args.run_results or target_dir(Settings.from_env()) / "run_results.json"
-    report = check_slo(path, args.max_seconds)
+    report = slo_report(Settings.from_env(), args.max_seconds, args.run_results)
     for line in report.lines():
         print(line)
     if report.slow and args.fail:

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_bool_flag(parser, "--force", "sync even when the last dbt build failed or is missing")
     parser.add_argument("--run-results", type=Path, default=None, metavar="PATH",
-                        help="dbt run_results.json to gate on "
-                             "(default: <data dir>/dbt/target/run_results.json)")
+                        help="dbt run_results.json to gate on (default: the last build "
+                             "`deltastore build` recorded in the warehouse)")
     parser.set_defaults(handler=run_sync)
 
 

@@ -262,20 +262,23 @@ MANIFEST_JSON = """{
 }"""
 
 
-def test_slo_report_gets_run_results_as_an_artifact_or_cannot_fail_the_run(default_objects,
-                                                                          demo_objects):
-    """Steps share no files on emptyDir: the report needs the build's run_results.json."""
-    with_repo = render_objects(DEFAULT_OPTIONS.replace(artifacts=True))[PIPELINE_FILE]
-    slo = {t["name"]: t for t in dag_tasks(with_repo)}["slo-report"]
-    assert slo["arguments"]["artifacts"] == [{
-        "from": "{{tasks.dbt-build.outputs.artifacts.run-results}}", "name": "run-results"}]
-    assert templates(with_repo)["slo-report"]["inputs"]["artifacts"] == [
-        {"name": "run-results", "path": "/data/dbt/target/run_results.json"}]
-    without = {t["name"]: t for t in dag_tasks(default_objects[PIPELINE_FILE])}
-    assert without["slo-report"]["continueOn"] == {"failed": True}
-    assert [n for n, t in without.items() if "continueOn" in t] == ["slo-report"]
-    shared = {t["name"]: t for t in dag_tasks(demo_objects[PIPELINE_FILE])}
-    assert "continueOn" not in shared["slo-report"]
+def test_sync_and_slo_report_read_the_build_from_the_warehouse_not_files(
+        default_objects, demo_objects, layer_objects):
+    """Steps share no files on emptyDir: the gate and the SLO report read the build that
+    dbt-build recorded in the warehouse, so no step takes artifacts or may fail silently."""
+    with_repo = render_objects(DEFAULT_OPTIONS.replace(artifacts=True))
+    for objects in (default_objects, demo_objects, layer_objects, with_repo):
+        for name, obj in objects.items():
+            for item in obj["spec"].get("templates", []):  # CronWorkflows only refer to them
+                assert "artifacts" not in (item.get("inputs") or {}), (name, item["name"])
+                for task in (item.get("dag") or {}).get("tasks", []):
+                    assert "continueOn" not in task, (name, task["name"])
+                    assert "artifacts" not in (task.get("arguments") or {}), (name, task["name"])
+    slo = templates(default_objects[PIPELINE_FILE])["slo-report"]
+    assert slo["container"]["args"] == ["slo"]
+    # The build's artifacts stay an optional export when a repository is configured.
+    assert [a["name"] for a in templates(with_repo[PIPELINE_FILE])["dbt-build"]["outputs"][
+        "artifacts"]] == ["run-results", "manifest"]
 
 
 def test_demo_variant_runs_one_workflow_at_a_time(default_objects, demo_objects):

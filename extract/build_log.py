@@ -1,0 +1,307 @@
+"""The record of dbt builds in the warehouse: ``meta.dbt_builds`` and ``meta.dbt_build_nodes``.
+
+On Kubernetes each step runs in its own pod and shares no files with the others, but all of
+them reach the warehouse (a server in production, the same DuckDB file in the demo). So
+``deltastore build`` records each build's outcome and node timings there, and the sync gate
+and the SLO report read the last one back. ``record_build`` writes a build and its nodes in
+one transaction; the statements come from the small builders below (the tests parse the
+SQL Server ones as T-SQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extract.db import column_type, connect, quote
+from extract.errors import LoadError
+from extract.schemas import DBT_BUILD_NODES, DBT_BUILDS, Table
+from extract.settings import Settings
+
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
+# dbt messages and long failure lists must not be cut by SQL Server's NVARCHAR(4000).
+_UNBOUNDED_TEXT = {"failed_nodes", "message"}
+_KEY_TEXT_TYPE = "NVARCHAR(200)"  # SQL Server index keys must stay under 900 bytes
+
+
+def failed_nodes(run_results: dict[str, Any]) -> list[str]:
+    """``unique_id (status)`` of every gated node that errored or failed."""
+    failed = []
+    for result in run_results.get("results") or []:
+        node = str(result.get("unique_id", "?"))
+        status = str(result.get("status", "")).lower()
+        if node.startswith(GATED_NODE_TYPES) and status in FAILED_STATUSES:
+            failed.append(f"{node} ({status})")
+    return failed
+
+
+@dataclass(frozen=True)
+class BuildNode:
+    unique_id: str
+    resource_type: str
+    status: str
+    seconds: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """One dbt build: what the sync gate and the SLO report need to know about it."""
+
+    invocation_id: str
+    command: str | None             # dbt's `args.which`; None when the results do not say
+    generated_at: dt.datetime | None
+    run_date: str | None
+    success: bool
+    failed_nodes: tuple[str, ...]
+    nodes: tuple[BuildNode, ...]
+    recorded_at: dt.datetime | None = None
+
+    @classmethod
+    def from_run_results(cls, data: dict[str, Any]) -> BuildRecord:
+        """Read a parsed ``run_results.json``; raises ValueError when it is not one."""
+        results = data.get("results")
+        if not isinstance(results, list):
+            raise ValueError("no `results` list")
+        metadata = data.get("metadata") or {}
+        args = data.get("args") or {}
+        failed = failed_nodes(data)
+        nodes = tuple(
+            BuildNode(unique_id=str(r.get("unique_id", "?")),
+                      resource_type=str(r.get("unique_id", "?")).split(".", 1)[0],
+                      status=str(r.get("status", "?")).lower(),
+                      seconds=float(r.get("execution_time") or 0.0),
+                      message=str(r.get("message") or ""))
+            for r in results if isinstance(r, dict))
+        return cls(invocation_id=str(metadata.get("invocation_id") or ""),
+                   command=args.get("which"), generated_at=_utc(metadata.get("generated_at")),
+                   run_date=_run_date(args.get("vars")), success=not failed,
+                   failed_nodes=tuple(failed), nodes=nodes)
+
+    @property
+    def built_at(self) -> str:
+        return self.generated_at.isoformat(timespec="seconds") if self.generated_at else "?"
+
+
+def _utc(text: Any) -> dt.datetime | None:
+    """dbt's ``generated_at`` (ISO, with Z) as naive UTC, the warehouse's timestamp type."""
+    try:
+        stamp = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+def _run_date(variables: Any) -> str | None:
+    if isinstance(variables, str):  # some dbt versions keep --vars as given
+        try:
+            variables = json.loads(variables)
+        except ValueError:
+            return None
+    value = variables.get("run_date") if isinstance(variables, dict) else None
+    return str(value) if value is not None else None
+
+
+# --- statements ------------------------------------------------------------------------
+
+def _sql_type(kind: str, table: Table, column: str, logical: str) -> str:
+    if kind == "mssql" and logical == "text":
+        if column in table.primary_key:
+            return _KEY_TEXT_TYPE
+        if column in _UNBOUNDED_TEXT:
+            return "NVARCHAR(MAX)"
+    return column_type(kind, logical)
+
+
+def _qualified(kind: str, table: Table) -> str:
+    return f"{quote(kind, table.schema)}.{quote(kind, table.name)}"
+
+
+def create_sql(kind: str) -> list[str]:
+    """Create schema ``meta`` and both tables when missing."""
+    schema = DBT_BUILDS.schema
+    if kind == "mssql":
+        statements = [f"IF SCHEMA_ID(N'{schema}') IS NULL "
+                      f"EXEC(N'CREATE SCHEMA {quote(kind, schema)}')"]
+    else:
+        statements = [f"CREATE SCHEMA IF NOT EXISTS {quote(kind, schema)}"]
+    for table in (DBT_BUILDS, DBT_BUILD_NODES):
+        parts = [f"{quote(kind, c)} {_sql_type(kind, table, c, t)}"
+                 + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
+        if table.primary_key:
+            parts.append(f"PRIMARY KEY ({', '.join(quote(kind, c) for c in table.primary_key)})")
+        body = f"{_qualified(kind, table)} ({', '.join(parts)})"
+        statements.append(
+            f"IF OBJECT_ID(N'{table.qualified_name}', N'U') IS NULL CREATE TABLE {body}"
+            if kind == "mssql" else f"CREATE TABLE IF NOT EXISTS {body}")
+    return statements
+
+
+def delete_sql(kind: str, table: Table) -> str:
+    """Forget an invocation before writing it, so recording the same results twice is safe."""
+    return f"DELETE FROM {_qualified(kind, table)} WHERE {quote(kind, 'invocation_id')} = ?"
+
+
+def insert_sql(kind: str, table: Table) -> str:
+    columns = ", ".join(quote(kind, c) for c in table.column_names)
+    marks = ", ".join("?" for _ in table.columns)
+    return f"INSERT INTO {_qualified(kind, table)} ({columns}) VALUES ({marks})"
+
+
+def last_build_sql(kind: str) -> str:
+    columns = ", ".join(quote(kind, c) for c in DBT_BUILDS.column_names)
+    order = f"ORDER BY {quote(kind, 'recorded_at')} DESC"
+    if kind == "mssql":
+        return f"SELECT TOP 1 {columns} FROM {_qualified(kind, DBT_BUILDS)} {order}"
+    return f"SELECT {columns} FROM {_qualified(kind, DBT_BUILDS)} {order} LIMIT 1"
+
+
+def nodes_sql(kind: str) -> str:
+    columns = ", ".join(quote(kind, c) for c in DBT_BUILD_NODES.column_names[1:])
+    return (f"SELECT {columns} FROM {_qualified(kind, DBT_BUILD_NODES)} "
+            f"WHERE {quote(kind, 'invocation_id')} = ? "
+            f"ORDER BY {quote(kind, 'seconds')} DESC, {quote(kind, 'unique_id')}")
+
+
+def node_input_sizes() -> list[tuple[int, int, int]]:
+    """pyodbc ``setinputsizes`` for the node rows, so fast_executemany binds the message as
+    NVARCHAR(MAX) instead of sizing every row's buffer by the first row's message."""
+    import pyodbc
+
+    def size(column: str, logical: str) -> tuple[int, int, int]:
+        if logical == "float":
+            return (pyodbc.SQL_DOUBLE, 0, 0)
+        return (pyodbc.SQL_WVARCHAR, 0 if column in _UNBOUNDED_TEXT else 4000, 0)
+
+    return [size(c, t) for c, t in DBT_BUILD_NODES.columns]
+
+
+def table_exists_sql() -> str:
+    return ("SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?")
+
+
+# --- reading and writing ------------------------------------------------------------------
+
+def _driver_errors(kind: str) -> tuple[type[Exception], ...]:
+    if kind == "mssql":
+        import pyodbc
+
+        return (pyodbc.Error,)
+    import duckdb
+
+    return (duckdb.Error,)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc.args[-1] if exc.args else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def record_build(settings: Settings, run_results: dict[str, Any]) -> None:
+    """Write one build (a parsed ``run_results.json``) and its nodes in one transaction."""
+    build = BuildRecord.from_run_results(run_results)
+    if not build.invocation_id:
+        raise ValueError("run_results.json has no `metadata.invocation_id`")
+    url = settings.warehouse_url
+    kind = url.kind
+    if kind not in ("duckdb", "mssql"):
+        raise LoadError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
+                        "warehouse; use DuckDB or SQL Server")
+    recorded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    row = (build.invocation_id, build.command, build.generated_at, build.run_date,
+           build.success, json.dumps(list(build.failed_nodes)), recorded_at)
+    node_rows = [(build.invocation_id, n.unique_id, n.resource_type, n.status, n.seconds,
+                  n.message) for n in build.nodes]
+    connection = connect(url)
+    try:
+        if kind == "duckdb":
+            connection.begin()
+        # DuckDB's cursor() is a second connection, outside this transaction.
+        cursor = connection.cursor() if kind == "mssql" else connection
+        for statement in create_sql(kind):
+            cursor.execute(statement)
+        for table in (DBT_BUILD_NODES, DBT_BUILDS):
+            cursor.execute(delete_sql(kind, table), (build.invocation_id,))
+        cursor.execute(insert_sql(kind, DBT_BUILDS), row)
+        if node_rows:
+            if kind == "mssql":
+                cursor.fast_executemany = True  # one round trip, not one per node
+                cursor.setinputsizes(node_input_sizes())
+            cursor.executemany(insert_sql(kind, DBT_BUILD_NODES), node_rows)
+        connection.commit()
+    except _driver_errors(kind) as exc:
+        connection.rollback()
+        raise LoadError(f"cannot record the dbt build in `{url}`: {_first_line(exc)}") from None
+    finally:
+        connection.close()
+
+
+def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
+                      ) -> BuildRecord | None:
+    """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
+    (a time.time() value: a file from an earlier run says nothing about this one)."""
+    try:
+        # One second of slack for file systems with coarse modification times.
+        if not_before is not None and os.path.getmtime(path) < not_before - 1.0:
+            return None
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise LoadError(f"cannot record the dbt build: `{path}` is unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt run_results.json")
+    try:
+        record_build(settings, data)
+    except ValueError as exc:
+        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt "
+                        f"run_results.json ({exc})") from None
+    return BuildRecord.from_run_results(data)
+
+
+def last_build(settings: Settings) -> BuildRecord | None:
+    """The latest recorded build (by ``recorded_at``), or None when none was recorded."""
+    url = settings.warehouse_url
+    kind = url.kind
+    if kind not in ("duckdb", "mssql"):
+        return None
+    if kind == "duckdb" and (url.path is None or not url.path.exists()):
+        return None
+    try:
+        connection = connect(url, read_only=True)
+    except _driver_errors(kind) as exc:
+        # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
+        raise LoadError(f"cannot read the dbt builds in the warehouse `{url}`: "
+                        f"{_first_line(exc)}; close other connections to it (dbt/profiles.yml "
+                        "needs `keep_open: false`)") from None
+    try:
+        cursor = connection.cursor()
+        cursor.execute(table_exists_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute(last_build_sql(kind))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        values = dict(zip(DBT_BUILDS.column_names, row, strict=True))
+        cursor.execute(nodes_sql(kind), (values["invocation_id"],))
+        nodes = tuple(BuildNode(str(u), str(r), str(s), float(sec or 0.0), str(m or ""))
+                      for u, r, s, sec, m in cursor.fetchall())
+    except _driver_errors(kind) as exc:
+        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+    finally:
+        connection.close()
+    return BuildRecord(
+        invocation_id=str(values["invocation_id"]), command=values["command"],
+        generated_at=values["generated_at"], run_date=values["run_date"],
+        success=bool(values["success"]),
+        failed_nodes=tuple(json.loads(values["failed_nodes"] or "[]")), nodes=nodes,
+        recorded_at=values["recorded_at"])

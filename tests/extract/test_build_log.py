@@ -1,0 +1,165 @@
+"""The dbt build record in the warehouse: round trip on a real DuckDB file, one transaction,
+statements for both databases (the SQL Server ones parsed as T-SQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlglot
+
+from extract import build_log
+from extract.build_log import BuildNode, last_build, record_build, record_build_file
+from extract.db import quote
+from extract.errors import LoadError
+from extract.schemas import DBT_BUILD_NODES, DBT_BUILDS
+from extract.settings import Settings
+
+
+def _results(invocation: str, statuses: dict[str, tuple[str, float]],
+             generated_at: str = "2026-03-01T04:05:06.123456Z") -> dict[str, Any]:
+    return {
+        "metadata": {"generated_at": generated_at, "invocation_id": invocation},
+        "args": {"which": "build", "vars": {"run_date": "2026-02-28", "on_time_days": 5}},
+        "results": [{"unique_id": node, "status": status, "execution_time": seconds,
+                     "message": f"{status} message" if status != "success" else None}
+                    for node, (status, seconds) in statuses.items()],
+    }
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data")})
+
+
+def test_round_trip_keeps_the_latest_build_with_failures_and_timings(settings: Settings) -> None:
+    assert last_build(settings) is None  # no warehouse file yet ...
+    assert settings.warehouse_url.path is not None
+    assert not settings.warehouse_url.path.exists()  # ... and reading did not create one
+
+    record_build(settings, _results("first", {"model.p.a": ("success", 1.0)}))
+    record_build(settings, _results("second", {
+        "model.p.a": ("success", 2.5), "test.p.not_null_a": ("fail", 0.25),
+        "model.p.b": ("error", 0.5), "test.p.warned": ("warn", 0.1),
+        "seed.p.states": ("success", 0.75)}))
+    build = last_build(settings)
+    assert build is not None
+    assert build.invocation_id == "second"
+    assert build.command == "build" and build.run_date == "2026-02-28"
+    assert build.generated_at == dt.datetime(2026, 3, 1, 4, 5, 6, 123456)
+    assert build.success is False
+    assert build.failed_nodes == ("test.p.not_null_a (fail)", "model.p.b (error)")
+    assert build.nodes[0] == BuildNode("model.p.a", "model", "success", 2.5, "")
+    assert [n.unique_id for n in build.nodes] == [
+        "model.p.a", "seed.p.states", "model.p.b", "test.p.not_null_a", "test.p.warned"]
+    assert build.nodes[2].message == "error message"
+    assert build.recorded_at is not None
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        counts = con.execute("select invocation_id, count(*) from meta.dbt_build_nodes "
+                             "group by 1 order by 1").fetchall()
+        stored = con.execute("select failed_nodes, success from meta.dbt_builds "
+                             "where invocation_id = 'second'").fetchone()
+    assert counts == [("first", 1), ("second", 5)]
+    assert stored is not None and json.loads(stored[0]) == list(build.failed_nodes)
+    assert stored[1] is False
+
+
+def test_recording_the_same_invocation_twice_keeps_one_copy(settings: Settings) -> None:
+    results = _results("again", {"model.p.a": ("success", 1.0), "test.p.t": ("pass", 0.1)})
+    record_build(settings, results)
+    record_build(settings, results)
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        assert con.execute("select count(*) from meta.dbt_builds").fetchone() == (1,)
+        assert con.execute("select count(*) from meta.dbt_build_nodes").fetchone() == (2,)
+
+
+def test_a_failed_write_records_nothing(settings: Settings) -> None:
+    """Build and nodes are one transaction: a nodes table that rejects the rows rolls the
+    build row back as well."""
+    assert settings.warehouse_url.path is not None
+    settings.warehouse_url.path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("create schema meta; create table meta.dbt_build_nodes (invocation_id int)")
+    with pytest.raises(LoadError, match="cannot record the dbt build in `duckdb://"):
+        record_build(settings, _results("lost", {"model.p.a": ("success", 1.0)}))
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        tables = con.execute("select table_name from information_schema.tables "
+                             "where table_schema = 'meta'").fetchall()
+    assert tables == [("dbt_build_nodes",)]  # not even meta.dbt_builds was left behind
+    assert last_build(settings) is None
+
+
+def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
+                                                           tmp_path: Path) -> None:
+    path = tmp_path / "run_results.json"
+    assert record_build_file(settings, path) is None
+    path.write_text(json.dumps(_results("from-file", {"model.p.a": ("success", 1.0)})))
+    # A file written before this build started belongs to an earlier run.
+    assert record_build_file(settings, path, not_before=path.stat().st_mtime + 60) is None
+    assert last_build(settings) is None
+    recorded = record_build_file(settings, path, not_before=path.stat().st_mtime)
+    assert recorded is not None and recorded.invocation_id == "from-file"
+    last = last_build(settings)
+    assert last is not None and last.invocation_id == "from-file"
+    path.write_text(json.dumps({"metadata": {}, "results": []}))
+    with pytest.raises(LoadError, match="no `metadata.invocation_id`"):
+        record_build_file(settings, path)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "mssql"])
+def test_statements_name_every_column_once(kind: str) -> None:
+    creates = build_log.create_sql(kind)
+    assert len(creates) == 3
+    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES), creates[1:], strict=True):
+        for column in table.column_names:
+            assert quote(kind, column) in create
+        insert = build_log.insert_sql(kind, table)
+        assert insert.count("?") == len(table.columns)
+    assert build_log.nodes_sql(kind).count("?") == 1
+
+
+def test_statements_run_on_duckdb() -> None:
+    """The DuckDB statements against an in-memory database (no file needed)."""
+    with duckdb.connect() as con:
+        for statement in build_log.create_sql("duckdb") * 2:  # idempotent
+            con.execute(statement)
+        con.execute(build_log.insert_sql("duckdb", DBT_BUILDS),
+                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1)))
+        assert con.execute(build_log.last_build_sql("duckdb")).fetchone()[0] == "x"
+        con.execute(build_log.delete_sql("duckdb", DBT_BUILDS), ("x",))
+        assert con.execute(build_log.last_build_sql("duckdb")).fetchone() is None
+
+
+def _mssql_statements() -> list[str]:
+    return [*build_log.create_sql("mssql"),
+            *(build_log.insert_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
+            *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
+            build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
+            build_log.table_exists_sql()]
+
+
+@pytest.mark.parametrize("statement", _mssql_statements())
+def test_mssql_statements_parse_as_tsql(statement: str) -> None:
+    parsed = sqlglot.parse(statement, read="tsql")
+    assert parsed and all(p is not None for p in parsed)
+
+
+def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
+    builds, nodes = build_log.create_sql("mssql")[1:]
+    assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
+    assert "[failed_nodes] NVARCHAR(MAX)" in builds and "[message] NVARCHAR(MAX)" in nodes
+    assert "[recorded_at] DATETIME2(6)" in builds and "[success] BIT" in builds
+    assert "SELECT TOP 1" in build_log.last_build_sql("mssql")
+
+
+def test_mssql_node_input_sizes_follow_the_columns() -> None:
+    import pyodbc
+
+    sizes = dict(zip(DBT_BUILD_NODES.column_names, build_log.node_input_sizes(), strict=True))
+    assert sizes["seconds"] == (pyodbc.SQL_DOUBLE, 0, 0)
+    assert sizes["message"] == (pyodbc.SQL_WVARCHAR, 0, 0)  # 0 binds as NVARCHAR(MAX)
+    assert sizes["unique_id"] == (pyodbc.SQL_WVARCHAR, 4000, 0)
