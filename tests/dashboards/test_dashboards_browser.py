@@ -57,13 +57,19 @@ def test_page_loads_offline_without_errors(browser: Browser, site: Path, name: s
         page.close()
 
 
-def test_customer_kpis_match_the_marts(browser: Browser, site: Path,
-                                       db: duckdb.DuckDBPyConnection) -> None:
-    page = open_page(browser, site, "customers")
+def page_kpis(browser: Browser, site: Path, name: str) -> dict[str, list[str]]:
+    """The KPI cards of one page: name -> [raw data-value, text shown]."""
+    page = open_page(browser, site, name)
     try:
-        kpis = page.evaluate(KPIS_JS)
+        kpis: dict[str, list[str]] = page.evaluate(KPIS_JS)
+        return kpis
     finally:
         page.close()
+
+
+def test_customer_kpis_match_the_marts(browser: Browser, site: Path,
+                                       db: duckdb.DuckDBPyConnection) -> None:
+    kpis = page_kpis(browser, site, "customers")
     aov, customers, orders, revenue = db.execute(
         "select average_order_value, customers, orders, revenue "
         "from analytics.kpi_customer_summary").fetchone()
@@ -77,11 +83,7 @@ def test_customer_kpis_match_the_marts(browser: Browser, site: Path,
 
 def test_fulfillment_kpis_match_the_marts(browser: Browser, site: Path,
                                           db: duckdb.DuckDBPyConnection) -> None:
-    page = open_page(browser, site, "fulfillment")
-    try:
-        kpis = page.evaluate(KPIS_JS)
-    finally:
-        page.close()
+    kpis = page_kpis(browser, site, "fulfillment")
     best, success = db.execute("select carrier, success_rate from "
                                "analytics.kpi_carrier_performance where is_best_carrier"
                                ).fetchone()
@@ -100,11 +102,7 @@ def test_fulfillment_kpis_match_the_marts(browser: Browser, site: Path,
 
 def test_product_kpis_match_the_marts(browser: Browser, site: Path,
                                       db: duckdb.DuckDBPyConnection) -> None:
-    page = open_page(browser, site, "products")
-    try:
-        kpis = page.evaluate(KPIS_JS)
-    finally:
-        page.close()
+    kpis = page_kpis(browser, site, "products")
     completed = scalar(db, "select amount_share from analytics.kpi_transaction_status "
                            "where transaction_status = 'Completed'")
     growth = scalar(db, "select revenue_mom_growth from analytics.kpi_monthly_revenue "
