@@ -44,8 +44,9 @@ def cpu_seconds(who: int) -> float:
 
 
 def bench_legacy(scale: float) -> dict[str, float]:
-    from extract.dburl import DatabaseURL
-    from extract.demo.legacy_data import generate_legacy_db
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
+
+    from deltastore.dburl import DatabaseURL
 
     with tempfile.TemporaryDirectory() as folder:
         url = DatabaseURL.parse(f"sqlite:///{Path(folder) / 'legacy.db'}")
@@ -84,7 +85,7 @@ def fetch_pages(url: str, total: int, pages: str) -> dict[str, float]:
 
 def bench_store_paged(scale: float, pages: str) -> dict[str, float]:
     """Server on a thread of this process: client and server share one interpreter lock."""
-    from extract.demo.store_server import DemoStore
+    from deltastore.extract.demo.store_server import DemoStore
 
     with DemoStore(scale=scale) as store:
         result = fetch_pages(store.url, store.data.carts, pages)
@@ -92,14 +93,14 @@ def bench_store_paged(scale: float, pages: str) -> dict[str, float]:
 
 
 def _serve(scale: float, urls: multiprocessing.Queue) -> None:
-    from extract.demo.store_server import DemoStore
+    from deltastore.extract.demo.store_server import DemoStore
 
     DemoStore(scale=scale).serve_forever(urls.put)
 
 
 def bench_store_process(scale: float) -> dict[str, float]:
     """Server in its own process (SIGTERM ends it cleanly, so its CPU time is counted)."""
-    from extract.demo.store_data import counts
+    from deltastore.extract.demo.store_data import counts
 
     urls: multiprocessing.Queue = multiprocessing.Queue()
     server = multiprocessing.Process(target=_serve, args=(scale, urls), daemon=True)
@@ -119,8 +120,7 @@ def bench_store_process(scale: float) -> dict[str, float]:
 def bench_store_stream(scale: float) -> dict[str, float]:
     """One unpaged ``/carts``: the server streams it in chunks; the client only counts bytes."""
     import requests
-
-    from extract.demo.store_server import DemoStore
+    from deltastore.extract.demo.store_server import DemoStore
 
     with DemoStore(scale=scale) as store:
         started = time.perf_counter()

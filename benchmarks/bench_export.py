@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import duckdb
+from deltastore.dashboards.export import export_marts
 
-from dashboards.export import export_marts
-from extract.settings import Settings
+from deltastore.settings import Settings
 
 
 def make_target(path: Path, rows: int) -> None:

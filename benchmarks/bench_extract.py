@@ -29,17 +29,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+from deltastore.extract.load import format_summary, run_extract
+from deltastore.extract.sources.store_api import DEFAULT_PAGE_SIZE
 
-from extract.load import format_summary, run_extract
-from extract.settings import Settings
-from extract.sources.store_api import DEFAULT_PAGE_SIZE
+from deltastore.settings import Settings
 
 STORE_TARGET = 100_000
 LEGACY_TARGET = 200_000
 
 
 def _serve(scale: float, urls: multiprocessing.Queue) -> None:
-    from extract.demo.store_server import DemoStore
+    from deltastore.extract.demo.store_server import DemoStore
 
     DemoStore(scale=scale, seed=42).serve_forever(urls.put)
 
@@ -121,8 +121,9 @@ def bench_store_api(scale: float, data_dir: Path) -> None:
 
 
 def bench_legacy_db(scale: float, data_dir: Path) -> None:
-    from extract.dburl import DatabaseURL
-    from extract.demo.legacy_data import generate_legacy_db
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
+
+    from deltastore.dburl import DatabaseURL
 
     legacy = data_dir / "legacy.db"
     started = time.perf_counter()

@@ -1,8 +1,8 @@
 """The DeltaStore dashboards as a static offline site, and exports of the marts for BI tools.
 
-Reads the sync target through ``extract.db``; never imports ``workflows``.
+Reads the sync target through ``deltastore.db``; never imports ``workflows``.
 """
 
-from dashboards.render import render_dashboards
+from deltastore.dashboards.render import render_dashboards
 
 __all__ = ["render_dashboards"]

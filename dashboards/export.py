@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from deltastore.dashboards.marts import SCHEMA
 
-from dashboards.marts import SCHEMA
-from extract.db import connect, quote
-from extract.errors import ConfigError, TransientError
-from extract.settings import Settings
+from deltastore.db import connect, quote
+from deltastore.errors import ConfigError, TransientError
+from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
-from dashboards import fmt
-from dashboards.svg import esc
+from deltastore.dashboards import fmt
+from deltastore.dashboards.svg import esc
 
 EMPTY_MESSAGE = "No data yet — run `deltastore run`"
 # The pipeline runs daily: sources loaded longer ago than this mean a run was missed.
@@ -30,7 +30,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 
 def asset(name: str) -> str:
-    return (files("dashboards") / "assets" / name).read_text(encoding="utf-8")
+    return (files("deltastore.dashboards") / "assets" / name).read_text(encoding="utf-8")
 
 
 def _json_default(value: Any) -> Any:

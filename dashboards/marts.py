@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from extract.db import connect
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, TransientError
+from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, TransientError
 
 SCHEMA = "analytics"
 
-# Columns per KPI mart with their logical types (see extract/schemas.py).
+# Columns per KPI mart with their logical types (see deltastore/schemas.py).
 KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     "kpi_pipeline_run": (
         ("run_date", "date"), ("built_at", "timestamp"), ("first_order_date", "date"),

@@ -8,10 +8,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from dashboards.marts import Marts, read_marts
-from dashboards.pages import customers, fulfillment, overview, products
-from extract.errors import ConfigError
-from extract.settings import Settings
+from deltastore.dashboards.marts import Marts, read_marts
+from deltastore.dashboards.pages import customers, fulfillment, overview, products
+
+from deltastore.errors import ConfigError
+from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from dashboards.svg import GRID, INK, MUTED, esc, svg, text
-from extract.us_states import US_STATES
+from deltastore.dashboards.svg import GRID, INK, MUTED, esc, svg, text
+
+from deltastore.us_states import US_STATES
 
 # (row, column) of each state's tile.
 GRID_POSITIONS: dict[str, tuple[int, int]] = {

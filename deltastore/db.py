@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, TransientError
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, TransientError
 
-# Logical column types (extract/schemas.py) per database.
+# Logical column types (deltastore/schemas.py) per database.
 _TYPES: dict[str, dict[str, str]] = {
     "duckdb": {"int": "BIGINT", "text": "VARCHAR", "money": "DECIMAL(12,2)", "float": "DOUBLE",
                "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN"},

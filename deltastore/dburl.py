@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from extract.errors import ConfigError
+from deltastore.errors import ConfigError
 
 Kind = Literal["duckdb", "sqlite", "mssql"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extract.errors import ConfigError
-from extract.settings import Settings
+from deltastore.errors import ConfigError
+from deltastore.settings import Settings
 
 # File names inside the metrics directory; workflows/argo/containers.py reads the same names.
 ROWS_LOADED = "rows_loaded"

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
+from deltastore.resources import bundled_dbt_project
 
 PREFIX = "DELTASTORE_"
 DEFAULT_STORE_API_PORT = 8765
@@ -59,7 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A shipment delivered within this many days of shipping counts as on time."),
     Setting("DELTASTORE_DBT_TARGET", "dev if the warehouse is DuckDB, else prod",
             "dbt target in `dbt/profiles.yml`."),
-    Setting("DELTASTORE_DBT_PROJECT_DIR", "<repo>/dbt", "Where the dbt project lives."),
+    Setting("DELTASTORE_DBT_PROJECT_DIR", "the project installed with the package",
+            "Where the dbt project lives (only read; dbt writes under the data directory)."),
     Setting("DELTASTORE_NOTIFY_WEBHOOK_URL", "",
             "Slack-compatible webhook for failure messages (a Secret in Kubernetes).", True),
     Setting("DELTASTORE_LOG_LEVEL", "INFO", "Python log level."),
@@ -90,7 +92,7 @@ class Settings:
     dbt_project_dir: Path
     log_level: str
     notify_webhook_url: str | None = field(default=None, repr=False)
-    metrics_dir: Path | None = None  # see extract/metrics.py
+    metrics_dir: Path | None = None  # see deltastore/metrics.py
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,7 +117,6 @@ class Settings:
             raise ConfigError(
                 f"DELTASTORE_STORE_API_URL: `{store_api_url}` must start with http:// or https://"
             )
-        default_project = Path(__file__).resolve().parents[1] / "dbt"
         return cls(
             data_dir=data_dir,
             store_api_url=store_api_url,
@@ -132,7 +133,9 @@ class Settings:
             on_time_days=_parse(get, "DELTASTORE_ON_TIME_DAYS", _positive_int, 5),
             dbt_target=get("DELTASTORE_DBT_TARGET") or (
                 "dev" if warehouse.kind == "duckdb" else "prod"),
-            dbt_project_dir=Path(get("DELTASTORE_DBT_PROJECT_DIR") or default_project).resolve(),
+            dbt_project_dir=_parse(get, "DELTASTORE_DBT_PROJECT_DIR",
+                                   lambda raw: Path(raw).expanduser().resolve(),
+                                   bundled_dbt_project().resolve()),
             log_level=(get("DELTASTORE_LOG_LEVEL") or "INFO").upper(),
             notify_webhook_url=get("DELTASTORE_NOTIFY_WEBHOOK_URL") or None,
             metrics_dir=_parse(get, "DELTASTORE_METRICS_DIR",

@@ -19,19 +19,27 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from extract.errors import ConfigError
-from extract.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
-from extract.settings import Settings
-from extract.sources.legacy_db import LegacyReader, max_watermark
-from extract.sources.prefetch import BackgroundSink
-from extract.sources.store_api import (
+from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark
+from deltastore.extract.sources.prefetch import BackgroundSink
+from deltastore.extract.sources.store_api import (
     DEFAULT_PAGE_SIZE,
     RetryPolicy,
     StoreApiClient,
     redact_url,
 )
-from extract.sources.store_landing import Landing, land_store_api
-from extract.warehouse import Batch, MergeCounts, RejectRow, TableLoad, Warehouse, open_warehouse
+from deltastore.extract.sources.store_landing import Landing, land_store_api
+from deltastore.extract.warehouse import (
+    Batch,
+    MergeCounts,
+    RejectRow,
+    TableLoad,
+    Warehouse,
+    open_warehouse,
+)
+
+from deltastore.errors import ConfigError
+from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
+from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract.db import column_type, connect, quote
-from extract.errors import LoadError
-from extract.schemas import DBT_BUILD_NODES, DBT_BUILDS, Table
-from extract.settings import Settings
+from deltastore.db import column_type, connect, quote
+from deltastore.errors import LoadError
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, Table
+from deltastore.settings import Settings
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")

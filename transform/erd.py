@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workflows.dbt_manifest import load_manifest
+from deltastore.transform.manifest import load_manifest
 
 MARTS_SCHEMA = "analytics"
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from extract.errors import ConfigError
+from deltastore.errors import ConfigError
 
 # Preferred order of the layers; dependencies between layers still win (see dbt_layers).
 LAYER_ORDER = ("staging", "intermediate", "marts", "snapshots")

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract.dburl import DEFAULT_ODBC_DRIVER
-from extract.errors import ConfigError, DataError, LoadError, TransientError
-from extract.settings import Settings
-from workflows.dbt_manifest import dbt_layers
+from deltastore.transform.manifest import dbt_layers
+
+from deltastore.dburl import DEFAULT_ODBC_DRIVER
+from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.settings import Settings
 
 __all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_vars", "run_dbt",
            "target_dir"]

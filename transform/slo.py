@@ -1,7 +1,7 @@
 """The run-time SLO check: which dbt nodes of the last build took longer than allowed.
 
 Reads the node timings of the last build ``deltastore build`` recorded in the warehouse
-(``extract.build_log``), so it can run as its own pipeline step in a pod that shares no
+(``transform.build_log``), so it can run as its own pipeline step in a pod that shares no
 files with the build; ``--run-results`` reads a dbt ``run_results.json`` instead.
 """
 
@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from extract.build_log import last_build
-from extract.errors import ConfigError, DataError
-from extract.settings import Settings
+from deltastore.transform.build_log import last_build
+
+from deltastore.errors import ConfigError, DataError
+from deltastore.settings import Settings
 
 DEFAULT_MAX_SECONDS = 300.0
 

@@ -3,7 +3,7 @@
 Each sub-command lives in one module of ``workflows.commands`` that exposes
 ``register(subparsers)``; the handler it sets calls one library function that tests also
 call directly. Errors become one line on stderr and the exit code of their class
-(see ``extract.errors``).
+(see ``deltastore.errors``).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from extract.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
-    "workflows.commands.demo_sources",   # demo-store serve, demo-data legacy
-    "workflows.commands.extract",        # extract
-    "workflows.commands.dbt",            # build, freshness, slo, docs
-    "workflows.commands.sync",           # sync
-    "workflows.commands.run",            # run, demo
-    "workflows.commands.argo",           # workflows render|submit|status
-    "workflows.commands.dashboards",     # dashboards, export
+    "deltastore.workflows.commands.demo_sources",   # demo-store serve, demo-data legacy
+    "deltastore.workflows.commands.extract",        # extract
+    "deltastore.workflows.commands.dbt",            # build, freshness, slo, docs
+    "deltastore.workflows.commands.sync",           # sync
+    "deltastore.workflows.commands.run",            # run, demo
+    "deltastore.workflows.commands.argo",           # workflows render|submit|status
+    "deltastore.workflows.commands.dashboards",     # dashboards, export
 )
 
 EPILOG = """examples:

@@ -26,11 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extract.demo import DEMO_END_DATE
-from extract.errors import ConfigError, DataError, DeltaStoreError, LoadError
-from extract.settings import Settings
-from extract.sync import published_row_counts
-from workflows.runner import FAILED, StepResult, run_command, run_pipeline
+from deltastore.extract.demo import DEMO_END_DATE
+from deltastore.extract.sync import published_row_counts
+from deltastore.workflows.runner import FAILED, StepResult, run_command, run_pipeline
+
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.settings import Settings
 
 DEMO_RUN_DATE = DEMO_END_DATE + dt.timedelta(days=1)
 # Commands run after the pipeline when another part of the project provides them.
@@ -48,8 +49,8 @@ class DemoResult:
 def run_demo(settings: Settings, scale: float = 1.0, seed: int = 42, regenerate: bool = False,
              echo: Callable[[str], object] = print) -> DemoResult:
     """Generate what is missing, run the pipeline against the demo store, report results."""
-    from extract.demo import check_scale
-    from extract.demo.store_server import DemoStore
+    from deltastore.extract.demo import check_scale
+    from deltastore.extract.demo.store_server import DemoStore
 
     started = time.perf_counter()
     check_scale(scale)
@@ -81,7 +82,7 @@ def run_demo(settings: Settings, scale: float = 1.0, seed: int = 42, regenerate:
 def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: bool,
                       echo: Callable[[str], object]) -> bool:
     """Create the legacy DB if absent (or asked to); True when it was (re)generated."""
-    from extract.demo.legacy_data import generate_legacy_db
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
 
     url = settings.legacy_db_url
     if url.path is None:
@@ -112,7 +113,7 @@ def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: b
 
 def available(commands: tuple[str, ...]) -> list[str]:
     """Those of ``commands`` the ``deltastore`` CLI has."""
-    from workflows.cli import build_parser
+    from deltastore.workflows.cli import build_parser
 
     for action in build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction):

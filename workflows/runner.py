@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from extract.db import connect
-from extract.errors import EXIT_FAILED, ConfigError, DeltaStoreError
-from extract.settings import Settings
-from extract.sync import published_row_counts
-from workflows.pipeline import PIPELINE, Step, execution_order
+from deltastore.extract.sync import published_row_counts
+from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
+
+from deltastore.db import connect
+from deltastore.errors import EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def selected_steps(ordered: list[Step], skip: Iterable[str],
 
 def run_command(argv: list[str]) -> int:
     """``deltastore <argv>`` in this process; returns its exit code, never raises."""
-    from workflows.cli import main  # the CLI imports this module's command; import late
+    from deltastore.workflows.cli import main  # the CLI imports this module's command; import late
 
     try:
         return main(argv)

@@ -6,10 +6,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from dashboards import fmt, html
-from dashboards.marts import Marts
-from dashboards.svg import BLUE, ORANGE, Series, bars_with_second_axis, esc, line_chart
-from dashboards.tilemap import BLUES, GRID_POSITIONS, blend, tile_map
+from deltastore.dashboards import fmt, html
+from deltastore.dashboards.marts import Marts
+from deltastore.dashboards.svg import BLUE, ORANGE, Series, bars_with_second_axis, esc, line_chart
+from deltastore.dashboards.tilemap import BLUES, GRID_POSITIONS, blend, tile_map
 
 FILENAME = "customers.html"
 SEGMENTS = ("new", "casual", "at-risk")

@@ -6,10 +6,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from dashboards import fmt, html
-from dashboards.marts import Marts
-from dashboards.svg import esc, horizontal_bars
-from dashboards.tilemap import GRID_POSITIONS, ORANGES, tile_map
+from deltastore.dashboards import fmt, html
+from deltastore.dashboards.marts import Marts
+from deltastore.dashboards.svg import esc, horizontal_bars
+from deltastore.dashboards.tilemap import GRID_POSITIONS, ORANGES, tile_map
 
 FILENAME = "fulfillment.html"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboards import fmt, html
-from dashboards.marts import Marts
-from dashboards.svg import esc
+from deltastore.dashboards import fmt, html
+from deltastore.dashboards.marts import Marts
+from deltastore.dashboards.svg import esc
 
 FILENAME = "index.html"
 

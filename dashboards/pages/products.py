@@ -7,9 +7,19 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from dashboards import fmt, html
-from dashboards.marts import Marts
-from dashboards.svg import AMBER, GREEN, MUTED, RED, Point, esc, growth_bars, scatter, share_bar
+from deltastore.dashboards import fmt, html
+from deltastore.dashboards.marts import Marts
+from deltastore.dashboards.svg import (
+    AMBER,
+    GREEN,
+    MUTED,
+    RED,
+    Point,
+    esc,
+    growth_bars,
+    scatter,
+    share_bar,
+)
 
 FILENAME = "products.html"
 STATUS_COLOURS = {"Completed": GREEN, "Pending": AMBER, "Failed": RED}

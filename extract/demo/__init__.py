@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from extract.errors import ConfigError
+from deltastore.errors import ConfigError
 
 # Last day of the demo year: store carts and legacy orders fall in the 12 months ending here.
 DEMO_END_DATE = dt.date(2025, 12, 31)

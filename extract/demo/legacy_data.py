@@ -1,6 +1,6 @@
 """Write the demo legacy store into a database: SQLite (default), DuckDB or SQL Server.
 
-The tables and columns are exactly ``OLD_STORE_TABLES`` (extract/schemas.py): no schema
+The tables and columns are exactly ``OLD_STORE_TABLES`` (deltastore/schemas.py): no schema
 prefix in SQLite and DuckDB, schema ``dbo`` in SQL Server. Each run drops and recreates the
 tables, so a rerun replaces the contents and never appends. Rows are generated and inserted
 in batches (one transaction per batch), so memory stays flat at any scale.
@@ -17,11 +17,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from extract.db import column_type, connect, quote
-from extract.dburl import DatabaseURL
-from extract.demo.legacy_records import LegacyData
-from extract.errors import ConfigError, TransientError
-from extract.schemas import OLD_STORE_TABLES, Table
+from deltastore.extract.demo.legacy_records import LegacyData
+
+from deltastore.db import column_type, connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, TransientError
+from deltastore.schemas import OLD_STORE_TABLES, Table
 
 log = logging.getLogger(__name__)
 

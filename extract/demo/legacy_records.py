@@ -27,9 +27,10 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from extract.demo.rng import Rng, cumulative
-from extract.us_states import US_STATES
+from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
+from deltastore.extract.demo.rng import Rng, cumulative
+
+from deltastore.us_states import US_STATES
 
 PER_SCALE = {"customers": 10_000, "products": 2_000, "suppliers": 100, "orders": 15_000,
              "reviews": 1_100}

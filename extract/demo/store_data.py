@@ -32,8 +32,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from extract.demo.rng import Rng, draws, hash_bits, unit
+from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
+from deltastore.extract.demo.rng import Rng, draws, hash_bits, unit
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
 PER_SCALE = {"products": 200, "users": 1_000, "carts": 10_000}

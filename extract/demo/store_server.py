@@ -52,8 +52,9 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from extract.demo.store_data import CATEGORIES, StoreData
-from extract.errors import ConfigError
+from deltastore.extract.demo.store_data import CATEGORIES, StoreData
+
+from deltastore.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

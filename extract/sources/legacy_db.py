@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from extract.db import connect, quote
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, TransientError
-from extract.schemas import Table
+from deltastore.db import connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, TransientError
+from deltastore.schemas import Table
 
 MAKE_DEMO = "run `deltastore demo-data legacy` to generate the demo legacy database"
 # SQL Server keeps the old store's tables in `dbo`; SQLite and DuckDB files have no schema.

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from extract.errors import ConfigError, DataError, TransientError
+from deltastore.errors import ConfigError, DataError, TransientError
 
 log = logging.getLogger(__name__)
 

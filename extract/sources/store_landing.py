@@ -1,7 +1,7 @@
 """Land a store API snapshot as NDJSON files, one per raw table, plus the rejected records.
 
 Layout: ``<landing dir>/<table>.ndjson`` holding flattened rows (column names of
-``extract.schemas``), which the warehouse ingests natively. Records that fail validation or
+``deltastore.schemas``), which the warehouse ingests natively. Records that fail validation or
 repeat an id are collected as ``Reject`` with the reason and the raw payload.
 """
 
@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from extract.errors import LoadError
-from extract.schemas import NEW_STORE_TABLES, Table
-from extract.sources.prefetch import prefetched
-from extract.sources.store_api import StoreApiClient
-from extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+from deltastore.extract.sources.prefetch import prefetched
+from deltastore.extract.sources.store_api import StoreApiClient
+from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+
+from deltastore.errors import LoadError
+from deltastore.schemas import NEW_STORE_TABLES, Table
 
 TABLES: dict[str, Table] = {t.name: t for t in NEW_STORE_TABLES}
 ENDPOINTS = ("products", "users", "carts")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from extract import sync_sql
-from extract.sync_sql import Column, Dialect
+from deltastore.extract.sync import statements as sync_sql
+from deltastore.extract.sync.statements import Column, Dialect
 
 
 def attach_read_only(target: Any, path: str, alias: str) -> None:

@@ -1,7 +1,7 @@
 """The sync gate: marts are published only after a dbt build whose nodes all passed.
 
 Reads the last build that ``deltastore build`` recorded in the warehouse
-(``extract.build_log``: Argo steps share the warehouse, not files), or an explicit dbt
+(``transform.build_log``: Argo steps share the warehouse, not files), or an explicit dbt
 ``run_results.json`` given with ``--run-results``. A model, snapshot, seed, test or unit
 test with status ``error`` or ``fail`` blocks the sync; ``--force`` publishes anyway and
 says what failed.
@@ -13,9 +13,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from extract.build_log import BuildRecord, last_build
-from extract.errors import DataError
-from extract.settings import Settings
+from deltastore.transform.build_log import BuildRecord, last_build
+
+from deltastore.errors import DataError
+from deltastore.settings import Settings
 
 _SHOWN = 10
 

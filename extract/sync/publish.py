@@ -3,11 +3,11 @@
 The target is Azure SQL (or any SQL Server) in production and a second DuckDB file by
 default. Dashboards read it, so it must never show a mix of old and new marts:
 
-1. gate: the last dbt build passed (``extract.sync_gate``), unless ``force``;
+1. gate: the last dbt build passed (``extract.sync.gate``), unless ``force``;
 2. leftovers of a crashed earlier run (``<table>__sync_shadow``, ``<table>__sync_old``) are
    dropped;
-3. each table is copied into ``analytics.<table>__sync_shadow`` (``extract.sync_copy``) and
-   verified: row count and content checksum (defined in ``extract.sync_sql``) computed on
+3. each table is copied into ``analytics.<table>__sync_shadow`` (``extract.sync.copy``) and
+   verified: row count and content checksum (defined in ``extract.sync.statements``) computed on
    the warehouse and on the shadow must match;
 4. one transaction renames every live table to ``…__sync_old`` and every shadow to the live
    name (DuckDB and SQL Server both run these renames transactionally: a failure rolls all
@@ -19,7 +19,7 @@ read warehouse tables the target does not have. Tables the warehouse no longer h
 the target untouched.
 
 Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
-``extract.dburl``). Transient faults (error numbers in ``extract.sync_retry``) and dropped
+``deltastore.dburl``). Transient faults (error numbers in ``extract.sync.retry``) and dropped
 connections are retried with exponential backoff; each attempt starts over, which is safe
 because nothing is published before the swap. For Azure AD authentication add
 ``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
@@ -36,14 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract import sync_copy, sync_sql
-from extract.db import connect
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, DataError, DeltaStoreError, LoadError
-from extract.settings import Settings
-from extract.sync_gate import check_build_gate
-from extract.sync_retry import is_transient, with_retries
-from extract.sync_sql import OLD_SUFFIX, SHADOW_SUFFIX, Column, Dialect
+from deltastore.extract.sync import copy as sync_copy
+from deltastore.extract.sync import statements as sync_sql
+from deltastore.extract.sync.gate import check_build_gate
+from deltastore.extract.sync.retry import is_transient, with_retries
+from deltastore.extract.sync.statements import OLD_SUFFIX, SHADOW_SUFFIX, Column, Dialect
+
+from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.settings import Settings
 
 MART_SCHEMA = "analytics"
 SOURCE_ALIAS = "deltastore_sync_source"  # the warehouse, attached inside a DuckDB target

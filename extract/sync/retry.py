@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from extract.errors import LoadError, TransientError
+from deltastore.errors import LoadError, TransientError
 
 T = TypeVar("T")
 

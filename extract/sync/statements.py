@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from extract.errors import DataError
+from deltastore.errors import DataError
 
 Dialect = Literal["duckdb", "mssql"]
 Kind = Literal["int", "wideint", "decimal", "float", "text", "date", "timestamp", "timestamptz",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError
-from extract.warehouse.base import Batch, MergeCounts, RejectRow, TableLoad, Warehouse
+from deltastore.extract.warehouse.base import Batch, MergeCounts, RejectRow, TableLoad, Warehouse
+
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
 
 __all__ = ["Batch", "MergeCounts", "RejectRow", "TableLoad", "Warehouse", "open_warehouse"]
 
@@ -12,11 +13,11 @@ __all__ = ["Batch", "MergeCounts", "RejectRow", "TableLoad", "Warehouse", "open_
 def open_warehouse(url: DatabaseURL) -> Warehouse:
     """The writer for ``url``'s kind; the caller closes it."""
     if url.kind == "duckdb":
-        from extract.warehouse.duckdb import DuckDBWarehouse
+        from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(url)
     if url.kind == "mssql":
-        from extract.warehouse.mssql import MssqlWarehouse
+        from deltastore.extract.warehouse.mssql import MssqlWarehouse
 
         return MssqlWarehouse(url)
     raise ConfigError(

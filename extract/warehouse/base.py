@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from extract.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, Table
+from deltastore.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, Table
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-
-from extract.db import column_type, connect, quote
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, LoadError, TransientError
-from extract.schemas import LOAD_STATE, META, REJECTS, Table
-from extract.warehouse.base import (
+from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
     RejectRow,
@@ -32,6 +27,11 @@ from extract.warehouse.base import (
     stage_name,
     target_columns,
 )
+
+from deltastore.db import column_type, connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, LoadError, TransientError
+from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
@@ -154,8 +154,8 @@ class DuckDBWarehouse:
         if found != expected:
             raise ConfigError(
                 f"`{table.qualified_name}` in `{self.url}` has columns `{', '.join(found)}` but "
-                f"the contract (extract/schemas.py) says `{', '.join(expected)}`; migrate or drop "
-                "the table, then rerun with --full-refresh"
+                f"the contract (deltastore/schemas.py) says `{', '.join(expected)}`; "
+                "migrate or drop the table, then rerun with --full-refresh"
             )
 
     def last_watermark(self, table: Table) -> str | None:

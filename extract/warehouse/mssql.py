@@ -17,11 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from extract.db import column_type, connect, quote
-from extract.dburl import DatabaseURL
-from extract.errors import LoadError, TransientError
-from extract.schemas import LOAD_STATE, META, REJECTS, Table
-from extract.warehouse.base import (
+from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
     RejectRow,
@@ -33,6 +29,11 @@ from extract.warehouse.base import (
     stage_name,
     target_columns,
 )
+
+from deltastore.db import column_type, connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import LoadError, TransientError
+from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call: bounded client memory

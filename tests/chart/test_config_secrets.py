@@ -8,7 +8,7 @@ import helmrender
 import pytest
 from helmrender import SENTINEL_SECRETS
 
-from extract.settings import SECRET_NAMES, SETTINGS, Settings
+from deltastore.settings import SECRET_NAMES, SETTINGS, Settings
 
 KNOWN = {s.name for s in SETTINGS}
 SECRET_KEYS = {

@@ -6,10 +6,10 @@ from typing import Any
 
 import helmrender
 import pytest
+from deltastore.workflows.cli import build_parser
 from helmrender import SCENARIOS
 
-from extract.settings import Settings
-from workflows.cli import build_parser
+from deltastore.settings import Settings
 
 DEMO_KINDS = {"Deployment", "Service", "Job", "PersistentVolumeClaim"}
 

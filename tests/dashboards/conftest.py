@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from dashboards_cdp import Browser, find_chromium
 from dashboards_marts import settings_for, write_marts
-
-from dashboards import render_dashboards
-from dashboards.marts import read_marts
-from dashboards.render import write_site
+from deltastore.dashboards import render_dashboards
+from deltastore.dashboards.marts import read_marts
+from deltastore.dashboards.render import write_site
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from deltastore.dashboards.marts import KPI_MARTS, SCHEMA
 
-from dashboards.marts import KPI_MARTS, SCHEMA
-from extract.db import column_type
-from extract.settings import Settings
+from deltastore.db import column_type
+from deltastore.settings import Settings
 
 RUN_DATE = dt.date(2024, 6, 30)
 STATES = {"CA": "California", "TX": "Texas", "NY": "New York", "FL": "Florida",

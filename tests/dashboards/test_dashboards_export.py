@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dashboards_marts import EXTRA_CUSTOMERS, settings_for
+from deltastore.dashboards.export import arrow_type, export_marts
+from deltastore.workflows.cli import main
 
-from dashboards.export import arrow_type, export_marts
-from extract.errors import ConfigError
-from workflows.cli import main
+from deltastore.errors import ConfigError
 
 BATCH = 16  # rows per fetchmany: dim_customers spans many batches
 

@@ -16,11 +16,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from deltastore.dashboards import render_dashboards
+from deltastore.dashboards.export import export_marts
+from deltastore.extract.sync import sync_marts
 
-from dashboards import render_dashboards
-from dashboards.export import export_marts
-from extract.settings import Settings
-from extract.sync import sync_marts
+from deltastore.settings import Settings
 
 
 def published(marts_db: tuple[Path, Any], data_dir: Path, target: str,

@@ -10,15 +10,15 @@ from typing import Any
 import duckdb
 import pytest
 from dashboards_marts import settings_for
+from deltastore.dashboards import fmt, render_dashboards
+from deltastore.dashboards.html import EMPTY_MESSAGE, freshness
+from deltastore.dashboards.marts import KPI_MARTS, Marts
+from deltastore.dashboards.render import write_site
+from deltastore.dashboards.svg import nice_ticks
+from deltastore.dashboards.tilemap import GRID_POSITIONS, STATE_NAMES
+from deltastore.workflows.cli import main
 
-from dashboards import fmt, render_dashboards
-from dashboards.html import EMPTY_MESSAGE, freshness
-from dashboards.marts import KPI_MARTS, Marts
-from dashboards.render import write_site
-from dashboards.svg import nice_ticks
-from dashboards.tilemap import GRID_POSITIONS, STATE_NAMES
-from extract.errors import ConfigError
-from workflows.cli import main
+from deltastore.errors import ConfigError
 
 PAGE_FILES = ("index.html", "customers.html", "products.html", "fulfillment.html")
 

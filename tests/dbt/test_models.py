@@ -1,7 +1,7 @@
 """The dbt project on a real demo warehouse: build, keys, facts, incremental model, KPIs.
 
 The warehouse comes from the session fixture in conftest.py (demo sources -> extract ->
-`dbt build` through workflows.dbt_runner); nothing here is stubbed.
+`dbt build` through transform.runner); nothing here is stubbed.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+from deltastore.transform.runner import run_dbt
 
-from extract.db import column_type, quote
-from extract.schemas import ALL_TABLES, LOAD_COLUMNS
-from extract.settings import Settings
-from workflows.dbt_runner import run_dbt
+from deltastore.db import column_type, quote
+from deltastore.schemas import ALL_TABLES, LOAD_COLUMNS
+from deltastore.settings import Settings
 
 if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable packages
     from conftest import BuiltWarehouse

@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 import sqlglot
+from deltastore.transform.manifest import dbt_layers
+from deltastore.transform.runner import DbtRun, dbt_args, run_dbt
 from sqlglot.tokens import TokenType
 
-from extract.settings import Settings
-from workflows.dbt_manifest import dbt_layers
-from workflows.dbt_runner import DbtRun, dbt_args, run_dbt
+from deltastore.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt"
 PASSWORD = "Tsql-compile-S3cret!"

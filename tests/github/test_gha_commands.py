@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from deltastore.workflows.cli import build_parser
 from gha_workflows import (
     REPO,
     Step,
@@ -25,8 +26,6 @@ from gha_workflows import (
     without_expressions,
     workflow_paths,
 )
-
-from workflows.cli import build_parser
 
 WORKFLOWS = workflow_paths()
 RUN_STEPS = [s for path in WORKFLOWS for s in steps(path) if s.run]
@@ -162,7 +161,7 @@ def test_no_secret_values_on_command_lines() -> None:
 
 def read_variable_names() -> set[str]:
     """DELTASTORE_* names something reads: the settings, dbt's profile, the test suite."""
-    from extract.settings import SETTINGS
+    from deltastore.settings import SETTINGS
 
     names = {s.name for s in SETTINGS}
     sources = [REPO / "dbt" / "profiles.yml", *sorted((REPO / "tests").rglob("*.py"))]

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from deltastore.workflows.argo import cron
 from gha_workflows import (
     REPO,
     WORKFLOWS_DIR,
@@ -22,8 +23,6 @@ from gha_workflows import (
     steps,
     workflow_env,
 )
-
-from workflows.argo import cron
 
 KIND = WORKFLOWS_DIR / "kind.yml"
 CHART = REPO / "charts" / "deltastore"

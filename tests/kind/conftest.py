@@ -13,10 +13,9 @@ import os
 from typing import Any
 
 import pytest
+from deltastore.workflows.argo import cron
+from deltastore.workflows.argo.kube import SubmitRequest, submit_workflow
 from kind_cluster import Cluster, newest_finished_workflow, release_values
-
-from workflows.argo import cron
-from workflows.argo.kube import SubmitRequest, submit_workflow
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,8 @@ FINAL_PHASES = ("Succeeded", "Failed", "Error")
 # with the pipeline's own settings and connection code.
 READ_MARTS = """
 import json
-from extract.db import connect
-from extract.settings import Settings
+from deltastore.db import connect
+from deltastore.settings import Settings
 con = connect(Settings.from_env().sync_target_url, read_only=True)
 tables = [r[0] for r in con.execute(
     "select table_name from information_schema.tables "

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 import pytest
+from deltastore.workflows.argo import cron, template
+from deltastore.workflows.pipeline import PIPELINE
 from kind_cluster import (
     READ_MARTS,
     Cluster,
@@ -20,9 +22,6 @@ from kind_cluster import (
     task_phases,
     unexplained_failures,
 )
-
-from workflows.argo import cron, template
-from workflows.pipeline import PIPELINE
 
 pytestmark = pytest.mark.kind
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from marts_compare import Marts
 
-from extract.db import connect
-from extract.dburl import DatabaseURL
+from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
 
 
 def open_marts(variable: str, password_variable: str | None = None) -> Marts:

@@ -6,13 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from deltastore.workflows import runner
+from deltastore.workflows.cli import main
+from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
+from deltastore.workflows.runner import failed_exit_code, run_pipeline, summary_table
 
-from extract.errors import ConfigError
-from extract.settings import Settings
-from workflows import runner
-from workflows.cli import main
-from workflows.pipeline import PIPELINE, Step, execution_order
-from workflows.runner import failed_exit_code, run_pipeline, summary_table
+from deltastore.errors import ConfigError
+from deltastore.settings import Settings
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from deltastore.workflows.argo.options import RenderOptions, is_sentinel
 from hera.workflows import Artifact, ConfigMapEnvFrom, Container, Env, Parameter, SecretEnvFrom
 from hera.workflows.metrics import Counter, Gauge, Label
 from hera.workflows.models import (
@@ -32,17 +33,16 @@ from hera.workflows.models import (
 )
 from hera.workflows.retry_strategy import RetryPolicy, RetryStrategy
 
-from extract.metrics import FAILED_TESTS, ROWS_LOADED
-from workflows.argo.options import RenderOptions, is_sentinel
+from deltastore.metrics import FAILED_TESTS, ROWS_LOADED
 
 ENTRYPOINT = "deltastore"
 DATA_DIR = "/data"
 USER_ID = 10001
-# Where workflows.dbt_runner has dbt write run_results.json and manifest.json
+# Where transform.runner has dbt write run_results.json and manifest.json
 # (<DELTASTORE_DATA_DIR>/dbt/target; the chart sets the data dir to /data).
 DBT_TARGET_PATH = f"{DATA_DIR}/dbt/target"
 RETRY_LIMIT = 3
-# Only exit code 1 is worth retrying (see extract/errors.py).
+# Only exit code 1 is worth retrying (see deltastore/errors.py).
 RETRY_EXPRESSION = "asInt(lastRetry.exitCode) == 1"
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
@@ -55,7 +55,7 @@ METRICS_DIR = "/tmp/metrics"
 
 @dataclass(frozen=True)
 class StepFigure:
-    """A figure a sub-command writes (extract/metrics.py), exported as a Prometheus gauge."""
+    """A figure a sub-command writes (deltastore/metrics.py), exported as a Prometheus gauge."""
 
     parameter: str   # output parameter of the step
     file: str        # file name under METRICS_DIR

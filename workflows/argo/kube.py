@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from extract.errors import ConfigError, TransientError
-from workflows.argo import backfill, cron, template
+from deltastore.workflows.argo import backfill, cron, template
+
+from deltastore.errors import ConfigError, TransientError
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
@@ -238,8 +239,8 @@ def submit_workflow(request: SubmitRequest, echo: Callable[[str], None] = print)
     if request.source not in ("template", "cron"):
         raise ConfigError(f"--from `{request.source}` is unknown: use `template` or `cron`")
     if request.dry_run:
-        from workflows.argo.options import DEFAULT_OPTIONS
-        from workflows.argo.render import render_objects, to_yaml
+        from deltastore.workflows.argo.options import DEFAULT_OPTIONS
+        from deltastore.workflows.argo.render import render_objects, to_yaml
 
         if request.source == "cron":
             name = request.name or cron.DAILY

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import requests
 
-from extract.errors import ConfigError, TransientError
+from deltastore.errors import ConfigError, TransientError
 
 log = logging.getLogger(__name__)
 POST_TIMEOUT_SECONDS = 10

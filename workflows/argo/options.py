@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Literal
 
-from extract.errors import ConfigError
+from deltastore.errors import ConfigError
 
 Granularity = Literal["single", "layer"]
 IMAGE_REPOSITORY = "ghcr.io/deltastore/pipeline"

@@ -15,7 +15,7 @@ import logging
 import zoneinfo
 from dataclasses import dataclass
 
-from extract.errors import ConfigError
+from deltastore.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

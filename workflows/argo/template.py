@@ -14,7 +14,7 @@ How it behaves:
   at a time and serialises the two extracts (all write the same DuckDB file), and renders
   the dashboards at the end. In production (emptyDir) steps share no files, only the
   warehouse (a server): dbt-build records its outcome and node timings there
-  (``extract.build_log``), and sync's gate and slo-report read them back. With an artifact
+  (``transform.build_log``), and sync's gate and slo-report read them back. With an artifact
   repository, dbt-build also exports run_results.json and manifest.json.
 """
 
@@ -24,6 +24,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from deltastore.workflows.argo import containers
+from deltastore.workflows.argo.options import RenderOptions
+from deltastore.workflows.pipeline import PIPELINE, Step
 from hera.workflows import (
     DAG,
     Artifact,
@@ -41,10 +44,6 @@ from hera.workflows.models import (
     TTLStrategy,
     WorkflowMetadata,
 )
-
-from workflows.argo import containers
-from workflows.argo.options import RenderOptions
-from workflows.pipeline import PIPELINE, Step
 
 NAME = "deltastore-pipeline"
 ENTRY = "pipeline"

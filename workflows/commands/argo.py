@@ -9,10 +9,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from extract.settings import Settings
-from workflows.argo import backfill, kube, notify, render
-from workflows.argo.options import DEFAULT_OPTIONS, RenderOptions
-from workflows.cli import add_bool_flag, add_command
+from deltastore.workflows.argo import backfill, kube, notify, render
+from deltastore.workflows.argo.options import DEFAULT_OPTIONS, RenderOptions
+from deltastore.workflows.cli import add_bool_flag, add_command
+
+from deltastore.settings import Settings
 
 # Render options that are plain strings on the command line: (field, flag, help).
 _STRING_OPTIONS = (
@@ -41,10 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(commands, "render", "Write the Argo YAML (workflows/manifests/ and "
                          "the chart's files/), or check that it is up to date.",
                          "deltastore workflows render --timezone UTC --check")
-    parser.add_argument("--out", type=Path, default=render.MANIFESTS_DIR,
-                        help="folder for the plain manifests (default: %(default)s)")
-    parser.add_argument("--chart-dir", type=Path, default=render.CHART_FILES_DIR,
-                        help="folder for the chart's embedded files (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the plain manifests (default: workflows/manifests/ "
+                             "of the checkout you are in)")
+    parser.add_argument("--chart-dir", type=Path, default=None,
+                        help="folder for the chart's embedded files (default: "
+                             "charts/deltastore/files/ of the checkout you are in)")
     add_bool_flag(parser, "--no-chart", "do not write or check the chart files")
     add_bool_flag(parser, "--check", "exit 1 when the files differ from a fresh render")
     for field, flag, text in _STRING_OPTIONS:
@@ -104,8 +107,8 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
 
 
 def _render(args: argparse.Namespace) -> int:
-    return render.render_command(options_from_args(args), args.out,
-                                 None if args.no_chart else args.chart_dir, args.check)
+    out_dir, chart_dir = render.output_dirs(args.out, args.chart_dir, args.no_chart)
+    return render.render_command(options_from_args(args), out_dir, chart_dir, args.check)
 
 
 def _submit(args: argparse.Namespace) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dashboards import render_dashboards
-from dashboards.export import FORMATS, export_marts
-from extract.settings import Settings
-from workflows.cli import add_command
+from deltastore.dashboards import render_dashboards
+from deltastore.dashboards.export import FORMATS, export_marts
+from deltastore.workflows.cli import add_command
+
+from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

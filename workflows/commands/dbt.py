@@ -1,4 +1,4 @@
-"""dbt sub-commands: build, freshness, slo, docs (see workflows/dbt_runner.py)."""
+"""dbt sub-commands: build, freshness, slo, docs (see transform/runner.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-from extract.build_log import record_build_file
-from extract.errors import DataError
-from extract.metrics import FAILED_TESTS, write_metric
-from extract.settings import Settings
-from workflows.cli import add_bool_flag, add_command, run_date_option
-from workflows.dbt_docs import generate_docs
-from workflows.dbt_runner import parse_vars, run_dbt, target_dir
-from workflows.dbt_slo import DEFAULT_MAX_SECONDS, slo_report
+from deltastore.transform.build_log import record_build_file
+from deltastore.transform.docs import generate_docs
+from deltastore.transform.runner import parse_vars, run_dbt, target_dir
+from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
+from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option
+
+from deltastore.errors import DataError
+from deltastore.metrics import FAILED_TESTS, write_metric
+from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from workflows.cli import add_command
+from deltastore.workflows.cli import add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def _scale_and_seed(parser: argparse.ArgumentParser, per_unit: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from extract.demo.store_server import serve
+    from deltastore.extract.demo.store_server import serve
 
     def announce(url: str) -> None:
         print(f"demo store serving on {url} (scale {args.scale:g}, seed {args.seed})",
@@ -61,10 +61,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _legacy(args: argparse.Namespace) -> int:
-    from extract.demo.legacy_data import generate_legacy_db
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
 
-    from extract.dburl import DatabaseURL
-    from extract.settings import Settings
+    from deltastore.dburl import DatabaseURL
+    from deltastore.settings import Settings
 
     settings = Settings.from_env()
     url = settings.legacy_db_url

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from extract.load import SOURCES, format_summary, run_extract
-from extract.metrics import ROWS_LOADED, write_metric
-from extract.settings import Settings
-from workflows.cli import add_bool_flag, add_command
+from deltastore.extract.load import SOURCES, format_summary, run_extract
+from deltastore.workflows.cli import add_bool_flag, add_command
+
+from deltastore.metrics import ROWS_LOADED, write_metric
+from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

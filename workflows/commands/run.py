@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from extract.settings import Settings
-from workflows.cli import add_bool_flag, add_command, run_date_option
-from workflows.pipeline import PIPELINE
+from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option
+from deltastore.workflows.pipeline import PIPELINE
+
+from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_locally(args: argparse.Namespace) -> int:
-    from workflows.runner import failed_exit_code, run_pipeline
+    from deltastore.workflows.runner import failed_exit_code, run_pipeline
 
     results = run_pipeline(Settings.from_env(), skip=args.skip, only=args.only,
                            full_refresh=args.full_refresh, run_date=run_date_option(args.run_date))
@@ -49,7 +50,7 @@ def run_locally(args: argparse.Namespace) -> int:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    from workflows.demo import run_demo
+    from deltastore.workflows.demo import run_demo
 
     run_demo(Settings.from_env(), scale=args.scale, seed=args.seed, regenerate=args.regenerate)
     return 0

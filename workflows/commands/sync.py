@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from extract.settings import Settings
-from extract.sync import sync_marts
-from workflows.cli import add_bool_flag, add_command
+from deltastore.extract.sync import sync_marts
+from deltastore.workflows.cli import add_bool_flag, add_command
+
+from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

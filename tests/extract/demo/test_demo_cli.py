@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from extract.demo.store_data import product
-from workflows.cli import main
+from deltastore.extract.demo.store_data import product
+from deltastore.workflows.cli import main
 
 
 def test_legacy_command_writes_the_database(tmp_path: Path,
@@ -50,7 +49,7 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
 def test_serve_command_answers_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "workflows.cli", "demo-store", "serve", "--port", "0",
+        [sys.executable, "-m", "deltastore.workflows.cli", "demo-store", "serve", "--port", "0",
          "--scale", "0.01", "--seed", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )

@@ -11,11 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
-
-from extract.dburl import DatabaseURL
-from extract.demo import DEMO_END_DATE, DEMO_START_DATE
-from extract.demo.legacy_data import generate_legacy_db
-from extract.demo.legacy_records import (
+from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE
+from deltastore.extract.demo.legacy_data import generate_legacy_db
+from deltastore.extract.demo.legacy_records import (
     CARRIERS,
     CATEGORIES,
     PAYMENT_METHODS,
@@ -24,8 +22,10 @@ from extract.demo.legacy_records import (
     US_STATES,
     legacy_counts,
 )
-from extract.errors import ConfigError
-from extract.schemas import OLD_STORE_TABLES
+
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
+from deltastore.schemas import OLD_STORE_TABLES
 
 SMALL = 0.02   # 200 customers, 300 orders: shapes, dirt, reruns
 MEDIUM = 0.2   # 3,000 orders: distributions
@@ -257,7 +257,7 @@ def test_sql_server_gets_the_same_counts(small: tuple) -> None:
     """Runs in GitHub Actions against a real SQL Server (DELTASTORE_TEST_MSSQL_URL)."""
     import os
 
-    from extract.db import connect
+    from deltastore.db import connect
 
     _, counts = small
     url = DatabaseURL.parse(os.environ["DELTASTORE_TEST_MSSQL_URL"]).with_password(

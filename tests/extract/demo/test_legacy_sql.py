@@ -11,8 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlglot
-
-from extract.demo.legacy_data import (
+from deltastore.extract.demo.legacy_data import (
     TABLES,
     _BatchWriter,
     _fill,
@@ -22,8 +21,9 @@ from extract.demo.legacy_data import (
     insert_sql,
     row_adapter,
 )
-from extract.demo.legacy_records import LegacyData
-from extract.schemas import OLD_STORE_TABLES
+from deltastore.extract.demo.legacy_records import LegacyData
+
+from deltastore.schemas import OLD_STORE_TABLES
 
 
 def test_mssql_statements_use_dbo_types_and_primary_keys() -> None:

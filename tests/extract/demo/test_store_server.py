@@ -12,9 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-
-from extract.demo import DEMO_END_DATE, DEMO_START_DATE, store_server
-from extract.demo.store_data import (
+from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, store_server
+from deltastore.extract.demo.store_data import (
     CATEGORIES,
     StoreData,
     cart,
@@ -23,8 +22,9 @@ from extract.demo.store_data import (
     product,
     user,
 )
-from extract.demo.store_server import DemoStore, Fault
-from extract.errors import ConfigError
+from deltastore.extract.demo.store_server import DemoStore, Fault
+
+from deltastore.errors import ConfigError
 
 SCALE = 0.05  # 10 products, 50 users, 500 carts
 SEED = 42

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from deltastore.extract.demo.legacy_data import generate_legacy_db
 
-from extract.dburl import DatabaseURL
-from extract.demo.legacy_data import generate_legacy_db
-from extract.settings import Settings
+from deltastore.dburl import DatabaseURL
+from deltastore.settings import Settings
 
 LEGACY_SCALE = 0.02
 

@@ -6,10 +6,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from deltastore.extract.demo.store_server import DemoStore, Fault
+from deltastore.workflows.cli import main
 from extract_load_helpers import dump_warehouse
-
-from extract.demo.store_server import DemoStore, Fault
-from workflows.cli import main
 
 
 @pytest.fixture

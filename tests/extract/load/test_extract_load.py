@@ -12,16 +12,16 @@ from typing import Any
 import duckdb
 import pytest
 import requests
+from deltastore.extract.demo.legacy_data import generate_legacy_db
+from deltastore.extract.demo.store_server import DemoStore, Fault
+from deltastore.extract.load import TableResult, run_extract
+from deltastore.extract.sources.store_api import RetryPolicy
 from extract_load_helpers import dump_warehouse
 
-from extract.dburl import DatabaseURL
-from extract.demo.legacy_data import generate_legacy_db
-from extract.demo.store_server import DemoStore, Fault
-from extract.errors import LoadError
-from extract.load import TableResult, run_extract
-from extract.schemas import ALL_TABLES, OLD_STORE_TABLES
-from extract.settings import Settings
-from extract.sources.store_api import RetryPolicy
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import LoadError
+from deltastore.schemas import ALL_TABLES, OLD_STORE_TABLES
+from deltastore.settings import Settings
 
 FAST = RetryPolicy(attempts=3, max_seconds=5, base_delay=0.01, max_delay=0.05)
 STORE_SCALE = 0.05  # 10 products, 50 users, 500 carts
@@ -212,8 +212,8 @@ def test_extract_into_a_real_sql_server_is_idempotent(make_settings: MakeSetting
     """Runs in GitHub Actions' SQL Server job (DELTASTORE_TEST_MSSQL_URL)."""
     import os
 
-    from extract.db import connect
-    from extract.schemas import LOAD_STATE, REJECTS
+    from deltastore.db import connect
+    from deltastore.schemas import LOAD_STATE, REJECTS
 
     overrides = {"warehouse_url": os.environ["DELTASTORE_TEST_MSSQL_URL"],
                  "warehouse_password": os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD", "")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extract.load import Progress, TableResult, format_summary
+from deltastore.extract.load import Progress, TableResult, format_summary
 
 
 def test_summary_has_one_aligned_line_per_table_with_rows_per_second() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, select_sql
 
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError
-from extract.schemas import OLD_STORE_TABLES, table
-from extract.sources.legacy_db import LegacyReader, max_watermark, select_sql
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
+from deltastore.schemas import OLD_STORE_TABLES, table
 
 CUSTOMERS = table("old_store", "customers")
 ROWS = [

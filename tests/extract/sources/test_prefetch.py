@@ -6,8 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
-from extract.sources.prefetch import BackgroundSink, prefetched
+from deltastore.extract.sources.prefetch import BackgroundSink, prefetched
 
 
 def test_prefetched_keeps_order_and_runs_the_producer_on_another_thread() -> None:

@@ -6,9 +6,9 @@ import copy
 from typing import Any
 
 import pytest
+from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
 
-from extract.schemas import table
-from extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+from deltastore.schemas import table
 
 PRODUCT: dict[str, Any] = {
     "id": 1, "title": "Backpack", "price": 109.95, "description": "Fits a laptop",

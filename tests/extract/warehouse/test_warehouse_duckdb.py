@@ -9,12 +9,12 @@ from typing import Any
 
 import duckdb
 import pytest
+from deltastore.extract.warehouse import Batch, RejectRow, TableLoad, open_warehouse
+from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
 
-from extract.dburl import DatabaseURL
-from extract.errors import ConfigError, LoadError
-from extract.schemas import table
-from extract.warehouse import Batch, RejectRow, TableLoad, open_warehouse
-from extract.warehouse.duckdb import DuckDBWarehouse
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, LoadError
+from deltastore.schemas import table
 
 PRODUCTS = table("new_store", "products")
 CARTS = table("new_store", "carts")
@@ -157,7 +157,7 @@ def test_a_locked_warehouse_is_waited_for_then_opened(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from extract.errors import TransientError
+    from deltastore.errors import TransientError
 
     path = tmp_path / "locked.duckdb"
     url = DatabaseURL.parse(f"duckdb://{path}")

@@ -15,12 +15,12 @@ from typing import Any
 import pyodbc
 import pytest
 import sqlglot
+from deltastore.extract.warehouse import Batch, TableLoad
+from deltastore.extract.warehouse import mssql as m
 from sqlglot import exp
 
-from extract.dburl import DatabaseURL
-from extract.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
-from extract.warehouse import Batch, TableLoad
-from extract.warehouse import mssql as m
+from deltastore.dburl import DatabaseURL
+from deltastore.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
 
 CART_ITEMS = table("new_store", "cart_items")
 PRODUCTS = table("new_store", "products")

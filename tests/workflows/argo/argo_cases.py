@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from workflows.argo.options import RenderOptions
+from deltastore.workflows.argo.options import RenderOptions
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMAS = REPO.parent / "shared" / "schemas" / "argoproj.io"

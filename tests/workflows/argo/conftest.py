@@ -8,9 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 from argo_cases import LAYERS, SCHEMAS
-
-from workflows.argo.options import DEFAULT_OPTIONS
-from workflows.argo.render import chart_objects, render_objects
+from deltastore.workflows.argo.options import DEFAULT_OPTIONS
+from deltastore.workflows.argo.render import chart_objects, render_objects
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from workflows.cli import main
+from deltastore.workflows.cli import main
 
 
 def render(tmp_path: Path, *extra: str) -> int:

@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 import yaml
 from argo_http import serve
+from deltastore.workflows.argo import kube
+from deltastore.workflows.argo.kube import (
+    SubmitRequest,
+    node_rows,
+    workflow_from_cron,
+    workflow_from_template,
+)
+from deltastore.workflows.cli import main
 
-from extract.errors import ConfigError
-from workflows.argo import kube
-from workflows.argo.kube import SubmitRequest, node_rows, workflow_from_cron, workflow_from_template
-from workflows.cli import main
+from deltastore.errors import ConfigError
 
 NAMESPACE = "pipelines"
 BASE = f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.argo.backfill import LOOP
+from deltastore.workflows.argo.backfill import LOOP
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 BACKFILL_FILE = "workflowtemplate-deltastore-backfill.yaml"

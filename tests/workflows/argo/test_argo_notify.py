@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from argo_http import serve
+from deltastore.workflows.argo.notify import notify, parse_failures
+from deltastore.workflows.cli import main
 
-from extract.errors import ConfigError, TransientError
-from workflows.argo.notify import notify, parse_failures
-from workflows.cli import main
+from deltastore.errors import ConfigError, TransientError
 
 # What Argo puts in {{workflow.failures}}: the retry parent and its attempts fail together.
 FAILURES = ('[{"displayName":"sync","message":"No more retries left","templateName":"sync",'

@@ -10,12 +10,14 @@ import jsonschema
 import pytest
 import yaml
 from argo_cases import DEMO_RELEASE, RELEASE_OPTIONS, replace_sentinels
+from deltastore.workflows.argo import render
+from deltastore.workflows.argo.options import CHART_OPTIONS, DEFAULT_OPTIONS
+from deltastore.workflows.argo.render import render_objects, rendered_files, to_yaml
 from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
-from workflows.argo import render
-from workflows.argo.options import CHART_OPTIONS, DEFAULT_OPTIONS
-from workflows.argo.render import render_objects, rendered_files, to_yaml
-
+REPO = Path(__file__).resolve().parents[3]
+MANIFESTS_DIR = REPO / render.MANIFESTS_SUBDIR
+CHART_FILES_DIR = REPO / render.CHART_FILES_SUBDIR
 MODELS = {"WorkflowTemplate": WorkflowTemplate, "CronWorkflow": CronWorkflow}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -98,7 +100,8 @@ def test_no_secret_or_environment_specific_literal_in_the_yaml(default_objects, 
 
 def test_committed_files_equal_a_fresh_render():
     """The golden files (manifests and chart files) are regenerated only on request."""
-    stale = render.check(rendered_files(DEFAULT_OPTIONS), echo=lambda _: None)
+    files = rendered_files(DEFAULT_OPTIONS, MANIFESTS_DIR, CHART_FILES_DIR)
+    stale = render.check(files, echo=lambda _: None)
     assert stale == [], "run `deltastore workflows render` and commit: stale " + ", ".join(
         str(p) for p in stale)
 
@@ -122,7 +125,7 @@ def test_chart_files_hold_one_object_each_without_namespace(chart_files):
 
 
 def test_every_sentinel_is_in_the_chart_files_as_a_plain_scalar():
-    texts = {p.name: p.read_text() for p in render.CHART_FILES_DIR.glob("*.yaml")}
+    texts = {p.name: p.read_text() for p in CHART_FILES_DIR.glob("*.yaml")}
     joined = "\n".join(texts.values())
     for sentinel in ("IMAGE", "IMAGE_PULL_POLICY", "CONFIGMAP", "SECRET", "SERVICE_ACCOUNT",
                      "CPU_REQUEST", "MEMORY_REQUEST", "CPU_LIMIT", "MEMORY_LIMIT", "SCHEDULE",
@@ -144,7 +147,7 @@ def test_every_sentinel_is_in_the_chart_files_as_a_plain_scalar():
 def test_chart_file_with_values_equals_a_render_with_those_options(
         chart_file: str, options, rendered_file: str, schemas):
     """The contract with the chart: textual sentinel replacement == rendering the options."""
-    text = (render.CHART_FILES_DIR / chart_file).read_text()
+    text = (CHART_FILES_DIR / chart_file).read_text()
     from_chart: dict[str, Any] = yaml.safe_load(replace_sentinels(text, options))
     assert from_chart == render_objects(options)[rendered_file]
     schemas[from_chart["kind"]].validate(from_chart)

@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 
 import pytest
+from deltastore.workflows.argo.options import DEFAULT_OPTIONS
+from deltastore.workflows.argo.render import render_objects
+from deltastore.workflows.argo.schedule import check_schedule, dst_conflicts, parse_cron, zone
 
-from extract.errors import ConfigError
-from workflows.argo.options import DEFAULT_OPTIONS
-from workflows.argo.render import render_objects
-from workflows.argo.schedule import check_schedule, dst_conflicts, parse_cron, zone
+from deltastore.errors import ConfigError
 
 YEARS = (2026, 2027)
 
@@ -92,7 +92,7 @@ def test_render_accepts_a_safe_time_in_a_dst_zone():
 
 
 def test_explicit_override_renders_with_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="workflows.argo.schedule"):
+    with caplog.at_level(logging.WARNING, logger="deltastore.workflows.argo.schedule"):
         check_schedule("0 2 * * *", "Europe/Berlin", allow_dst=True)
     assert "daylight saving" in caplog.text
 

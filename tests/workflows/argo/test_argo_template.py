@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from argo_cases import LAYERS
-
-from workflows.argo import containers, template
-from workflows.argo.options import DEFAULT_OPTIONS
-from workflows.argo.render import dashboards_command_exists, render_objects
-from workflows.cli import build_parser
-from workflows.pipeline import PIPELINE, execution_order
+from deltastore.workflows.argo import containers, template
+from deltastore.workflows.argo.options import DEFAULT_OPTIONS
+from deltastore.workflows.argo.render import dashboards_command_exists, render_objects
+from deltastore.workflows.cli import build_parser
+from deltastore.workflows.pipeline import PIPELINE, execution_order
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 # Sample values for Argo expressions, by the expression's last name.
@@ -198,8 +197,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
 
 
 def test_layer_granularity_reads_the_layers_from_a_dbt_manifest(tmp_path):
-    runner = pytest.importorskip("workflows.dbt_runner",
-                                 reason="workflows.dbt_runner (teammate) not there yet")
+    runner = pytest.importorskip("transform.runner",
+                                 reason="transform.runner (teammate) not there yet")
     manifest = tmp_path / "manifest.json"
     manifest.write_text(MANIFEST_JSON)
     layers = runner.dbt_layers(manifest)
@@ -211,7 +210,7 @@ def test_layer_granularity_reads_the_layers_from_a_dbt_manifest(tmp_path):
 
 
 def test_layer_granularity_without_a_manifest_says_how_to_fix(tmp_path):
-    from extract.errors import ConfigError
+    from deltastore.errors import ConfigError
 
     with pytest.raises(ConfigError, match="run `deltastore build`"):
         render_objects(DEFAULT_OPTIONS.replace(dbt_granularity="layer",

@@ -1,6 +1,6 @@
 """The dbt runner and `deltastore build|freshness|slo|docs`, on real dbt runs.
 
-A tiny project (tests/workflows/dbt_mini_project, copied to a temp folder) is built into a
+A tiny project (tests/transform/dbt_mini_project, copied to a temp folder) is built into a
 real DuckDB file; its vars `min_customers` / `break_model` make a test fail or a model
 error on purpose. The real project's layers are checked in tests/dbt/test_tsql_compile.py.
 """
@@ -15,15 +15,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from deltastore.extract.sync.gate import check_build_gate
+from deltastore.transform.build_log import last_build
+from deltastore.transform.manifest import dbt_layers
+from deltastore.transform.runner import dbt_args, dbt_environment, run_dbt, target_dir
+from deltastore.transform.slo import check_slo
+from deltastore.workflows import cli
 
-from extract.build_log import last_build
-from extract.errors import ConfigError, DataError, LoadError
-from extract.settings import Settings
-from extract.sync_gate import check_build_gate
-from workflows import cli
-from workflows.dbt_manifest import dbt_layers
-from workflows.dbt_runner import dbt_args, dbt_environment, run_dbt, target_dir
-from workflows.dbt_slo import check_slo
+from deltastore.errors import ConfigError, DataError, LoadError
+from deltastore.settings import Settings
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
 
@@ -64,7 +64,7 @@ def cli_env(built: tuple, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings, _, _, project = built
     for key, value in _env(settings.data_dir.parent, project).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("deltastore.workflows.commands.dbt",))
     return settings
 
 
@@ -232,7 +232,7 @@ def test_slo_report_on_handmade_run_results(tmp_path: Path, monkeypatch: pytest.
     report = check_slo(results, max_seconds=300)
     assert [n.unique_id for n in report.slow] == ["model.p.slow"]
     assert report.total_seconds == pytest.approx(421.7)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("deltastore.workflows.commands.dbt",))
     assert cli.main(["slo", "--run-results", str(results), "--max-seconds", "300"]) == 0
     assert "BREACH    420.0s  model.p.slow" in capsys.readouterr().out
     assert cli.main(["slo", "--run-results", str(results), "--max-seconds", "300",
@@ -267,7 +267,7 @@ def test_slo_without_a_recorded_build_says_to_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("deltastore.workflows.commands.dbt",))
     assert cli.main(["slo"]) == 2
     assert "no dbt build recorded in `duckdb://" in capsys.readouterr().err
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from deltastore.transform.docs import external_references
+from deltastore.transform.erd import marts_erd, write_erd
+from deltastore.transform.runner import run_dbt, target_dir
+from deltastore.workflows import cli
 
-from extract.settings import Settings
-from workflows import cli
-from workflows.dbt_docs import external_references
-from workflows.dbt_runner import run_dbt, target_dir
-from workflows.erd import marts_erd, write_erd
+from deltastore.settings import Settings
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
 REAL_PROJECT = Path(__file__).resolve().parents[2] / "dbt"
@@ -110,7 +110,7 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
     for key, value in {"DELTASTORE_DATA_DIR": str(mini.data_dir),
                        "DELTASTORE_DBT_PROJECT_DIR": str(mini.dbt_project_dir)}.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("workflows.commands.dbt",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("deltastore.workflows.commands.dbt",))
     out = tmp_path / "site"
     assert cli.main(["docs", "--out", str(out)]) == 0
     assert f"docs: {out / 'index.html'}" in capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from extract.us_states import US_STATES
+from deltastore.us_states import US_STATES
 
 SEED = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "us_states.csv"
 

@@ -10,16 +10,16 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from deltastore.extract.sync import statements as sync_sql
+from deltastore.extract.sync import sync_marts
+from deltastore.extract.sync.copy import read_batches
+from deltastore.extract.sync.retry import backoff_delays, error_numbers, is_transient, with_retries
+from deltastore.extract.sync.statements import Column
+from deltastore.transform.build_log import record_build
+from deltastore.workflows.cli import main
 
-from extract import sync_sql
-from extract.build_log import record_build
-from extract.errors import ConfigError, DataError, LoadError, TransientError
-from extract.settings import Settings
-from extract.sync import sync_marts
-from extract.sync_copy import read_batches
-from extract.sync_retry import backoff_delays, error_numbers, is_transient, with_retries
-from extract.sync_sql import Column
-from workflows.cli import main
+from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.settings import Settings
 
 MARTS = ("dim_things", "kpi_summary", "kpi_empty")
 

@@ -1,4 +1,4 @@
-"""extract/metrics.py: figures for Argo's metrics are written only when a folder is set."""
+"""deltastore/metrics.py: figures for Argo's metrics are written only when a folder is set."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from extract.errors import ConfigError
-from extract.metrics import ROWS_LOADED, write_metric
-from extract.settings import Settings
+from deltastore.errors import ConfigError
+from deltastore.metrics import ROWS_LOADED, write_metric
+from deltastore.settings import Settings
 
 
 def test_nothing_is_written_without_a_metrics_dir(tmp_path: Path) -> None:

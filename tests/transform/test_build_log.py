@@ -11,13 +11,13 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from deltastore.transform import build_log
+from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
 
-from extract import build_log
-from extract.build_log import BuildNode, last_build, record_build, record_build_file
-from extract.db import quote
-from extract.errors import LoadError
-from extract.schemas import DBT_BUILD_NODES, DBT_BUILDS
-from extract.settings import Settings
+from deltastore.db import quote
+from deltastore.errors import LoadError
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS
+from deltastore.settings import Settings
 
 
 def _results(invocation: str, statuses: dict[str, tuple[str, float]],
