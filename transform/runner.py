@@ -308,17 +308,19 @@ def _release_duckdb() -> None:
 
     Otherwise a later step in this process (``deltastore run``: sync, dashboards) cannot
     open the warehouse read-only ("different configuration than existing connections").
-    dbt-duckdb has no public call for this, so its connection manager is used directly.
+    Uses the connection manager's public class methods: ``env()`` (raises when dbt never
+    connected) and ``close_all_connections()``, which forgets the environment.
     """
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
         return
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        if environment is not None:
-            environment.close()
-            DuckDBConnectionManager._ENV = None
+    try:
+        environment = DuckDBConnectionManager.env()
+    except Exception:  # no environment: this run never opened the warehouse
+        return
+    environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 class _NodePrinter:

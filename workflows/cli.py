@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from deltastore.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.settings import Settings
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -88,9 +89,17 @@ def run_date_option(text: str) -> dt.date | None:
         raise ConfigError(f"--run-date: `{text}` is not a date; write it as YYYY-MM-DD") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings a command runs with: those handed to ``main`` (the local runner hands
+    each step its own), else read from the environment."""
+    given = getattr(args, "settings", None)
+    return given if given is not None else Settings.from_env()
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.settings = settings
     level = "DEBUG" if args.verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
         level=level if level in logging.getLevelNamesMapping() else "INFO",

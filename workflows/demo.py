@@ -17,12 +17,11 @@ A second demo extracts incrementally and republishes identical marts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,19 +59,17 @@ def run_demo(settings: Settings, scale: float = 1.0, seed: int = 42, regenerate:
         echo(f"demo store API serving on {store.url} (scale {scale:g}, seed {seed})")
         # Every dbt call (freshness and docs too) sees the same run date, so dbt's vars
         # stay equal and it reuses its parse of the project between calls.
-        with _environment({"DELTASTORE_STORE_API_URL": store.url,
-                           "DELTASTORE_RUN_DATE": run_date.isoformat()}):
-            steps = run_pipeline(settings, full_refresh=regenerated, run_date=run_date,
-                                 echo=echo)
+        run_settings = dataclasses.replace(settings, store_api_url=store.url, run_date=run_date)
+        steps = run_pipeline(run_settings, full_refresh=regenerated, run_date=run_date,
+                             echo=echo)
     _raise_for_failure(steps)
-    with _environment({"DELTASTORE_RUN_DATE": run_date.isoformat()}):
-        for command in available(EXTRA_COMMANDS):
-            echo(f"demo: deltastore {command}")
-            step_started = time.perf_counter()
-            code = run_command([command])
-            steps.append(StepResult(command, "ok" if code == 0 else FAILED,
-                                    time.perf_counter() - step_started, None, code))
-            _raise_for_failure(steps)
+    for command in available(EXTRA_COMMANDS):
+        echo(f"demo: deltastore {command}")
+        step_started = time.perf_counter()
+        code = run_command([command], run_settings)
+        steps.append(StepResult(command, "ok" if code == 0 else FAILED,
+                                time.perf_counter() - step_started, None, code))
+        _raise_for_failure(steps)
     result = DemoResult(steps, published_row_counts(settings.sync_target_url),
                         _outputs(settings), time.perf_counter() - started)
     echo(report(result, run_date))
@@ -154,18 +151,3 @@ def _raise_for_failure(steps: list[StepResult]) -> None:
         failed.exit_code or 1, LoadError)
     raise error(f"demo stopped: step `{failed.name}` failed (exit code {failed.exit_code}); "
                 "see its output above")
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables for the steps of this run (they read settings from the environment)."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -60,7 +60,7 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
         echo(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
         wall_start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         started = time.perf_counter()
-        code = run_command(argv)
+        code = run_command(argv, settings)
         seconds = time.perf_counter() - started
         rows = step_rows(settings, step, wall_start) if code == 0 else None
         status = OK if code == 0 else FAILED
@@ -87,12 +87,13 @@ def selected_steps(ordered: list[Step], skip: Iterable[str],
     return chosen - set(skip)
 
 
-def run_command(argv: list[str]) -> int:
-    """``deltastore <argv>`` in this process; returns its exit code, never raises."""
+def run_command(argv: list[str], settings: Settings | None = None) -> int:
+    """``deltastore <argv>`` in this process with ``settings`` (default: from the environment);
+    returns its exit code, never raises."""
     from deltastore.workflows.cli import main  # the CLI imports this module's command; import late
 
     try:
-        return main(argv)
+        return main(argv, settings)
     except SystemExit as exc:  # argparse rejects arguments by exiting
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except DeltaStoreError as exc:

@@ -26,7 +26,8 @@ def commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Record the argv each step would run instead of running the real commands."""
     seen: list[list[str]] = []
 
-    def record(argv: list[str]) -> int:
+    def record(argv: list[str], settings: Settings | None = None) -> int:
+        assert settings is not None, "the runner hands each step its settings"
         seen.append(argv)
         return 0
 

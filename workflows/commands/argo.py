@@ -11,9 +11,7 @@ from pathlib import Path
 
 from deltastore.workflows.argo import backfill, kube, notify, render
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS, RenderOptions
-from deltastore.workflows.cli import add_bool_flag, add_command
-
-from deltastore.settings import Settings
+from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
 # Render options that are plain strings on the command line: (field, flag, help).
 _STRING_OPTIONS = (
@@ -129,7 +127,7 @@ def _backfill_days(args: argparse.Namespace) -> int:
 
 def _notify(args: argparse.Namespace) -> int:
     notify.notify(args.workflow, args.status, args.failures,
-                  Settings.from_env().notify_webhook_url)
+                  settings_for(args).notify_webhook_url)
     return 0
 
 

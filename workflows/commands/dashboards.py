@@ -7,9 +7,7 @@ from pathlib import Path
 
 from deltastore.dashboards import render_dashboards
 from deltastore.dashboards.export import FORMATS, export_marts
-from deltastore.workflows.cli import add_command
-
-from deltastore.settings import Settings
+from deltastore.workflows.cli import add_command, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,13 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_dashboards(args: argparse.Namespace) -> int:
-    index = render_dashboards(Settings.from_env(), args.out)
+    index = render_dashboards(settings_for(args), args.out)
     print(index)
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    counts = export_marts(Settings.from_env(), args.format, args.out)
+    counts = export_marts(settings_for(args), args.format, args.out)
     for table, rows in counts.items():
         print(f"{table}\t{rows}")
     return 0

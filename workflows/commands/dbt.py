@@ -10,11 +10,10 @@ from deltastore.transform.build_log import record_build_file
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.runner import parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
-from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option
+from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
 
 from deltastore.errors import DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
-from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +73,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     extra = parse_vars(args.vars)
-    settings = Settings.from_env()
+    settings = settings_for(args)
     started = time.time()
     run = run_dbt(settings, "build", select=args.select, exclude=args.exclude,
                   full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
@@ -95,14 +94,14 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _freshness(args: argparse.Namespace) -> int:
-    run = run_dbt(Settings.from_env(), "source freshness", select=args.select,
+    run = run_dbt(settings_for(args), "source freshness", select=args.select,
                   run_date=run_date_option(args.run_date), target=args.target or None)
     run.raise_for_status()
     return 0
 
 
 def _slo(args: argparse.Namespace) -> int:
-    report = slo_report(Settings.from_env(), args.max_seconds, args.run_results)
+    report = slo_report(settings_for(args), args.max_seconds, args.run_results)
     for line in report.lines():
         print(line)
     if report.slow and args.fail:
@@ -112,6 +111,6 @@ def _slo(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    generate_docs(Settings.from_env(), args.out, target=args.target or None,
+    generate_docs(settings_for(args), args.out, target=args.target or None,
                   run_date=run_date_option(args.run_date))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from deltastore.workflows.cli import add_command
+from deltastore.workflows.cli import add_command, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,9 +64,8 @@ def _legacy(args: argparse.Namespace) -> int:
     from deltastore.extract.demo.legacy_data import generate_legacy_db
 
     from deltastore.dburl import DatabaseURL
-    from deltastore.settings import Settings
 
-    settings = Settings.from_env()
+    settings = settings_for(args)
     url = settings.legacy_db_url
     if args.out:
         # The password still comes from DELTASTORE_LEGACY_DB_PASSWORD, never from argv.

@@ -6,10 +6,9 @@ import argparse
 import sys
 
 from deltastore.extract.load import SOURCES, format_summary, run_extract
-from deltastore.workflows.cli import add_bool_flag, add_command
+from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
 from deltastore.metrics import ROWS_LOADED, write_metric
-from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = settings_for(args)
     results = run_extract(settings, args.source, args.full_refresh,
                           progress=lambda message: print(message, file=sys.stderr, flush=True))
     print(format_summary(results))

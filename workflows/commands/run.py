@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option
+from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
 from deltastore.workflows.pipeline import PIPELINE
-
-from deltastore.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_locally(args: argparse.Namespace) -> int:
     from deltastore.workflows.runner import failed_exit_code, run_pipeline
 
-    results = run_pipeline(Settings.from_env(), skip=args.skip, only=args.only,
+    results = run_pipeline(settings_for(args), skip=args.skip, only=args.only,
                            full_refresh=args.full_refresh, run_date=run_date_option(args.run_date))
     return failed_exit_code(results)
 
@@ -52,5 +50,5 @@ def run_locally(args: argparse.Namespace) -> int:
 def run_demo_command(args: argparse.Namespace) -> int:
     from deltastore.workflows.demo import run_demo
 
-    run_demo(Settings.from_env(), scale=args.scale, seed=args.seed, regenerate=args.regenerate)
+    run_demo(settings_for(args), scale=args.scale, seed=args.seed, regenerate=args.regenerate)
     return 0

@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 
 from deltastore.extract.sync import sync_marts
-from deltastore.workflows.cli import add_bool_flag, add_command
-
-from deltastore.settings import Settings
+from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,5 +24,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    sync_marts(Settings.from_env(), force=args.force, run_results_path=args.run_results)
+    sync_marts(settings_for(args), force=args.force, run_results_path=args.run_results)
     return 0
