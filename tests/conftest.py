@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("DELTASTORE_KUBE_CONTEXT"),
         help="run tests marked `kind` against this kubeconfig context",
     )
+
+
+def _odbc_missing() -> str | None:
+    """Why pyodbc cannot load (it needs unixODBC's libodbc.so.2), or None when it can."""
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError as exc:
+        return (f"needs unixODBC for pyodbc ({exc}): apt-get install unixodbc "
+                "(.ci/run installs it)")
+    return None
+
+
+def _chromium_missing() -> str | None:
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return None
+    return "needs headless Chromium: apt-get install chromium (.ci/run installs it)"
+
+
+# Debian packages some tests need. Missing here: skip with how to get them. With CI=true
+# (.ci/run installs both) a missing one fails the test instead of hiding it.
+SYSTEM_PREREQUISITES = {"odbc": _odbc_missing, "browser": _chromium_missing}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, missing in SYSTEM_PREREQUISITES.items():
+        if item.get_closest_marker(marker) and (reason := missing()):
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"CI=true: {reason}", pytrace=False)
+            pytest.skip(reason)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

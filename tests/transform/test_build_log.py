@@ -156,6 +156,7 @@ def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
     assert "SELECT TOP 1" in build_log.last_build_sql("mssql")
 
 
+@pytest.mark.odbc
 def test_mssql_node_input_sizes_follow_the_columns() -> None:
     import pyodbc
 

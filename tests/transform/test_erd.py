@@ -70,7 +70,6 @@ def test_catalog_types_fill_in_missing_yml_types() -> None:
     assert lines[2:4] == ["        timestamp_with_time_zone B", "        decimal A"]
 
 
-@pytest.mark.skipif(not (REAL_PROJECT / "dbt_project.yml").is_file(), reason="no dbt/ project")
 def test_erd_of_the_real_marts(tmp_path: Path) -> None:
     settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path),
                                   "DELTASTORE_DBT_PROJECT_DIR": str(REAL_PROJECT)})

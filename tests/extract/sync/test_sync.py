@@ -346,6 +346,7 @@ def _odbc_error(state: str, message: str) -> Exception:
     return pyodbc.OperationalError(state, message)
 
 
+@pytest.mark.odbc
 def test_azure_transient_errors_are_recognised() -> None:
     azure = "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Database is not " \
             "currently available. (40613) (SQLExecDirectW)"
@@ -358,6 +359,7 @@ def test_azure_transient_errors_are_recognised() -> None:
     assert backoff_delays(5) == [2.0, 4.0, 8.0, 16.0]
 
 
+@pytest.mark.odbc
 def test_with_retries_backs_off_then_gives_up() -> None:
     slept: list[float] = []
     calls: list[int] = []

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyodbc
 import pytest
 import sqlglot
 from deltastore.extract.warehouse import Batch, TableLoad
@@ -90,7 +89,10 @@ def test_parameters_are_converted_to_what_pyodbc_binds() -> None:
     assert row[2] is None and row[4] == "5551234" and row[7] == dt.datetime(2024, 1, 1)
 
 
+@pytest.mark.odbc
 def test_input_sizes_pin_every_column_type() -> None:
+    import pyodbc
+
     sizes = m.input_sizes(PRODUCTS)
     assert sizes[0] == (pyodbc.SQL_BIGINT, 0, 0)
     assert sizes[2] == (pyodbc.SQL_DECIMAL, 12, 2)
