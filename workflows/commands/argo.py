@@ -9,7 +9,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from deltastore.workflows.argo import backfill, kube, notify, render
+# hera and the Kubernetes client load inside the handlers that use them, so that every
+# other command (and --help) starts without them.
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS, RenderOptions
 from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
@@ -105,11 +106,15 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from deltastore.workflows.argo import render
+
     out_dir, chart_dir = render.output_dirs(args.out, args.chart_dir, args.no_chart)
     return render.render_command(options_from_args(args), out_dir, chart_dir, args.check)
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from deltastore.workflows.argo import kube
+
     return kube.submit_workflow(kube.SubmitRequest(
         source=args.source, name=args.name, params=tuple(args.param), wait=args.wait,
         namespace=args.namespace, context=args.context, timeout=args.timeout,
@@ -117,15 +122,21 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from deltastore.workflows.argo import kube
+
     return kube.show_status(args.name, args.namespace, args.context, args.kubeconfig)
 
 
 def _backfill_days(args: argparse.Namespace) -> int:
+    from deltastore.workflows.argo import backfill
+
     print(backfill.days_json(args.start, args.end))
     return 0
 
 
 def _notify(args: argparse.Namespace) -> int:
+    from deltastore.workflows.argo import notify
+
     notify.notify(args.workflow, args.status, args.failures,
                   settings_for(args).notify_webhook_url)
     return 0
