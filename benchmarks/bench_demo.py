@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 _SCRIPT = Path(sys.executable).with_name("deltastore")
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "workflows.cli"]
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "deltastore.workflows.cli"]
 
 
 def run_demo(data_dir: Path, scale: float, log: Path) -> tuple[int, float, float, float]:

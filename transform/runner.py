@@ -10,6 +10,7 @@ class whose exit code Argo's retry policy expects.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -264,6 +265,39 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+# Folders dbt may write inside a project; their files do not change what parsing gives.
+_DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
+# Parsed projects, by everything parsing depends on (see _parsed_manifest).
+_MANIFESTS: dict[str, Any] = {}
+
+
+def _parsed_manifest(settings: Settings, *, run_date: dt.date | None,
+                     extra_vars: Mapping[str, Any] | None, target: str | None) -> Any | None:
+    """The project parsed once per process for the same arguments, environment and files.
+
+    ``deltastore run`` and ``demo`` call dbt several times in one process (freshness, build,
+    docs). dbt's programmatic API takes a parsed manifest (``dbtRunner(manifest=...)``) and
+    then skips parsing, which is most of a small command's time. Called inside the dbt
+    environment. None when parsing fails: the command then parses itself and says why.
+    """
+    from dbt.cli.main import dbtRunner
+
+    argv = dbt_args(settings, "parse", run_date=run_date, extra_vars=extra_vars, target=target)
+    project = settings.dbt_project_dir
+    files = sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
+                   for p in project.rglob("*")
+                   if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS)
+    fingerprint = json.dumps([argv, sorted(dbt_environment(settings).items()), files])
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()  # keys hold no secret in clear
+    if key not in _MANIFESTS:
+        outcome = dbtRunner().invoke(argv)
+        if not outcome.success:
+            return None
+        _MANIFESTS.clear()  # one project at a time: an older parse is never needed again
+        _MANIFESTS[key] = outcome.result
+    return _MANIFESTS[key]
+
+
 def run_dbt(settings: Settings, command: str, select: str | None = None, *,
             exclude: str | None = None, full_refresh: bool = False,
             run_date: dt.date | None = None, extra_vars: Mapping[str, Any] | None = None,
@@ -286,7 +320,9 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
     started = time.monotonic()
     with _environment(dbt_environment(settings)):
         try:
-            outcome = dbtRunner(callbacks=[printer]).invoke(argv)
+            manifest = None if command == "parse" else _parsed_manifest(
+                settings, run_date=run_date, extra_vars=extra_vars, target=target)
+            outcome = dbtRunner(manifest=manifest, callbacks=[printer]).invoke(argv)
         finally:
             _release_duckdb()
     nodes = _nodes_from_result(outcome.result) or printer.nodes

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,24 +42,27 @@ class StepResult:
 def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
                  skip: Iterable[str] = (), only: Iterable[str] = (),
                  full_refresh: bool = False, run_date: dt.date | None = None,
-                 echo: Callable[[str], object] = print) -> list[StepResult]:
-    """Run ``steps`` in dependency order; stop at the first failure; print a summary."""
+                 echo: Callable[[str], object] = print,
+                 parallelism: int = 2) -> list[StepResult]:
+    """Run ``steps`` as soon as their dependencies succeed, up to ``parallelism`` at once
+    (the two extracts run side by side, as on Argo); after a failure nothing new starts.
+    Prints a summary; results come in dependency order."""
     ordered = execution_order(steps)
     selected = selected_steps(ordered, skip, only)
     date_text = run_date.isoformat() if run_date else ""
-    results: list[StepResult] = []
     total = len(ordered)
-    for number, step in enumerate(ordered, 1):
-        prefix = f"[{number}/{total}] {step.name}"
-        if results and results[-1].status in (FAILED, NOT_RUN):
-            results.append(StepResult(step.name, NOT_RUN, 0.0, None, None))
-            continue
-        if step.name not in selected:
-            echo(f"{prefix}: skipped")
-            results.append(StepResult(step.name, SKIPPED, 0.0, None, None))
-            continue
+    number = {step.name: n for n, step in enumerate(ordered, 1)}
+    results: dict[str, StepResult] = {}
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            echo(text)
+
+    def run_one(step: Step) -> StepResult:
+        prefix = f"[{number[step.name]}/{total}] {step.name}"
         argv = step.argv(run_date=date_text, full_refresh=full_refresh)
-        echo(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
+        say(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
         wall_start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         started = time.perf_counter()
         code = run_command(argv, settings)
@@ -65,11 +70,39 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
         rows = step_rows(settings, step, wall_start) if code == 0 else None
         status = OK if code == 0 else FAILED
         shown_rows = f", {rows} rows" if rows is not None else ""
-        echo(f"{prefix}: {status} in {seconds:.1f} s{shown_rows}"
-             + (f" (exit code {code})" if code else ""))
-        results.append(StepResult(step.name, status, seconds, rows, code))
-    echo(summary_table(results))
-    return results
+        say(f"{prefix}: {status} in {seconds:.1f} s{shown_rows}"
+            + (f" (exit code {code})" if code else ""))
+        return StepResult(step.name, status, seconds, rows, code)
+
+    def ready(step: Step) -> bool:
+        return all(d in results and results[d].status in (OK, SKIPPED) for d in step.depends)
+
+    pending = list(ordered)
+    running: dict[Future[StepResult], Step] = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        while pending or running:
+            failed = any(r.status == FAILED for r in results.values())
+            for step in [s for s in pending if not failed and ready(s)]:
+                pending.remove(step)
+                if step.name not in selected:
+                    say(f"[{number[step.name]}/{total}] {step.name}: skipped")
+                    results[step.name] = StepResult(step.name, SKIPPED, 0.0, None, None)
+                elif len(running) < max(1, parallelism):
+                    running[pool.submit(run_one, step)] = step
+                else:
+                    pending.insert(0, step)
+                    break
+            if not running:
+                if pending and (failed or not any(ready(s) for s in pending)):
+                    break  # a failure (or a failed dependency) leaves the rest not run
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[running.pop(future).name] = future.result()
+    ordered_results = [results.get(s.name) or StepResult(s.name, NOT_RUN, 0.0, None, None)
+                       for s in ordered]
+    echo(summary_table(ordered_results))
+    return ordered_results
 
 
 def selected_steps(ordered: list[Step], skip: Iterable[str],
@@ -131,7 +164,8 @@ def step_rows(settings: Settings, step: Step, since: dt.datetime) -> int | None:
     command = step.command[0] if step.command else ""
     try:
         if command == "extract":
-            return _extracted_rows(settings, since)
+            source = step.command[step.command.index("--source") + 1]
+            return _extracted_rows(settings, since, source)
         if command == "sync":
             return sum(published_row_counts(settings.sync_target_url).values())
     except Exception as exc:  # rows are informative only; never fail a run over them
@@ -139,12 +173,14 @@ def step_rows(settings: Settings, step: Step, since: dt.datetime) -> int | None:
     return None
 
 
-def _extracted_rows(settings: Settings, since: dt.datetime) -> int | None:
-    conn: Any = connect(settings.warehouse_url, read_only=True)
+def _extracted_rows(settings: Settings, since: dt.datetime, source: str) -> int | None:
+    # Not read-only: the other extract may still be writing in this process, and DuckDB
+    # shares one open file only between connections of the same configuration.
+    conn: Any = connect(settings.warehouse_url)
     try:
         row = conn.execute(
-            "SELECT SUM(rows_read) FROM meta.load_state WHERE started_at >= ?", (since,)
-        ).fetchone()
+            "SELECT SUM(rows_read) FROM meta.load_state WHERE started_at >= ? AND source = ?",
+            (since, source)).fetchone()
     finally:
         conn.close()
     return int(row[0]) if row and row[0] is not None else 0

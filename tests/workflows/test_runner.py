@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,45 @@ def test_deltastore_run_returns_the_failed_step_exit_code(
     assert main(["run", "--only", "sync"]) == 3
     out = capsys.readouterr().out
     assert "[5/6] sync: failed" in out and "extract-store-api  skipped" in out
+
+
+def test_the_two_extracts_run_at_the_same_time(settings: Settings,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each extract waits until the other has started: run one after the other, they would
+    time out on the barrier instead."""
+    both_started = threading.Barrier(2, timeout=10)
+    seen: list[list[str]] = []
+
+    def record(argv: list[str], settings: Settings | None = None) -> int:
+        if argv[0] == "extract":
+            both_started.wait()
+        seen.append(argv)
+        return 0
+
+    monkeypatch.setattr(runner, "run_command", record)
+    results = run_pipeline(settings, echo=lambda _: None)
+    assert all(r.status == "ok" for r in results)
+    assert [a[0] for a in seen[2:]] == ["freshness", "build", "sync", "slo"]
+
+
+def test_a_failure_beside_a_running_step_lets_it_finish_and_starts_nothing_more(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_failed = threading.Event()
+
+    def record(argv: list[str], settings: Settings | None = None) -> int:
+        if argv[:3] == ["extract", "--source", "store-api"]:
+            store_failed.set()
+            return 1
+        assert store_failed.wait(10)  # still finishes after its neighbour failed
+        return 0
+
+    monkeypatch.setattr(runner, "run_command", record)
+    results = run_pipeline(settings, echo=lambda _: None)
+    assert [(r.name, r.status) for r in results] == [
+        ("extract-store-api", "failed"), ("extract-legacy-db", "ok"),
+        ("source-freshness", "not run"), ("dbt-build", "not run"), ("sync", "not run"),
+        ("slo-report", "not run")]
+    assert failed_exit_code(results) == 1
 
 
 def test_summary_table_aligns_rows() -> None:
