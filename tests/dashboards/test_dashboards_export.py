@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dashboards_marts import EXTRA_CUSTOMERS, settings_for
-from deltastore.dashboards.export import arrow_type, export_marts
+from deltastore.dashboards.export import _export_table, arrow_type, export_marts
 from deltastore.workflows.cli import main
 
 from deltastore.errors import ConfigError
@@ -102,3 +103,45 @@ def test_sql_server_column_descriptions_map_to_arrow_types() -> None:
     assert arrow_type(("at", dt.datetime, 27, 27, 27, 6, True)) == pa.timestamp("us")
     assert arrow_type(("day", dt.date, 10, 10, 10, 0, True)) == pa.date32()
     assert arrow_type(("n", int, 19, 19, 19, 0, True)) == pa.int64()
+
+
+class PyodbcDescribed:
+    """A DB-API cursor whose description has pyodbc's 7-tuples with Python classes."""
+
+    def __init__(self, cursor: Any, columns: list[tuple[str, type]]) -> None:
+        self.cursor = cursor
+        self.columns = columns
+
+    def execute(self, sql: str) -> PyodbcDescribed:
+        self.cursor.execute(sql)
+        return self
+
+    @property
+    def description(self) -> list[tuple[Any, ...]]:
+        return [(name, kind, None, None, None, None, True) for name, kind in self.columns]
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self.cursor.fetchmany(size)
+
+
+def test_streamed_export_for_targets_other_than_duckdb(tmp_path: Path) -> None:
+    """A SQL Server target streams through the DB-API cursor in batches (DuckDB writes its
+    own files). SQLite stands in for the driver here: a database attached as `analytics`."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"ATTACH '{tmp_path / 'marts.db'}' AS analytics")
+    conn.execute("CREATE TABLE analytics.t (id INTEGER, name TEXT, amount REAL)")
+    rows = [(i, f"name {i}", i / 4) for i in range(3 * BATCH + 1)]
+    conn.executemany("INSERT INTO analytics.t VALUES (?, ?, ?)", rows)
+    cursor = conn.cursor()
+    assert _export_table(cursor, "sqlite", "t", "csv", tmp_path / "t.csv", BATCH) == len(rows)
+    with (tmp_path / "t.csv").open(newline="") as file:
+        read = list(csv.reader(file))
+    assert read[0] == ["id", "name", "amount"]
+    assert [(int(a), b, float(c)) for a, b, c in read[1:]] == rows
+    # pyodbc describes a column with its Python class (pyodbc's docs on
+    # Cursor.description); SQLite gives None, so its description is given in pyodbc's form.
+    pyodbc_like = PyodbcDescribed(cursor, [("id", int), ("name", str), ("amount", float)])
+    assert _export_table(pyodbc_like, "sqlite", "t", "parquet", tmp_path / "t.parquet",
+                         BATCH) == len(rows)
+    assert pq.read_table(tmp_path / "t.parquet").to_pylist()[-1] == {
+        "id": rows[-1][0], "name": rows[-1][1], "amount": rows[-1][2]}
