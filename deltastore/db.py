@@ -11,6 +11,7 @@ from typing import Any
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
+from deltastore.limits import available_cpus, duckdb_memory_limit
 
 # Logical column types (deltastore/schemas.py) per database.
 _TYPES: dict[str, dict[str, str]] = {
@@ -31,6 +32,22 @@ def column_type(kind: str, logical: str) -> str:
         raise ValueError(f"no `{logical}` type for `{kind}`") from None
 
 
+# DuckDB's memory_limit and threads for every connection this process opens. One process
+# shares an open DuckDB file only between connections of the same configuration, so it is
+# set once, from the settings (configure_duckdb), with the container's limits as default.
+_DUCKDB_CONFIG: dict[str, str | int] = {}
+
+
+def configure_duckdb(memory_limit: str, threads: int) -> None:
+    _DUCKDB_CONFIG.update(memory_limit=memory_limit, threads=threads)
+
+
+def duckdb_config() -> dict[str, str | int]:
+    if not _DUCKDB_CONFIG:
+        configure_duckdb(duckdb_memory_limit(), available_cpus())
+    return dict(_DUCKDB_CONFIG)
+
+
 def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = False) -> Any:
     """Open a DB-API connection; file databases and their folders are created on first use.
 
@@ -46,7 +63,7 @@ def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = Fal
             raise ConfigError(f"`{url}` does not exist yet; run the step that creates it first")
         url.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return duckdb.connect(str(url.path), read_only=read_only)
+            return duckdb.connect(str(url.path), read_only=read_only, config=duckdb_config())
         except duckdb.IOException as exc:
             # Another process holds the file's write lock: worth a retry later.
             raise TransientError(f"cannot open `{url}`: {exc}") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
+from deltastore.limits import available_cpus, duckdb_memory_limit
 from deltastore.resources import bundled_dbt_project
 
 PREFIX = "DELTASTORE_"
@@ -51,6 +53,11 @@ SETTINGS: tuple[Setting, ...] = (
             True),
     Setting("DELTASTORE_RUN_DATE", "today (UTC)",
             "The date that stands in for 'today' in dbt (`YYYY-MM-DD`); set it to backfill."),
+    Setting("DELTASTORE_DUCKDB_MEMORY_LIMIT", "half the container's memory limit",
+            "DuckDB's memory_limit (`512MiB`, `2GiB`); the default reads the cgroup limit, "
+            "so a pod is never OOM-killed by DuckDB sizing itself from the node."),
+    Setting("DELTASTORE_DUCKDB_THREADS", "the container's CPU limit",
+            "DuckDB's threads; the default reads the cgroup CPU quota."),
     Setting("DELTASTORE_BATCH_SIZE", "50000", "Rows per batch when streaming between databases."),
     Setting("DELTASTORE_HTTP_TIMEOUT", "60", "Read timeout in seconds for store API requests."),
     Setting("DELTASTORE_HTTP_RETRIES", "5", "Attempts per store API request on 5xx/429/network."),
@@ -93,6 +100,8 @@ class Settings:
     log_level: str
     notify_webhook_url: str | None = field(default=None, repr=False)
     metrics_dir: Path | None = None  # see deltastore/metrics.py
+    duckdb_memory_limit: str = field(default_factory=duckdb_memory_limit)  # deltastore/limits.py
+    duckdb_threads: int = field(default_factory=available_cpus)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +149,10 @@ class Settings:
             notify_webhook_url=get("DELTASTORE_NOTIFY_WEBHOOK_URL") or None,
             metrics_dir=_parse(get, "DELTASTORE_METRICS_DIR",
                                lambda raw: Path(raw).expanduser().resolve(), None),
+            duckdb_memory_limit=_parse(get, "DELTASTORE_DUCKDB_MEMORY_LIMIT", _memory_size,
+                                       duckdb_memory_limit()),
+            duckdb_threads=_parse(get, "DELTASTORE_DUCKDB_THREADS", _positive_int,
+                                  available_cpus()),
         )
 
     def describe(self) -> dict[str, str]:
@@ -193,6 +206,12 @@ def _parse(get: Callable[[str], str | None], name: str,
         return convert(raw.strip())
     except ValueError as exc:
         raise ConfigError(f"{name}: `{raw}` is not valid: {exc}") from None
+
+
+def _memory_size(raw: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
+        raise ValueError("write a size DuckDB understands, such as `512MiB` or `2GiB`")
+    return raw
 
 
 def _positive_int(raw: str) -> int:

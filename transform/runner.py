@@ -155,7 +155,9 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     url = settings.warehouse_url
     if url.kind == "duckdb":
         assert url.path is not None
-        return {"DELTASTORE_DBT_DUCKDB_PATH": str(url.path)}
+        return {"DELTASTORE_DBT_DUCKDB_PATH": str(url.path),
+                "DELTASTORE_DBT_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+                "DELTASTORE_DBT_DUCKDB_THREADS": str(settings.duckdb_threads)}
     if url.kind != "mssql":
         raise ConfigError(
             f"DELTASTORE_WAREHOUSE_URL: dbt cannot build in a `{url.kind}` warehouse; "

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from deltastore.db import configure_duckdb
 from deltastore.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
 from deltastore.settings import Settings
 
@@ -93,7 +94,9 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """The settings a command runs with: those handed to ``main`` (the local runner hands
     each step its own), else read from the environment."""
     given = getattr(args, "settings", None)
-    return given if given is not None else Settings.from_env()
+    settings = given if given is not None else Settings.from_env()
+    configure_duckdb(settings.duckdb_memory_limit, settings.duckdb_threads)
+    return settings
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:

@@ -12,8 +12,12 @@ unit test checks for every kind of database, since SQL Server cannot run here.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-from collections.abc import Callable
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +26,7 @@ from deltastore.extract.demo.legacy_records import LegacyData
 from deltastore.db import column_type, connect, quote
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
+from deltastore.limits import available_cpus
 from deltastore.schemas import OLD_STORE_TABLES, Table
 
 log = logging.getLogger(__name__)
@@ -118,21 +123,24 @@ class _BatchWriter:
         self.kind = kind
         self.batch_size = batch_size
         self.buffers: dict[str, list[tuple]] = {name: [] for name in TABLES}
-        self.adapters = {name: row_adapter(kind, t) for name, t in TABLES.items()}
         self.statements = {name: insert_sql(kind, t) for name, t in TABLES.items()}
         self.counts = dict.fromkeys(TABLES, 0)
         self.arrow_types = _arrow_types() if kind == "duckdb" else {}
 
-    def add(self, table: str, row: tuple) -> None:
+    def add_many(self, table: str, rows: list[tuple]) -> None:
+        """Buffer rows already adapted for this database; write every full batch."""
         buffer = self.buffers[table]
-        buffer.append(self.adapters[table](row))
-        if len(buffer) >= self.batch_size:
-            self.flush(table)
+        buffer.extend(rows)
+        while len(buffer) >= self.batch_size:
+            self._write(table, buffer[:self.batch_size])
+            del buffer[:self.batch_size]
 
     def flush(self, table: str) -> None:
-        rows = self.buffers[table]
-        if not rows:
-            return
+        if self.buffers[table]:
+            self._write(table, self.buffers[table])
+            self.buffers[table] = []
+
+    def _write(self, table: str, rows: list[tuple]) -> None:
         if self.kind == "duckdb":
             self._insert_arrow(TABLES[table], rows)
         else:
@@ -142,7 +150,6 @@ class _BatchWriter:
             cursor.executemany(self.statements[table], rows)
         self.conn.commit()
         self.counts[table] += len(rows)
-        self.buffers[table] = []
 
     def _insert_arrow(self, table: Table, rows: list[tuple]) -> None:
         import pyarrow as pa
@@ -164,11 +171,18 @@ class _BatchWriter:
 
 
 def generate_legacy_db(url: DatabaseURL, scale: float = 1, seed: int = 42,
-                       batch_size: int = 10_000) -> dict[str, int]:
-    """Create (or replace) the legacy tables at ``url`` and fill them; rows per table."""
+                       batch_size: int = 10_000, workers: int | None = None) -> dict[str, int]:
+    """Create (or replace) the legacy tables at ``url`` and fill them; rows per table.
+
+    Rows are made in chunks by ``workers`` processes (default: the CPUs this container may
+    use) while this one writes; small databases are made here, where a process pool would
+    cost more than it saves. Either way the rows are the same.
+    """
     if batch_size < 1:
         raise ConfigError(f"batch size `{batch_size}` must be at least 1")
     data = LegacyData(scale, seed)
+    if workers is None:
+        workers = available_cpus() if data.orders >= _POOL_FROM_ORDERS else 1
     conn = connect(url)
     try:
         if url.kind == "sqlite":
@@ -176,7 +190,7 @@ def generate_legacy_db(url: DatabaseURL, scale: float = 1, seed: int = 42,
             conn.execute("PRAGMA synchronous = OFF")
         recreate_tables(conn, url.kind)
         writer = _BatchWriter(conn, url.kind, batch_size)
-        _fill(writer, data)
+        _fill(writer, _chunks(data, url.kind, workers))
         writer.flush_all()
     except _driver_errors(url.kind) as exc:
         raise TransientError(f"writing the demo legacy database `{url}` failed: {exc}") from None
@@ -195,21 +209,86 @@ def recreate_tables(conn: Any, kind: str) -> None:
     conn.commit()
 
 
-def _fill(writer: _BatchWriter, data: LegacyData) -> None:
-    for row in data.customer_rows():
-        writer.add("customers", row)
-    for row in data.supplier_rows():
-        writer.add("suppliers", row)
-    for row in data.product_rows():
-        writer.add("products", row)
-    for rows in data.order_rows():
-        writer.add("orders", rows.order)
-        for item in rows.items:
-            writer.add("order_items", item)
-        writer.add("payment", rows.payment)
-        writer.add("shipments", rows.shipment)
-    for row in data.review_rows():
-        writer.add("reviews", row)
+# Records per generation task, and the size from which a process pool pays for itself.
+_CHUNK = 20_000
+_POOL_FROM_ORDERS = 50_000
+# Table groups in writing order; "orders" also yields order_items, payment and shipments.
+_PARTS = ("customers", "suppliers", "products", "orders", "reviews")
+
+
+def _tasks(data: LegacyData, kind: str) -> list[tuple[float, int, str, str, int, int]]:
+    sizes = {"customers": data.customers, "suppliers": data.suppliers,
+             "products": data.products, "orders": data.orders, "reviews": data.reviews}
+    return [(data.scale, data.seed, kind, part, start, min(start + _CHUNK, sizes[part] + 1))
+            for part in _PARTS for start in range(1, sizes[part] + 1, _CHUNK)]
+
+
+def chunk_rows(task: tuple[float, int, str, str, int, int]) -> dict[str, list[tuple]]:
+    """The adapted rows of one task (records ``start`` to ``stop - 1`` of one part).
+
+    Order items are numbered from 1 within the chunk; ``_chunks`` renumbers them. Runs in a
+    worker process, so it takes and returns only plain values.
+    """
+    scale, seed, kind, part, start, stop = task
+    data = LegacyData(scale, seed)
+    adapt = {name: row_adapter(kind, table) for name, table in TABLES.items()}
+    if part != "orders":
+        make = {"customers": data.customer, "suppliers": data.supplier,
+                "products": data.product, "reviews": data.review}[part]
+        convert = adapt[part]
+        return {part: [convert(make(i)) for i in range(start, stop)]}
+    out: dict[str, list[tuple]] = {"orders": [], "order_items": [], "payment": [],
+                                   "shipments": []}
+    next_item = 1
+    for i in range(start, stop):
+        rows = data.order(i, next_item)
+        next_item += len(rows.items)
+        out["orders"].append(adapt["orders"](rows.order))
+        out["order_items"].extend(adapt["order_items"](item) for item in rows.items)
+        out["payment"].append(adapt["payment"](rows.payment))
+        out["shipments"].append(adapt["shipments"](rows.shipment))
+    return out
+
+
+def _chunks(data: LegacyData, kind: str, workers: int) -> Iterator[dict[str, list[tuple]]]:
+    """Every task's rows in order, order items renumbered across chunks.
+
+    With a pool, at most two tasks per worker are in flight, so finished chunks never pile
+    up in memory while the writer catches up.
+    """
+    tasks = _tasks(data, kind)
+    if workers <= 1:
+        made: Iterator[dict[str, list[tuple]]] = map(chunk_rows, tasks)
+    else:
+        made = _pooled(tasks, workers)
+    item_offset = 0
+    for chunk in made:
+        items = chunk.get("order_items")
+        if items:
+            chunk["order_items"] = [(row[0] + item_offset, *row[1:]) for row in items]
+            item_offset += len(items)
+        yield chunk
+
+
+def _pooled(tasks: list[tuple[float, int, str, str, int, int]],
+            workers: int) -> Iterator[dict[str, list[tuple]]]:
+    # spawn, not fork: the caller may have threads (the demo store, a test server).
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque[Future[dict[str, list[tuple]]]] = deque()
+        queued = iter(tasks)
+        for task in itertools.islice(queued, 2 * workers):
+            pending.append(pool.submit(chunk_rows, task))
+        while pending:
+            chunk = pending.popleft().result()
+            for task in itertools.islice(queued, 1):
+                pending.append(pool.submit(chunk_rows, task))
+            yield chunk
+
+
+def _fill(writer: _BatchWriter, chunks: Iterator[dict[str, list[tuple]]]) -> None:
+    for chunk in chunks:
+        for table, rows in chunk.items():
+            writer.add_many(table, rows)
 
 
 def _driver_errors(kind: str) -> tuple[type[Exception], ...]:

@@ -128,6 +128,7 @@ class LegacyData:
     """The rows of every legacy table at one ``(scale, seed)``."""
 
     def __init__(self, scale: float = 1, seed: int = 42) -> None:
+        self.scale = scale
         self.seed = int(seed)
         self.counts = legacy_counts(scale)
         self.customers = self.counts["customers"]

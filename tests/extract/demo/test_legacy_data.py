@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE
+from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, legacy_data
 from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.extract.demo.legacy_records import (
     CARRIERS,
@@ -271,3 +271,21 @@ def test_sql_server_gets_the_same_counts(small: tuple) -> None:
         assert orders == counts["orders"] and total > 0
     finally:
         conn.close()
+
+
+def test_worker_processes_make_the_same_database(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks made by a pool of two processes (order item ids renumbered across chunks) give
+    exactly the rows one process makes in one pass."""
+    def dump(path: Path) -> dict[str, list[tuple]]:
+        with sqlite3.connect(path) as conn:
+            return {t.name: conn.execute(f"SELECT * FROM {t.name} ORDER BY 1").fetchall()
+                    for t in OLD_STORE_TABLES}
+
+    one = tmp_path / "one.db"
+    generate_legacy_db(sqlite_url(one), scale=0.3, workers=1)
+    monkeypatch.setattr(legacy_data, "_CHUNK", 700)  # many chunks of each table
+    pooled = tmp_path / "pooled.db"
+    counts = generate_legacy_db(sqlite_url(pooled), scale=0.3, workers=2)
+    assert dump(pooled) == dump(one)
+    assert counts["orders"] == 4500 and counts["order_items"] > counts["orders"]

@@ -14,6 +14,7 @@ import sqlglot
 from deltastore.extract.demo.legacy_data import (
     TABLES,
     _BatchWriter,
+    _chunks,
     _fill,
     create_table_sql,
     drop_table_sql,
@@ -103,7 +104,7 @@ def test_mssql_writer_batches_with_fast_executemany() -> None:
     conn = _RecordingConnection()
     writer = _BatchWriter(conn, "mssql", batch_size=100)
     data = LegacyData(scale=0.02, seed=42)
-    _fill(writer, data)
+    _fill(writer, _chunks(data, "mssql", workers=1))
     writer.flush_all()
     calls = [c for c in conn.log if c[0] == "executemany"]
     assert all(fast for *_, fast in calls)
