@@ -1,0 +1,319 @@
+"""Every performance figure of the pipeline in one run, next to its target and its peer.
+
+Prints a table; asserts nothing (the machines are shared: read the load average printed at
+the top, and prefer CPU seconds when it is above the core count).
+
+Each pipeline step runs as its own `deltastore <step>` process, as it does in an Argo pod,
+so its wall time and peak RSS (the kernel's figure for that process, ``os.wait4``) are its
+own. The demo store serves from its own process. Rows:
+
+- ``deltastore --help``: start-up of a command (target <= 0.5 s).
+- the legacy generator at ``--scale`` (target <= 60 s at scale 100).
+- every step at ``--scale``: extract store API and legacy DB (concurrently, as in
+  ``deltastore run``), freshness, dbt build, sync, docs, dashboards; each with peak RSS
+  (target <= 1 GiB at scale 100) and the pipeline total without generation (target
+  <= 120 s at scale 100).
+- store API -> DuckDB in top-level records (products + users + carts) per second: the
+  project, against fetching the same payloads whole and loading them with DuckDB's
+  ``read_json`` (target >= 0.6x), and against dlt's ``rest_api`` source when dlt is
+  installed (an optional peer, never a dependency; target >= 25x).
+- legacy SQLite -> DuckDB rows/s (target >= 300k at scale 10).
+- sync DuckDB -> DuckDB rows/s (target >= 2M), export CSV and Parquet rows/s (>= 1M).
+- ``deltastore demo`` at scale 1, one process, first run (target <= 20 s).
+
+Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import requests
+
+_SCRIPT = Path(sys.executable).with_name("deltastore")
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "deltastore.workflows.cli"]
+GIB = 1024.0
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str = ""
+    peer: str = ""
+    verdict: str = ""
+
+
+@dataclass
+class Process:
+    code: int
+    seconds: float
+    cpu: float
+    peak_mib: float
+    output: str
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> Process:
+    """One process to its end: exit code, wall and CPU seconds, peak RSS."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    return Process(os.waitstatus_to_exitcode(status), seconds, usage.ru_utime + usage.ru_stime,
+                   usage.ru_maxrss / 1024, output)
+
+
+def check(name: str, done: Process) -> Process:
+    if done.code != 0:
+        raise SystemExit(f"{name} failed (exit {done.code}):\n{done.output[-3000:]}")
+    return done
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def environment(data_dir: Path, store_url: str = "") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
+    env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE="2026-01-01")
+    if store_url:
+        env["DELTASTORE_STORE_API_URL"] = store_url
+    return env
+
+
+class DemoStoreProcess:
+    """`deltastore demo-store serve` in its own process on a free loopback port."""
+
+    def __init__(self, scale: float, env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [*CLI, "demo-store", "serve", "--port", "0", "--scale", str(scale)],
+            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            found = re.search(r"http://127\.0\.0\.1:\d+", line)
+            if found:
+                self.url = found.group(0)
+                return
+        raise SystemExit("the demo store did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def bench_help(cwd: Path) -> Figure:
+    best = min(run([*CLI, "--help"], dict(os.environ), cwd).seconds for _ in range(5))
+    return Figure("deltastore --help", f"{best:.2f} s", "<= 0.5 s", verdict=met(best <= 0.5))
+
+
+def bench_steps(scale: float, root: Path) -> list[Figure]:
+    """Generation, then each step as its own process, as Argo runs them."""
+    data = root / "steps"
+    env = environment(data)
+    figures: list[Figure] = []
+    generated = check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)],
+                                        env, root))
+    rows = re.search(r"total +([\d,]+) rows", generated.output)
+    figures.append(Figure(f"legacy generator, scale {scale:g}",
+                          f"{generated.seconds:.1f} s ({rows.group(1) if rows else '?'} rows), "
+                          f"{generated.peak_mib:.0f} MiB", "<= 60 s at scale 100",
+                          verdict=met(generated.seconds <= 60) if scale == 100 else ""))
+    store = DemoStoreProcess(scale, env, root)
+    try:
+        env = environment(data, store.url)
+        started = time.perf_counter()
+        extracts = [subprocess.Popen([*CLI, "extract", "--source", source, "--full-refresh"],
+                                     env=env, cwd=root, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+                    for source in ("store-api", "legacy-db")]
+        for source, process in zip(("store-api", "legacy-db"), extracts, strict=True):
+            _, status, usage = os.wait4(process.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code:
+                raise SystemExit(f"extract {source} failed with exit {code}")
+            figures.append(Figure(f"  step extract {source}",
+                                  f"{usage.ru_maxrss / 1024:.0f} MiB peak", "<= 1 GiB",
+                                  verdict=met(usage.ru_maxrss / 1024 <= GIB)))
+        figures.append(Figure("  both extracts, concurrently",
+                              f"{time.perf_counter() - started:.1f} s"))
+        total = time.perf_counter() - started
+        for step in (["freshness"], ["build", "--full-refresh"], ["sync"], ["docs"],
+                     ["dashboards"]):
+            done = check(step[0], run([*CLI, *step], env, root))
+            total += done.seconds
+            figures.append(Figure(f"  step {step[0]}",
+                                  f"{done.seconds:.1f} s, {done.peak_mib:.0f} MiB peak",
+                                  "<= 1 GiB", verdict=met(done.peak_mib <= GIB)))
+            if step[0] == "sync":
+                figures.append(sync_rate(data, done.seconds))
+        figures.append(Figure(f"pipeline at scale {scale:g}, generation excluded",
+                              f"{total:.1f} s", "<= 120 s at scale 100",
+                              verdict=met(total <= 120) if scale == 100 else ""))
+    finally:
+        store.close()
+    return figures
+
+
+def sync_rate(data: Path, seconds: float) -> Figure:
+    with duckdb.connect(str(data / "sync_target.duckdb"), read_only=True) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = 'analytics'").fetchall()
+        rows = sum(conn.execute(f'SELECT count(*) FROM analytics."{t}"').fetchone()[0]
+                   for (t,) in tables)
+    rate = rows / seconds
+    return Figure("sync DuckDB -> DuckDB (whole step)",
+                  f"{rate:,.0f} rows/s ({rows:,} rows)", ">= 2,000,000 rows/s",
+                  verdict=met(rate >= 2_000_000))
+
+
+def bench_store_api(scale: float, root: Path) -> list[Figure]:
+    """The project's store-API extract against its native and dlt peers, one server."""
+    data = root / "store"
+    env = environment(data)
+    store = DemoStoreProcess(scale, env, root)
+    try:
+        env = environment(data, store.url)
+        project = check("extract", run([*CLI, "extract", "--source", "store-api",
+                                         "--full-refresh"], env, root))
+        records = sum(int(requests.get(f"{store.url}/{e}?limit=1", timeout=60)
+                          .headers["X-Total-Count"]) for e in ("products", "users", "carts"))
+        native = native_seconds(store.url, root / "native.duckdb")
+        dlt = dlt_seconds(store.url, root)
+    finally:
+        store.close()
+    ours = records / project.seconds
+    peer = records / native
+    figures = [Figure(f"store API -> DuckDB, scale {scale:g} (process, incl. start-up)",
+                      f"{ours:,.0f} records/s",
+                      ">= 0.6x native", f"native {peer:,.0f}/s = {ours / peer:.2f}x",
+                      met(ours >= 0.6 * peer))]
+    if dlt is None:
+        figures.append(Figure("  dlt rest_api peer", "not installed (pip install dlt[duckdb])",
+                              ">= 25x dlt"))
+    else:
+        dlt_rate = records / dlt
+        figures.append(Figure("  dlt rest_api peer", f"{dlt_rate:,.0f} records/s", ">= 25x dlt",
+                              f"{ours / dlt_rate:.1f}x", met(ours >= 25 * dlt_rate)))
+    return figures
+
+
+def native_seconds(url: str, path: Path) -> float:
+    """Fetch each endpoint whole, then DuckDB reads the JSON itself."""
+    started = time.perf_counter()
+    folder = path.parent / "native-json"
+    folder.mkdir(exist_ok=True)
+    for endpoint in ("products", "users", "carts"):
+        (folder / f"{endpoint}.json").write_bytes(requests.get(f"{url}/{endpoint}",
+                                                               timeout=600).content)
+    with duckdb.connect(str(path)) as conn:
+        for endpoint in ("products", "users", "carts"):
+            conn.execute(f"CREATE OR REPLACE TABLE {endpoint} AS SELECT * FROM "
+                         f"read_json('{folder / endpoint}.json')")
+    return time.perf_counter() - started
+
+
+def dlt_seconds(url: str, root: Path) -> float | None:
+    """dlt's rest_api source into DuckDB, when dlt is installed (it is no dependency)."""
+    try:
+        import dlt
+        from dlt.sources.rest_api import rest_api_source
+    except ImportError:
+        return None
+    os.environ["DLT_DATA_DIR"] = str(root / "dlt")
+    source = rest_api_source({"client": {"base_url": url + "/"},
+                              "resources": ["products", "users", "carts"]})
+    pipeline = dlt.pipeline("bench", destination=dlt.destinations.duckdb(
+        str(root / "dlt.duckdb")), pipelines_dir=str(root / "dlt"))
+    started = time.perf_counter()
+    pipeline.run(source)
+    return time.perf_counter() - started
+
+
+def bench_legacy_extract(scale: float, root: Path) -> Figure:
+    data = root / "legacy"
+    env = environment(data)
+    check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)], env, root))
+    done = check("extract", run([*CLI, "extract", "--source", "legacy-db", "--full-refresh"],
+                                env, root))
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.execute("SELECT sum(rows_read) FROM meta.load_state "
+                            "WHERE source = 'legacy-db'").fetchone()[0]
+    rate = rows / done.seconds
+    return Figure(f"legacy SQLite -> DuckDB, scale {scale:g} (process, incl. start-up)",
+                  f"{rate:,.0f} rows/s", ">= 300,000 rows/s", verdict=met(rate >= 300_000))
+
+
+def bench_export(root: Path, rows: int = 1_000_000) -> list[Figure]:
+    data = root / "export"
+    data.mkdir()
+    with duckdb.connect(str(data / "sync_target.duckdb")) as conn:
+        conn.execute("CREATE SCHEMA analytics")
+        conn.execute(f"""CREATE TABLE analytics.bench AS SELECT i AS id,
+            'product ' || (i % 977) AS name, CAST((i % 50000) / 100.0 AS DECIMAL(12, 2)) AS price,
+            DATE '2024-01-01' + CAST(i % 365 AS INTEGER) AS day, i % 7 = 0 AS flag
+            FROM range({rows}) AS t(i)""")
+    figures = []
+    for fmt in ("csv", "parquet"):
+        done = check("export", run([*CLI, "export", "--format", fmt, "--out",
+                                    str(data / fmt)], environment(data), root))
+        rate = rows / done.seconds
+        figures.append(Figure(f"export {fmt}, {rows:,} rows (process)", f"{rate:,.0f} rows/s",
+                              ">= 1,000,000 rows/s", verdict=met(rate >= 1_000_000)))
+    return figures
+
+
+def bench_demo(root: Path) -> Figure:
+    done = check("demo", run([*CLI, "demo", "--scale", "1"], environment(root / "demo"), root))
+    return Figure("deltastore demo, scale 1, first run", f"{done.seconds:.1f} s, "
+                  f"{done.peak_mib:.0f} MiB peak", "<= 20 s", verdict=met(done.seconds <= 20))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=10, help="data volume of the steps")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["help", "steps", "store-api", "legacy", "export", "demo"])
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="deltastore-bench-"))
+    print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores; "
+          f"scale {args.scale:g}; data in {root}", flush=True)
+    benches = {
+        "help": lambda: [bench_help(root)],
+        "demo": lambda: [bench_demo(root)],
+        "steps": lambda: bench_steps(args.scale, root),
+        "store-api": lambda: bench_store_api(args.scale, root),
+        "legacy": lambda: [bench_legacy_extract(args.scale, root)],
+        "export": lambda: bench_export(root),
+    }
+    figures: list[Figure] = []
+    try:
+        for name, bench in benches.items():
+            if name not in args.skip:
+                figures += bench()
+                print(f"  ({name} done)", flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    width = max(len(f.name) for f in figures)
+    value = max(len(f.value) for f in figures)
+    for f in figures:
+        print(f"{f.name:<{width}}  {f.value:<{value}}  {f.target:<22} {f.peer:<28} {f.verdict}")
+    print(json.dumps({"load_average": os.getloadavg()[0]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
