@@ -26,8 +26,9 @@ help: ## List the targets
 test: ## Run the test suite (the README's command; cluster and SQL Server tests skip)
 	$(PYTHON) -m pytest
 
-lint: ## ruff, and check the generated Argo YAML is up to date
+lint: ## ruff, mypy, and check the generated Argo YAML is up to date (as .ci/run)
 	$(PYTHON) -m ruff check .
+	.ci/typecheck
 	$(DELTASTORE) workflows render --check
 
 demo: ## Run the whole pipeline on embedded demo data, no configuration needed
