@@ -85,3 +85,14 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# The web store's API spells this category "jewelery"; the pages show the usual spelling
+# (data tables and CSV keep the mart's value).
+CATEGORY_SPELLING = {"jewelery": "jewelry"}
+
+
+def category(value: str) -> str:
+    """A category for people: usual spelling, first letter capitalised."""
+    name = CATEGORY_SPELLING.get(value, value)
+    return name[:1].upper() + name[1:]

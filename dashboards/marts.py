@@ -68,6 +68,34 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("shipment_status", "text"), ("shipments", "int"), ("delivered", "int"),
         ("total_delivery_days", "float"), ("avg_delivery_days", "float"),
     ),
+    # Filter marts: month x store x the page's filter dimensions, additive measures.
+    "kpi_customer_activity": (
+        ("order_month", "date"), ("source_store", "text"), ("segment", "text"),
+        ("state_code", "text"), ("orders", "int"), ("revenue", "money"),
+        ("new_customers", "int"),
+    ),
+    "kpi_cohort_activity": (
+        ("cohort_month", "date"), ("months_since_first_order", "int"), ("source_store", "text"),
+        ("segment", "text"), ("state_code", "text"), ("active_customers", "int"),
+    ),
+    "kpi_category_sales": (
+        ("order_month", "date"), ("source_store", "text"), ("category", "text"),
+        ("order_lines", "int"), ("revenue", "money"), ("units_sold", "int"),
+    ),
+    "kpi_category_ratings": (
+        ("category", "text"), ("source_store", "text"), ("products", "int"),
+        ("rated_products", "int"), ("revenue", "money"), ("units_sold", "int"),
+        ("rating_total", "float"), ("review_count", "int"),
+    ),
+    "kpi_payment_activity": (
+        ("order_month", "date"), ("source_store", "text"), ("transaction_status", "text"),
+        ("payments", "int"), ("amount", "money"),
+    ),
+    "kpi_shipment_activity": (
+        ("shipment_month", "date"), ("source_store", "text"), ("state_code", "text"),
+        ("carrier", "text"), ("shipment_status", "text"), ("shipments", "int"),
+        ("delivered", "int"), ("total_delivery_days", "int"), ("on_time_delivered", "int"),
+    ),
 }
 
 Row = dict[str, Any]

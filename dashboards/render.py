@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from deltastore.dashboards import definitions
 from deltastore.dashboards.marts import Marts, read_marts
 from deltastore.dashboards.pages import customers, fulfillment, overview, products
 
@@ -40,6 +41,7 @@ def write_site(marts: Marts, out_dir: Path, rendered_at: dt.datetime | None = No
         ) from None
     for module in PAGE_MODULES:
         _write_atomically(out_dir / module.FILENAME, module.render(marts, now))
+    _write_atomically(out_dir / definitions.FILENAME, definitions.render())
     log.info("dashboards written to %s", out_dir)
     return out_dir / overview.FILENAME
 

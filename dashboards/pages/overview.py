@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from deltastore.dashboards import fmt, html
+from deltastore.dashboards.html import esc
 from deltastore.dashboards.marts import Marts
-from deltastore.dashboards.svg import esc
 
 FILENAME = "index.html"
 
