@@ -216,6 +216,7 @@ def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     best = max(carriers, key=lambda c: (c[3], c[6], [-ord(ch) for ch in c[0]]))
     tables["kpi_carrier_performance"] = [tuple(c + [c is best]) for c in carriers]
 
+    tables.update(filter_marts(orders, segments, products))
     tables["kpi_pipeline_run"] = [(RUN_DATE, dt.datetime(2024, 7, 1, 2, 14, 5),
                                    min(o[1] for o in orders), max(o[1] for o in orders),
                                    dt.datetime(2024, 7, 1, 2, 3, 41))]
@@ -225,6 +226,78 @@ def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
          n % 4 != 0)
         for n in range(1, 61 + EXTRA_CUSTOMERS)]
     return tables
+
+
+def store_of(state: str | None) -> str:
+    """Customers without a state are the web store's (it records no addresses)."""
+    return "old store" if state else "new store"
+
+
+def filter_marts(orders: list[tuple[int, dt.date, Decimal]], segments: list[tuple[Any, ...]],
+                 products: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The marts at the filters' grain, aggregated from the same orders, customers and
+    products (their own generator, so the older marts keep their values)."""
+    rng = random.Random(11)
+    customer = {row[2]: row for row in segments}
+    activity: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0"), set()])
+    cohorts: dict[tuple[Any, ...], set[int]] = defaultdict(set)
+    payments: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
+    for number, day, amount in orders:
+        row = customer[number]
+        store, state, segment, first = store_of(row[3]), row[3], row[8], row[4]
+        cell = activity[(month_start(day), store, segment, state)]
+        cell[0] += 1
+        cell[1] += amount
+        if month_start(day) == month_start(first):
+            cell[2].add(number)
+        cohorts[(month_start(first), months_between(first, day), store, segment, state)].add(
+            number)
+        if store == "old store":  # only the legacy store records payments
+            status = rng.choices(("Completed", "Pending", "Failed"), weights=(85, 10, 5))[0]
+            pay = payments[(month_start(day), store, status)]
+            pay[0] += 1
+            pay[1] += amount
+    sales: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0"), 0])
+    for product in products:
+        for _ in range(rng.randint(1, 4)):
+            month = add_months(dt.date(2023, 7, 1), rng.randrange(0, 12))
+            line = sales[(month, product[1], product[4])]
+            units = rng.randint(1, 9)
+            line[0] += 1
+            line[1] += money(units * rng.uniform(8, 180))
+            line[2] += units
+    ratings: dict[tuple[Any, ...], list[Any]] = defaultdict(
+        lambda: [0, 0, Decimal("0"), 0, 0.0, 0])
+    for product in products:
+        cell = ratings[(product[4], product[1])]
+        cell[0] += 1
+        cell[1] += product[7] is not None
+        cell[2] += product[5]
+        cell[3] += product[6]
+        cell[4] += (product[7] or 0.0) * product[8]
+        cell[5] += product[8]
+    shipments = []
+    speed = {"FedEx": 3.2, "UPS": 4.1, "USPS": 5.6}
+    for month in (add_months(dt.date(2023, 7, 1), i) for i in range(12)):
+        for code in [*STATES, None]:
+            for carrier in CARRIERS:
+                for status in ("Delivered", "Shipped", "Pending", "Cancelled"):
+                    count = rng.randint(0, 6) if status == "Delivered" else rng.randint(0, 1)
+                    if not count:
+                        continue
+                    days = [max(1, round(rng.gauss(speed[carrier], 1.2)))
+                            for _ in range(count if status == "Delivered" else 0)]
+                    shipments.append((month, "old store", code, carrier, status, count,
+                                      len(days), sum(days), sum(1 for d in days if d <= 5)))
+    return {
+        "kpi_customer_activity": [(*key, n, revenue, len(new))
+                                  for key, (n, revenue, new) in activity.items()],
+        "kpi_cohort_activity": [(*key, len(members)) for key, members in cohorts.items()],
+        "kpi_payment_activity": [(*key, n, amount) for key, (n, amount) in payments.items()],
+        "kpi_category_sales": [(*key, *values) for key, values in sales.items()],
+        "kpi_category_ratings": [(*key, *values) for key, values in ratings.items()],
+        "kpi_shipment_activity": shipments,
+    }
 
 
 def columns_of(name: str) -> tuple[tuple[str, str], ...]:
