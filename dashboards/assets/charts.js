@@ -206,13 +206,20 @@ var Charts = (function () {
     var l = luminance(fill);
     return (1.05) / (l + 0.05) > (l + 0.05) / (luminance(INK) + 0.05) ? "#ffffff" : INK;
   }
-  function blend(low, high, share) {
-    share = Math.min(1, Math.max(0, share));
-    return "#" + [1, 3, 5].map(function (i) {
-      var a = parseInt(low.substr(i, 2), 16), b = parseInt(high.substr(i, 2), 16);
-      var c = Math.round(a + (b - a) * share).toString(16);
-      return c.length < 2 ? "0" + c : c;
-    }).join("");
+  // Stepped colour classes rather than a smooth blend: each class is light enough for dark
+  // ink or dark enough for white ink at 4.5:1, which mid-tones of a blend are not.
+  var BLUES = ["#eff6ff", "#bfdbfe", "#93c5fd", "#60a5fa", "#2563eb", "#1e3a8a"];
+  var ORANGES = ["#fff7ed", "#fed7aa", "#fdba74", "#fb923c", "#c2410c", "#7c2d12"];
+  function classOf(classes, share) {
+    return classes[Math.min(classes.length - 1, Math.max(0, Math.floor(share * classes.length)))];
+  }
+  function classLegend(classes, max, format) {
+    return classes.map(function (c, i) {
+      var upper = i === classes.length - 1 ? format(max * i / classes.length) + "+" :
+        format(max * i / classes.length) + "–" + format(max * (i + 1) / classes.length);
+      return '<span class="class"><span class="swatch square" style="background:' + c +
+        '"></span>' + esc(upper) + "</span>";
+    }).join(" ");
   }
 
   // A tile grid of US states on a fixed colour domain [0, max] (values above are clamped
@@ -225,7 +232,7 @@ var Charts = (function () {
       var x = grid[code][1] * step, y = grid[code][0] * step, value = values[code];
       var fill = "#f5f7fa", shown = "–";
       if (value != null) {
-        fill = blend(spec.colours[0], spec.colours[1], value / (spec.max || 1));
+        fill = classOf(spec.colours, value / (spec.max || 1));
         shown = spec.short(value);
       }
       var ink = inkOn(fill);
@@ -242,15 +249,16 @@ var Charts = (function () {
           '" data-bg="' + fill + '">' + esc(shown) + "</text>" : "") + "</g>");
     });
     var height = 8 * step;
-    var legend = '<div class="map-legend"><span class="ramp" style="background:linear-gradient(' +
-      "to right," + spec.colours[0] + "," + spec.colours[1] + ')"></span> 0 to ' +
-      esc(spec.format(spec.max)) + " or more (fixed scale) <span class=\"swatch square\" " +
-      'style="background:#f5f7fa;border:1px solid #cbd2d9"></span> no data</div>';
+    var legend = '<div class="map-legend">' + classLegend(spec.colours, spec.max, spec.short) +
+      ' <span class="class"><span class="swatch square" style="background:#f5f7fa;' +
+      'border:1px solid #9aa5b1"></span>no data</span> (fixed scale: filters do not ' +
+      "change it)</div>";
     return svg(12 * step, height, spec.label, body) + legend;
   }
 
   return {
     line: line, growth: growth, hbars: hbars, shareBar: shareBar, scatter: scatter,
-    tileMap: tileMap, blend: blend, inkOn: inkOn
+    tileMap: tileMap, classOf: classOf, classLegend: classLegend, inkOn: inkOn,
+    BLUES: BLUES, ORANGES: ORANGES
   };
 }());

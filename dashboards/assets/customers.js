@@ -51,7 +51,7 @@
         { key: "orders", label: "Orders", fmt: fmt.count },
         { key: "revenue", label: "Revenue", fmt: fmt.money }],
       chart: function (width) {
-        return Charts.tileMap(width, values, { colours: ["#dbeafe", "#1e3a8a"], max: mapMax,
+        return Charts.tileMap(width, values, { colours: Charts.BLUES, max: mapMax,
           format: function (v) { return fmt.count(v) + " customers"; }, short: fmt.count,
           label: "Customers by US state" });
       }
@@ -170,7 +170,7 @@
             var row = list.filter(function (r) {
               return r.cohort_month === c && r.months_since_first_order === k; })[0];
             if (!row) { cells += '<td class="na"></td>'; continue; }
-            var fill = Charts.blend("#eff6ff", "#1e3a8a", row.retention_rate / cohortMax);
+            var fill = Charts.classOf(Charts.BLUES, row.retention_rate / cohortMax);
             cells += '<td tabindex="0" style="background:' + fill + ";color:" +
               Charts.inkOn(fill) + '" data-tip="' + DS.esc(fmt.month(c) + " cohort, month " + k +
               ": " + fmt.count(row.active_customers) + " of " + fmt.count(row.cohort_size) +
@@ -184,8 +184,9 @@
           'scope="col">Cohort</th><th rowspan="2" scope="col">Customers</th><th colspan="' +
           Math.max(1, width - 1) + '" scope="colgroup">Months since first order (share ordering ' +
           "again)</th></tr><tr>" + head + "</tr></thead><tbody>" + body + "</tbody></table></div>" +
-          '<p class="legend-note">Colour scale 0 to ' + fmt.percent(cohortMax) +
-          " (best month after the first, all customers), fixed across filters.</p>";
+          '<p class="legend-note">' + Charts.classLegend(Charts.BLUES, cohortMax, fmt.percent) +
+          " — up to the best month after the first over all customers; month 0 (always " +
+          "100%) is left out; fixed across filters.</p>";
       }
     });
   }

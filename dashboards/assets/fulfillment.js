@@ -94,14 +94,15 @@
       columns: [{ key: "state", label: "State", fmt: function (v) { return v || "no state"; } },
         { key: "shipments", label: "Shipments", fmt: fmt.count },
         { key: "delivered", label: "Delivered", fmt: fmt.count },
+        { key: "success_rate", label: "Success rate", fmt: fmt.percent },
         { key: "avg_delivery_days", label: "Average delivery", fmt: fmt.days },
         { key: "on_time_rate", label: "On time", fmt: fmt.percent }],
       chart: function (width) {
         return Charts.tileMap(width, values, metric === "days" ?
-          { colours: ["#fff7ed", "#9a3412"], max: Math.ceil(maxima.days), format: fmt.days,
+          { colours: Charts.ORANGES, max: Math.ceil(maxima.days), format: fmt.days,
             short: function (v) { return v.toFixed(1) + " d"; },
             label: "Average delivery days by US state" } :
-          { colours: ["#eff6ff", "#1e3a8a"], max: maxima.shipments,
+          { colours: Charts.BLUES, max: maxima.shipments,
             format: function (v) { return fmt.count(v) + " shipments"; }, short: fmt.count,
             label: "Shipments by US state" });
       }

@@ -223,5 +223,14 @@ class Page:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
+    def emulate_media(self, media: str) -> None:
+        """'print' lays the page out with its print stylesheet; '' returns to screen."""
+        self.browser.call("Emulation.setEmulatedMedia", {"media": media}, session=self.session)
+
+    def resize(self, width: int, height: int) -> None:
+        self.browser.call("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=self.session)
+
     def close(self) -> None:
         self.browser.call("Target.closeTarget", {"targetId": self.target})
