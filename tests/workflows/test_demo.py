@@ -22,7 +22,9 @@ CONTRACT_MARTS = (
     "kpi_customers_by_state", "kpi_monthly_revenue", "fct_customer_segments",
     "kpi_customer_segments", "kpi_cohort_retention", "kpi_transaction_status",
     "kpi_product_performance", "kpi_category_performance", "kpi_carrier_performance",
-    "kpi_delivery_by_state",
+    "kpi_delivery_by_state", "kpi_customer_activity", "kpi_cohort_activity",
+    "kpi_category_sales", "kpi_category_ratings", "kpi_payment_activity",
+    "kpi_shipment_activity",
 )
 # When the build ran: the one value that differs between two runs over the same data.
 RUN_TIME_COLUMNS = {("kpi_pipeline_run", "built_at")}
