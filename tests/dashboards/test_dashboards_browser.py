@@ -7,7 +7,6 @@ CSV are drawn from — equals the same query run in SQL over the marts.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,6 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboards"
-DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
 PAGES = ("index", "customers", "products", "fulfillment")
 
 STATE_JS = """(() => {
@@ -425,12 +423,11 @@ def test_pages_fit_phones_print_and_read_clearly(browser: Browser, site: Path,
 
 
 def screenshot(page: Page, name: str) -> None:
-    targets = [(ARTIFACTS / f"{name}.png", 1.0)]
-    if os.environ.get("DELTASTORE_UPDATE_SCREENSHOTS") == "1":
-        targets.append((DOC_SCREENSHOTS / f"{name}.png", 0.5))
-    for path, scale in targets:
-        page.screenshot(path, scale)
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    """Fixture-data screenshots to look at (docs/screenshots come from a demo run:
+    tests/dashboards/take_screenshots.py)."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("name", PAGES)
