@@ -141,8 +141,8 @@ def vega(browser: Browser, site: Path, python: str) -> None:
     grid = [{"state": s, "row": p[0], "col": p[1]} for s, p in config["extra"]["grid"].items()]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "vega.html"
-        path.write_text(VEGA_PAGE % {"bundle": bundle, "rows": json.dumps(cube, separators=(",", ":")),
-                                     "grid": json.dumps(grid)})
+        rows = json.dumps(cube, separators=(",", ":"))
+        path.write_text(VEGA_PAGE % {"bundle": bundle, "rows": rows, "grid": json.dumps(grid)})
         print(f"  Vega-Lite bundle (vega-embed + vega-lite + vega): "
               f"{len(bundle.encode()) / 1024:,.0f} KiB; page with the same rows "
               f"{path.stat().st_size / 1024:,.0f} KiB")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from html import escape
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
 from importlib.resources import files
 from typing import Any
 

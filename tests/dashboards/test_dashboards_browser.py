@@ -351,34 +351,7 @@ def test_tooltips_show_exact_values_on_keyboard_and_touch(browser: Browser, site
     assert focused[2] is False and focused[3].endswith(" customers") and focused[4] == "0"
 
 
-CONTRAST_JS = """(() => {
-  const parse = c => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
-    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const hex = h => [1, 3, 5].map(i => parseInt(h.substr(i, 2), 16));
-  const background = el => {
-    for (let e = el; e; e = e.parentElement) {
-      if (e.dataset && e.dataset.bg) { return hex(e.dataset.bg); }
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { return c.slice(0, 3); }
-    }
-    return [255, 255, 255];
-  };
-  const bad = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const el = n.parentElement;
-    if (!n.textContent.trim() || !el.getClientRects().length || el.closest('title,script,style,option')) { continue; }
-    const style = getComputedStyle(el);
-    const ink = el instanceof SVGElement ? (el.getAttribute('fill') && el.getAttribute('fill')[0] === '#'
-      ? hex(el.getAttribute('fill')) : parse(style.fill)) : parse(style.color);
-    const [a, b] = [lum(ink.slice(0, 3)), lum(background(el))];
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) { bad.push(n.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2)); }
-  }
-  return bad;
-})()"""
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 
 PRINT_JS = """(() => {
   DS.draw();
