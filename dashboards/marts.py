@@ -84,7 +84,7 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "kpi_category_ratings": (
         ("category", "text"), ("source_store", "text"), ("products", "int"),
-        ("rated_products", "int"), ("revenue", "money"), ("units_sold", "int"),
+        ("rated_products", "int"), ("low_rated_products", "int"), ("revenue", "money"), ("units_sold", "int"),
         ("rating_total", "float"), ("review_count", "int"),
     ),
     "kpi_payment_activity": (

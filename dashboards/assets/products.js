@@ -10,7 +10,7 @@
   var colours = {};
   extra.categories.forEach(function (c, i) { colours[c] = PALETTE[i % PALETTE.length]; });
   var label = function (c) { return extra.categoryLabels[c] || c; };
-  var TOP = 5;
+  var TOP = extra.top;
 
   // Month-over-month growth for each month in range; the month before the range counts
   // as the base of the first one when the data has it.
@@ -62,10 +62,10 @@
       shown: fmt.percent(completed ? completed.amount_share : null),
       exact: completed ? fmt.money(completed.amount) + " completed" : "",
       note: "old store only" + (DS.chosen("category") ? "; all categories" : "") });
-    var products = DS.rows("products");
-    var low = products.filter(function (p) { return p.is_low_rating; }).length;
+    var ratings = DS.rows("ratings");
+    var low = DS.sum(ratings, "low_rated_products");
     DS.card("low_rating_products", { value: low, shown: fmt.count(low),
-      note: "of " + fmt.count(products.length) + " products; all months" });
+      note: "of " + fmt.count(DS.sum(ratings, "products")) + " products; all months" });
   }
 
   function statusPanel(list) {
@@ -109,8 +109,8 @@
   var level = "categories";
 
   function scatterPanel() {
-    var products = DS.rows("products");
-    var unrated = products.filter(function (p) { return p.average_rating == null; }).length;
+    var ratings = DS.rows("ratings"), all = DS.sum(ratings, "products");
+    var unrated = all - DS.sum(ratings, "rated_products");
     var list, points, log;
     if (level === "categories") {
       list = DS.groupSum(DS.rows("ratings"), "category", ["products", "rated_products", "revenue",
@@ -126,7 +126,9 @@
       });
       log = false;
     } else {
-      list = products.map(function (p) {
+      list = DS.rows("products").filter(function (p) {
+        return p.average_rating != null;
+      }).map(function (p) {
         return { product_name: p.product_name, source_store: p.source_store, category: p.category,
           revenue: p.revenue, units_sold: p.units_sold, average_rating: p.average_rating,
           review_count: p.review_count };
@@ -155,8 +157,9 @@
     DS.panel("ratings", {
       cubes: ["ratings", "products"], rows: list, columns: columns,
       why: "ratings and product revenue cover all months up to the run date",
-      notes: [fmt.count(unrated) + " of " + fmt.count(products.length) + " products have no " +
-        "rating yet and are not plotted (they are in the data table)."],
+      notes: [fmt.count(unrated) + " of " + fmt.count(all) + " products have no rating yet " +
+        "and are not plotted" + (level === "categories" ? " (they count in the table's " +
+        "products column)." : " or listed.")],
       chart: function (width) {
         var keys = extra.categories.map(function (c) {
           return '<li><span class="swatch" style="background:' + colours[c] + '"></span>' +

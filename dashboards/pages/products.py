@@ -18,6 +18,7 @@ from deltastore.dashboards.marts import Marts
 
 FILENAME = "products.html"
 STORE_CATEGORY = {"store": "source_store", "category": "category"}
+TOP = 5
 
 LEVELS = html.select("ratings-level", "Show", [("categories", "Categories"),
                                                 ("products", "Products (log scale)")])
@@ -35,7 +36,7 @@ PANELS = (
           scope="Ratings: old store products by their reviews, web store products by the "
           "rating its API publishes.", wide=True, controls=f'<div class="panel-controls">'
           f"{LEVELS}</div>"),
-    Panel("top", "Top 5 products per category",
+    Panel("top", f"Top {TOP} products per category",
           "Categories by revenue, best sellers first; red ratings are below 3 stars.",
           ("kpi_product_performance",), wide=True),
 )
@@ -54,6 +55,19 @@ def orders_by_month(marts: Marts) -> list[dict[str, Any]]:
         total[1] += Decimal(str(row["revenue"]))
     return [{"order_month": m, "source_store": s, "orders": o, "revenue": r}
             for (m, s), (o, r) in sorted(sums.items())]
+
+
+def products_shown(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The product rows the page needs: every rated product (the scatter) and the best
+    sellers of each category and store (any store selection's top 5 is among them).
+    Counts come from kpi_category_ratings, so the page stays small at any scale."""
+    ranked: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in products:
+        ranked[(row["category"], row["source_store"])].append(row)
+    top = {id(r) for rows in ranked.values()
+           for r in sorted(rows, key=lambda r: (-(fmt.num(r["revenue"]) or 0.0),
+                                                r["product_name"]))[:TOP]}
+    return [r for r in products if r["average_rating"] is not None or id(r) in top]
 
 
 def render(marts: Marts, rendered_at: dt.datetime) -> str:
@@ -79,9 +93,10 @@ def render(marts: Marts, rendered_at: dt.datetime) -> str:
                          ("order_month", "source_store", "transaction_status", "payments",
                           "amount"), {"months": "order_month", "store": "source_store"}),
         "ratings": Cube(marts.rows("kpi_category_ratings"),
-                        ("category", "source_store", "products", "rated_products", "revenue",
-                         "units_sold", "rating_total", "review_count"), STORE_CATEGORY),
-        "products": Cube(products, ("product_name", "source_store", "category", "revenue",
+                        ("category", "source_store", "products", "rated_products",
+                         "low_rated_products", "revenue", "units_sold", "rating_total",
+                         "review_count"), STORE_CATEGORY),
+        "products": Cube(products_shown(products), ("product_name", "source_store", "category", "revenue",
                                     "units_sold", "average_rating", "review_count",
                                     "is_low_rating"), STORE_CATEGORY),
     }
@@ -91,6 +106,6 @@ def render(marts: Marts, rendered_at: dt.datetime) -> str:
             + '<div class="grid">' + "".join(html.panel(p, empty) for p in PANELS) + "</div>")
     data = "" if empty else html.page_config(
         "products", months, page_filters, cubes,
-        {"categories": categories, "categoryLabels": labels})
+        {"categories": categories, "categoryLabels": labels, "top": TOP})
     header = html.freshness(marts.one("kpi_pipeline_run"), rendered_at)
     return html.page(FILENAME, title, intro, header, body, data, "products.js" if data else "")

@@ -267,15 +267,16 @@ def filter_marts(orders: list[tuple[int, dt.date, Decimal]], segments: list[tupl
             line[1] += money(units * rng.uniform(8, 180))
             line[2] += units
     ratings: dict[tuple[Any, ...], list[Any]] = defaultdict(
-        lambda: [0, 0, Decimal("0"), 0, 0.0, 0])
+        lambda: [0, 0, 0, Decimal("0"), 0, 0.0, 0])
     for product in products:
         cell = ratings[(product[4], product[1])]
         cell[0] += 1
         cell[1] += product[7] is not None
-        cell[2] += product[5]
-        cell[3] += product[6]
-        cell[4] += (product[7] or 0.0) * product[8]
-        cell[5] += product[8]
+        cell[2] += bool(product[9])
+        cell[3] += product[5]
+        cell[4] += product[6]
+        cell[5] += (product[7] or 0.0) * product[8]
+        cell[6] += product[8]
     shipments = []
     speed = {"FedEx": 3.2, "UPS": 4.1, "USPS": 5.6}
     for month in (add_months(dt.date(2023, 7, 1), i) for i in range(12)):

@@ -220,6 +220,8 @@ def test_product_page_equals_sql_over_the_marts(browser: Browser, site: Path,
         from analytics.kpi_payment_activity where {payments_where} group by 1"""),
         "transaction_status")
     assert ("ignores the Category filter" in notes["status"]) == ("category" in filters)
+    # product ratings have no month: with a date range the panel says it ignores it
+    assert ("ignores the Months filter" in notes["ratings"]) == ("from" in filters)
     same_rows(panels["ratings"], query(db, f"""
         select category, sum(products) as products, sum(rated_products) as rated_products,
             sum(revenue) as revenue, sum(rating_total) / nullif(sum(review_count), 0)
@@ -244,6 +246,30 @@ def test_product_page_equals_sql_over_the_marts(browser: Browser, site: Path,
                     f"analytics.kpi_product_performance where {where(filters, dims, None)} "
                     "group by 1")
     assert len(panels["top"]) == sum(r["n"] for r in top)
+
+
+def test_rating_scatter_shows_products_one_level_at_a_time(
+        browser: Browser, site: Path, db: duckdb.DuckDBPyConnection) -> None:
+    page = open_page(browser, site, "products", "#store=old%20store")
+    try:
+        page.evaluate("(() => { const s = document.getElementById('ratings-level'); "
+                      "s.value = 'products'; s.dispatchEvent(new Event('change')); })()")
+        shown = page.evaluate("[...document.querySelectorAll('#panel-ratings tbody tr')]"
+                              ".map(tr => tr.cells[0].dataset.value)")
+        note = page.evaluate("document.querySelector('#panel-ratings .panel-note').textContent")
+        marks = page.evaluate("document.querySelectorAll('#panel-ratings svg [data-tip]').length")
+        assert page.collect().problems() == []
+    finally:
+        page.close()
+    rated = [r[0] for r in db.execute(
+        "select product_name from analytics.kpi_product_performance where source_store = "
+        "'old store' and average_rating is not null").fetchall()]
+    unrated, total = db.execute(
+        "select count(*) filter (where average_rating is null), count(*) from "
+        "analytics.kpi_product_performance where source_store = 'old store'").fetchone()
+    assert sorted(shown) == sorted(rated) and marks == len(rated)
+    assert f"{unrated:,} of {total:,} products have no rating yet" in note
+    assert "ignores the Months filter" not in note  # the whole range is chosen
 
 
 # --- Order Fulfillment & Logistics ---------------------------------------------------------
