@@ -1,40 +1,22 @@
 with
 
-shipments as (
+shipment_activity as (
 
-    select * from {{ ref('fct_shipments') }}
-    where shipment_date <= {{ run_date() }}
-
-),
-
-flagged as (
-
-    select
-        carrier,
-        case when shipment_status = 'Delivered' then 1 else 0 end as is_delivered,
-        case
-            when shipment_status = 'Delivered' then days_between_shipment_delivery
-        end as delivery_days,
-        case
-            when shipment_status = 'Delivered'
-                and days_between_shipment_delivery <= {{ var('on_time_days') | int }}
-                then 1
-            else 0
-        end as is_on_time
-    from shipments
+    select * from {{ ref('kpi_shipment_activity') }}
 
 ),
 
+-- the filter mart summed over months, stores, states and statuses: delivered and on time
+-- are defined once, in kpi_shipment_activity
 by_carrier as (
 
     select
         carrier,
-        count(*) as shipments,
-        cast(sum(is_delivered) as bigint) as delivered,
-        cast(sum(delivery_days) as bigint) as total_delivery_days,
-        count(delivery_days) as timed_deliveries,
-        cast(sum(is_on_time) as bigint) as on_time_delivered
-    from flagged
+        cast(sum(shipments) as bigint) as shipments,
+        cast(sum(delivered) as bigint) as delivered,
+        cast(sum(total_delivery_days) as bigint) as total_delivery_days,
+        cast(sum(on_time_delivered) as bigint) as on_time_delivered
+    from shipment_activity
     group by carrier
 
 ),
@@ -46,7 +28,7 @@ rated as (
         shipments,
         delivered,
         {{ safe_divide('delivered', 'shipments') }} as success_rate,
-        {{ safe_divide('total_delivery_days', 'timed_deliveries') }} as avg_delivery_days,
+        {{ safe_divide('total_delivery_days', 'delivered') }} as avg_delivery_days,
         on_time_delivered,
         {{ safe_divide('on_time_delivered', 'delivered') }} as on_time_rate
     from by_carrier

@@ -1,49 +1,48 @@
 with
 
-shipments as (
+shipment_activity as (
 
-    select * from {{ ref('fct_shipments') }}
-    where shipment_date <= {{ run_date() }}
-
-),
-
-customers as (
-
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('kpi_shipment_activity') }}
 
 ),
 
-located as (
+us_states as (
+
+    select * from {{ ref('us_states') }}
+
+),
+
+-- the filter mart summed over months and stores: delivered and delivery days are defined
+-- once, in kpi_shipment_activity
+by_state as (
 
     select
-        customers.state_code,
-        customers.state_name,
-        shipments.carrier,
-        shipments.shipment_status,
-        case when shipments.shipment_status = 'Delivered' then 1 else 0 end as is_delivered,
-        case
-            when shipments.shipment_status = 'Delivered'
-                then shipments.days_between_shipment_delivery
-        end as delivery_days
-    from shipments
-    left join customers
-        on shipments.unified_customer_id = customers.unified_customer_id
+        state_code,
+        carrier,
+        shipment_status,
+        cast(sum(shipments) as bigint) as shipments,
+        cast(sum(delivered) as bigint) as delivered,
+        cast(sum(total_delivery_days) as bigint) as total_delivery_days
+    from shipment_activity
+    group by state_code, carrier, shipment_status
 
 ),
 
 final as (
 
     select
-        state_code,
-        state_name,
-        carrier,
-        shipment_status,
-        count(*) as shipments,
-        cast(sum(is_delivered) as bigint) as delivered,
-        cast(coalesce(sum(delivery_days), 0) as bigint) as total_delivery_days,
-        {{ safe_divide('sum(delivery_days)', 'count(delivery_days)') }} as avg_delivery_days
-    from located
-    group by state_code, state_name, carrier, shipment_status
+        by_state.state_code,
+        us_states.state_name,
+        by_state.carrier,
+        by_state.shipment_status,
+        by_state.shipments,
+        by_state.delivered,
+        by_state.total_delivery_days,
+        {{ safe_divide('by_state.total_delivery_days', 'by_state.delivered') }}
+            as avg_delivery_days
+    from by_state
+    left join us_states
+        on by_state.state_code = us_states.state_code
 
 )
 

@@ -1,37 +1,19 @@
 with
 
-payments as (
+payment_activity as (
 
-    select * from {{ ref('fct_payments') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('fct_order_customers') }}
-    where order_date <= {{ run_date() }}
+    select * from {{ ref('kpi_payment_activity') }}
 
 ),
 
--- a payment belongs to the run date's history through its order's date
-dated_payments as (
-
-    select
-        payments.transaction_status,
-        payments.amount
-    from payments
-    inner join orders
-        on payments.unified_order_id = orders.unified_order_id
-
-),
-
+-- the filter mart summed over months and stores: one definition of a dated payment
 by_status as (
 
     select
         transaction_status,
-        count(*) as payments,
+        cast(sum(payments) as bigint) as payments,
         cast(sum(amount) as decimal(18, 2)) as amount
-    from dated_payments
+    from payment_activity
     group by transaction_status
 
 ),
