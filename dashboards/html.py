@@ -66,12 +66,14 @@ def raw_value(value: Any) -> str:
 
 
 def card(kpi: str, label: str, value: Any = None, shown: str = "–", note: str = "",
-         delta: bool = False) -> str:
+         delta: bool = False, live: bool = False) -> str:
     """A KPI card; tests and scrapers read ``data-kpi`` and the raw ``data-value``. On the
-    filtered pages dashboard.js fills value, note and the change against the previous period.
+    filtered pages (``live``) dashboard.js fills value, note and the change against the
+    previous period, and shows the exact value on hover, focus or tap.
     """
     delta_html = '<p class="card-delta"></p>' if delta else ""
-    return (f'<div class="card" tabindex="0" data-tip="{esc(shown)}">'
+    focus = f' tabindex="0" data-tip="{esc(shown)}"' if live else ""
+    return (f'<div class="card"{focus}>'
             f'<p class="card-label">{esc(label)}</p>'
             f'<p class="card-value" data-kpi="{esc(kpi)}" data-value="{esc(raw_value(value))}">'
             f'{esc(shown)}</p>{delta_html}<p class="card-note">{esc(note)}</p></div>')

@@ -84,8 +84,8 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "kpi_category_ratings": (
         ("category", "text"), ("source_store", "text"), ("products", "int"),
-        ("rated_products", "int"), ("low_rated_products", "int"), ("revenue", "money"), ("units_sold", "int"),
-        ("rating_total", "float"), ("review_count", "int"),
+        ("rated_products", "int"), ("low_rated_products", "int"), ("revenue", "money"),
+        ("units_sold", "int"), ("rating_total", "float"), ("review_count", "int"),
     ),
     "kpi_payment_activity": (
         ("order_month", "date"), ("source_store", "text"), ("transaction_status", "text"),

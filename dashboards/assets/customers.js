@@ -6,6 +6,10 @@
   var SEGMENTS = ["new", "casual", "at-risk"];
   var ALL = { from: 0, to: DS.months.length - 1 };
   var EVERYTHING = ["store", "segment", "state"];
+  var ORDERS = { key: "orders", label: "Orders", fmt: fmt.count };
+  var REVENUE = { key: "revenue", label: "Revenue", fmt: fmt.money };
+  var AOV = { key: "average_order_value", label: "Average order value", fmt: fmt.money };
+  var CUSTOMERS = { key: "customers", label: "Customers", fmt: fmt.count };
 
   function totals(list) {
     var orders = DS.sum(list, "orders"), revenue = DS.sum(list, "revenue");
@@ -46,10 +50,7 @@
       notes: offMap ? [fmt.count(offMap) + " customers have no US state on record (the web " +
         "store does not collect addresses) and are not on the map."] : [],
       columns: [{ key: "state", label: "State", fmt: function (v) {
-        return v == null ? "no state on record" : v; } },
-        { key: "customers", label: "Customers", fmt: fmt.count },
-        { key: "orders", label: "Orders", fmt: fmt.count },
-        { key: "revenue", label: "Revenue", fmt: fmt.money }],
+        return v == null ? "no state on record" : v; } }, CUSTOMERS, ORDERS, REVENUE],
       chart: function (width) {
         return Charts.tileMap(width, values, { colours: Charts.BLUES, max: mapMax,
           format: function (v) { return fmt.count(v) + " customers"; }, short: fmt.count,
@@ -81,10 +82,7 @@
     }
     DS.panel("revenue", {
       cubes: ["activity"], rows: list, notes: notes,
-      columns: [{ key: "month", label: "Month", fmt: fmt.month },
-        { key: "orders", label: "Orders", fmt: fmt.count },
-        { key: "revenue", label: "Revenue", fmt: fmt.money },
-        { key: "average_order_value", label: "Average order value", fmt: fmt.money }],
+      columns: [{ key: "month", label: "Month", fmt: fmt.month }, ORDERS, REVENUE, AOV],
       chart: function (width) {
         return Charts.line(width, labels, series, fmt.money, "Monthly revenue");
       }
@@ -101,11 +99,7 @@
     }).filter(Boolean);
     DS.panel("segments", {
       cubes: ["activity"], rows: list,
-      columns: [{ key: "segment", label: "Segment" },
-        { key: "customers", label: "Customers", fmt: fmt.count },
-        { key: "orders", label: "Orders", fmt: fmt.count },
-        { key: "revenue", label: "Revenue", fmt: fmt.money },
-        { key: "average_order_value", label: "Average order value", fmt: fmt.money }],
+      columns: [{ key: "segment", label: "Segment" }, CUSTOMERS, ORDERS, REVENUE, AOV],
       chart: function (width) {
         var half = width >= 560 ? Math.floor(width / 2) - 8 : width;
         var maxC = Math.max.apply(null, list.map(function (r) { return r.customers; }));

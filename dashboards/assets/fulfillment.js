@@ -6,6 +6,11 @@
   var fmt = DS.fmt, extra = DS.config.extra;
   var MEASURES = ["shipments", "delivered", "total_delivery_days", "on_time_delivered"];
   var ALL = { from: 0, to: DS.months.length - 1 };
+  var RATE_COLUMNS = [{ key: "shipments", label: "Shipments", fmt: fmt.count },
+    { key: "delivered", label: "Delivered", fmt: fmt.count },
+    { key: "success_rate", label: "Success rate", fmt: fmt.percent },
+    { key: "avg_delivery_days", label: "Average delivery", fmt: fmt.days },
+    { key: "on_time_rate", label: "On time", fmt: fmt.percent }];
 
   function rates(g) {
     return { shipments: g.shipments, delivered: g.delivered,
@@ -91,12 +96,8 @@
     });
     DS.panel("map", {
       cubes: ["shipments"], rows: list, notes: notes,
-      columns: [{ key: "state", label: "State", fmt: function (v) { return v || "no state"; } },
-        { key: "shipments", label: "Shipments", fmt: fmt.count },
-        { key: "delivered", label: "Delivered", fmt: fmt.count },
-        { key: "success_rate", label: "Success rate", fmt: fmt.percent },
-        { key: "avg_delivery_days", label: "Average delivery", fmt: fmt.days },
-        { key: "on_time_rate", label: "On time", fmt: fmt.percent }],
+      columns: [{ key: "state", label: "State", fmt: function (v) { return v || "no state"; } }]
+        .concat(RATE_COLUMNS),
       chart: function (width) {
         return Charts.tileMap(width, values, metric === "days" ?
           { colours: Charts.ORANGES, max: Math.ceil(maxima.days), format: fmt.days,
@@ -112,12 +113,7 @@
   function carrierPanel(list) {
     DS.panel("carriers", {
       cubes: ["shipments"], rows: list,
-      columns: [{ key: "carrier", label: "Carrier" },
-        { key: "shipments", label: "Shipments", fmt: fmt.count },
-        { key: "delivered", label: "Delivered", fmt: fmt.count },
-        { key: "success_rate", label: "Success rate", fmt: fmt.percent },
-        { key: "avg_delivery_days", label: "Average delivery", fmt: fmt.days },
-        { key: "on_time_rate", label: "On time", fmt: fmt.percent }],
+      columns: [{ key: "carrier", label: "Carrier" }].concat(RATE_COLUMNS),
       chart: function (width) {
         return Charts.hbars(width, list.map(function (c, i) {
           return { label: c.carrier, value: c.success_rate || 0, shown: fmt.percent(c.success_rate),

@@ -58,7 +58,7 @@ def render(marts: Marts, rendered_at: dt.datetime) -> str:
              for r in marts.rows("kpi_monthly_revenue")}
     empty = not activity
     body = (("" if empty else html.filter_bar(page_filters, months))
-            + html.cards([html.card(k, label, delta=True) for k, label in CARDS])
+            + html.cards([html.card(k, label, delta=True, live=True) for k, label in CARDS])
             + '<div class="grid">' + "".join(html.panel(p, empty) for p in PANELS) + "</div>")
     data = "" if empty else html.page_config(
         "customers", months, page_filters, cubes, {**filters.map_extra(), "trend": trend})

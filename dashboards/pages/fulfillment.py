@@ -50,7 +50,7 @@ def render(marts: Marts, rendered_at: dt.datetime) -> str:
                  "status": "shipment_status"})
     empty = not rows
     body = (("" if empty else html.filter_bar(page_filters, months))
-            + html.cards([html.card(k, label, delta=d) for k, label, d in CARDS])
+            + html.cards([html.card(k, label, delta=d, live=True) for k, label, d in CARDS])
             + '<div class="grid">' + "".join(html.panel(p, empty) for p in PANELS) + "</div>")
     data = "" if empty else html.page_config(
         "fulfillment", months, page_filters, {"shipments": cube},

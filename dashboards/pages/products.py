@@ -96,13 +96,14 @@ def render(marts: Marts, rendered_at: dt.datetime) -> str:
                         ("category", "source_store", "products", "rated_products",
                          "low_rated_products", "revenue", "units_sold", "rating_total",
                          "review_count"), STORE_CATEGORY),
-        "products": Cube(products_shown(products), ("product_name", "source_store", "category", "revenue",
-                                    "units_sold", "average_rating", "review_count",
-                                    "is_low_rating"), STORE_CATEGORY),
+        "products": Cube(products_shown(products),
+                         ("product_name", "source_store", "category", "revenue", "units_sold",
+                          "average_rating", "review_count", "is_low_rating"), STORE_CATEGORY),
     }
     empty = not (sales or products)
     body = (("" if empty else html.filter_bar(page_filters, months))
-            + html.cards([html.card(k, label, delta=k == "revenue") for k, label in CARDS])
+            + html.cards([html.card(k, label, delta=k == "revenue", live=True)
+                          for k, label in CARDS])
             + '<div class="grid">' + "".join(html.panel(p, empty) for p in PANELS) + "</div>")
     data = "" if empty else html.page_config(
         "products", months, page_filters, cubes,

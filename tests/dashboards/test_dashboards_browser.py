@@ -16,6 +16,7 @@ from urllib.parse import quote
 import duckdb
 import pytest
 from dashboards_cdp import Browser, Page
+from deltastore.dashboards.fmt import money_short
 
 pytestmark = pytest.mark.browser
 
@@ -102,17 +103,6 @@ def query(db: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     cursor = db.execute(sql)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def money_short(value: float) -> str:
-    size = abs(value)
-    if size >= 1e6:
-        return f"${value / 1e6:,.1f}M"
-    if size >= 1e4:
-        return f"${value / 1e3:,.0f}k"
-    if size >= 1e3:
-        return f"${value / 1e3:,.1f}k"
-    return f"${value:,.0f}"
 
 
 def signed(value: float) -> str:
