@@ -76,8 +76,8 @@ var DS = (function () {
   // Rows of a cube passing every filter it has a dimension for; `span` replaces the month
   // range (the previous period), `ignore` lists filters to leave out.
   function rows(name, span, ignore) {
-    var cube = cubes[name], dims = cube.dims, window = span || range();
-    var first = months[window.from], last = months[window.to];
+    var cube = cubes[name], dims = cube.dims, period = span || range();
+    var first = months[period.from], last = months[period.to];
     var checks = Object.keys(dims).filter(function (id) {
       return !(ignore && ignore.indexOf(id) >= 0) && (id === "months" || state[id]);
     });
@@ -361,8 +361,19 @@ var DS = (function () {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(draw, 150);
   });
-  // Print: redraw at the paper's width so charts fit the page.
+  // Print: redraw at the paper's width so charts fit the page, and back after.
   window.addEventListener("beforeprint", draw);
+  window.addEventListener("afterprint", draw);
+  // An open filter list closes when the reader clicks elsewhere or presses Escape.
+  function closeLists(event) {
+    document.querySelectorAll("details.multi[open]").forEach(function (box) {
+      if (event.type === "keydown" ? event.key === "Escape" : !box.contains(event.target)) {
+        box.open = false;
+      }
+    });
+  }
+  document.addEventListener("click", closeLists);
+  document.addEventListener("keydown", closeLists);
 
   function start(render) {
     renderers.push(render);
