@@ -1,29 +1,21 @@
 with
 
-orders as (
+cohort_activity as (
 
-    select * from {{ ref('fct_order_customers') }}
-    where order_date <= {{ run_date() }}
-        and unified_customer_id is not null
+    select * from {{ ref('kpi_cohort_activity') }}
 
 ),
 
-customer_months as (
-
-    select distinct
-        unified_customer_id,
-        {{ month_start('order_date') }} as order_month
-    from orders
-
-),
-
-first_months as (
+-- kpi_cohort_activity summed over stores, segments and states: who belongs to a cohort
+-- and who was active when is defined there once
+cells as (
 
     select
-        unified_customer_id,
-        min(order_month) as cohort_month
-    from customer_months
-    group by unified_customer_id
+        cohort_month,
+        months_since_first_order,
+        cast(sum(active_customers) as bigint) as active_customers
+    from cohort_activity
+    group by cohort_month, months_since_first_order
 
 ),
 
@@ -31,15 +23,18 @@ cohorts as (
 
     select
         cohort_month,
-        count(*) as cohort_size
-    from first_months
-    group by cohort_month
+        active_customers as cohort_size
+    from cells
+    where months_since_first_order = 0
 
 ),
 
 activity_months as (
 
-    select distinct order_month from customer_months
+    select distinct
+        cast({{ dbt.dateadd('month', 'months_since_first_order', 'cohort_month') }} as date)
+            as order_month
+    from cells
 
 ),
 
@@ -49,23 +44,11 @@ grid as (
     select
         cohorts.cohort_month,
         cohorts.cohort_size,
-        activity_months.order_month
+        {{ dbt.datediff('cohorts.cohort_month', 'activity_months.order_month', 'month') }}
+            as months_since_first_order
     from cohorts
     inner join activity_months
         on activity_months.order_month >= cohorts.cohort_month
-
-),
-
-active as (
-
-    select
-        first_months.cohort_month,
-        customer_months.order_month,
-        count(*) as active_customers
-    from customer_months
-    inner join first_months
-        on customer_months.unified_customer_id = first_months.unified_customer_id
-    group by first_months.cohort_month, customer_months.order_month
 
 ),
 
@@ -73,18 +56,17 @@ final as (
 
     select
         grid.cohort_month,
-        {{ dbt.datediff('grid.cohort_month', 'grid.order_month', 'month') }}
-            as months_since_first_order,
+        grid.months_since_first_order,
         grid.cohort_size,
-        coalesce(active.active_customers, 0) as active_customers,
-        {{ safe_divide('coalesce(active.active_customers, 0)', 'grid.cohort_size') }}
+        coalesce(cells.active_customers, 0) as active_customers,
+        {{ safe_divide('coalesce(cells.active_customers, 0)', 'grid.cohort_size') }}
             as retention_rate
 
     from grid
 
-    left join active
-        on grid.cohort_month = active.cohort_month
-        and grid.order_month = active.order_month
+    left join cells
+        on grid.cohort_month = cells.cohort_month
+        and grid.months_since_first_order = cells.months_since_first_order
 
 )
 
