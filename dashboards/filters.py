@@ -40,7 +40,7 @@ def values_filter(key: str, label: str, rows: Iterable[dict[str, Any]], column: 
     found = {row[column] for row in rows}
     names = [v for v in order if v in found] + sorted(v for v in found - set(order)
                                                       if v is not None)
-    options = [(v, (labels or {}).get(v, v)) for v in names]
+    options: list[tuple[str, str]] = [(v, (labels or {}).get(v) or v) for v in names]
     if None in found:
         options.append(("", missing))
     return Filter(key, label, tuple(options))

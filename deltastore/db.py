@@ -35,14 +35,14 @@ def column_type(kind: str, logical: str) -> str:
 # DuckDB's memory_limit and threads for every connection this process opens. One process
 # shares an open DuckDB file only between connections of the same configuration, so it is
 # set once, from the settings (configure_duckdb), with the container's limits as default.
-_DUCKDB_CONFIG: dict[str, str | int] = {}
+_DUCKDB_CONFIG: dict[str, Any] = {}
 
 
 def configure_duckdb(memory_limit: str, threads: int) -> None:
     _DUCKDB_CONFIG.update(memory_limit=memory_limit, threads=threads)
 
 
-def duckdb_config() -> dict[str, str | int]:
+def duckdb_config() -> dict[str, Any]:
     if not _DUCKDB_CONFIG:
         configure_duckdb(duckdb_memory_limit(), available_cpus())
     return dict(_DUCKDB_CONFIG)
