@@ -1,0 +1,129 @@
+"""Stand-ins at the two outer boundaries of a SQL Server login, for offline tests.
+
+- ``OdbcRecorder.connect`` replaces ``pyodbc.connect``: it records the connection string and
+  the keyword arguments (``attrs_before``, ``timeout``, ``autocommit``) exactly as the caller
+  passed them, and returns a connection on which every statement succeeds with no rows
+  (``select 1`` answers one row, for ``dbt debug``).
+- ``FakeManagedIdentityCredential`` replaces ``azure.identity.ManagedIdentityCredential``:
+  it records how it was built and hands out a fixed token, so no test reaches the instance
+  metadata service (169.254.169.254) or Entra ID. ``loopback_only`` (tests/conftest.py)
+  fails any test whose code opens a socket to anything but loopback.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake-token-for-tests.c2lnbmF0dXJl"
+TOKEN_EXPIRES_ON = int(time.time()) + 3600
+
+
+def token_bytes(token: str = TOKEN) -> bytes:
+    """SQL_COPT_SS_ACCESS_TOKEN as Microsoft documents it (written out here independently)."""
+    utf16ish = b"".join(bytes((c, 0)) for c in token.encode())
+    return struct.pack("<I", len(utf16ish)) + utf16ish
+
+
+@dataclass
+class Connect:
+    connection_string: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class OdbcRecorder:
+    calls: list[Connect] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
+        with self.lock:
+            self.calls.append(Connect(connection_string, kwargs))
+        return RecordedConnection(self)
+
+
+class RecordedCursor:
+    rowcount = -1
+    messages: list[Any] = []
+    fast_executemany = False
+
+    def __init__(self, recorder: OdbcRecorder) -> None:
+        self.recorder = recorder
+        self.description: list[tuple[Any, ...]] | None = None
+        self.rows: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: str, *params: Any) -> RecordedCursor:
+        with self.recorder.lock:
+            self.recorder.statements.append(sql)
+        self.description, self.rows = None, []
+        if sql.strip().lower().startswith("select 1"):
+            self.description = [("id", int, None, None, None, None, False)]
+            self.rows = [(1,)]
+        return self
+
+    def fetchall(self) -> list[Any]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        rows, self.rows = self.rows[:size], self.rows[size:]
+        return rows
+
+    def fetchone(self) -> Any:
+        return self.rows.pop(0) if self.rows else None
+
+    def nextset(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class RecordedConnection:
+    autocommit = True
+    timeout = 0
+
+    def __init__(self, recorder: OdbcRecorder) -> None:
+        self.recorder = recorder
+
+    def cursor(self) -> RecordedCursor:
+        return RecordedCursor(self.recorder)
+
+    def execute(self, sql: str, *params: Any) -> RecordedCursor:
+        return self.cursor().execute(sql, *params)
+
+    def add_output_converter(self, *args: Any) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FakeManagedIdentityCredential:
+    """Built like the real one (keyword-only ``client_id``); every instance is recorded."""
+
+    built: list[dict[str, Any]] = []
+    scopes: list[tuple[str, ...]] = []
+
+    def __init__(self, *, client_id: str | None = None, **kwargs: Any) -> None:
+        FakeManagedIdentityCredential.built.append({"client_id": client_id, **kwargs})
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        FakeManagedIdentityCredential.scopes.append(scopes)
+        return AccessToken(TOKEN, TOKEN_EXPIRES_ON)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.built, cls.scopes = [], []
