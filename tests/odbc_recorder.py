@@ -38,6 +38,11 @@ class Connect:
 class OdbcRecorder:
     calls: list[Connect] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
+    # (sql, params, input sizes set on the cursor at that moment) of each execute
+    executed: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
+    # rows answered to statements containing the key
+    answers: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    converters: dict[int, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
@@ -55,14 +60,25 @@ class RecordedCursor:
         self.recorder = recorder
         self.description: list[tuple[Any, ...]] | None = None
         self.rows: list[tuple[Any, ...]] = []
+        self.inputsizes: Any = None
+
+    def setinputsizes(self, sizes: Any) -> None:
+        self.inputsizes = sizes
 
     def execute(self, sql: str, *params: Any) -> RecordedCursor:
+        if len(params) == 1 and isinstance(params[0], (tuple, list)):
+            params = tuple(params[0])
         with self.recorder.lock:
             self.recorder.statements.append(sql)
+            self.recorder.executed.append((sql, params, self.inputsizes))
         self.description, self.rows = None, []
         if sql.strip().lower().startswith("select 1"):
             self.description = [("id", int, None, None, None, None, False)]
             self.rows = [(1,)]
+        for key, rows in self.recorder.answers.items():
+            if key in sql:
+                self.description = [("c", str, None, None, None, None, True)]
+                self.rows = list(rows)
         return self
 
     def fetchall(self) -> list[Any]:
@@ -96,8 +112,8 @@ class RecordedConnection:
     def execute(self, sql: str, *params: Any) -> RecordedCursor:
         return self.cursor().execute(sql, *params)
 
-    def add_output_converter(self, *args: Any) -> None:
-        pass
+    def add_output_converter(self, sqltype: int, func: Any) -> None:
+        self.recorder.converters[sqltype] = func
 
     def commit(self) -> None:
         pass
@@ -127,3 +143,33 @@ class FakeManagedIdentityCredential:
     @classmethod
     def reset(cls) -> None:
         cls.built, cls.scopes = [], []
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    """ODBC ``key=value;`` pairs, values in braces unquoted (``}}`` is one ``}``), as a
+    driver reads them; a value the driver would misread fails here."""
+    pairs: dict[str, str] = {}
+    i = 0
+    while i < len(text):
+        key_end = text.index("=", i)
+        key = text[i:key_end]
+        i = key_end + 1
+        if text.startswith("{", i):
+            value, i = [], i + 1
+            while True:
+                close = text.index("}", i)
+                value.append(text[i:close])
+                if text.startswith("}}", close):
+                    value.append("}")
+                    i = close + 2
+                    continue
+                i = close + 1
+                break
+            pairs[key] = "".join(value)
+        else:
+            end = text.find(";", i)
+            end = len(text) if end < 0 else end
+            pairs[key], i = text[i:end], end
+        assert i == len(text) or text[i] == ";", f"junk after `{key}` at {i} in a value"
+        i += 1
+    return pairs
