@@ -81,6 +81,11 @@ class RecordedCursor:
                 self.rows = list(rows)
         return self
 
+    def executemany(self, sql: str, rows: Any) -> None:
+        rows = list(rows)
+        with self.recorder.lock:
+            self.recorder.executed.append((sql, (len(rows),), self.inputsizes))
+
     def fetchall(self) -> list[Any]:
         rows, self.rows = self.rows, []
         return rows
