@@ -54,8 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
             "`true` builds dbt's mart tables with a clustered columnstore index (SQL Server, "
             "Azure SQL S3+/vCore); `false` works on every tier."),
     Setting("DELTASTORE_SYNC_MAX_BATCH_BYTES", "67108864",
-            "Upper bound on the parameter array pyodbc allocates per insert call in the sync "
-            "and the SQL Server warehouse writer (64 MiB)."),
+            "Upper bound in bytes on the parameter array pyodbc allocates per insert call of "
+            "the sync into SQL Server (64 MiB)."),
     Setting("DELTASTORE_LEGACY_DB_PASSWORD", "", "Password for an `mssql://` legacy DB URL.", True),
     Setting("DELTASTORE_WAREHOUSE_PASSWORD", "", "Password for an `mssql://` warehouse URL.", True),
     Setting("DELTASTORE_SYNC_TARGET_PASSWORD", "", "Password for an `mssql://` sync target URL.",
