@@ -245,7 +245,7 @@ def _positive_float(raw: str) -> float:
 
 
 def _schema_name(raw: str) -> str:
-    if len(raw) > 128 or any(c in raw for c in "[]\"'.;") or not raw.isprintable():
+    if len(raw) > 128 or any(c in "[]\"'.;" or c.isspace() for c in raw):
         raise ValueError("write a plain schema name such as `dbo` or `old_store`")
     return raw
 
