@@ -100,3 +100,22 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+@pytest.fixture
+def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
+    """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s managed identity
+    credential by a stand-in (tests/odbc_recorder.py); sockets limited to loopback."""
+    import azure.identity
+    import pyodbc
+    from odbc_recorder import FakeManagedIdentityCredential, OdbcRecorder
+
+    from deltastore import entra
+
+    recorder = OdbcRecorder()
+    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
+    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
+                        FakeManagedIdentityCredential)
+    FakeManagedIdentityCredential.reset()
+    monkeypatch.setattr(entra, "_credentials", {})
+    return recorder

@@ -50,6 +50,25 @@ class OdbcRecorder:
             self.calls.append(Connect(connection_string, kwargs))
         return RecordedConnection(self)
 
+    @property
+    def connection_strings(self) -> list[str]:
+        return [c.connection_string for c in self.calls]
+
+    def record(self, sql: str, params: tuple[Any, ...], inputsizes: Any) -> None:
+        with self.lock:
+            self.statements.append(sql)
+            self.executed.append((sql, params, inputsizes))
+
+    def answer(self, sql: str) -> list[tuple[Any, ...]] | None:
+        """Rows for a query (None: a statement without a result set)."""
+        if sql.strip().lower().startswith("select 1"):
+            return [(1,)]
+        found = None
+        for key, rows in self.answers.items():
+            if key in sql:
+                found = list(rows)
+        return found
+
 
 class RecordedCursor:
     rowcount = -1
@@ -68,23 +87,16 @@ class RecordedCursor:
     def execute(self, sql: str, *params: Any) -> RecordedCursor:
         if len(params) == 1 and isinstance(params[0], (tuple, list)):
             params = tuple(params[0])
-        with self.recorder.lock:
-            self.recorder.statements.append(sql)
-            self.recorder.executed.append((sql, params, self.inputsizes))
-        self.description, self.rows = None, []
-        if sql.strip().lower().startswith("select 1"):
-            self.description = [("id", int, None, None, None, None, False)]
-            self.rows = [(1,)]
-        for key, rows in self.recorder.answers.items():
-            if key in sql:
-                self.description = [("c", str, None, None, None, None, True)]
-                self.rows = list(rows)
+        self.recorder.record(sql, params, self.inputsizes)
+        rows = self.recorder.answer(sql)
+        self.description = None if rows is None else [
+            (f"c{i}", object, None, None, None, None, True) for i in range(len(rows[0]) if rows
+                                                                         else 1)]
+        self.rows = rows or []
         return self
 
     def executemany(self, sql: str, rows: Any) -> None:
-        rows = list(rows)
-        with self.recorder.lock:
-            self.recorder.executed.append((sql, (len(rows),), self.inputsizes))
+        self.recorder.record(sql, (len(list(rows)),), self.inputsizes)
 
     def fetchall(self) -> list[Any]:
         rows, self.rows = self.rows, []

@@ -9,7 +9,7 @@ keyword list (learn.microsoft.com/sql/connect/odbc/dsn-connection-string-attribu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import azure.identity
@@ -35,19 +35,6 @@ DRIVER = "Driver={ODBC Driver 18 for SQL Server}"
 # Every keyword the URLs below produce; all are Driver 18 keywords.
 DRIVER_18_KEYWORDS = {"Driver", "Server", "Database", "Encrypt", "TrustServerCertificate",
                       "ApplicationIntent", "Authentication", "UID", "PWD"}
-
-
-@pytest.fixture
-def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> Iterator[OdbcRecorder]:
-    import pyodbc
-
-    recorder = OdbcRecorder()
-    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
-    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
-                        FakeManagedIdentityCredential)
-    FakeManagedIdentityCredential.reset()
-    monkeypatch.setattr(entra, "_credentials", {})
-    yield recorder
 
 
 def _legacy(url: DatabaseURL) -> None:

@@ -15,10 +15,8 @@ adapter logs in shows up here as a diff.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import azure.identity
 import pytest
 from deltastore.transform.runner import SECRET_ACCESS_TOKEN, SECRET_PASSWORD, run_dbt
 from odbc_recorder import (
@@ -52,19 +50,6 @@ def _tail(encrypt: str = "Yes", trust: str = "No") -> str:
 
 
 HEAD = f"DRIVER={{ODBC Driver 18 for SQL Server}};SERVER={SERVER},1433;Database=warehouse"
-
-
-@pytest.fixture
-def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> Iterator[OdbcRecorder]:
-    import pyodbc
-
-    recorder = OdbcRecorder()
-    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
-    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
-                        FakeManagedIdentityCredential)
-    FakeManagedIdentityCredential.reset()
-    monkeypatch.setattr(entra, "_credentials", {})
-    yield recorder
 
 
 def _settings(tmp_path: Path, url: str, password: str | None = None) -> Settings:

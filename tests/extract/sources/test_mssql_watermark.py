@@ -62,15 +62,6 @@ def test_datetimeoffset_values_are_read_as_utc() -> None:
     assert max_watermark([datetimeoffset_as_utc(raw)], None) == "2024-02-03 10:00:05.123456"
 
 
-@pytest.fixture
-def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> OdbcRecorder:
-    import pyodbc
-
-    recorder = OdbcRecorder()
-    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
-    return recorder
-
-
 def test_the_reader_binds_the_typed_watermark_in_the_configured_schema(
         odbc: OdbcRecorder) -> None:
     odbc.answers["INFORMATION_SCHEMA.COLUMNS"] = [("datetime", 3)]
