@@ -16,6 +16,7 @@ is exit 2: a retry cannot fix it.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, TransientError
 
@@ -45,7 +46,7 @@ _NATIVE_RE = re.compile(r"\((-?\d+)\) \(SQL\w+\)\s*$")
 
 def native_error(exc: BaseException) -> int | None:
     """The SQL Server error number of a pyodbc error, or None (not pyodbc, or no number)."""
-    state, message = _parts(exc)
+    message = _parts(exc)[1]
     if message is None:
         return None
     match = _NATIVE_RE.search(message)
@@ -59,7 +60,7 @@ def sqlstate(exc: BaseException) -> str | None:
 def _parts(exc: BaseException) -> tuple[str | None, str | None]:
     if type(exc).__module__ != "pyodbc":
         return None, None
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2:
         return str(args[0]), str(args[1])
     return None, str(args[0]) if args else None

@@ -36,6 +36,7 @@ driver's ``Authentication=`` option.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -289,7 +290,8 @@ class _Sync:
             raise
         finally:
             if dialect == "mssql":
-                _execute(target, sync_sql.set_lock_timeout(-1))
+                with contextlib.suppress(Exception):  # never hide the swap's own error
+                    _execute(target, sync_sql.set_lock_timeout(-1))
 
     def _drop_old(self, target: Any, tables: list[str]) -> None:
         for table in tables:
