@@ -140,7 +140,7 @@ class _Sync:
         self.target_dialect: Dialect = _dialect(settings.sync_target_url)
         self.source_dialect: Dialect = (_dialect(settings.warehouse_url) if batched
                                         else "duckdb")
-        self.shadows: list[str] = []
+        self.shadows: list[tuple[str, str]] = []  # (schema, name)
 
     def run(self) -> list[TableSyncResult]:
         target = connect(self.settings.sync_target_url)
