@@ -309,8 +309,9 @@ _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
 _MANIFESTS: dict[str, Any] = {}
 
 
-def _parsed_manifest(settings: Settings, *, run_date: dt.date | None,
-                     extra_vars: Mapping[str, Any] | None, target: str | None) -> Any | None:
+def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
+                     run_date: dt.date | None, extra_vars: Mapping[str, Any] | None,
+                     target: str | None) -> Any | None:
     """The project parsed once per process for the same arguments, environment and files.
 
     ``deltastore run`` and ``demo`` call dbt several times in one process (freshness, build,
@@ -325,7 +326,10 @@ def _parsed_manifest(settings: Settings, *, run_date: dt.date | None,
     files = sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
                    for p in project.rglob("*")
                    if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS)
-    fingerprint = json.dumps([argv, sorted(dbt_environment(settings).items()), files])
+    # A managed identity's token changes between runs but not what parsing gives.
+    parse_env = {k: v for k, v in environment.items()
+                 if k not in (SECRET_ACCESS_TOKEN, "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON")}
+    fingerprint = json.dumps([argv, sorted(parse_env.items()), files])
     key = hashlib.sha256(fingerprint.encode()).hexdigest()  # keys hold no secret in clear
     if key not in _MANIFESTS:
         outcome = dbtRunner().invoke(argv)
@@ -356,10 +360,12 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
         warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     printer = _NodePrinter(echo, every_node=command in _EXECUTING)
     started = time.monotonic()
-    with _environment(dbt_environment(settings)):
+    environment = dbt_environment(settings)
+    with _environment(environment):
         try:
-            manifest = None if command == "parse" else _parsed_manifest(
-                settings, run_date=run_date, extra_vars=extra_vars, target=target)
+            # `debug` only opens a connection: a parsed project would be wasted work.
+            manifest = None if command in ("parse", "debug") else _parsed_manifest(
+                settings, environment, run_date=run_date, extra_vars=extra_vars, target=target)
             outcome = dbtRunner(manifest=manifest, callbacks=[printer]).invoke(argv)
         finally:
             _release_duckdb()
