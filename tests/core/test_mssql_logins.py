@@ -140,3 +140,13 @@ def test_no_managed_identity_here_is_a_config_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(entra, "_credentials", {})
     with pytest.raises(ConfigError, match="no managed identity is available"):
         entra.managed_identity_token(None)
+
+
+def test_the_network_guard_stops_a_call_to_the_metadata_service(loopback_only: None) -> None:
+    """What keeps these tests honest: IMDS (or any non-loopback address) fails the test."""
+    import socket
+
+    with pytest.raises(pytest.fail.Exception, match="only loopback"):
+        socket.create_connection(("169.254.169.254", 80), timeout=0.01)
+    with socket.socket() as sock, pytest.raises(pytest.fail.Exception):
+        sock.connect(("10.1.2.3", 1433))
