@@ -138,7 +138,6 @@ class LegacyReader:
         finally:
             cursor.close()
 
-
     def _watermark_parameter(self, cursor: Any, table: Table, since: Any) -> Any:
         """SQL Server: the watermark typed as its column (extract/sources/mssql_watermark.py);
         SQLite and DuckDB compare the stored text as they always have."""

@@ -104,3 +104,35 @@ def test_dbt_leftovers_are_never_synced(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["fct_order_items", "kpi_monthly_revenue"])
 def test_real_marts_are_not_leftovers(name: str) -> None:
     assert not sync_sql.is_dbt_leftover(name)
+
+
+def _lock_timeout() -> Exception:
+    import pyodbc
+
+    return pyodbc.OperationalError(
+        "HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Lock request "
+        "time out period exceeded. (1222) (SQLExecDirectW)")
+
+
+def test_a_swap_blocked_by_readers_is_tried_again_without_reloading(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path)})
+    assert settings.warehouse_url.path is not None
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("create schema analytics; create table analytics.dim_x as select 1 as id")
+    record_build(settings, {"metadata": {"generated_at": "2026-01-01T02:00:00Z",
+                                         "invocation_id": "i"}, "args": {"which": "build"},
+                            "results": []})
+    stages: list[str] = []
+
+    def readers_hold_locks_once(stage: str, table: str, target: object) -> None:
+        stages.append(stage)
+        if stage == "swap" and stages.count("swap") == 1:
+            raise _lock_timeout()
+
+    lines: list[str] = []
+    slept: list[float] = []
+    results = sync_marts(settings, echo=lines.append, hook=readers_hold_locks_once,
+                         sleep=slept.append)
+    assert [r.table for r in results] == ["dim_x"]
+    assert stages == ["shadow-loaded", "swap", "swap"]  # loaded once, swapped twice
+    assert slept == [2.0] and any("readers' locks" in line for line in lines)
