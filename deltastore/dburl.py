@@ -157,9 +157,9 @@ class DatabaseURL:
         """The ODBC connection string for pyodbc; may contain the password, never log it.
 
         Managed identity logs in with an access token in ``attrs_before`` (see
-        ``deltastore.db.odbc_connect_args``),
-        so its string carries no ``Authentication``, ``UID`` or ``PWD``: Microsoft's driver
-        docs forbid those keywords next to SQL_COPT_SS_ACCESS_TOKEN
+        ``deltastore.db.odbc_connect_args``), so its string carries no ``Authentication``,
+        ``UID`` or ``PWD``: Microsoft's driver docs forbid those keywords next to
+        SQL_COPT_SS_ACCESS_TOKEN
         (learn.microsoft.com/sql/connect/odbc/using-azure-active-directory).
         """
         if self.kind != "mssql":
