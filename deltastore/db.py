@@ -9,9 +9,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from deltastore.dburl import DatabaseURL
+from deltastore.dburl import AUTH_MSI, DatabaseURL
+from deltastore.entra import SQL_COPT_SS_ACCESS_TOKEN, managed_identity_token, token_attribute
 from deltastore.errors import ConfigError, TransientError
 from deltastore.limits import available_cpus, duckdb_memory_limit
+from deltastore.mssql_errors import classify
 
 # Logical column types (deltastore/schemas.py) per database.
 _TYPES: dict[str, dict[str, str]] = {
@@ -86,14 +88,31 @@ def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = Fal
                 f"SQL Server needs pyodbc and unixODBC ({exc}); "
                 "install with `apt-get install unixodbc` and `pip install pyodbc`"
             ) from None
+        connection_string, options = odbc_connect_args(url)
         try:
-            return pyodbc.connect(url.odbc_connection_string(), autocommit=autocommit)
+            return pyodbc.connect(connection_string, autocommit=autocommit, **options)
         except pyodbc.InterfaceError as exc:
-            # Driver missing or bad options: retrying won't help.
+            # Driver missing or a bad keyword: retrying won't help.
             raise ConfigError(f"cannot connect to `{url}`: {exc.args[-1]}") from None
         except pyodbc.Error as exc:
-            raise TransientError(f"cannot connect to `{url}`: {exc.args[-1]}") from None
+            raise classify(exc, f"connecting to `{url}`") from None
     raise ConfigError(f"unsupported database `{url}`")
+
+
+def odbc_connect_args(url: DatabaseURL) -> tuple[str, dict[str, Any]]:
+    """``pyodbc.connect`` arguments for a SQL Server URL: the string and keyword options.
+
+    ``timeout`` is the login timeout (SQL_ATTR_LOGIN_TIMEOUT); managed identity adds the
+    access token as ``attrs_before`` (see deltastore/entra.py).
+    """
+    options: dict[str, Any] = {}
+    if url.login_timeout:
+        options["timeout"] = url.login_timeout
+    connection_string = url.odbc_connection_string()
+    if url.authentication == AUTH_MSI:
+        token = managed_identity_token(url.user)
+        options["attrs_before"] = {SQL_COPT_SS_ACCESS_TOKEN: token_attribute(token.token)}
+    return connection_string, options
 
 
 def quote(kind: str, name: str) -> str:

@@ -8,6 +8,11 @@ Forms:
   The password comes from the environment variable named by the caller (for example
   ``DELTASTORE_WAREHOUSE_PASSWORD``), never from a ConfigMap; ``user:password@`` in the URL
   also works but is discouraged.
+
+Login modes (``authentication=``): ``sql`` (default; user and password),
+``ActiveDirectoryServicePrincipal`` (user = application (client) id, password = client
+secret) and ``ActiveDirectoryMsi`` (managed identity; no password; a user-assigned identity
+is named by its client id as the URL's user).
 """
 
 from __future__ import annotations
@@ -22,18 +27,34 @@ from deltastore.errors import ConfigError
 Kind = Literal["duckdb", "sqlite", "mssql"]
 
 DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
-# URL query keys we understand for mssql, mapped to ODBC connection-string keywords.
-_MSSQL_OPTIONS = {
-    "driver": "Driver",
-    "encrypt": "Encrypt",
-    "trust_server_certificate": "TrustServerCertificate",
-    "authentication": "Authentication",
-    "login_timeout": "Connection Timeout",
-    "application_intent": "ApplicationIntent",
-}
-_AUTH_WITHOUT_PASSWORD = {
-    "ActiveDirectoryMsi", "ActiveDirectoryIntegrated", "ActiveDirectoryDefault",
-}
+# URL query keys we understand for mssql. Every ODBC keyword written below is in Microsoft's
+# "DSN and connection string keywords and attributes" list for ODBC Driver 18
+# (learn.microsoft.com/sql/connect/odbc/dsn-connection-string-attribute). The login timeout
+# has a keyword only from 18.7 on (`ConnectTimeout`), so it travels as the connection
+# attribute SQL_ATTR_LOGIN_TIMEOUT instead: pyodbc.connect(timeout=…) sets it before
+# SQLDriverConnect (pyodbc src/connection.cpp, Connect()).
+_MSSQL_OPTIONS = (
+    "driver", "encrypt", "trust_server_certificate", "authentication", "login_timeout",
+    "application_intent",
+)
+# Driver 18 `Encrypt` values: yes/mandatory, no/optional, strict (TDS 8.0).
+_ENCRYPT = {"yes": "yes", "mandatory": "yes", "true": "yes", "no": "no", "optional": "no",
+            "false": "no", "strict": "strict"}
+_YES_NO = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
+_INTENT = {"readonly": "ReadOnly", "readwrite": "ReadWrite"}
+
+# The login modes the pipeline documents (README, Login modes). Spelled as Driver 18 spells
+# them; `ActiveDirectoryDefault` and friends are not Driver 18 `Authentication` values.
+AUTH_SQL = "sql"
+AUTH_MSI = "ActiveDirectoryMsi"
+AUTH_SERVICE_PRINCIPAL = "ActiveDirectoryServicePrincipal"
+_AUTH = {"sql": AUTH_SQL, "sqlpassword": AUTH_SQL, "activedirectorymsi": AUTH_MSI,
+         "activedirectoryserviceprincipal": AUTH_SERVICE_PRINCIPAL}
+
+
+def odbc_value(value: str) -> str:
+    """A connection-string value in braces, ``}`` doubled (ODBC's quoting for any text)."""
+    return "{" + value.replace("}", "}}") + "}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,7 @@ class DatabaseURL:
             if key not in _MSSQL_OPTIONS:
                 known = ", ".join(f"`{k}`" for k in _MSSQL_OPTIONS)
                 raise ConfigError(f"{variable}: unknown option `{key}`; known options: {known}")
-            options.append((key, value))
+            options.append((key, _option_value(variable, key, value)))
         return cls(
             kind="mssql",
             host=parts.hostname,
@@ -122,27 +143,51 @@ class DatabaseURL:
     def option(self, key: str, default: str | None = None) -> str | None:
         return dict(self.options).get(key, default)
 
+    @property
+    def authentication(self) -> str:
+        """Login mode: ``sql``, ``ActiveDirectoryMsi`` or ``ActiveDirectoryServicePrincipal``."""
+        return self.option("authentication", AUTH_SQL) or AUTH_SQL
+
+    @property
+    def login_timeout(self) -> int:
+        """Seconds to wait for a login; 0 means the driver's default."""
+        return int(self.option("login_timeout", "0") or 0)
+
     def odbc_connection_string(self) -> str:
-        """The ODBC connection string for pyodbc; contains the password, never log it."""
+        """The ODBC connection string for pyodbc; may contain the password, never log it.
+
+        Managed identity logs in with an access token in ``attrs_before`` (see
+        ``deltastore.db.odbc_connect_args``), so its string carries no ``Authentication``,
+        ``UID`` or ``PWD``: Microsoft's driver docs forbid those keywords next to
+        SQL_COPT_SS_ACCESS_TOKEN
+        (learn.microsoft.com/sql/connect/odbc/using-azure-active-directory).
+        """
         if self.kind != "mssql":
             raise ConfigError(f"`{self}` is not a SQL Server URL")
-        opts = dict(self.options)
-        driver = opts.pop("driver", DEFAULT_ODBC_DRIVER)
-        server = f"tcp:{self.host},{self.port or 1433}"
-        parts = [f"Driver={{{driver}}}", f"Server={server}", f"Database={self.database}"]
-        opts.setdefault("encrypt", "yes")
-        for key, value in opts.items():
-            parts.append(f"{_MSSQL_OPTIONS[key]}={value}")
-        if self.user:
-            parts.append(f"UID={self.user}")
-        if self.password:
-            parts.append("PWD={" + self.password.replace("}", "}}") + "}")
-        elif opts.get("authentication") not in _AUTH_WITHOUT_PASSWORD:
-            raise ConfigError(
-                f"`{self}` has no password: set the matching `DELTASTORE_*_PASSWORD` variable "
-                "(from a Secret), or use `authentication=ActiveDirectoryMsi`"
-            )
+        driver = self.option("driver", DEFAULT_ODBC_DRIVER) or DEFAULT_ODBC_DRIVER
+        parts = [f"Driver={odbc_value(driver)}", f"Server=tcp:{self.host},{self.port or 1433}",
+                 f"Database={odbc_value(self.database or '')}",
+                 f"Encrypt={self.option('encrypt', 'yes')}"]
+        if self.option("trust_server_certificate"):
+            parts.append(f"TrustServerCertificate={self.option('trust_server_certificate')}")
+        if self.option("application_intent"):
+            parts.append(f"ApplicationIntent={self.option('application_intent')}")
+        auth = self.authentication
+        if auth == AUTH_MSI:
+            return ";".join(parts)
+        if auth == AUTH_SERVICE_PRINCIPAL:
+            parts.append(f"Authentication={AUTH_SERVICE_PRINCIPAL}")
+        if not self.user or not self.password:
+            raise ConfigError(self._missing_login())
+        parts += [f"UID={odbc_value(self.user)}", f"PWD={odbc_value(self.password)}"]
         return ";".join(parts)
+
+    def _missing_login(self) -> str:
+        what = ("the application (client) id as user and its secret as password"
+                if self.authentication == AUTH_SERVICE_PRINCIPAL else "a user and a password")
+        return (f"`{self}` needs {what}: write the user into the URL (`mssql://user@host/db`) "
+                "and set the matching `DELTASTORE_*_PASSWORD` variable (from a Secret), or "
+                "use `authentication=ActiveDirectoryMsi` (managed identity, no password)")
 
     def __str__(self) -> str:
         if self.kind in ("duckdb", "sqlite"):
@@ -151,6 +196,22 @@ class DatabaseURL:
         port = f":{self.port}" if self.port else ""
         query = "&".join(f"{k}={v}" for k, v in self.options)
         return f"mssql://{user}{self.host}{port}/{self.database}" + (f"?{query}" if query else "")
+
+
+def _option_value(variable: str, key: str, value: str) -> str:
+    """Check one URL option; the value comes back spelled as ODBC Driver 18 expects it."""
+    choices = {"encrypt": _ENCRYPT, "trust_server_certificate": _YES_NO,
+               "application_intent": _INTENT, "authentication": _AUTH}.get(key)
+    if choices is not None:
+        found = choices.get(value.strip().lower())
+        if found is None:
+            allowed = ", ".join(f"`{v}`" for v in dict.fromkeys(choices.values()))
+            raise ConfigError(f"{variable}: `{key}={value}` is not understood; use one of "
+                              f"{allowed}")
+        return found
+    if key == "login_timeout" and not (value.isdigit() and int(value) > 0):
+        raise ConfigError(f"{variable}: `login_timeout={value}` must be whole seconds above 0")
+    return value
 
 
 def _redact(text: str) -> str:

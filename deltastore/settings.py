@@ -47,6 +47,15 @@ SETTINGS: tuple[Setting, ...] = (
             "The warehouse where raw data lands and dbt builds (`mssql://…` in production)."),
     Setting("DELTASTORE_SYNC_TARGET_URL", "duckdb:///<data dir>/sync_target.duckdb",
             "Where the marts are published for dashboards (Azure SQL `mssql://…` in production)."),
+    Setting("DELTASTORE_LEGACY_DB_SCHEMA", "dbo",
+            "Schema of the old store's tables in an `mssql://` legacy DB (the original shop "
+            "uses `old_store`)."),
+    Setting("DELTASTORE_WAREHOUSE_COLUMNSTORE", "false",
+            "`true` builds dbt's mart tables with a clustered columnstore index (SQL Server, "
+            "Azure SQL S3+/vCore); `false` works on every tier."),
+    Setting("DELTASTORE_SYNC_MAX_BATCH_BYTES", "67108864",
+            "Upper bound in bytes on the parameter array pyodbc allocates per insert call of "
+            "the sync into SQL Server (64 MiB)."),
     Setting("DELTASTORE_LEGACY_DB_PASSWORD", "", "Password for an `mssql://` legacy DB URL.", True),
     Setting("DELTASTORE_WAREHOUSE_PASSWORD", "", "Password for an `mssql://` warehouse URL.", True),
     Setting("DELTASTORE_SYNC_TARGET_PASSWORD", "", "Password for an `mssql://` sync target URL.",
@@ -102,6 +111,9 @@ class Settings:
     metrics_dir: Path | None = None  # see deltastore/metrics.py
     duckdb_memory_limit: str = field(default_factory=duckdb_memory_limit)  # deltastore/limits.py
     duckdb_threads: int = field(default_factory=available_cpus)
+    legacy_db_schema: str = "dbo"
+    warehouse_columnstore: bool = False
+    sync_max_batch_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +165,10 @@ class Settings:
                                        duckdb_memory_limit()),
             duckdb_threads=_parse(get, "DELTASTORE_DUCKDB_THREADS", _positive_int,
                                   available_cpus()),
+            legacy_db_schema=_parse(get, "DELTASTORE_LEGACY_DB_SCHEMA", _schema_name, "dbo"),
+            warehouse_columnstore=_parse(get, "DELTASTORE_WAREHOUSE_COLUMNSTORE", _bool, False),
+            sync_max_batch_bytes=_parse(get, "DELTASTORE_SYNC_MAX_BATCH_BYTES", _at_least_1mib,
+                                        64 * 1024 * 1024),
         )
 
     def describe(self) -> dict[str, str]:
@@ -225,6 +241,26 @@ def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
         raise ValueError("must be a number above 0")
+    return value
+
+
+def _schema_name(raw: str) -> str:
+    if len(raw) > 128 or any(c in "[]\"'.;" or c.isspace() for c in raw):
+        raise ValueError("write a plain schema name such as `dbo` or `old_store`")
+    return raw
+
+
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError("write `true` or `false`")
+    return value in ("true", "yes", "1")
+
+
+def _at_least_1mib(raw: str) -> int:
+    value = int(raw)
+    if value < 1024 * 1024:
+        raise ValueError("must be at least 1048576 (1 MiB)")
     return value
 
 

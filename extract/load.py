@@ -162,7 +162,8 @@ def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
     """Stream each legacy table into a stage and merge it in its own transaction."""
     report(f"{LEGACY_DB}: reading {settings.legacy_db_url}", force=True)
     results = []
-    with LegacyReader(settings.legacy_db_url, settings.batch_size) as reader:
+    with LegacyReader(settings.legacy_db_url, settings.batch_size,
+                      settings.legacy_db_schema) as reader:
         reader.check_tables(OLD_STORE_TABLES)
         warehouse = open_warehouse(settings.warehouse_url)
         try:

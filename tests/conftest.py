@@ -61,3 +61,61 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_kind)
         if item.get_closest_marker("mssql") and not os.environ.get("DELTASTORE_TEST_MSSQL_URL"):
             item.add_marker(skip_mssql)
+
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if its code connects a socket anywhere but loopback (the instance
+    metadata service 169.254.169.254, Entra ID, a real server): login tests stay here."""
+    import ipaddress
+    import socket
+
+    def check(address: object) -> None:
+        if not isinstance(address, tuple):
+            return  # a Unix socket path
+        host = str(address[0])
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            pytest.fail(f"the test tried to reach {address!r}; only loopback is allowed")
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_create = socket.create_connection
+
+    def connect(self: socket.socket, address: object) -> None:
+        check(address)
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        check(address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    def create_connection(address: tuple[str, int], *args: object, **kwargs: object) -> object:
+        check(address)
+        return real_create(address, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+@pytest.fixture
+def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
+    """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s managed identity
+    credential by a stand-in (tests/odbc_recorder.py); sockets limited to loopback."""
+    import azure.identity
+    import pyodbc
+    from odbc_recorder import FakeManagedIdentityCredential, OdbcRecorder
+
+    from deltastore import entra
+
+    recorder = OdbcRecorder()
+    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
+    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
+                        FakeManagedIdentityCredential)
+    FakeManagedIdentityCredential.reset()
+    monkeypatch.setattr(entra, "_credentials", {})
+    return recorder

@@ -24,7 +24,8 @@ from typing import Any
 
 from deltastore.transform.manifest import dbt_layers
 
-from deltastore.dburl import DEFAULT_ODBC_DRIVER
+from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DEFAULT_ODBC_DRIVER
+from deltastore.entra import managed_identity_token
 from deltastore.errors import ConfigError, DataError, LoadError, TransientError
 from deltastore.settings import Settings
 
@@ -33,11 +34,16 @@ __all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_vars"
 
 Echo = Callable[[str], None]
 
+# dbt scrubs the values of variables named DBT_ENV_SECRET_* from its logs and artifacts.
+SECRET_PASSWORD = "DBT_ENV_SECRET_DELTASTORE_WAREHOUSE_PASSWORD"
+SECRET_ACCESS_TOKEN = "DBT_ENV_SECRET_DELTASTORE_WAREHOUSE_ACCESS_TOKEN"
+
 # Commands run_dbt accepts, with the options each of them understands.
 _SELECTABLE = {"build", "run", "test", "snapshot", "seed", "source freshness", "compile",
                "docs generate"}
 _FULL_REFRESH = {"build", "run", "seed", "compile"}
-_COMMANDS = _SELECTABLE | {"parse"}
+# `debug` only opens a connection to the target (`dbt debug --connection`): a login check.
+_COMMANDS = _SELECTABLE | {"parse", "debug"}
 # Commands that run nodes print a line per node; compile-like ones print only problems.
 _EXECUTING = {"build", "run", "test", "snapshot", "seed", "source freshness"}
 # Test-like statuses that mean "the data is wrong" rather than "something broke".
@@ -148,9 +154,18 @@ def log_dir(settings: Settings) -> Path:
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """The variables ``dbt/profiles.yml`` reads, derived from the warehouse URL.
 
-    The password is included only when it did not come from the environment already (for
-    example from a config file or the URL); it is set in this process's environment, never
-    passed as an argument.
+    The login follows the URL's ``authentication`` (dbt-sqlserver 1.11.3,
+    dbt/adapters/sqlserver/sqlserver_backend.py ``build_common_connection_string_parts`` and
+    sqlserver_auth.py ``get_pyodbc_attrs_before_credentials``):
+    - ``sql``: profile ``sql`` with user and password -> ``UID={…};PWD={…}``;
+    - ``ActiveDirectoryServicePrincipal``: ``client_id``/``client_secret`` -> the driver's own
+      ``Authentication=ActiveDirectoryServicePrincipal;UID={id};PWD={secret}``, no token;
+    - ``ActiveDirectoryMsi``: a token from ``deltastore.entra`` (the same one extract and sync
+      use), given as ``ActiveDirectoryAccessToken``, the adapter's only mode that sends a
+      token without an ``Authentication`` keyword and honours a user-assigned identity.
+      (Its ``ActiveDirectoryMsi`` mode would send both, and drop the identity's id.)
+    Secrets go in ``DBT_ENV_SECRET_*`` variables, which dbt scrubs from its logs; they are
+    set in this process's environment only while dbt runs, never passed as arguments.
     """
     url = settings.warehouse_url
     if url.kind == "duckdb":
@@ -163,24 +178,42 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
             f"DELTASTORE_WAREHOUSE_URL: dbt cannot build in a `{url.kind}` warehouse; "
             "use `duckdb:///abs/path.duckdb` or `mssql://user@host:1433/database`"
         )
+    encrypt = url.option("encrypt", "yes")
+    if encrypt == "strict":
+        # The adapter writes `encrypt=Yes|No` from a boolean; strict cannot be expressed.
+        raise ConfigError(
+            "DELTASTORE_WAREHOUSE_URL: `encrypt=strict` cannot reach dbt-sqlserver, whose "
+            "profile knows only encrypt yes/no; use `encrypt=yes` (with the default "
+            "`trust_server_certificate=no` the server certificate is still verified)")
     env = {
         "DELTASTORE_DBT_MSSQL_HOST": url.host or "",
         "DELTASTORE_DBT_MSSQL_PORT": str(url.port or 1433),
         "DELTASTORE_DBT_MSSQL_DATABASE": url.database or "",
-        "DELTASTORE_DBT_MSSQL_USER": url.user or "",
         "DELTASTORE_DBT_MSSQL_DRIVER": url.option("driver", DEFAULT_ODBC_DRIVER) or "",
-        "DELTASTORE_DBT_MSSQL_ENCRYPT": _bool_text(url.option("encrypt", "yes")),
-        "DELTASTORE_DBT_MSSQL_TRUST_CERT": _bool_text(url.option("trust_server_certificate", "no")),
-        "DELTASTORE_DBT_MSSQL_AUTHENTICATION": url.option("authentication", "sql") or "sql",
+        "DELTASTORE_DBT_MSSQL_ENCRYPT": "true" if encrypt == "yes" else "false",
+        "DELTASTORE_DBT_MSSQL_TRUST_CERT": (
+            "true" if url.option("trust_server_certificate") == "yes" else "false"),
+        "DELTASTORE_DBT_MSSQL_LOGIN_TIMEOUT": str(url.login_timeout),
+        "DELTASTORE_DBT_COLUMNSTORE": "true" if settings.warehouse_columnstore else "false",
     }
-    if url.password and not os.environ.get("DELTASTORE_WAREHOUSE_PASSWORD"):
-        env["DELTASTORE_WAREHOUSE_PASSWORD"] = url.password
+    auth = url.authentication
+    if auth == AUTH_MSI:
+        token = managed_identity_token(url.user)
+        env |= {"DELTASTORE_DBT_MSSQL_AUTHENTICATION": "ActiveDirectoryAccessToken",
+                "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON": str(token.expires_on),
+                SECRET_ACCESS_TOKEN: token.token}
+        return env
+    if not url.user or not url.password:
+        url.odbc_connection_string()  # raises the error that says what is missing
+    assert url.user and url.password
+    if auth == AUTH_SERVICE_PRINCIPAL:
+        env |= {"DELTASTORE_DBT_MSSQL_AUTHENTICATION": AUTH_SERVICE_PRINCIPAL,
+                "DELTASTORE_DBT_MSSQL_CLIENT_ID": url.user}
+    else:
+        env |= {"DELTASTORE_DBT_MSSQL_AUTHENTICATION": "sql",
+                "DELTASTORE_DBT_MSSQL_USER": url.user}
+    env[SECRET_PASSWORD] = url.password
     return env
-
-
-def _bool_text(value: str | None) -> str:
-    """ODBC says yes/no, dbt-sqlserver's profile wants true/false."""
-    return "true" if (value or "").strip().lower() in ("yes", "true", "1", "mandatory") else "false"
 
 
 def parse_vars(text: str | None) -> dict[str, Any]:
@@ -237,6 +270,9 @@ def dbt_args(settings: Settings, command: str, *, select: str | None = None,
         # Our own per-node lines replace dbt's console log; errors are still shown.
         "--quiet",
     ]
+    if command == "debug":  # takes no target path; `--connection` skips the project checks
+        at = argv.index("--target-path")
+        return [*argv[:at], *argv[at + 2:], "--connection", *args]
     if command in _SELECTABLE:
         if select and select.split():
             argv += ["--select", *select.split()]
@@ -273,8 +309,9 @@ _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
 _MANIFESTS: dict[str, Any] = {}
 
 
-def _parsed_manifest(settings: Settings, *, run_date: dt.date | None,
-                     extra_vars: Mapping[str, Any] | None, target: str | None) -> Any | None:
+def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
+                     run_date: dt.date | None, extra_vars: Mapping[str, Any] | None,
+                     target: str | None) -> Any | None:
     """The project parsed once per process for the same arguments, environment and files.
 
     ``deltastore run`` and ``demo`` call dbt several times in one process (freshness, build,
@@ -289,7 +326,10 @@ def _parsed_manifest(settings: Settings, *, run_date: dt.date | None,
     files = sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
                    for p in project.rglob("*")
                    if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS)
-    fingerprint = json.dumps([argv, sorted(dbt_environment(settings).items()), files])
+    # A managed identity's token changes between runs but not what parsing gives.
+    parse_env = {k: v for k, v in environment.items()
+                 if k not in (SECRET_ACCESS_TOKEN, "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON")}
+    fingerprint = json.dumps([argv, sorted(parse_env.items()), files])
     key = hashlib.sha256(fingerprint.encode()).hexdigest()  # keys hold no secret in clear
     if key not in _MANIFESTS:
         outcome = dbtRunner().invoke(argv)
@@ -320,10 +360,12 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
         warehouse.path.parent.mkdir(parents=True, exist_ok=True)
     printer = _NodePrinter(echo, every_node=command in _EXECUTING)
     started = time.monotonic()
-    with _environment(dbt_environment(settings)):
+    environment = dbt_environment(settings)
+    with _environment(environment):
         try:
-            manifest = None if command == "parse" else _parsed_manifest(
-                settings, run_date=run_date, extra_vars=extra_vars, target=target)
+            # `debug` only opens a connection: a parsed project would be wasted work.
+            manifest = None if command in ("parse", "debug") else _parsed_manifest(
+                settings, environment, run_date=run_date, extra_vars=extra_vars, target=target)
             outcome = dbtRunner(manifest=manifest, callbacks=[printer]).invoke(argv)
         finally:
             _release_duckdb()

@@ -11,27 +11,35 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from deltastore.extract.sources.mssql_watermark import (
+    COLUMN_TYPE_SQL,
+    add_converters,
+    watermark_parameter,
+)
+
 from deltastore.db import connect, quote
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, TransientError
+from deltastore.errors import ConfigError, DeltaStoreError, TransientError
+from deltastore.mssql_errors import classify
 from deltastore.schemas import Table
 
 MAKE_DEMO = "run `deltastore demo-data legacy` to generate the demo legacy database"
-# SQL Server keeps the old store's tables in `dbo`; SQLite and DuckDB files have no schema.
+# SQL Server's schema of the old store's tables (DELTASTORE_LEGACY_DB_SCHEMA); SQLite and
+# DuckDB files have none.
 MSSQL_SCHEMA = "dbo"
 
 
-def source_table(kind: str, table: Table) -> str:
+def source_table(kind: str, table: Table, schema: str = MSSQL_SCHEMA) -> str:
     """The table's name in the legacy database, quoted."""
     if kind == "mssql":
-        return f"{quote(kind, MSSQL_SCHEMA)}.{quote(kind, table.name)}"
+        return f"{quote(kind, schema)}.{quote(kind, table.name)}"
     return quote(kind, table.name)
 
 
-def select_sql(kind: str, table: Table, incremental: bool) -> str:
+def select_sql(kind: str, table: Table, incremental: bool, schema: str = MSSQL_SCHEMA) -> str:
     """The read statement; ``incremental`` adds the watermark filter with one parameter."""
     columns = ", ".join(quote(kind, c) for c in table.column_names)
-    sql = f"SELECT {columns} FROM {source_table(kind, table)}"
+    sql = f"SELECT {columns} FROM {source_table(kind, table, schema)}"
     if incremental:
         if table.watermark is None:
             raise ValueError(f"{table.qualified_name} has no watermark column")
@@ -64,9 +72,11 @@ def max_watermark(values: Sequence[Any], current: str | None) -> str | None:
 class LegacyReader:
     """Reads raw tables from the legacy DB; use as a context manager."""
 
-    def __init__(self, url: DatabaseURL, batch_size: int = 50_000) -> None:
+    def __init__(self, url: DatabaseURL, batch_size: int = 50_000,
+                 schema: str = MSSQL_SCHEMA) -> None:
         self.url = url
         self.batch_size = batch_size
+        self.schema = schema
         self._connection: Any = None
 
     def __enter__(self) -> LegacyReader:
@@ -76,6 +86,8 @@ class LegacyReader:
                 raise ConfigError(f"legacy database `{self.url}` does not exist; {MAKE_DEMO}, "
                                   "or set DELTASTORE_LEGACY_DB_URL to an existing database")
         self._connection = connect(self.url, read_only=True)
+        if self.url.kind == "mssql":
+            add_converters(self._connection)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -89,7 +101,8 @@ class LegacyReader:
         for table in tables:
             cursor = self._connection.cursor()
             try:
-                cursor.execute(select_sql(self.url.kind, table, False) + " WHERE 1 = 0")
+                cursor.execute(select_sql(self.url.kind, table, False, self.schema)
+                               + " WHERE 1 = 0")
                 cursor.fetchall()
             except Exception as exc:  # each driver has its own error classes
                 problems.append(f"`{table.name}` ({_first_line(exc)})")
@@ -104,26 +117,52 @@ class LegacyReader:
     def batches(self, table: Table, since: str | None) -> Iterator[list[tuple[Any, ...]]]:
         """Yield lists of at most ``batch_size`` rows (columns in ``table`` order)."""
         incremental = since is not None
-        sql = select_sql(self.url.kind, table, incremental)
+        sql = select_sql(self.url.kind, table, incremental, self.schema)
         cursor = self._connection.cursor()
         try:
             try:
-                cursor.execute(sql, (since,)) if incremental else cursor.execute(sql)
+                if incremental:
+                    cursor.execute(sql, (self._watermark_parameter(cursor, table, since),))
+                else:
+                    cursor.execute(sql)
             except Exception as exc:
-                raise TransientError(
-                    f"reading `{table.name}` from `{self.url}` failed: {_first_line(exc)}"
-                ) from None
+                raise _read_error(exc, f"reading `{table.name}` from `{self.url}`") from None
             while True:
                 try:
                     rows = cursor.fetchmany(self.batch_size)
                 except Exception as exc:
-                    raise TransientError(f"reading `{table.name}` from `{self.url}` failed: "
-                                         f"{_first_line(exc)}") from None
+                    raise _read_error(exc, f"reading `{table.name}` from `{self.url}`") from None
                 if not rows:
                     return
                 yield rows
         finally:
             cursor.close()
+
+    def _watermark_parameter(self, cursor: Any, table: Table, since: Any) -> Any:
+        """SQL Server: the watermark typed as its column (extract/sources/mssql_watermark.py);
+        SQLite and DuckDB compare the stored text as they always have."""
+        if self.url.kind != "mssql":
+            return since
+        cursor.execute(COLUMN_TYPE_SQL, (self.schema, table.name, table.watermark))
+        found = cursor.fetchone()
+        if found is None:
+            raise ConfigError(f"legacy table `{self.schema}.{table.name}` has no column "
+                              f"`{table.watermark}`; check DELTASTORE_LEGACY_DB_SCHEMA")
+        try:
+            value, size = watermark_parameter(str(since), str(found[0]), found[1])
+        except ValueError as exc:
+            raise ConfigError(f"`{self.schema}.{table.name}.{table.watermark}`: {exc}") from None
+        cursor.setinputsizes([size])
+        return value
+
+
+def _read_error(exc: Exception, what: str) -> Exception:
+    """Driver errors by their SQL Server number (deltastore/mssql_errors.py); others transient."""
+    if isinstance(exc, DeltaStoreError):
+        return exc
+    if type(exc).__module__ == "pyodbc":
+        return classify(exc, what)
+    return TransientError(f"{what} failed: {_first_line(exc)}")
 
 
 def _first_line(exc: Exception) -> str:

@@ -4,8 +4,11 @@ Two ways, both streaming (memory does not grow with the table):
 - DuckDB to DuckDB: the target connection attaches the warehouse file read-only and copies
   with one ``CREATE TABLE … AS SELECT``, inside DuckDB; column types stay exactly as built.
 - Anything else (a SQL Server target, or a SQL Server warehouse): rows are read with
-  ``fetchmany(batch_size)`` and written with parameter arrays (``fast_executemany`` on
-  SQL Server, an Arrow batch on DuckDB) into a shadow created with mapped types.
+  ``fetchmany`` and written with parameter arrays (``fast_executemany`` on SQL Server, an
+  Arrow batch on DuckDB) into a shadow created with mapped types. On SQL Server every
+  parameter is bound with ``setinputsizes`` (text at its longest value) and a batch holds
+  at most ``rows_per_call`` rows, so pyodbc's parameter array stays under the byte budget
+  (deltastore/odbc_binding.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deltastore.extract.sync import statements as sync_sql
-from deltastore.extract.sync.statements import Column, Dialect
+from deltastore.extract.sync.statements import NVARCHAR_LIMIT, Column, Dialect
+
+from deltastore import odbc_binding as binding
 
 
 def attach_read_only(target: Any, path: str, alias: str) -> None:
@@ -26,6 +31,21 @@ def copy_attached(target: Any, alias: str, schema: str, table: str, shadow: str)
     source = sync_sql.qualified("duckdb", schema, table, alias)
     target.execute(f"CREATE TABLE {sync_sql.qualified('duckdb', schema, shadow)} AS "
                    f"SELECT * FROM {source}")
+
+
+def input_size(column: Column) -> binding.InputSize:
+    """How a column's values are bound on a SQL Server target (matches ``target_type``)."""
+    if column.kind == "text":
+        return binding.text_size(column.max_length, NVARCHAR_LIMIT)
+    if column.kind in ("decimal", "wideint"):
+        precision, scale = (38, 0) if column.kind == "wideint" else (column.precision,
+                                                                     column.scale)
+        return (binding.SQL_DECIMAL, int(precision or 38), int(scale or 0))
+    return {"int": (binding.SQL_BIGINT, 0, 0), "float": (binding.SQL_DOUBLE, 0, 0),
+            "date": (binding.SQL_TYPE_DATE, 0, 0),
+            "timestamp": (binding.SQL_TYPE_TIMESTAMP, 26, 6),  # DATETIME2(6)
+            "timestamptz": (binding.SQL_TYPE_TIMESTAMP, 26, 6),
+            "bool": (binding.SQL_BIT, 0, 0)}[column.kind]
 
 
 def read_batches(source: Any, dialect: Dialect, schema: str, table: str,
@@ -51,7 +71,9 @@ def write_batches(target: Any, dialect: Dialect, schema: str, shadow: str,
         cursor = target.cursor()
         cursor.fast_executemany = True  # one round trip per batch, not per row
         sql = sync_sql.insert_rows(dialect, schema, shadow, columns)
+        sizes = [input_size(c) for c in columns]
         for rows in batches:
+            cursor.setinputsizes(sizes)  # never the 8 KB per NVARCHAR(4000) cell it describes
             cursor.executemany(sql, rows)
             written += len(rows)
         cursor.close()
@@ -72,8 +94,10 @@ def write_batches(target: Any, dialect: Dialect, schema: str, shadow: str,
 
 
 def copy_batched(source: Any, source_dialect: Dialect, target: Any, target_dialect: Dialect,
-                 schema: str, table: str, shadow: str, columns: Sequence[Column],
+                 table: str, shadow: tuple[str, str], columns: Sequence[Column],
                  batch_size: int) -> int:
-    target.execute(sync_sql.create_table(target_dialect, schema, shadow, columns))
-    batches = read_batches(source, source_dialect, schema, table, columns, batch_size)
-    return write_batches(target, target_dialect, schema, shadow, columns, batches)
+    """Copy ``analytics.<table>`` of the warehouse into ``shadow`` (schema, name)."""
+    target.execute(sync_sql.create_table(target_dialect, *shadow, columns))
+    batches = read_batches(source, source_dialect, sync_sql.MART_SCHEMA, table, columns,
+                           batch_size)
+    return write_batches(target, target_dialect, *shadow, columns, batches)

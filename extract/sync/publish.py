@@ -4,19 +4,25 @@ The target is Azure SQL (or any SQL Server) in production and a second DuckDB fi
 default. Dashboards read it, so it must never show a mix of old and new marts:
 
 1. gate: the last dbt build passed (``extract.sync.gate``), unless ``force``;
-2. leftovers of a crashed earlier run (``<table>__sync_shadow``, ``<table>__sync_old``) are
-   dropped;
-3. each table is copied into ``analytics.<table>__sync_shadow`` (``extract.sync.copy``) and
-   verified: row count and content checksum (defined in ``extract.sync.statements``) computed on
-   the warehouse and on the shadow must match;
-4. one transaction renames every live table to ``…__sync_old`` and every shadow to the live
-   name (DuckDB and SQL Server both run these renames transactionally: a failure rolls all
-   of them back);
-5. only then are the old copies dropped.
-A failure before step 4 commits leaves the published tables exactly as they were.
+2. leftovers of a crashed earlier run (shadows, replaced copies) are dropped;
+3. each table is copied into its shadow (``extract.sync.copy``) and verified: row count and
+   content checksum (defined in ``extract.sync.statements``) computed on the warehouse and
+   on the shadow must match;
+4. one transaction puts every shadow live;
+5. only then are the replaced copies dropped.
+On SQL Server / Azure SQL the shadows live in schema ``analytics_sync_stage`` (never in
+``analytics``, so BI logins granted on ``analytics`` never see one, even after a crash) and
+step 4 is ``ALTER SCHEMA analytics_sync_retired TRANSFER analytics.<t>`` then ``ALTER SCHEMA
+analytics TRANSFER analytics_sync_stage.<t>`` per table, under ``SET LOCK_TIMEOUT``: readers
+finish or wait, and a swap that cannot get its locks fails with error 1222 and is tried
+again before the sync gives up. Grants on schema ``analytics`` keep applying to the new
+tables; grants on single tables are not carried over (ALTER SCHEMA drops them), so grant
+on the schema. On DuckDB (the demo), shadows are ``analytics.<t>__sync_shadow`` and step 4
+renames. A failure before step 4 commits leaves the published tables exactly as they were.
 Views in ``analytics`` are not synced: they are not part of the marts contract and would
-read warehouse tables the target does not have. Tables the warehouse no longer has stay in
-the target untouched.
+read warehouse tables the target does not have; neither are dbt's leftovers
+(``…__dbt_tmp``, ``…__dbt_backup``). Tables the warehouse no longer has stay in the target
+untouched.
 
 Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
 ``deltastore.dburl``). Transient faults (error numbers in ``extract.sync.retry``) and dropped
@@ -30,6 +36,7 @@ driver's ``Authentication=`` option.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,14 +47,25 @@ from deltastore.extract.sync import copy as sync_copy
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync.gate import check_build_gate
 from deltastore.extract.sync.retry import is_transient, with_retries
-from deltastore.extract.sync.statements import OLD_SUFFIX, SHADOW_SUFFIX, Column, Dialect
+from deltastore.extract.sync.statements import (
+    MART_SCHEMA,
+    OLD_SUFFIX,
+    RETIRED_SCHEMA,
+    SHADOW_SUFFIX,
+    STAGE_SCHEMA,
+    Column,
+    Dialect,
+)
 
+from deltastore import odbc_binding
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.mssql_errors import classify, native_error
 from deltastore.settings import Settings
 
-MART_SCHEMA = "analytics"
+SWAP_LOCK_TIMEOUT_MS = 30_000  # how long the swap waits for readers' locks, per attempt
+SWAP_ATTEMPTS = 3
 SOURCE_ALIAS = "deltastore_sync_source"  # the warehouse, attached inside a DuckDB target
 
 # Called as hook(stage, table, target_connection) at "shadow-loaded" (before verification)
@@ -94,10 +112,15 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
         raise ConfigError("the in-DuckDB copy needs a DuckDB warehouse and a DuckDB sync target")
     echo(f"sync: `{source}` schema `{MART_SCHEMA}` -> `{target}`")
     started = time.perf_counter()
-    results = with_retries(
-        lambda: _Sync(settings, use_batches, echo, hook).run(),
-        what=f"sync to `{target}`", echo=echo, sleep=sleep,
-    )
+    try:
+        results = with_retries(
+            lambda: _Sync(settings, use_batches, echo, hook, sleep).run(),
+            what=f"sync to `{target}`", echo=echo, sleep=sleep,
+        )
+    except Exception as exc:
+        if type(exc).__module__ == "pyodbc":  # not transient: say what and how to fix
+            raise classify(exc, f"sync to `{target}`") from None
+        raise
     rows = sum(r.rows for r in results)
     echo(f"sync: published {len(results)} tables, {rows:,} rows "
          f"in {time.perf_counter() - started:.2f} s")
@@ -108,15 +131,16 @@ class _Sync:
     """One attempt: connections, shadows, verification and the swap."""
 
     def __init__(self, settings: Settings, batched: bool, echo: Callable[[str], object],
-                 hook: SyncHook | None) -> None:
+                 hook: SyncHook | None, sleep: Callable[[float], object] = time.sleep) -> None:
         self.settings = settings
+        self.sleep = sleep
         self.batched = batched
         self.echo = echo
         self.hook = hook
         self.target_dialect: Dialect = _dialect(settings.sync_target_url)
         self.source_dialect: Dialect = (_dialect(settings.warehouse_url) if batched
                                         else "duckdb")
-        self.shadows: list[str] = []
+        self.shadows: list[tuple[str, str]] = []  # (schema, name)
 
     def run(self) -> list[TableSyncResult]:
         target = connect(self.settings.sync_target_url)
@@ -145,13 +169,16 @@ class _Sync:
         try:
             self._prepare_target(target)
             results = [self._load_and_verify(source, target, t) for t in tables]
-            self._swap(target, tables)
+            self._swap_with_retries(target, tables)
             self.shadows = []
             return results
         except Exception as exc:
             self._discard_shadows(target)
             if isinstance(exc, DeltaStoreError) or is_transient(exc):
                 raise
+            if type(exc).__module__ == "pyodbc":
+                raise classify(exc, "the sync (the published marts were left as they were)"
+                               ) from None
             raise LoadError(f"sync failed: {exc}; the published marts were left as they "
                             "were") from exc
 
@@ -161,45 +188,51 @@ class _Sync:
         sql = sync_sql.tables_query(self.source_dialect,
                                     None if self.batched else SOURCE_ALIAS)
         tables = [r[0] for r in _fetchall(conn, sql, (MART_SCHEMA,))]
-        tables = [t for t in tables if not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
+        tables = [t for t in tables if not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX))
+                  and not sync_sql.is_dbt_leftover(t)]
         if not tables:
             raise DataError(f"the warehouse `{self.settings.warehouse_url}` has no tables in "
                             f"schema `{MART_SCHEMA}`: run `deltastore build` first")
         return tables
 
     def _prepare_target(self, target: Any) -> None:
-        """Create the schema; drop shadows and old copies a crashed run left behind."""
+        """Create the schemas; drop shadows and old copies a crashed run left behind."""
         dialect = self.target_dialect
-        _execute(target, sync_sql.create_schema(dialect, MART_SCHEMA))
-        existing = [r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
-                                            (MART_SCHEMA,))]
-        for name in existing:
-            if name.endswith((SHADOW_SUFFIX, OLD_SUFFIX)):
-                self.echo(f"  dropping `{MART_SCHEMA}.{name}` left by an earlier sync")
-                _execute(target, sync_sql.drop_table(dialect, MART_SCHEMA, name))
+        schemas = [MART_SCHEMA] + ([STAGE_SCHEMA, RETIRED_SCHEMA] if dialect == "mssql" else [])
+        for schema in schemas:
+            _execute(target, sync_sql.create_schema(dialect, schema))
+        leftovers = [(schema, r[0]) for schema in schemas
+                     for r in _fetchall(target, sync_sql.tables_query(dialect), (schema,))
+                     if schema != MART_SCHEMA or r[0].endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
+        for schema, name in leftovers:
+            self.echo(f"  dropping `{schema}.{name}` left by an earlier sync")
+            _execute(target, sync_sql.drop_table(dialect, schema, name))
         _commit(target, dialect)
 
     def _load_and_verify(self, source: Any, target: Any, table: str) -> TableSyncResult:
         started = time.perf_counter()
-        shadow = table + SHADOW_SUFFIX
+        shadow = sync_sql.shadow_of(self.target_dialect, table)
         self.shadows.append(shadow)
         if self.batched:
-            columns = self._columns(source, self.source_dialect, table)
+            columns = self._columns(source, self.source_dialect, MART_SCHEMA, table)
+            rows_per_call = self.settings.batch_size
             if self.target_dialect == "mssql":
                 columns = self._with_text_lengths(source, table, columns)
+                rows_per_call = self._rows_per_call(table, columns)
             sync_copy.copy_batched(source, self.source_dialect, target, self.target_dialect,
-                                   MART_SCHEMA, table, shadow, columns,
-                                   self.settings.batch_size)
-            src_rows, src_sum = _checksum(source, self.source_dialect, table, columns)
+                                   table, shadow, columns, rows_per_call)
+            src_rows, src_sum = _checksum(source, self.source_dialect, MART_SCHEMA, table,
+                                          columns)
         else:
-            sync_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow)
-            columns = self._columns(target, "duckdb", table, catalog=SOURCE_ALIAS)
-            src_rows, src_sum = _checksum(target, "duckdb", table, columns, SOURCE_ALIAS)
+            sync_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow[1])
+            columns = self._columns(target, "duckdb", MART_SCHEMA, table, catalog=SOURCE_ALIAS)
+            src_rows, src_sum = _checksum(target, "duckdb", MART_SCHEMA, table, columns,
+                                          SOURCE_ALIAS)
         _commit(target, self.target_dialect)
         if self.hook:
             self.hook("shadow-loaded", table, target)
-        shadow_columns = self._columns(target, self.target_dialect, shadow)
-        rows, total = _checksum(target, self.target_dialect, shadow, shadow_columns)
+        shadow_columns = self._columns(target, self.target_dialect, *shadow)
+        rows, total = _checksum(target, self.target_dialect, *shadow, shadow_columns)
         seconds = time.perf_counter() - started
         result = TableSyncResult(table, rows, src_sum, total, seconds)
         verdict = "checksum match" if result.checksum_match else "CHECKSUM MISMATCH"
@@ -214,48 +247,74 @@ class _Sync:
             )
         return result
 
+    def _rows_per_call(self, table: str, columns: list[Column]) -> int:
+        """Rows per insert call so that pyodbc's parameter array stays within the budget."""
+        sizes = [sync_copy.input_size(c) for c in columns]
+        budget = self.settings.sync_max_batch_bytes
+        rows = odbc_binding.rows_per_call(sizes, budget, self.settings.batch_size)
+        row_bytes = odbc_binding.row_bytes(sizes)
+        self.echo(f"  {MART_SCHEMA}.{table}: {row_bytes:,} bytes a row bound, {rows:,} rows "
+                  f"per insert call, at most {row_bytes * rows / 2**20:.1f} MiB of parameters")
+        return rows
+
+    def _swap_with_retries(self, target: Any, tables: list[str]) -> None:
+        """The swap, tried again (shadows kept) while readers' locks make it time out."""
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            try:
+                self._swap(target, tables)
+                return
+            except Exception as exc:
+                if native_error(exc) != 1222 or attempt == SWAP_ATTEMPTS:
+                    raise
+                self.echo(f"  swap waited {SWAP_LOCK_TIMEOUT_MS / 1000:.0f} s for readers' "
+                          f"locks; attempt {attempt + 1}/{SWAP_ATTEMPTS}")
+                self.sleep(2.0 * attempt)
+
     def _swap(self, target: Any, tables: list[str]) -> None:
-        """Publish every shadow in one transaction; any failure rolls all renames back."""
+        """Publish every shadow in one transaction; any failure rolls every move back."""
         dialect = self.target_dialect
         existing = {r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
                                             (MART_SCHEMA,))}
+        if dialect == "mssql":
+            _execute(target, sync_sql.set_lock_timeout(SWAP_LOCK_TIMEOUT_MS))
         _begin(target, dialect)
         try:
             for table in tables:
-                if table in existing:
-                    _execute(target, sync_sql.rename_table(dialect, MART_SCHEMA, table,
-                                                           table + OLD_SUFFIX))
-                _execute(target, sync_sql.rename_table(dialect, MART_SCHEMA,
-                                                       table + SHADOW_SUFFIX, table))
+                for statement in sync_sql.publish_statements(dialect, table, table in existing):
+                    _execute(target, statement)
                 if self.hook:
                     self.hook("swap", table, target)
             target.commit()
         except BaseException:
             target.rollback()
             raise
+        finally:
+            if dialect == "mssql":
+                with contextlib.suppress(Exception):  # never hide the swap's own error
+                    _execute(target, sync_sql.set_lock_timeout(-1))
 
     def _drop_old(self, target: Any, tables: list[str]) -> None:
         for table in tables:
-            _execute(target, sync_sql.drop_table(self.target_dialect, MART_SCHEMA,
-                                                 table + OLD_SUFFIX))
+            _execute(target, sync_sql.drop_table(self.target_dialect,
+                                                 *sync_sql.retired_of(self.target_dialect, table)))
         _commit(target, self.target_dialect)
 
     def _discard_shadows(self, target: Any) -> None:
         """Best effort: the next run drops whatever this leaves behind."""
         try:
             for shadow in self.shadows:
-                _execute(target, sync_sql.drop_table(self.target_dialect, MART_SCHEMA, shadow))
+                _execute(target, sync_sql.drop_table(self.target_dialect, *shadow))
             _commit(target, self.target_dialect)
         except Exception:  # noqa: S110 - the connection may be gone; cleanup is best effort
             pass
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _columns(self, conn: Any, dialect: Dialect, table: str,
+    def _columns(self, conn: Any, dialect: Dialect, schema: str, table: str,
                  catalog: str | None = None) -> list[Column]:
         sql = sync_sql.columns_query(dialect, catalog)
-        rows = _fetchall(conn, sql, (MART_SCHEMA, table))
-        return [sync_sql.parse_column(dialect, f"{MART_SCHEMA}.{table}", name, data_type,
+        rows = _fetchall(conn, sql, (schema, table))
+        return [sync_sql.parse_column(dialect, f"{schema}.{table}", name, data_type,
                                       precision, scale, length)
                 for name, data_type, precision, scale, length in rows]
 
@@ -288,9 +347,9 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
                         "for in-process runs)") from None
 
 
-def _checksum(conn: Any, dialect: Dialect, table: str, columns: list[Column],
+def _checksum(conn: Any, dialect: Dialect, schema: str, table: str, columns: list[Column],
               catalog: str | None = None) -> tuple[int, int]:
-    rows, total = _fetchall(conn, sync_sql.checksum_query(dialect, MART_SCHEMA, table, columns,
+    rows, total = _fetchall(conn, sync_sql.checksum_query(dialect, schema, table, columns,
                                                           catalog))[0]
     return int(rows), int(total)
 

@@ -1,46 +1,20 @@
-"""Retry with exponential backoff on Azure SQL's transient faults and dropped connections.
-
-Azure SQL reconfigures, fails over and throttles as a matter of course; Microsoft documents
-the error numbers below as "retry after a pause". A dropped connection shows up as an ODBC
-SQLSTATE of class 08 (communication link failure) instead of a number.
+"""Retry with exponential backoff on transient faults (Azure SQL's, deadlocks, lock
+timeouts, dropped connections); which errors those are is decided by their SQL Server error
+number, read from the driver's error (deltastore/mssql_errors.py).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from deltastore.errors import LoadError, TransientError
+from deltastore.errors import LoadError
+from deltastore.mssql_errors import TRANSIENT_ERRORS, is_transient, native_error
+
+__all__ = ["TRANSIENT_ERRORS", "backoff_delays", "is_transient", "native_error", "with_retries"]
 
 T = TypeVar("T")
-
-AZURE_TRANSIENT_ERRORS = frozenset({
-    40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4060, 4221, 10053, 10054, 10060,
-    233, 64,
-})
-# Communication link failure, unable to connect, connection lost, timeout expired.
-DROPPED_CONNECTION_STATES = frozenset({"08S01", "08S02", "08001", "08004", "08007", "HYT00"})
-_NUMBER_RE = re.compile(r"\((\d+)\)")
-
-
-def error_numbers(message: str) -> set[int]:
-    """SQL Server error numbers in a driver message (the driver writes them as ``(40613)``)."""
-    return {int(n) for n in _NUMBER_RE.findall(message)}
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors a later attempt may not hit: Azure's transient numbers, lost links."""
-    if isinstance(exc, TransientError):
-        return True
-    args = getattr(exc, "args", ())
-    if type(exc).__module__ != "pyodbc" or not args:
-        return False
-    state = str(args[0]) if len(args) > 1 else ""
-    message = str(args[-1])
-    return state in DROPPED_CONNECTION_STATES or bool(error_numbers(message)
-                                                      & AZURE_TRANSIENT_ERRORS)
 
 
 def backoff_delays(attempts: int, first: float = 2.0, cap: float = 60.0) -> list[float]:

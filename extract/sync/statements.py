@@ -36,15 +36,24 @@ Dialect = Literal["duckdb", "mssql"]
 Kind = Literal["int", "wideint", "decimal", "float", "text", "date", "timestamp", "timestamptz",
                "bool"]
 
+MART_SCHEMA = "analytics"
+# SQL Server targets: shadows are loaded into STAGE_SCHEMA and published with
+# ALTER SCHEMA … TRANSFER; replaced tables wait in RETIRED_SCHEMA until they are dropped.
+# Neither schema is granted to BI logins, so a shadow is never visible to them.
+STAGE_SCHEMA = "analytics_sync_stage"
+RETIRED_SCHEMA = "analytics_sync_retired"
+# DuckDB targets (the demo) cannot move a table between schemas: shadows stay in
+# MART_SCHEMA under these suffixes and are published by renames.
 SHADOW_SUFFIX = "__sync_shadow"
 OLD_SUFFIX = "__sync_old"
+# What dbt-sqlserver (and dbt-duckdb) leave behind when a build dies midway.
+DBT_LEFTOVER_MARKS = ("__dbt_tmp", "__dbt_backup")
 NULL_TEXT = "\\N"
 SEPARATOR = "\x1f"
 # Hex digits 2..16 of the MD5 digest = the low 60 bits of its first 8 bytes.
 HASH_MASK = (1 << 60) - 1
-# Above this many characters a text column becomes NVARCHAR(MAX) on SQL Server (a code point
-# takes up to two UTF-16 units, and NVARCHAR(n) stops at 4000 units).
-NVARCHAR_LIMIT = 2000
+# Above this many UTF-16 code units a text column becomes NVARCHAR(MAX) on SQL Server.
+NVARCHAR_LIMIT = 4000
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class Column:
     kind: Kind
     precision: int | None = None  # decimal only
     scale: int | None = None      # decimal only
-    max_length: int | None = None  # text only, when known
+    max_length: int | None = None  # text only, when known: longest value in UTF-16 units
 
 
 # --- reading column types --------------------------------------------------------------
@@ -211,13 +220,66 @@ def select_for_copy(dialect: Dialect, schema: str, table: str,
 
 def text_lengths_query(dialect: Dialect, schema: str, table: str,
                        columns: Sequence[Column]) -> str | None:
-    """Longest value of each text column (to size NVARCHAR); None without text columns."""
+    """Longest value of each text column in UTF-16 code units (what NVARCHAR(n) and pyodbc's
+    bound buffers count); None without text columns.
+
+    DuckDB counts code points: a code point above U+FFFF takes two units, so those are
+    counted twice. SQL Server: DATALENGTH of the NVARCHAR value, in bytes, halved (LEN
+    would drop trailing spaces).
+    """
     texts = [c for c in columns if c.kind == "text"]
     if not texts:
         return None
-    length = "length" if dialect == "duckdb" else "LEN"
-    body = ", ".join(f"MAX({length}({quote(dialect, c.name)}))" for c in texts)
+    if dialect == "duckdb":
+        body = ", ".join(
+            f"MAX(2 * length({quote(dialect, c.name)}) - length(regexp_replace("
+            f"{quote(dialect, c.name)}, '[\\x{{10000}}-\\x{{10FFFF}}]', '', 'g')))"
+            for c in texts)
+    else:
+        body = ", ".join(f"MAX(DATALENGTH(CAST({quote(dialect, c.name)} AS NVARCHAR(MAX))) / 2)"
+                         for c in texts)
     return f"SELECT {body} FROM {qualified(dialect, schema, table)}"
+
+
+def is_dbt_leftover(table: str) -> bool:
+    """A table dbt left behind (``x__dbt_tmp``, ``x__dbt_backup``): never published."""
+    return any(mark in table for mark in DBT_LEFTOVER_MARKS)
+
+
+def shadow_of(dialect: Dialect, table: str) -> tuple[str, str]:
+    """(schema, name) of a table's shadow on the target."""
+    return (STAGE_SCHEMA, table) if dialect == "mssql" else (MART_SCHEMA, table + SHADOW_SUFFIX)
+
+
+def retired_of(dialect: Dialect, table: str) -> tuple[str, str]:
+    """(schema, name) where the replaced copy of a table waits to be dropped."""
+    return (RETIRED_SCHEMA, table) if dialect == "mssql" else (MART_SCHEMA, table + OLD_SUFFIX)
+
+
+def transfer_table(schema: str, table: str, to_schema: str) -> str:
+    """T-SQL: move a table to another schema. Object-level permissions on it are dropped
+    (schema-level grants of the new schema apply), per ALTER SCHEMA's documentation."""
+    return (f"ALTER SCHEMA {quote('mssql', to_schema)} TRANSFER "
+            f"{qualified('mssql', schema, table)}")
+
+
+def publish_statements(dialect: Dialect, table: str, live_exists: bool) -> list[str]:
+    """Statements (run inside the swap transaction) that put a table's shadow live."""
+    statements = []
+    if dialect == "mssql":
+        if live_exists:
+            statements.append(transfer_table(MART_SCHEMA, table, RETIRED_SCHEMA))
+        statements.append(transfer_table(STAGE_SCHEMA, table, MART_SCHEMA))
+        return statements
+    if live_exists:
+        statements.append(rename_table(dialect, MART_SCHEMA, table, table + OLD_SUFFIX))
+    statements.append(rename_table(dialect, MART_SCHEMA, table + SHADOW_SUFFIX, table))
+    return statements
+
+
+def set_lock_timeout(milliseconds: int) -> str:
+    """T-SQL: how long a statement waits for a lock before failing with error 1222."""
+    return f"SET LOCK_TIMEOUT {int(milliseconds)}"
 
 
 # --- checksum ---------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Stages are ``#temp`` tables filled with ``fast_executemany`` in bounded batches (never one
 round trip per row), with explicit input sizes so pyodbc never guesses a type from the
-first row. ``commit`` runs UPDATE, INSERT and the deletion marks of every staged table,
+first row; text is bound at the longest value of the batch and a call carries at most
+``MAX_BATCH_BYTES`` of parameters (deltastore/odbc_binding.py), not 8 KB per NVARCHAR(4000)
+cell. ``commit`` runs UPDATE, INSERT and the deletion marks of every staged table,
 the ``meta.load_state`` rows and the rejects in one transaction. Statements are built by
 the small pure functions below, which the tests parse as T-SQL; the class only runs them.
 """
@@ -30,13 +32,15 @@ from deltastore.extract.warehouse.base import (
     target_columns,
 )
 
+from deltastore import odbc_binding
 from deltastore.db import column_type, connect, quote
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import LoadError, TransientError
+from deltastore.mssql_errors import classify
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 
 KIND = "mssql"
-EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call: bounded client memory
+EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
+MAX_BATCH_BYTES = 64 * 2**20     # and at most this much of pyodbc's parameter array
 KEY_TEXT_TYPE = "NVARCHAR(200)"  # text in a key must stay under the 900-byte index limit
 _CENT = Decimal("0.01")
 # A rejected record is kept whole, however long.
@@ -135,8 +139,13 @@ def last_watermark_sql() -> str:
             "AND [status] = 'ok' AND [watermark] IS NOT NULL ORDER BY [started_at] DESC")
 
 
-def input_sizes(table: Table) -> list[tuple[int, int, int]]:
-    """``cursor.setinputsizes`` for a table's columns: (SQL type, size, decimal digits)."""
+def input_sizes(table: Table, rows: Sequence[Sequence[Any]] | None = None
+                ) -> list[tuple[int, int, int]]:
+    """``cursor.setinputsizes`` for a table's columns: (SQL type, size, decimal digits).
+
+    With ``rows``, text is sized to its longest value there (UTF-16 units, within the
+    column's declared size), which is what pyodbc's parameter array is allocated from.
+    """
     import pyodbc
 
     sizes = {
@@ -148,14 +157,19 @@ def input_sizes(table: Table) -> list[tuple[int, int, int]]:
         "timestamp": (pyodbc.SQL_TYPE_TIMESTAMP, 26, 6),  # DATETIME2(6): 26 characters
         "bool": (pyodbc.SQL_BIT, 0, 0),
     }
-    def size(column: str, logical: str) -> tuple[int, int, int]:
-        if logical == "text" and column in table.primary_key:
-            return (pyodbc.SQL_WVARCHAR, 200, 0)
+    def size(index: int, column: str, logical: str) -> tuple[int, int, int]:
         if (table.schema, table.name, column) in _UNBOUNDED_TEXT:
             return (pyodbc.SQL_WVARCHAR, 0, 0)  # size 0 binds as NVARCHAR(MAX)
-        return sizes[logical]
+        declared = sizes[logical]
+        if logical == "text" and column in table.primary_key:
+            declared = (pyodbc.SQL_WVARCHAR, 200, 0)
+        if logical != "text" or rows is None:
+            return declared
+        longest = max((odbc_binding.utf16_units(str(row[index])) for row in rows
+                       if row[index] is not None), default=1)
+        return (pyodbc.SQL_WVARCHAR, max(1, min(longest, declared[1])), 0)
 
-    return [size(c, t) for c, t in table.columns]
+    return [size(i, c, t) for i, (c, t) in enumerate(table.columns)]
 
 
 def to_param(logical: str, value: Any) -> Any:
@@ -225,7 +239,7 @@ class MssqlWarehouse:
             cursor.execute(sql, *args)
         except pyodbc.Error as exc:
             cursor.close()
-            raise TransientError(f"`{self.url}`: {exc.args[-1]}") from None
+            raise classify(exc, f"a statement on `{self.url}`") from None
         return cursor
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
@@ -248,13 +262,14 @@ class MssqlWarehouse:
 
         cursor = self.connection.cursor()
         cursor.fast_executemany = True
+        sizes = input_sizes(table, rows)
+        per_call = odbc_binding.rows_per_call(sizes, MAX_BATCH_BYTES, EXECUTEMANY_BATCH)
         try:
-            for chunk in chunks(rows):
-                cursor.setinputsizes(input_sizes(table))
+            for chunk in chunks(rows, per_call):
+                cursor.setinputsizes(sizes)
                 cursor.executemany(stage_insert_sql(table), params(table, chunk))
         except pyodbc.Error as exc:
-            raise LoadError(f"staging `{table.qualified_name}` in `{self.url}` failed: "
-                            f"{exc.args[-1]}") from None
+            raise classify(exc, f"staging `{table.qualified_name}` in `{self.url}`") from None
         finally:
             cursor.close()
 
@@ -300,8 +315,7 @@ class MssqlWarehouse:
         except pyodbc.Error as exc:
             con.rollback()
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
-            raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
-                            f"{exc.args[-1]}") from None
+            raise classify(exc, f"merging {names} into `{self.url}` (rolled back)") from None
         except BaseException:
             con.rollback()
             raise

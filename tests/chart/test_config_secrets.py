@@ -99,6 +99,36 @@ def test_managed_identity_url_needs_no_password() -> None:
     assert "DELTASTORE_SYNC_TARGET_PASSWORD" not in rendering.one("Secret")["data"]
 
 
+def test_a_service_principal_url_needs_its_secret() -> None:
+    url = ("mssql://6f3c1d2e-0a4b-4c5d-8e9f-0123456789ab@marts.database.windows.net/marts"
+           "?authentication=ActiveDirectoryServicePrincipal")
+    with pytest.raises(helmrender.ChartError, match="secrets.syncTargetPassword is empty"):
+        helmrender.render([helmrender.CI_DIR / "default-values.yaml"],
+                          {"config": {"syncTargetUrl": url},
+                           "secrets": {"syncTargetPassword": ""}})
+
+
+def test_legacy_schema_columnstore_and_sync_budget_reach_the_settings() -> None:
+    rendering = helmrender.render([helmrender.CI_DIR / "default-values.yaml"],
+                                  {"config": {"legacyDbSchema": "old_store",
+                                              "warehouseColumnstore": True,
+                                              "syncMaxBatchBytes": 33554432}})
+    settings = Settings.from_env(rendering.one("ConfigMap")["data"])
+    assert settings.legacy_db_schema == "old_store"
+    assert settings.warehouse_columnstore is True
+    assert settings.sync_max_batch_bytes == 32 * 2**20
+    defaults = Settings.from_env(helmrender.render(
+        [helmrender.CI_DIR / "default-values.yaml"]).one("ConfigMap")["data"])
+    assert (defaults.legacy_db_schema, defaults.warehouse_columnstore) == ("dbo", False)
+
+
+@pytest.mark.parametrize("value", ["old.store", "a b", "[x]"])
+def test_a_schema_name_that_is_not_plain_is_refused(value: str) -> None:
+    with pytest.raises(helmrender.ChartError):
+        helmrender.render([helmrender.CI_DIR / "default-values.yaml"],
+                          {"config": {"legacyDbSchema": value}})
+
+
 def test_a_default_install_asks_for_the_production_urls() -> None:
     with pytest.raises(helmrender.ChartError) as caught:
         helmrender.render()

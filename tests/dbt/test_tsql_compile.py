@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import pytest
 import sqlglot
 from deltastore.transform.manifest import dbt_layers
 from deltastore.transform.runner import DbtRun, dbt_args, run_dbt
+from odbc_recorder import OdbcRecorder
 from sqlglot.tokens import TokenType
 
 from deltastore.settings import Settings
@@ -83,78 +83,22 @@ _NODE_COMMENT = re.compile(r'"node_id":\s*"([^"]+)"')
 
 
 @dataclass
-class FakeServer:
-    """Records what dbt-sqlserver sends; every query returns no rows."""
+class FakeServer(OdbcRecorder):
+    """Records what dbt-sqlserver sends, with the node that sent it; queries return no rows."""
 
-    connection_strings: list[str] = field(default_factory=list)
-    statements: list[tuple[str | None, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: list[tuple[str | None, str]] = field(default_factory=list)
 
-    def connect(self, connection_string: str, **_: Any) -> FakeConnection:
-        with self.lock:
-            self.connection_strings.append(connection_string)
-        return FakeConnection(self)
-
-    def record(self, sql: str) -> None:
+    def record(self, sql: str, params: tuple[Any, ...], inputsizes: Any) -> None:
+        super().record(sql, params, inputsizes)
         match = _NODE_COMMENT.search(sql[:500])
         with self.lock:
-            self.statements.append((match.group(1) if match else None, sql))
+            self.sent.append((match.group(1) if match else None, sql))
 
-
-class FakeCursor:
-    rowcount = -1
-    messages: list[Any] = []
-
-    def __init__(self, server: FakeServer) -> None:
-        self.server = server
-        self.description: list[tuple[Any, ...]] | None = None
-        self.rows: list[tuple[Any, ...]] = []
-
-    def execute(self, sql: str, *params: Any) -> FakeCursor:
-        self.server.record(sql)
-        self.description, self.rows = None, []
+    def answer(self, sql: str) -> list[tuple[Any, ...]] | None:
         if "as marker_count" in sql:
             # dbt-sqlserver asks whether a full refresh was left half done: it was not.
-            self.description = [("marker_count", int, None, None, None, None, False)]
-            self.rows = [(0,)]
-        return self
-
-    def fetchall(self) -> list[Any]:
-        rows, self.rows = self.rows, []
-        return rows
-
-    def fetchmany(self, size: int = 1) -> list[Any]:
-        rows, self.rows = self.rows[:size], self.rows[size:]
-        return rows
-
-    def fetchone(self) -> Any:
-        return self.rows.pop(0) if self.rows else None
-
-    def nextset(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-class FakeConnection:
-    autocommit = True
-    timeout = 0
-
-    def __init__(self, server: FakeServer) -> None:
-        self.server = server
-
-    def cursor(self) -> FakeCursor:
-        return FakeCursor(self.server)
-
-    def commit(self) -> None:
-        pass
-
-    def rollback(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+            return [(0,)]
+        return None
 
 
 @dataclass
@@ -169,6 +113,7 @@ def _settings(data_dir: Path) -> Settings:
     return Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir),
                               "DELTASTORE_DBT_PROJECT_DIR": str(PROJECT),
                               "DELTASTORE_WAREHOUSE_URL": WAREHOUSE_URL,
+                              "DELTASTORE_WAREHOUSE_PASSWORD": PASSWORD,
                               "DELTASTORE_RUN_DATE": "2024-06-30"})
 
 
@@ -266,14 +211,14 @@ def test_incremental_materialization_sends_tsql(server: FakeServer, compiled: Co
         name = str(relation.identifier).lower().split("__dbt_tmp")[0]
         return [self.Column(column, "varchar(4000)") for column in yml_columns.get(name, [])]
 
-    start = len(server.statements)
+    start = len(server.sent)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLServerAdapter, "get_relation", existing_table)
         patch.setattr(SQLServerAdapter, "get_columns_in_relation", table_columns)
         run_dbt(compiled.settings, "run", select="config.materialized:incremental",
                 echo=None).raise_for_status()
     sent: dict[str, list[str]] = {}
-    for uid, sql in server.statements[start:]:
+    for uid, sql in server.sent[start:]:
         if uid in incremental:
             sent.setdefault(uid, []).extend(exec_bodies(sql) or [sql])
     for uid in incremental:
@@ -314,13 +259,13 @@ def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled) -> N
         return [self.Column(column, "varchar(4000)") for column in columns.get(name, [])]
 
     settings = compiled.settings
-    start = len(server.statements)
+    start = len(server.sent)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLServerAdapter, "get_relation", existing_table)
         patch.setattr(SQLServerAdapter, "get_columns_in_relation", fixture_columns)
         run = run_dbt(settings, "test", select="test_type:unit", echo=None)
     sent: dict[str, list[str]] = {}
-    for uid, sql in server.statements[start:]:
+    for uid, sql in server.sent[start:]:
         if uid in unit_tests:
             sent.setdefault(uid, []).extend(exec_bodies(sql))
     why = {n.unique_id: n.message for n in run.nodes if n.unique_id not in sent}

@@ -194,6 +194,9 @@ DELTASTORE_DATA_DIR: /data
 {{- with $c.dbtTarget }}
 DELTASTORE_DBT_TARGET: {{ . | quote }}
 {{- end }}
+DELTASTORE_LEGACY_DB_SCHEMA: {{ $c.legacyDbSchema | quote }}
+DELTASTORE_WAREHOUSE_COLUMNSTORE: {{ $c.warehouseColumnstore | toString | quote }}
+DELTASTORE_SYNC_MAX_BATCH_BYTES: {{ $c.syncMaxBatchBytes | int64 | toString | quote }}
 DELTASTORE_BATCH_SIZE: {{ $c.batchSize | int64 | toString | quote }}
 DELTASTORE_ON_TIME_DAYS: {{ $c.onTimeDays | int64 | toString | quote }}
 DELTASTORE_HTTP_TIMEOUT: {{ $c.httpTimeout | toString | quote }}
@@ -220,7 +223,7 @@ Fail early, with the fix, on values that would install but then fail at run time
 {{- range $pairs }}
 {{- $url := index . 1 | lower }}
 {{- $isMssql := regexMatch "^(mssql|sqlserver|azuresql)://" $url }}
-{{- $noPasswordAuth := regexMatch "[?&]authentication=activedirectory(msi|integrated|default)(&|$)" $url }}
+{{- $noPasswordAuth := regexMatch "[?&]authentication=activedirectorymsi(&|$)" $url }}
 {{- if and $isMssql (not $noPasswordAuth) (not (index . 3)) }}
 {{- fail (printf "%s is an `mssql://` URL but %s is empty: pass the password with `--set-file %s=<file>` or a values file kept out of git, or name a Secret with `existingSecret`" (index . 0) (index . 2) (index . 2)) }}
 {{- end }}

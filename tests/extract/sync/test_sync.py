@@ -13,7 +13,7 @@ import sqlglot
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync import sync_marts
 from deltastore.extract.sync.copy import read_batches
-from deltastore.extract.sync.retry import backoff_delays, error_numbers, is_transient, with_retries
+from deltastore.extract.sync.retry import backoff_delays, is_transient, native_error, with_retries
 from deltastore.extract.sync.statements import Column
 from deltastore.transform.build_log import record_build
 from deltastore.workflows.cli import main
@@ -295,7 +295,9 @@ def test_mssql_type_mapping_is_faithful() -> None:
     assert [sync_sql.target_type("mssql", c) for c in MSSQL_COLUMNS] == [
         "BIGINT", "DECIMAL(38,0)", "DECIMAL(12,2)", "FLOAT", "NVARCHAR(4000)", "NVARCHAR(MAX)",
         "DATE", "DATETIME2(6)", "DATETIME2(6)", "BIT", "NVARCHAR(4000)"]
-    assert sync_sql.target_type("mssql", Column("t", "text", max_length=2001)) == "NVARCHAR(MAX)"
+    # max_length counts UTF-16 units (text_lengths_query), as NVARCHAR(n) does.
+    assert sync_sql.target_type("mssql", Column("t", "text", max_length=4000)) == "NVARCHAR(4000)"
+    assert sync_sql.target_type("mssql", Column("t", "text", max_length=4001)) == "NVARCHAR(MAX)"
     parsed = sync_sql.parse_column("duckdb", "t", "price", "DECIMAL(18,4)")
     assert (parsed.kind, parsed.precision, parsed.scale) == ("decimal", 18, 4)
     assert sync_sql.parse_column("duckdb", "t", "n", "HUGEINT").kind == "wideint"
@@ -348,13 +350,14 @@ def _odbc_error(state: str, message: str) -> Exception:
 
 @pytest.mark.odbc
 def test_azure_transient_errors_are_recognised() -> None:
-    azure = "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Database is not " \
+    azure = "[42000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Database is not " \
             "currently available. (40613) (SQLExecDirectW)"
-    assert error_numbers(azure) == {40613}
+    assert native_error(_odbc_error("42000", azure)) == 40613
     assert is_transient(_odbc_error("42000", azure))
     assert is_transient(_odbc_error("08S01", "Communication link failure"))
     assert is_transient(TransientError("locked"))
-    assert not is_transient(_odbc_error("42S02", "Invalid object name 'x'. (208)"))
+    assert not is_transient(_odbc_error("42S02", "[42S02] Invalid object name 'x'. (208) "
+                                                 "(SQLExecDirectW)"))
     assert not is_transient(ValueError("(40613)"))
     assert backoff_delays(5) == [2.0, 4.0, 8.0, 16.0]
 
@@ -367,14 +370,15 @@ def test_with_retries_backs_off_then_gives_up() -> None:
     def flaky() -> str:
         calls.append(1)
         if len(calls) < 3:
-            raise _odbc_error("08S01", "Communication link failure (10054)")
+            raise _odbc_error("08S01", "[08S01] Communication link failure (10054) "
+                                       "(SQLExecDirectW)")
         return "done"
 
     assert with_retries(flaky, what="sync", echo=lambda _: None, sleep=slept.append) == "done"
     assert slept == [2.0, 4.0]
 
     def always_down() -> None:
-        raise _odbc_error("HY000", "Resource limit reached. (10928)")
+        raise _odbc_error("HY000", "[HY000] Resource limit reached. (10928) (SQLExecDirectW)")
 
     with pytest.raises(LoadError, match="failed 3 times"):
         with_retries(always_down, what="sync", attempts=3, echo=lambda _: None,

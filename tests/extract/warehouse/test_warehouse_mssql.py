@@ -101,6 +101,16 @@ def test_input_sizes_pin_every_column_type() -> None:
     assert len(m.input_sizes(LOAD_STATE)) == len(LOAD_STATE.columns)
 
 
+def test_text_is_bound_at_the_batchs_longest_value() -> None:
+    rows = [(1, "Mug", 9.5, "A mug \U0001F600", "kitchen", None, 4.5, 3),
+            (2, "Pan", 20.0, None, "kitchen", "http://x", 4.0, 1)]
+    sizes = m.input_sizes(PRODUCTS, rows)
+    # title 3, description 8 UTF-16 units (the emoji takes two), category 7, image 8.
+    assert [s[1] for s, (_, t) in zip(sizes, PRODUCTS.columns, strict=True) if t == "text"] \
+        == [3, 8, 7, 8]
+    assert m.input_sizes(CART_ITEMS, [(1, 2, 3)]) == m.input_sizes(CART_ITEMS)
+
+
 def test_rows_are_sent_in_bounded_batches(tmp_path: Path) -> None:
     rows = list(range(25_001))
     assert [len(c) for c in m.chunks(rows)] == [10_000, 10_000, 5_001]

@@ -1,0 +1,152 @@
+"""The exact connection the extract and the sync open, for every documented login mode.
+
+The real entry points run (the legacy reader, the SQL Server warehouse writer, the sync
+target's table listing) with ``pyodbc.connect`` replaced by a recorder and
+``azure.identity.ManagedIdentityCredential`` by a stand-in; ``loopback_only`` fails the test
+on any connection beyond loopback. Keywords are checked against Microsoft's ODBC Driver 18
+keyword list (learn.microsoft.com/sql/connect/odbc/dsn-connection-string-attribute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import azure.identity
+import pytest
+from deltastore.extract.sources.legacy_db import LegacyReader
+from deltastore.extract.sync import published_row_counts
+from deltastore.extract.warehouse.mssql import MssqlWarehouse
+from odbc_recorder import (
+    FakeManagedIdentityCredential,
+    OdbcRecorder,
+    parse_connection_string,
+    token_bytes,
+)
+
+from deltastore import entra
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
+
+CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+SECRET = "pw;with}braces"
+HOST = "tcp:sql.example.net,1433"
+DRIVER = "Driver={ODBC Driver 18 for SQL Server}"
+# Every keyword the URLs below produce; all are Driver 18 keywords.
+DRIVER_18_KEYWORDS = {"Driver", "Server", "Database", "Encrypt", "TrustServerCertificate",
+                      "ApplicationIntent", "Authentication", "UID", "PWD"}
+
+
+def _legacy(url: DatabaseURL) -> None:
+    with LegacyReader(url):
+        pass
+
+
+def _warehouse(url: DatabaseURL) -> None:
+    MssqlWarehouse(url).close()
+
+
+def _sync_target(url: DatabaseURL) -> None:
+    assert published_row_counts(url) == {}
+
+
+STEPS: dict[str, tuple[Callable[[DatabaseURL], None], bool]] = {
+    "extract: legacy reader": (_legacy, False),
+    "extract: warehouse writer": (_warehouse, False),
+    "sync: target": (_sync_target, False),
+}
+
+MODES: dict[str, tuple[str, str | None, str, Any]] = {
+    "sql login": (
+        "mssql://reader@sql.example.net:1433/legacy", SECRET,
+        f"{DRIVER};Server={HOST};Database={{legacy}};Encrypt=yes;UID={{reader}};"
+        "PWD={pw;with}}braces}", None),
+    "service principal": (
+        f"mssql://{CLIENT_ID}@sql.example.net/legacy?authentication=ActiveDirectoryServicePrincipal"
+        "&encrypt=strict&login_timeout=20", SECRET,
+        f"{DRIVER};Server={HOST};Database={{legacy}};Encrypt=strict;"
+        f"Authentication=ActiveDirectoryServicePrincipal;UID={{{CLIENT_ID}}};"
+        "PWD={pw;with}}braces}", None),
+    "system-assigned managed identity": (
+        "mssql://sql.example.net/legacy?authentication=activedirectorymsi"
+        "&trust_server_certificate=no&application_intent=readonly", None,
+        f"{DRIVER};Server={HOST};Database={{legacy}};Encrypt=yes;TrustServerCertificate=no;"
+        "ApplicationIntent=ReadOnly", None),
+    "user-assigned managed identity": (
+        f"mssql://{CLIENT_ID}@sql.example.net/legacy?authentication=ActiveDirectoryMsi", None,
+        f"{DRIVER};Server={HOST};Database={{legacy}};Encrypt=yes", CLIENT_ID),
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_step_opens_the_connection_the_url_describes(
+        step: str, mode: str, odbc: OdbcRecorder) -> None:
+    text, password, expected, client_id = MODES[mode]
+    url = DatabaseURL.parse(text).with_password(password)
+    open_step, autocommit = STEPS[step]
+    open_step(url)
+
+    [call] = odbc.calls
+    assert call.connection_string == expected
+    pairs = parse_connection_string(call.connection_string)
+    assert set(pairs) <= DRIVER_18_KEYWORDS
+    assert pairs["PWD"] == password if password else "PWD" not in pairs
+    kwargs: dict[str, Any] = {"autocommit": autocommit}
+    if "login_timeout=20" in text:
+        kwargs["timeout"] = 20  # SQL_ATTR_LOGIN_TIMEOUT, not a connection-string keyword
+    if "ActiveDirectoryMsi" in mode or "managed identity" in mode:
+        kwargs["attrs_before"] = {1256: token_bytes()}
+        assert FakeManagedIdentityCredential.built == [{"client_id": client_id}]
+        assert FakeManagedIdentityCredential.scopes == [(entra.SQL_SCOPE,)]
+    else:
+        assert FakeManagedIdentityCredential.built == []
+    assert call.kwargs == kwargs
+
+
+def test_the_token_attribute_is_what_the_driver_documents() -> None:
+    value = entra.token_attribute("abc")
+    assert value == b"\x06\x00\x00\x00a\x00b\x00c\x00"
+
+
+@pytest.mark.parametrize(("query", "fragment"), [
+    ("authentication=ActiveDirectoryDefault", "`authentication=ActiveDirectoryDefault`"),
+    ("encrypt=maybe", "`strict`"),
+    ("login_timeout=soon", "whole seconds"),
+    ("trust_server_certificate=sometimes", "`yes`"),
+])
+def test_values_the_driver_would_not_take_are_refused(query: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DatabaseURL.parse(f"mssql://u@h/db?{query}", "DELTASTORE_SYNC_TARGET_URL")
+    assert fragment in str(caught.value)
+    assert "DELTASTORE_SYNC_TARGET_URL" in str(caught.value)
+
+
+def test_a_service_principal_without_secret_says_what_is_missing(odbc: OdbcRecorder) -> None:
+    url = DatabaseURL.parse(
+        f"mssql://{CLIENT_ID}@h/db?authentication=ActiveDirectoryServicePrincipal")
+    with pytest.raises(ConfigError, match="client\\) id as user and its secret"):
+        _sync_target(url)
+    assert not odbc.calls
+
+
+def test_no_managed_identity_here_is_a_config_error(monkeypatch: pytest.MonkeyPatch,
+                                                    loopback_only: None) -> None:
+    class Unavailable(FakeManagedIdentityCredential):
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise azure.identity.CredentialUnavailableError("no IMDS endpoint")
+
+    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential", Unavailable)
+    monkeypatch.setattr(entra, "_credentials", {})
+    with pytest.raises(ConfigError, match="no managed identity is available"):
+        entra.managed_identity_token(None)
+
+
+def test_the_network_guard_stops_a_call_to_the_metadata_service(loopback_only: None) -> None:
+    """What keeps these tests honest: IMDS (or any non-loopback address) fails the test."""
+    import socket
+
+    with pytest.raises(pytest.fail.Exception, match="only loopback"):
+        socket.create_connection(("169.254.169.254", 80), timeout=0.01)
+    with socket.socket() as sock, pytest.raises(pytest.fail.Exception):
+        sock.connect(("10.1.2.3", 1433))

@@ -1,0 +1,192 @@
+"""Stand-ins at the two outer boundaries of a SQL Server login, for offline tests.
+
+- ``OdbcRecorder.connect`` replaces ``pyodbc.connect``: it records the connection string and
+  the keyword arguments (``attrs_before``, ``timeout``, ``autocommit``) exactly as the caller
+  passed them, and returns a connection on which every statement succeeds with no rows
+  (``select 1`` answers one row, for ``dbt debug``).
+- ``FakeManagedIdentityCredential`` replaces ``azure.identity.ManagedIdentityCredential``:
+  it records how it was built and hands out a fixed token, so no test reaches the instance
+  metadata service (169.254.169.254) or Entra ID. ``loopback_only`` (tests/conftest.py)
+  fails any test whose code opens a socket to anything but loopback.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake-token-for-tests.c2lnbmF0dXJl"
+TOKEN_EXPIRES_ON = int(time.time()) + 3600
+
+
+def token_bytes(token: str = TOKEN) -> bytes:
+    """SQL_COPT_SS_ACCESS_TOKEN as Microsoft documents it (written out here independently)."""
+    utf16ish = b"".join(bytes((c, 0)) for c in token.encode())
+    return struct.pack("<I", len(utf16ish)) + utf16ish
+
+
+@dataclass
+class Connect:
+    connection_string: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class OdbcRecorder:
+    calls: list[Connect] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    # (sql, params, input sizes set on the cursor at that moment) of each execute
+    executed: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
+    # rows answered to statements containing the key
+    answers: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    converters: dict[int, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
+        with self.lock:
+            self.calls.append(Connect(connection_string, kwargs))
+        return RecordedConnection(self)
+
+    @property
+    def connection_strings(self) -> list[str]:
+        return [c.connection_string for c in self.calls]
+
+    def record(self, sql: str, params: tuple[Any, ...], inputsizes: Any) -> None:
+        with self.lock:
+            self.statements.append(sql)
+            self.executed.append((sql, params, inputsizes))
+
+    def answer(self, sql: str) -> list[tuple[Any, ...]] | None:
+        """Rows for a query (None: a statement without a result set)."""
+        if sql.strip().lower().startswith("select 1"):
+            return [(1,)]
+        found = None
+        for key, rows in self.answers.items():
+            if key in sql:
+                found = list(rows)
+        return found
+
+
+class RecordedCursor:
+    rowcount = -1
+    messages: list[Any] = []
+    fast_executemany = False
+
+    def __init__(self, recorder: OdbcRecorder) -> None:
+        self.recorder = recorder
+        self.description: list[tuple[Any, ...]] | None = None
+        self.rows: list[tuple[Any, ...]] = []
+        self.inputsizes: Any = None
+
+    def setinputsizes(self, sizes: Any) -> None:
+        self.inputsizes = sizes
+
+    def execute(self, sql: str, *params: Any) -> RecordedCursor:
+        if len(params) == 1 and isinstance(params[0], (tuple, list)):
+            params = tuple(params[0])
+        self.recorder.record(sql, params, self.inputsizes)
+        rows = self.recorder.answer(sql)
+        self.description = None if rows is None else [
+            (f"c{i}", object, None, None, None, None, True) for i in range(len(rows[0]) if rows
+                                                                         else 1)]
+        self.rows = rows or []
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.recorder.record(sql, (len(list(rows)),), self.inputsizes)
+
+    def fetchall(self) -> list[Any]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        rows, self.rows = self.rows[:size], self.rows[size:]
+        return rows
+
+    def fetchone(self) -> Any:
+        return self.rows.pop(0) if self.rows else None
+
+    def nextset(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class RecordedConnection:
+    autocommit = True
+    timeout = 0
+
+    def __init__(self, recorder: OdbcRecorder) -> None:
+        self.recorder = recorder
+
+    def cursor(self) -> RecordedCursor:
+        return RecordedCursor(self.recorder)
+
+    def execute(self, sql: str, *params: Any) -> RecordedCursor:
+        return self.cursor().execute(sql, *params)
+
+    def add_output_converter(self, sqltype: int, func: Any) -> None:
+        self.recorder.converters[sqltype] = func
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FakeManagedIdentityCredential:
+    """Built like the real one (keyword-only ``client_id``); every instance is recorded."""
+
+    built: list[dict[str, Any]] = []
+    scopes: list[tuple[str, ...]] = []
+
+    def __init__(self, *, client_id: str | None = None, **kwargs: Any) -> None:
+        FakeManagedIdentityCredential.built.append({"client_id": client_id, **kwargs})
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        FakeManagedIdentityCredential.scopes.append(scopes)
+        return AccessToken(TOKEN, TOKEN_EXPIRES_ON)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.built, cls.scopes = [], []
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    """ODBC ``key=value;`` pairs, values in braces unquoted (``}}`` is one ``}``), as a
+    driver reads them; a value the driver would misread fails here."""
+    pairs: dict[str, str] = {}
+    i = 0
+    while i < len(text):
+        key_end = text.index("=", i)
+        key = text[i:key_end]
+        i = key_end + 1
+        if text.startswith("{", i):
+            value, i = [], i + 1
+            while True:
+                close = text.index("}", i)
+                value.append(text[i:close])
+                if text.startswith("}}", close):
+                    value.append("}")
+                    i = close + 2
+                    continue
+                i = close + 1
+                break
+            pairs[key] = "".join(value)
+        else:
+            end = text.find(";", i)
+            end = len(text) if end < 0 else end
+            pairs[key], i = text[i:end], end
+        assert i == len(text) or text[i] == ";", f"junk after `{key}` at {i} in a value"
+        i += 1
+    return pairs
