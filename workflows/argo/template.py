@@ -85,7 +85,6 @@ class TaskSpec:
 
     name: str
     args: tuple[str, ...]
-    title: str
     retry: bool
     depends: str | None
     inputs: tuple[str, ...] = ()   # workflow parameters passed as input parameters
@@ -135,21 +134,21 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
                 name = f"dbt-{task_name(layer)}"
                 specs.append(TaskSpec(
                     name=name, args=(*step.command, f"--select={selector}"),
-                    title=f"dbt build: {layer}", retry=step.retry == "transient",
+                    retry=step.retry == "transient",
                     depends=previous, inputs=tuple(i for i in inputs if i != "dbt-select"),
                     dbt=True))
                 previous = f"{name}.Succeeded"
                 renamed[step.name] = name
             continue
         specs.append(TaskSpec(
-            name=step.name, args=step.command, title=step.title,
+            name=step.name, args=step.command,
             retry=step.retry == "transient", depends=depends, inputs=inputs, when=when,
             dbt=step.name == "dbt-build",
             mutex=demo and step.command[0] == "extract"))
     if dashboards:
         after = next(s for s in steps if s.name == "sync")
         specs.append(TaskSpec(
-            name="dashboards", args=("dashboards",), title="Render the dashboards",
+            name="dashboards", args=("dashboards",),
             retry=False, depends=depends_expression([after.name], skippable)))
     return specs
 
@@ -186,11 +185,12 @@ def notify_args() -> list[str]:
 def base_template(name: str, options: RenderOptions, *, title: str, description: str,
                   parameters: Sequence[WorkflowParameter], entrypoint: str) -> WorkflowTemplate:
     """The workflow-level settings every DeltaStore template shares."""
+    annotations = {"workflows.argoproj.io/title": title,
+                   "workflows.argoproj.io/description": description}
     return WorkflowTemplate(
         name=name,
         labels={**LABELS, "app.kubernetes.io/component": name.removeprefix("deltastore-")},
-        annotations={"workflows.argoproj.io/title": title,
-                     "workflows.argoproj.io/description": description},
+        annotations=annotations,
         entrypoint=entrypoint,
         on_exit=EXIT_HANDLER,
         arguments=[Parameter(name=p.name, value=p.default, description=p.description,
@@ -202,7 +202,10 @@ def base_template(name: str, options: RenderOptions, *, title: str, description:
         # Keep failed pods for their logs; finished workflows go after a day (a week if failed).
         pod_gc=PodGC(strategy="OnPodSuccess"),
         ttl_strategy=TTLStrategy(seconds_after_success=86400, seconds_after_failure=7 * 86400),
-        workflow_metadata=WorkflowMetadata(labels=dict(LABELS)),
+        # The UI shows a run's title and description only from the Workflow's own
+        # annotations (ui/src/shared/annotations.ts, cron-workflows/cron-workflow-row.tsx
+        # ~25); the controller copies workflowMetadata onto each run (operator.go ~551-571).
+        workflow_metadata=WorkflowMetadata(labels=dict(LABELS), annotations=annotations),
         pod_metadata=containers.pod_metadata(),
         metrics=workflow_metrics(),
         synchronization=Synchronization(mutexes=[Mutex(name=DEMO_WORKFLOW_MUTEX)])
@@ -216,7 +219,7 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
     for spec in specs:
         template = containers.container(
             spec.name, containers.step_args_for(spec.args, spec.inputs), options,
-            title=spec.title, retry=spec.retry,
+            retry=spec.retry,
             deadline_seconds=STEP_DEADLINE_SECONDS.get(spec.name,
                                                        STEP_DEADLINE_SECONDS["dbt-build"]),
             inputs=list(spec.inputs),
@@ -224,7 +227,7 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
         if spec.mutex:
             template.synchronization = Synchronization(mutexes=[Mutex(name=DEMO_WRITER_MUTEX)])
         built[spec.name] = template
-    containers.container(EXIT_HANDLER, notify_args(), options, title="Report the outcome",
+    containers.container(EXIT_HANDLER, notify_args(), options,
                          retry=True, deadline_seconds=STEP_DEADLINE_SECONDS[EXIT_HANDLER])
     return built
 
