@@ -52,8 +52,12 @@ WORKFLOW_DEADLINE_SECONDS = 6 * 3600
 STEP_DEADLINE_SECONDS = {
     "extract-store-api": 3600, "extract-legacy-db": 3600, "source-freshness": 900,
     "dbt-build": 3 * 3600, "sync": 3600, "slo-report": 600, "dashboards": 900,
-    EXIT_HANDLER: 300,
+    EXIT_HANDLER: 300, "demo-data-ready": 900,
 }
+# Demo only: the first task waits for the chart's demo-data Job to finish the legacy DB, so
+# no run (scheduled or submitted right after `helm install`) starts on missing data.
+DEMO_GATE = "demo-data-ready"
+DEMO_GATE_TIMEOUT_SECONDS = 600
 DEMO_WRITER_MUTEX = "deltastore-warehouse-writer"
 # The demo keeps one DuckDB warehouse on the shared claim: one workflow at a time (daily,
 # freshness, backfill, manual), or a second one fails on DuckDB's file lock.
@@ -123,8 +127,13 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
     renamed: dict[str, str] = {}   # dbt-build -> its last layer task, for downstream depends
     specs: list[TaskSpec] = []
     demo = options.data_pvc is not None
+    if demo and any(not s.depends for s in steps):   # the DAG's roots wait for the data
+        specs.append(TaskSpec(name=DEMO_GATE, retry=True, depends=None, args=(
+            "demo-data", "wait", f"--timeout={DEMO_GATE_TIMEOUT_SECONDS}")))
     for step in steps:
         depends = depends_expression([renamed.get(d, d) for d in step.depends], skippable)
+        if demo and depends is None:
+            depends = f"{DEMO_GATE}.Succeeded"
         inputs = tuple(containers.PARAMETER_NAMES[o] for o in step.options)
         when = (f"'{{{{workflow.parameters.{step.skip_parameter}}}}}' != 'true'"
                 if step.skip_parameter else None)
