@@ -191,6 +191,10 @@ def run_workflow(cluster: Cluster, workflow_template: Mapping[str, Any],
     failed = [n for n in nodes.values() if n.phase == "Failed"]
     status = "Failed" if failed else "Succeeded"
     seconds = go_duration(time.monotonic() - started)
+    # What operator.go ~405-418 lists for a failed run: the DAG node (failed with no
+    # message, dag.go ~330), each failed task's retry node (message from operator.go ~1143:
+    # our expression refuses exit codes other than 1) and its pod node (inferFailedReason
+    # ~1674: "main: Error (exit code N)").
     failures = [
         {"displayName": name, "message": "", "templateName": spec["entrypoint"],
          "phase": "Failed", "podName": name, "finishedAt": _now()} if failed else None,

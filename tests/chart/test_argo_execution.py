@@ -81,7 +81,9 @@ def test_output_parameters_and_metrics_read_back_as_argo_reads_them(good_run: Ru
     assert metrics["deltastore_step_duration_seconds"] > 0
     assert "deltastore_step_failed_nodes" not in metrics
     assert dict(good_run.nodes["dbt-build"].metrics)["deltastore_dbt_failed_tests"] == 0
-    assert dict(good_run.metrics)["deltastore_pipeline_runs"] == 1
+    workflow_metrics = dict(good_run.metrics)
+    assert workflow_metrics["deltastore_pipeline_runs"] == 1
+    assert workflow_metrics["deltastore_pipeline_duration_seconds"] > 0   # "%f" seconds
 
 
 def test_the_exit_handler_gets_argos_null_and_keeps_the_run_green(good_run: Run) -> None:
