@@ -59,15 +59,16 @@ BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 #   ~1284), evicted before the step ended, or an init container failed;
 # - 143 (SIGTERM): a node drain or preemption; and 137 when the message is the kubelet's
 #   eviction message ("The node was low on resource", k8s pkg/kubelet/eviction/helpers.go);
-# - but never a step killed by its deadline ("Step exceeded its deadline", operator.go
-#   ~1352; the kubelet's "Pod was active on the node longer than the specified deadline"):
-#   a rerun would only take as long again. Nor OOMKilled (137 with a cgroup limit): the
-#   same data needs the same memory; raise `workflow.resources.limits.memory` instead.
+# - but never a step killed by its deadline, whatever its exit code ("Step exceeded its
+#   deadline", operator.go ~1352; the kubelet's "Pod was active on the node longer than the
+#   specified deadline", which inferFailedReason passes on): a rerun would take as long.
+#   Nor OOMKilled (137 with a cgroup limit): the same data needs the same memory; raise
+#   `workflow.resources.limits.memory` instead.
 RETRY_EXPRESSION = (
-    "asInt(lastRetry.exitCode) == 1"
-    " || (asInt(lastRetry.exitCode) in [-1, 143] && !(lastRetry.message contains 'deadline'))"
+    "!(lastRetry.message contains 'deadline')"
+    " && (asInt(lastRetry.exitCode) in [1, -1, 143]"
     " || (asInt(lastRetry.exitCode) == 137"
-    " && lastRetry.message contains 'The node was low on resource')"
+    " && lastRetry.message contains 'The node was low on resource'))"
 )
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",

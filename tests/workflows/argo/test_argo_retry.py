@@ -65,6 +65,7 @@ NOT_RETRIED = [
     ("137", "Failed", "main: OOMKilled (exit code 137)"),                # same data, same OOM
     ("143", "Failed", "Step exceeded its deadline"),                     # operator.go ~1352
     ("-1", "Failed", "Pod was active on the node longer than the specified deadline"),
+    ("1", "Failed", "Pod was active on the node longer than the specified deadline"),
     ("64", "Error", "main: Error (exit code 64)"),
 ]
 
