@@ -3,8 +3,9 @@ step, on this machine. A test harness, not an orchestrator: one attempt per step
 tested in tests/workflows/argo/test_argo_retry.py), no parallelism, container templates only.
 
 What it does as Argo does (argo-workflows v3.7.12, files cited where used):
-- tasks run once all their dependencies ended, when ``depends`` holds (dag.go) and ``when``
-  is true (govaluate, steps.go shouldExecute ~375: bare words are strings);
+- tasks run once all their dependencies ended, when ``depends`` holds (dag.go
+  evaluateDependsLogic ~908; else the task is Omitted, ~547) and ``when`` is true
+  (govaluate, steps.go shouldExecute ~375: bare words are strings);
 - parameters are substituted into the JSON of the template (argo_forms.substitute);
 - the container gets its ConfigMap and Secret through ``envFrom``, then ``env``;
 - an output parameter is its ``valueFrom.path`` file minus one trailing newline, or
@@ -192,8 +193,8 @@ def run_workflow(cluster: Cluster, workflow_template: Mapping[str, Any],
     status = "Failed" if failed else "Succeeded"
     seconds = go_duration(time.monotonic() - started)
     # What operator.go ~405-418 lists for a failed run: the DAG node (failed with no
-    # message, dag.go ~330), each failed task's retry node (message from operator.go ~1143:
-    # our expression refuses exit codes other than 1) and its pod node (inferFailedReason
+    # message, dag.go ~330), each failed task's retry node (message from operator.go
+    # ~1144: our expression refuses exit codes other than 1) and its pod node (inferFailedReason
     # ~1674: "main: Error (exit code N)").
     failures = [
         {"displayName": name, "message": "", "templateName": spec["entrypoint"],
