@@ -196,17 +196,19 @@ def run_workflow(cluster: Cluster, workflow_template: Mapping[str, Any],
     # message, dag.go ~330), each failed task's retry node (message from operator.go
     # ~1144: our expression refuses exit codes other than 1) and its pod node (inferFailedReason
     # ~1674: "main: Error (exit code N)").
-    failures = [
-        {"displayName": name, "message": "", "templateName": spec["entrypoint"],
-         "phase": "Failed", "podName": name, "finishedAt": _now()} if failed else None,
-        *({"displayName": n.task, "message": "retryStrategy.expression evaluated to false",
-           "templateName": n.template, "phase": "Failed", "podName": f"{name}-{n.task}",
-           "finishedAt": n.finished} for n in failed),
-        *({"displayName": f"{n.task}(0)", "message": f"main: Error (exit code {n.exit_code})",
-           "templateName": n.template, "phase": "Failed", "podName": f"{name}-{n.task}-0",
-           "finishedAt": n.finished} for n in failed)]
+    failures = [{"displayName": name, "message": "", "templateName": spec["entrypoint"],
+                 "phase": "Failed", "podName": name, "finishedAt": _now()}] if failed else []
+    for n in failed:
+        retried = "retryStrategy" in templates[n.template]
+        pod = {"displayName": f"{n.task}(0)" if retried else n.task,
+               "message": f"main: Error (exit code {n.exit_code})", "templateName": n.template,
+               "phase": "Failed", "podName": f"{name}-{n.task}-0", "finishedAt": n.finished}
+        failures.append(pod)
+        if retried:
+            failures.append({**pod, "displayName": n.task, "podName": f"{name}-{n.task}",
+                             "message": "retryStrategy.expression evaluated to false"})
     exit_scope = {**scope, "workflow.status": status, "workflow.duration": seconds,
-                  "workflow.failures": failures_global([f for f in failures if f])}
+                  "workflow.failures": failures_global(failures)}
     exit_node = None
     if spec.get("onExit"):
         exit_node = run_task(cluster, spec, templates[spec["onExit"]],
