@@ -15,6 +15,7 @@ DOCKERFILE ?= images/pipeline/Dockerfile
 VALUES_FILE ?= charts/deltastore/ci/demo-values.yaml
 DEMO_SCALE ?= 0.2
 ARGO_WORKFLOWS_VERSION ?= v3.7.12
+ARGO_CONTROLLER_CONFIG ?= docs/argo/workflow-controller-configmap.yaml
 
 .DEFAULT_GOAL := help
 .PHONY: help test lint demo render kind-up e2e
@@ -43,25 +44,34 @@ kind-up: ## Create the kind cluster, load the image, install Argo Workflows and 
 	done
 	docker build --file "$(DOCKERFILE)" --tag "$(IMAGE_REPOSITORY):$(IMAGE_TAG)" .
 	kind get clusters | grep -qx "$(CLUSTER_NAME)" || kind create cluster --name "$(CLUSTER_NAME)"
-	kind load docker-image "$(IMAGE_REPOSITORY):$(IMAGE_TAG)" --name "$(CLUSTER_NAME)"
+	docker save --output "$(CLUSTER_NAME)-image.tar" "$(IMAGE_REPOSITORY):$(IMAGE_TAG)"
+	kind load image-archive "$(CLUSTER_NAME)-image.tar" --name "$(CLUSTER_NAME)"
+	rm -f "$(CLUSTER_NAME)-image.tar"
 	kubectl --context "$(KUBE_CONTEXT)" create namespace argo --dry-run=client -o yaml | \
 		kubectl --context "$(KUBE_CONTEXT)" apply -f -
 	kubectl --context "$(KUBE_CONTEXT)" apply --server-side -n argo -f \
 		"https://github.com/argoproj/argo-workflows/releases/download/$(ARGO_WORKFLOWS_VERSION)/install.yaml"
+	@# Full CRDs (install.yaml's are stripped) and the executor securityContext: see kind.yml.
+	kubectl --context "$(KUBE_CONTEXT)" apply --server-side --force-conflicts --kustomize \
+		"https://github.com/argoproj/argo-workflows/manifests/base/crds/full?ref=$(ARGO_WORKFLOWS_VERSION)"
+	kubectl --context "$(KUBE_CONTEXT)" apply --server-side --force-conflicts -n argo \
+		-f "$(ARGO_CONTROLLER_CONFIG)"
+	kubectl --context "$(KUBE_CONTEXT)" -n argo rollout restart deployment/workflow-controller
 	kubectl --context "$(KUBE_CONTEXT)" -n argo rollout status deployment/workflow-controller \
 		--timeout=300s
+	kubectl --context "$(KUBE_CONTEXT)" create namespace "$(NAMESPACE)" --dry-run=client -o yaml | \
+		kubectl --context "$(KUBE_CONTEXT)" apply -f -
+	kubectl --context "$(KUBE_CONTEXT)" label namespace "$(NAMESPACE)" --overwrite \
+		pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest
 	helm upgrade --install "$(RELEASE)" charts/deltastore \
-		--kube-context "$(KUBE_CONTEXT)" --namespace "$(NAMESPACE)" --create-namespace \
+		--kube-context "$(KUBE_CONTEXT)" --namespace "$(NAMESPACE)" \
 		--values "$(VALUES_FILE)" \
 		--set image.repository="$(IMAGE_REPOSITORY)" \
 		--set-string image.tag="$(IMAGE_TAG)" \
 		--set image.pullPolicy=IfNotPresent \
 		--set-json demo.scale="$(DEMO_SCALE)" \
-		--timeout 10m
-	@# No --wait: it would wait for the demo PVC, which binds only once the data job uses it.
-	kubectl --context "$(KUBE_CONTEXT)" -n "$(NAMESPACE)" wait deployment \
-		--selector "app.kubernetes.io/instance=$(RELEASE),app.kubernetes.io/component=demo-store" \
-		--for condition=Available --timeout 300s
+		--set-json workflow.suspend=true \
+		--wait --wait-for-jobs --timeout 10m
 
 e2e: kind-up ## kind-up, run the daily CronWorkflow once, then the cluster tests
 	$(DELTASTORE) workflows submit --from cron --wait --timeout 1500 \

@@ -1,4 +1,11 @@
-"""Shared pytest configuration: options and markers for tests that need outside systems."""
+"""Shared pytest configuration: options and markers for tests that need outside systems.
+
+Under ``CI=true`` a skip is a failure unless what is missing lies outside the repository:
+a test marked ``kind`` or ``mssql``, or a skip whose reason says ``OUTSIDE_REPO``. The
+Debian packages .ci/run installs fail the same way (``SYSTEM_PREREQUISITES``). A
+repository-internal prerequisite (a module, a file, a dev dependency) that has gone missing
+must turn CI red, not quietly shrink the suite.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+OUTSIDE_REPO = "(outside the repository)"
+OUTSIDE_MARKERS = ("kind", "mssql")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +73,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_mssql)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI", "").lower() != "true" or not report.skipped \
+            or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
+    if OUTSIDE_REPO in reason or any(item.get_closest_marker(m) for m in OUTSIDE_MARKERS):
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"CI=true: a prerequisite inside the repository is missing, so this "
+                       f"fails instead of skipping: {reason}")
+
 
 @pytest.fixture
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,6 +130,8 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
     """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s managed identity
     credential by a stand-in (tests/odbc_recorder.py); sockets limited to loopback."""
+    if reason := _odbc_missing():
+        pytest.skip(reason)  # CI=true turns this into a failure (pytest_runtest_makereport)
     import azure.identity
     import pyodbc
     from odbc_recorder import FakeManagedIdentityCredential, OdbcRecorder

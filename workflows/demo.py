@@ -29,7 +29,8 @@ from deltastore.extract.demo import DEMO_END_DATE
 from deltastore.extract.sync import published_row_counts
 from deltastore.workflows.runner import FAILED, StepResult, run_command, run_pipeline
 
-from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError, TransientError
 from deltastore.settings import Settings
 
 DEMO_RUN_DATE = DEMO_END_DATE + dt.timedelta(days=1)
@@ -79,15 +80,13 @@ def run_demo(settings: Settings, scale: float = 1.0, seed: int = 42, regenerate:
 def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: bool,
                       echo: Callable[[str], object]) -> bool:
     """Create the legacy DB if absent (or asked to); True when it was (re)generated."""
-    from deltastore.extract.demo.legacy_data import generate_legacy_db
-
     url = settings.legacy_db_url
     if url.path is None:
         raise ConfigError(
             f"DELTASTORE_LEGACY_DB_URL is `{url}`: the demo generates its legacy database "
             "into a file; unset the variable or use `sqlite:///abs/path/legacy.db`"
         )
-    marker = url.path.with_name(url.path.name + ".demo.json")
+    marker = marker_path(url.path)
     wanted = {"scale": scale, "seed": seed}
     if url.path.exists() and not regenerate:
         made = _read_marker(marker)
@@ -102,10 +101,51 @@ def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: b
         return False
     echo(f"generating the legacy DB at scale {scale:g} (seed {seed}) into `{url.path}`")
     begun = time.perf_counter()
-    counts = generate_legacy_db(url, scale=scale, seed=seed)
-    marker.write_text(json.dumps(wanted))
+    counts = generate_legacy(url, scale, seed)
     echo(f"legacy DB: {sum(counts.values()):,} rows in {time.perf_counter() - begun:.1f} s")
     return True
+
+
+def marker_path(legacy_db: Path) -> Path:
+    """Written after the demo legacy DB is complete: its existence means "ready"."""
+    return legacy_db.with_name(legacy_db.name + ".demo.json")
+
+
+def generate_legacy(url: DatabaseURL, scale: float, seed: int) -> dict[str, int]:
+    """Generate the legacy DB; for a file, the marker goes first and comes back last, so a
+    run waiting for it (``wait_for_legacy_db``) never reads a half-written database."""
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
+
+    marker = marker_path(url.path) if url.path is not None else None
+    if marker is not None:
+        marker.unlink(missing_ok=True)
+    counts = generate_legacy_db(url, scale=scale, seed=seed)
+    if marker is not None:
+        marker.write_text(json.dumps({"scale": scale, "seed": seed}))
+    return counts
+
+
+def wait_for_legacy_db(settings: Settings, timeout: float, poll_seconds: float = 5.0,
+                       echo: Callable[[str], object] = print,
+                       clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> None:
+    """Return once the demo legacy DB is complete; TransientError (exit 1) after ``timeout``.
+
+    On the cluster the chart's demo-data Job writes it; the demo workflow's first step waits
+    here, so neither a scheduled nor a submitted run can start on missing data.
+    """
+    path = settings.legacy_db_url.path
+    if path is None:
+        raise ConfigError(f"DELTASTORE_LEGACY_DB_URL is `{settings.legacy_db_url}`: only a "
+                          "demo legacy DB file can be waited for")
+    deadline = clock() + timeout
+    while not marker_path(path).exists():
+        if clock() >= deadline:
+            raise TransientError(f"the demo legacy DB `{path}` is not ready after "
+                                 f"{timeout:g} s: check the demo-data Job "
+                                 "(`kubectl logs job/<release>-demo-data-…`)")
+        sleep(poll_seconds)
+    echo(f"demo legacy DB `{path}` is ready")
 
 
 def available(commands: tuple[str, ...]) -> list[str]:

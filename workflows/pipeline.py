@@ -24,7 +24,7 @@ class Step:
     command: tuple[str, ...]       # argv after `deltastore`
     depends: tuple[str, ...]       # names of steps that must succeed first
     retry: RetryClass              # "transient": retried on exit code 1 only
-    title: str                     # shown in the Argo UI and the local summary
+    title: str                     # shown in the local run summary
     options: tuple[RunOption, ...] = ()
     skip_parameter: str | None = None  # workflow parameter that skips this step when "true"
 

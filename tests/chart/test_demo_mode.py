@@ -70,7 +70,9 @@ def test_data_job_and_workflow_share_the_pvc(demo: helmrender.Rendering) -> None
     name = pvc["metadata"]["name"]
     assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
     job = demo.one("Job")
-    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    # A release object, not a hook: the claim's first consumer, so `helm install --wait`
+    # sees it bound on WaitForFirstConsumer storage classes (kind's `standard`).
+    assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
     job_volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
     assert job_volumes["data"]["persistentVolumeClaim"]["claimName"] == name
     mounts = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
@@ -102,3 +104,29 @@ def test_demo_scale_and_storage_follow_values() -> None:
                    "resources": {"requests": {"storage": "5Gi"}}}
     args = _args(rendering.one("Job")["spec"]["template"]["spec"])
     assert args[args.index("--scale") + 1] == "0.05"
+
+
+def test_job_name_follows_its_spec_so_upgrades_never_patch_an_immutable_job() -> None:
+    def job_name(values: dict[str, Any]) -> str:
+        rendering = helmrender.render([helmrender.CI_DIR / "demo-values.yaml"], values)
+        return str(rendering.one("Job")["metadata"]["name"])
+
+    base = job_name({})
+    assert base.startswith("deltastore-demo-data-") and len(base) <= 63
+    assert job_name({}) == base
+    assert job_name({"demo": {"scale": 0.05}}) != base
+    assert job_name({"image": {"tag": "other"}}) != base
+
+
+def test_no_run_starts_before_the_demo_data_exists(demo: helmrender.Rendering) -> None:
+    """Every root of the demo DAGs waits on the task that waits for the Job's data."""
+    parser = build_parser()
+    for template in demo.of_kind("WorkflowTemplate"):
+        by_name = {t["name"]: t for t in template["spec"]["templates"]}
+        gate = by_name["demo-data-ready"]
+        args = parser.parse_args(gate["container"]["args"])
+        assert args.demo_data_command == "wait" and args.timeout > 0
+        entry = by_name[template["spec"]["entrypoint"]]
+        # backfill-days only lists dates; everything that reads data depends on the gate.
+        roots = [t["name"] for t in entry["dag"]["tasks"] if not t.get("depends")]
+        assert sorted(roots) in (["demo-data-ready"], ["backfill-days", "demo-data-ready"]), roots

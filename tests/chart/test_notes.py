@@ -10,7 +10,8 @@ import pytest
 def notes(renders: dict[str, helmrender.Rendering]) -> dict[str, str]:
     found = {name: r.notes for name, r in renders.items()}
     if any(text is None for text in found.values()):
-        pytest.skip("`helm template` does not print NOTES.txt; the SDK backend renders it")
+        pytest.skip("`helm template` does not print NOTES.txt; the SDK backend renders it "
+                    "(outside the repository: which helm is on PATH)")
     return {name: text or "" for name, text in found.items()}
 
 

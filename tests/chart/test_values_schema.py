@@ -86,3 +86,11 @@ def test_values_yaml_documents_every_key_and_matches_the_schema() -> None:
             assert part in node["properties"], f"`{path}` is missing from values.schema.json"
             node = node["properties"][part]
     helmrender.render([DEMO])  # the defaults themselves pass the schema
+
+
+def test_a_parent_charts_global_values_are_accepted() -> None:
+    """Helm always passes `global` to a subchart (an empty map at least); a closed schema
+    without it makes the chart unusable as a dependency."""
+    rendered = helmrender.render([DEMO], {"global": {"imageRegistry": "registry.example",
+                                                     "storageClass": "fast"}})
+    assert rendered.of_kind("WorkflowTemplate")

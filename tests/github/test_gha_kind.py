@@ -66,8 +66,12 @@ def test_the_built_image_is_the_one_loaded_into_kind() -> None:
     assert option_values(build, "--file", "-f") == [ENV["DOCKERFILE"]]
     assert option_values(build, "--tag", "-t") == [image]
     assert build[-1] == ".", "the repository root is the build context (see .dockerignore)"
-    (load,) = run_commands("kind", "load", "docker-image")
-    assert load[3] == image
+    # `kind load docker-image` breaks with Docker's containerd image store; an archive works.
+    assert not run_commands("kind", "load", "docker-image")
+    (save,) = run_commands("docker", "save")
+    (load,) = run_commands("kind", "load", "image-archive")
+    assert save[-1] == image
+    assert option_values(save, "--output", "-o") == [load[3]]
     assert option_values(load, "--name") == [ENV["CLUSTER_NAME"]]
 
 
@@ -96,12 +100,42 @@ def test_helm_install_matches_skaffolds_kind_release() -> None:
     assert option_values(install, "--namespace", "-n") == [release["namespace"]]
     assert option_values(install, "--values", "-f") == release["valuesFiles"] == [
         ENV["VALUES_FILE"]]
-    # Helm's --wait needs every PVC Bound; kind binds the demo PVC only when the post-install
-    # data job (run after that wait) mounts it, so --wait would hang until the timeout.
-    assert "--wait" not in install
-    (ready,) = run_commands("kubectl", "--context", ENV["KUBE_CONTEXT"], "-n", ENV["NAMESPACE"],
-                            "wait")
-    assert "--for" in ready and "condition=Available" in ready
+    # --wait needs the demo PVC Bound: the demo-data Job (a release object, not a hook) is
+    # its first consumer; --wait-for-jobs also waits for the data itself.
+    assert "--wait" in install and "--wait-for-jobs" in install
+    assert "--create-namespace" not in install, "the namespace is created with its labels"
+
+
+def test_release_namespace_enforces_restricted_before_the_install() -> None:
+    kubectl = ["kubectl", "--context", ENV["KUBE_CONTEXT"]]
+    (create,) = run_commands(*kubectl, "create", "namespace", ENV["NAMESPACE"])
+    (label,) = run_commands(*kubectl, "label", "namespace", ENV["NAMESPACE"])
+    assert "pod-security.kubernetes.io/enforce=restricted" in label
+    order = [argv for step in steps(KIND) for argv in commands(step.run or "")]
+    words = [" ".join(resolve(w, ENV) for w in argv) for argv in order]
+    assert words.index(" ".join(label)) < words.index(" ".join(helm_install()))
+    assert words.index(" ".join(create)) < words.index(" ".join(label))
+
+
+def test_argo_gets_full_crds_and_the_documented_executor_config() -> None:
+    kubectl = ["kubectl", "--context", ENV["KUBE_CONTEXT"], "apply"]
+    applies = run_commands(*kubectl)
+    version = ENV["ARGO_WORKFLOWS_VERSION"]
+    install, crds, config = applies
+    assert install[-1].endswith(f"/releases/download/{version}/install.yaml")
+    # After install.yaml, whose stripped CRDs they replace; server-side (they are large).
+    assert option_values(crds, "--kustomize", "-k") == [
+        f"https://github.com/argoproj/argo-workflows/manifests/base/crds/full?ref={version}"]
+    assert "--server-side" in crds
+    (path,) = option_values(config, "-f", "--filename")
+    assert path == ENV["ARGO_CONTROLLER_CONFIG"] and (REPO / path).is_file()
+    restart = run_commands("kubectl", "--context", ENV["KUBE_CONTEXT"], "-n", "argo",
+                           "rollout", "restart")
+    assert restart, "the controller reads its ConfigMap at start"
+
+
+def test_schedules_are_suspended_so_only_the_test_run_takes_the_demo_mutex() -> None:
+    assert set_values()["workflow"]["suspend"] is True
 
 
 @cache

@@ -72,11 +72,11 @@ def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
         days = containers.container(
             DAYS_TASK, ["workflows", "backfill-days", "--start={{inputs.parameters.start}}",
                         "--end={{inputs.parameters.end}}"], options,
-            title="List the days to rebuild", retry=False, deadline_seconds=300,
+            retry=False, deadline_seconds=300,
             inputs=["start", "end"])
         build_day = containers.container(
             build.name, containers.step_args_for(build.command, build_inputs), options,
-            title=build.title, retry=True,
+            retry=True,
             deadline_seconds=template.STEP_DEADLINE_SECONDS[build.name], inputs=build_inputs,
             outputs=template.dbt_artifacts() if options.artifacts else None)
         # The loop lives in its own DAG so that `parallelism: 1` serialises only the days.

@@ -4,7 +4,8 @@ Each step is a container running ``deltastore <sub-command>`` in the pipeline im
 configuration comes only through ``envFrom`` (the chart's ConfigMap and Secret), the root
 filesystem is read-only and ``/data`` and ``/tmp`` are writable volumes, and a "transient"
 step is retried with exponential backoff only when it exits with code 1 (codes 2 and 3
-mean configuration or data errors, which a retry cannot fix).
+mean configuration or data errors, which a retry cannot fix), or when Kubernetes took the
+pod away (see ``RETRY_EXPRESSION``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,33 @@ USER_ID = 10001
 # (<DELTASTORE_DATA_DIR>/dbt/target; the chart sets the data dir to /data).
 DBT_TARGET_PATH = f"{DATA_DIR}/dbt/target"
 RETRY_LIMIT = 3
-# Only exit code 1 is worth retrying (see deltastore/errors.py).
-RETRY_EXPRESSION = "asInt(lastRetry.exitCode) == 1"
+# Waits between attempts: 30s, 60s, 120s; `cap` bounds any one wait. No `maxDuration`: Argo
+# measures it from the first attempt's start and also cuts each pod's deadline to it
+# (argo-workflows v3.7.12 workflow/controller/operator.go ~1021-1034 and ~1077-1090), so
+# with step deadlines of 1-3 h a 15 m maxDuration meant no retry at all. The workflow's own
+# deadline still ends retries ("retry exceeded workflow deadline", operator.go ~1010).
+BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
+# What is retried. Argo evaluates this after a failed attempt with `lastRetry.exitCode`
+# (the main container's exit code, "-1" when it has none), `lastRetry.status` and
+# `lastRetry.message` (operator.go buildRetryStrategyLocalScope ~1962-1981, getExitCode
+# ~1600, inferFailedReason ~1674):
+# - exit 1: our transient errors (deltastore/errors.py); 2 (configuration) and 3 (data)
+#   never, nor any other code of ours;
+# - no exit code (-1): the pod was deleted or its node lost ("pod deleted", operator.go
+#   ~1284), evicted before the step ended, or an init container failed;
+# - 143 (SIGTERM): a node drain or preemption; and 137 when the message is the kubelet's
+#   eviction message ("The node was low on resource", k8s pkg/kubelet/eviction/helpers.go);
+# - but never a step killed by its deadline, whatever its exit code ("Step exceeded its
+#   deadline", operator.go ~1352; the kubelet's "Pod was active on the node longer than the
+#   specified deadline", which inferFailedReason passes on): a rerun would take as long.
+#   Nor OOMKilled (137 with a cgroup limit): the same data needs the same memory; raise
+#   `workflow.resources.limits.memory` instead.
+RETRY_EXPRESSION = (
+    "!(lastRetry.message contains 'deadline')"
+    " && (asInt(lastRetry.exitCode) in [1, -1, 143]"
+    " || (asInt(lastRetry.exitCode) == 137"
+    " && lastRetry.message contains 'The node was low on resource'))"
+)
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
                    "dbt_select": "dbt-select"}
@@ -104,7 +130,8 @@ def resources(options: RenderOptions) -> ResourceRequirements:
 def retry_strategy() -> RetryStrategy:
     return RetryStrategy(
         limit=RETRY_LIMIT, retry_policy=RetryPolicy.always, expression=RETRY_EXPRESSION,
-        backoff=Backoff(duration="30s", factor=IntOrString(2), max_duration="15m"),
+        backoff=Backoff(duration=f"{BACKOFF_SECONDS}s", factor=IntOrString(BACKOFF_FACTOR),
+                        cap=f"{BACKOFF_CAP_SECONDS}s"),
     )
 
 
@@ -114,7 +141,11 @@ def step_metrics(name: str) -> list[Gauge | Counter]:
         Gauge(name="deltastore_step_duration_seconds", help="Duration of a pipeline step.",
               labels=[Label(key="step", value=name), Label(key="status", value="{{status}}")],
               realtime=False, value="{{duration}}"),
-        Counter(name="deltastore_step_failures", help="Pipeline steps that failed.",
+        # Argo emits a template's metrics for each finished attempt and once more for the
+        # retry node when it ends (operator.go ~2245-2277), so this counts failed nodes.
+        Counter(name="deltastore_step_failed_nodes",
+                help="Failed or errored Argo nodes of a pipeline step: one per failed attempt, "
+                     "plus one for a retried step whose retries ran out.",
                 labels=[Label(key="step", value=name)], when="{{status}} != Succeeded",
                 value="1"),
     ]
@@ -137,7 +168,7 @@ def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
     return [*argv, *(f"{flags[p]}={{{{inputs.parameters.{p}}}}}" for p in inputs)]
 
 
-def container(name: str, args: list[str], options: RenderOptions, *, title: str,
+def container(name: str, args: list[str], options: RenderOptions, *,
               retry: bool, deadline_seconds: int, inputs: Sequence[str] = (),
               outputs: Sequence[Artifact] | None = None) -> Container:
     """A container template running ``deltastore <args>`` with the shared settings.
@@ -157,7 +188,6 @@ def container(name: str, args: list[str], options: RenderOptions, *, title: str,
         metrics.append(figure_metric(name, figure))
     return Container(
         name=name,
-        annotations={"workflows.argoproj.io/title": title},
         labels={"app.kubernetes.io/name": "deltastore", "app.kubernetes.io/component": name},
         image=options.image,
         # Hera accepts only real policies; the chart sentinel is put in by the renderer.

@@ -21,6 +21,15 @@ from deltastore.errors import ConfigError, TransientError
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
+# Labels and annotation Argo puts on a run (argo-workflows v3.7.12 workflow/common/common.go
+# ~37-101): the CronWorkflow's history limits and UI find its runs by the cron label.
+CRON_LABEL = "workflows.argoproj.io/cron-workflow"
+TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
+SCHEDULED_TIME = "workflows.argoproj.io/scheduled-time"
+INSTANCE_ID_LABEL = "workflows.argoproj.io/controller-instanceid"
+# The CronWorkflow's labels a run inherits (workflow/common/convert.go ~15-19).
+PROPAGATED_LABELS = ("workflows.argoproj.io/creator", "workflows.argoproj.io/creator-email",
+                     "workflows.argoproj.io/creator-preferred-username")
 KNOWN_PARAMETERS = {t.NAME: t.PARAMETERS for t in (template, backfill)}
 
 
@@ -64,27 +73,52 @@ def _metadata(generate_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
 
 def workflow_from_template(params: Mapping[str, str],
                            template_name: str = template.NAME) -> dict[str, Any]:
-    """A Workflow that runs the WorkflowTemplate with these parameters."""
+    """A Workflow that runs the WorkflowTemplate with these parameters, labelled as
+    ``argo submit --from workflowtemplate/…`` labels it (``convert.go`` ~55-75)."""
     check_params(template_name, params)
     spec: dict[str, Any] = {"workflowTemplateRef": {"name": template_name}}
     if params:
         spec["arguments"] = _arguments(None, params)
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow",
-            "metadata": _metadata(template_name, {}), "spec": spec}
+            "metadata": _metadata(template_name, {TEMPLATE_LABEL: template_name}),
+            "spec": spec}
 
 
-def workflow_from_cron(cron_workflow: Mapping[str, Any],
-                       params: Mapping[str, str]) -> dict[str, Any]:
-    """A Workflow with the CronWorkflow's ``workflowSpec`` (what its next run would do)."""
+def workflow_from_cron(cron_workflow: Mapping[str, Any], params: Mapping[str, str],
+                       now: dt.datetime | None = None) -> dict[str, Any]:
+    """The Workflow ``argo submit --from cronwf/<name>`` creates (v3.7.12
+    ``workflow/common/convert.go`` ConvertCronWorkflowToWorkflow and toWorkflow ~21-110):
+    the cron's ``workflowSpec``; the cron label, a ``scheduled-time`` annotation, the
+    propagated creator and instance-id labels, ``workflowMetadata`` merged in, and a
+    controller ownerReference, so the run counts in the cron's history limits and is
+    deleted with it. The ownerReference needs the live object's ``uid`` (not in dry runs).
+    """
     spec = copy.deepcopy(dict(cron_workflow["spec"]["workflowSpec"]))
     ref = spec.get("workflowTemplateRef", {}).get("name")
     if ref:
         check_params(ref, params)
     if params:
         spec["arguments"] = _arguments(spec.get("arguments"), params)
-    name = cron_workflow["metadata"]["name"]
+    meta = cron_workflow["metadata"]
+    name = meta["name"]
+    cron_labels = meta.get("labels") or {}
+    labels = {k: cron_labels[k] for k in (*PROPAGATED_LABELS, INSTANCE_ID_LABEL)
+              if k in cron_labels}
+    now = now or dt.datetime.now(dt.timezone.utc)
+    annotations = {SCHEDULED_TIME: now.isoformat(timespec="seconds").replace("+00:00", "Z")}
+    run_meta = cron_workflow["spec"].get("workflowMetadata") or {}
+    metadata = _metadata(name, {**labels, CRON_LABEL: name, **(run_meta.get("labels") or {})})
+    metadata["annotations"] = {**annotations, **(run_meta.get("annotations") or {})}
+    if run_meta.get("finalizers"):
+        metadata["finalizers"] = list(run_meta["finalizers"])
+    if meta.get("uid"):
+        # metav1.NewControllerRef: controller and blockOwnerDeletion both true.
+        metadata["ownerReferences"] = [{
+            "apiVersion": cron_workflow.get("apiVersion", f"{GROUP}/{VERSION}"),
+            "kind": "CronWorkflow", "name": name, "uid": meta["uid"],
+            "controller": True, "blockOwnerDeletion": True}]
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow",
-            "metadata": _metadata(name, {}), "spec": spec}
+            "metadata": metadata, "spec": spec}
 
 
 @dataclass(frozen=True)
@@ -176,21 +210,40 @@ def get_workflow(api: Any, namespace: str, name: str) -> dict[str, Any]:
         GROUP, VERSION, namespace, "workflows", name))
 
 
+def failure_report(workflow: Mapping[str, Any]) -> list[str]:
+    """``status.message`` and each failed pod node's name and message."""
+    status = workflow.get("status") or {}
+    lines = [f"message: {status['message']}"] if status.get("message") else []
+    lines += [f"failed: {row.name}: {row.message or row.phase}" for row in node_rows(workflow)
+              if row.phase in ("Failed", "Error")]
+    return lines
+
+
 def wait(get: Callable[[], Mapping[str, Any]], timeout: float, poll_seconds: float = 5.0,
          echo: Callable[[str], None] = print,
          clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep) -> str | None:
-    """Follow node phases until the workflow ends; its final phase, or None on timeout."""
+    """Follow node phases until the workflow ends; its final phase, or None on timeout.
+
+    A transient API error (5xx, connection reset, an API server restart) is reported and
+    retried until the deadline; on a final phase the failures are printed.
+    """
     seen: dict[str, str] = {}
     deadline = clock() + timeout
     while True:
-        workflow = get()
+        try:
+            workflow = get()
+        except TransientError as exc:
+            echo(f"retrying: {exc}")
+            workflow = {}
         for row in node_rows(workflow):
             if seen.get(row.name) != row.phase:
                 seen[row.name] = row.phase
                 echo(f"{row.name}: {row.phase}" + (f" ({row.message})" if row.message else ""))
         phase = (workflow.get("status") or {}).get("phase")
         if phase in FINAL_PHASES:
+            for line in failure_report(workflow) if phase != "Succeeded" else []:
+                echo(line)
             return str(phase)
         if clock() >= deadline:
             return None

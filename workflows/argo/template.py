@@ -52,8 +52,12 @@ WORKFLOW_DEADLINE_SECONDS = 6 * 3600
 STEP_DEADLINE_SECONDS = {
     "extract-store-api": 3600, "extract-legacy-db": 3600, "source-freshness": 900,
     "dbt-build": 3 * 3600, "sync": 3600, "slo-report": 600, "dashboards": 900,
-    EXIT_HANDLER: 300,
+    EXIT_HANDLER: 300, "demo-data-ready": 900,
 }
+# Demo only: the first task waits for the chart's demo-data Job to finish the legacy DB, so
+# no run (scheduled or submitted right after `helm install`) starts on missing data.
+DEMO_GATE = "demo-data-ready"
+DEMO_GATE_TIMEOUT_SECONDS = 600
 DEMO_WRITER_MUTEX = "deltastore-warehouse-writer"
 # The demo keeps one DuckDB warehouse on the shared claim: one workflow at a time (daily,
 # freshness, backfill, manual), or a second one fails on DuckDB's file lock.
@@ -85,7 +89,6 @@ class TaskSpec:
 
     name: str
     args: tuple[str, ...]
-    title: str
     retry: bool
     depends: str | None
     inputs: tuple[str, ...] = ()   # workflow parameters passed as input parameters
@@ -124,8 +127,13 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
     renamed: dict[str, str] = {}   # dbt-build -> its last layer task, for downstream depends
     specs: list[TaskSpec] = []
     demo = options.data_pvc is not None
+    if demo and any(not s.depends for s in steps):   # the DAG's roots wait for the data
+        specs.append(TaskSpec(name=DEMO_GATE, retry=True, depends=None, args=(
+            "demo-data", "wait", f"--timeout={DEMO_GATE_TIMEOUT_SECONDS}")))
     for step in steps:
         depends = depends_expression([renamed.get(d, d) for d in step.depends], skippable)
+        if demo and depends is None:
+            depends = f"{DEMO_GATE}.Succeeded"
         inputs = tuple(containers.PARAMETER_NAMES[o] for o in step.options)
         when = (f"'{{{{workflow.parameters.{step.skip_parameter}}}}}' != 'true'"
                 if step.skip_parameter else None)
@@ -135,21 +143,21 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
                 name = f"dbt-{task_name(layer)}"
                 specs.append(TaskSpec(
                     name=name, args=(*step.command, f"--select={selector}"),
-                    title=f"dbt build: {layer}", retry=step.retry == "transient",
+                    retry=step.retry == "transient",
                     depends=previous, inputs=tuple(i for i in inputs if i != "dbt-select"),
                     dbt=True))
                 previous = f"{name}.Succeeded"
                 renamed[step.name] = name
             continue
         specs.append(TaskSpec(
-            name=step.name, args=step.command, title=step.title,
+            name=step.name, args=step.command,
             retry=step.retry == "transient", depends=depends, inputs=inputs, when=when,
             dbt=step.name == "dbt-build",
             mutex=demo and step.command[0] == "extract"))
     if dashboards:
         after = next(s for s in steps if s.name == "sync")
         specs.append(TaskSpec(
-            name="dashboards", args=("dashboards",), title="Render the dashboards",
+            name="dashboards", args=("dashboards",),
             retry=False, depends=depends_expression([after.name], skippable)))
     return specs
 
@@ -186,11 +194,12 @@ def notify_args() -> list[str]:
 def base_template(name: str, options: RenderOptions, *, title: str, description: str,
                   parameters: Sequence[WorkflowParameter], entrypoint: str) -> WorkflowTemplate:
     """The workflow-level settings every DeltaStore template shares."""
+    annotations = {"workflows.argoproj.io/title": title,
+                   "workflows.argoproj.io/description": description}
     return WorkflowTemplate(
         name=name,
         labels={**LABELS, "app.kubernetes.io/component": name.removeprefix("deltastore-")},
-        annotations={"workflows.argoproj.io/title": title,
-                     "workflows.argoproj.io/description": description},
+        annotations=annotations,
         entrypoint=entrypoint,
         on_exit=EXIT_HANDLER,
         arguments=[Parameter(name=p.name, value=p.default, description=p.description,
@@ -202,7 +211,10 @@ def base_template(name: str, options: RenderOptions, *, title: str, description:
         # Keep failed pods for their logs; finished workflows go after a day (a week if failed).
         pod_gc=PodGC(strategy="OnPodSuccess"),
         ttl_strategy=TTLStrategy(seconds_after_success=86400, seconds_after_failure=7 * 86400),
-        workflow_metadata=WorkflowMetadata(labels=dict(LABELS)),
+        # The UI shows a run's title and description only from the Workflow's own
+        # annotations (ui/src/shared/annotations.ts, cron-workflows/cron-workflow-row.tsx
+        # ~25); the controller copies workflowMetadata onto each run (operator.go ~551-571).
+        workflow_metadata=WorkflowMetadata(labels=dict(LABELS), annotations=annotations),
         pod_metadata=containers.pod_metadata(),
         metrics=workflow_metrics(),
         synchronization=Synchronization(mutexes=[Mutex(name=DEMO_WORKFLOW_MUTEX)])
@@ -216,7 +228,7 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
     for spec in specs:
         template = containers.container(
             spec.name, containers.step_args_for(spec.args, spec.inputs), options,
-            title=spec.title, retry=spec.retry,
+            retry=spec.retry,
             deadline_seconds=STEP_DEADLINE_SECONDS.get(spec.name,
                                                        STEP_DEADLINE_SECONDS["dbt-build"]),
             inputs=list(spec.inputs),
@@ -224,7 +236,7 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
         if spec.mutex:
             template.synchronization = Synchronization(mutexes=[Mutex(name=DEMO_WRITER_MUTEX)])
         built[spec.name] = template
-    containers.container(EXIT_HANDLER, notify_args(), options, title="Report the outcome",
+    containers.container(EXIT_HANDLER, notify_args(), options,
                          retry=True, deadline_seconds=STEP_DEADLINE_SECONDS[EXIT_HANDLER])
     return built
 

@@ -92,10 +92,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "notify", "Print a workflow's outcome and post failures "
                          "to DELTASTORE_NOTIFY_WEBHOOK_URL (the Argo exit handler).",
                          "deltastore notify --workflow wf-1 --status Failed "
-                         "--failures '[{\"displayName\": \"sync\", \"message\": \"exit 1\"}]'")
+                         "--failures '\"[{\\\"displayName\\\":\\\"sync\\\",\\\"message\\\":"
+                         "\\\"exit 1\\\"}]\"'")
     parser.add_argument("--workflow", required=True, help="workflow name")
     parser.add_argument("--status", required=True, help="Succeeded, Failed or Error")
-    parser.add_argument("--failures", default="", help="JSON of {{workflow.failures}}")
+    parser.add_argument("--failures", default="",
+                        help="{{workflow.failures}} as Argo passes it (Go-quoted JSON, e.g. "
+                        "'\"null\"'); plain JSON works too; unreadable input is logged, "
+                        "never an error")
     parser.set_defaults(handler=_notify)
 
 

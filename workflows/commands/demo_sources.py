@@ -41,6 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="database URL (default: DELTASTORE_LEGACY_DB_URL, "
                              "`sqlite:///<data dir>/legacy.db`)")
     legacy.set_defaults(handler=_legacy)
+    wait = add_command(
+        data_commands, "wait",
+        "Wait until the demo legacy database is complete (the demo workflow's first step); "
+        "exit 1 when it is not ready in time.",
+        "deltastore demo-data wait --timeout 600",
+    )
+    wait.add_argument("--timeout", type=float, default=600.0,
+                      help="seconds to wait (default: %(default)s)")
+    wait.add_argument("--poll", type=float, default=5.0, help="seconds between checks")
+    wait.set_defaults(handler=_wait)
 
 
 def _scale_and_seed(parser: argparse.ArgumentParser, per_unit: str) -> None:
@@ -60,8 +70,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait(args: argparse.Namespace) -> int:
+    from deltastore.workflows.demo import wait_for_legacy_db
+
+    from deltastore.settings import Settings
+
+    wait_for_legacy_db(Settings.from_env(), args.timeout, args.poll)
+    return 0
+
+
 def _legacy(args: argparse.Namespace) -> int:
-    from deltastore.extract.demo.legacy_data import generate_legacy_db
+    from deltastore.workflows.demo import generate_legacy
 
     from deltastore.dburl import DatabaseURL
 
@@ -71,7 +90,7 @@ def _legacy(args: argparse.Namespace) -> int:
         # The password still comes from DELTASTORE_LEGACY_DB_PASSWORD, never from argv.
         url = DatabaseURL.parse(args.out, "--out").with_password(url.password)
     started = time.perf_counter()
-    counts = generate_legacy_db(url, scale=args.scale, seed=args.seed)
+    counts = generate_legacy(url, args.scale, args.seed)
     seconds = time.perf_counter() - started
     for table, rows in counts.items():
         print(f"{table:<12} {rows:>10,} rows")

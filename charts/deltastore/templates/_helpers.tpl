@@ -308,3 +308,53 @@ Call with (dict "root" $ "file" "files/<name>.yaml").
 {{- $text = $text | replace "__DELTASTORE_SUSPEND__" (ternary "true" "false" $v.workflow.suspend) }}
 {{- $text }}
 {{- end }}
+
+{{/*
+Spec of the demo-data Job (demo-data-job.yaml); its hash names the Job.
+*/}}
+{{- define "deltastore.demoDataJobSpec" -}}
+backoffLimit: 2
+activeDeadlineSeconds: {{ .Values.demo.dataJob.activeDeadlineSeconds }}
+template:
+  metadata:
+    labels:
+      {{- include "deltastore.labels" . | nindent 6 }}
+      app.kubernetes.io/component: demo-data
+  spec:
+    restartPolicy: Never
+    serviceAccountName: {{ include "deltastore.serviceAccountName" . }}
+    # The job never calls the Kubernetes API.
+    automountServiceAccountToken: false
+    securityContext:
+      {{- include "deltastore.podSecurityContext" . | nindent 6 }}
+    {{- with include "deltastore.podScheduling" . | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    containers:
+      - name: demo-data
+        image: {{ include "deltastore.image" . | quote }}
+        imagePullPolicy: {{ .Values.image.pullPolicy }}
+        args:
+          - demo-data
+          - legacy
+          - --scale
+          - {{ .Values.demo.scale | toString | quote }}
+        envFrom:
+          - configMapRef:
+              name: {{ include "deltastore.configMapName" . }}
+        resources:
+          {{- toYaml .Values.demo.dataJob.resources | nindent 10 }}
+        securityContext:
+          {{- include "deltastore.containerSecurityContext" . | nindent 10 }}
+        volumeMounts:
+          - name: data
+            mountPath: /data
+          - name: tmp
+            mountPath: /tmp
+    volumes:
+      - name: data
+        persistentVolumeClaim:
+          claimName: {{ include "deltastore.dataPvcName" . }}
+      - name: tmp
+        emptyDir: {}
+{{- end }}

@@ -1,13 +1,12 @@
-"""Shared, session-scoped renders and the strict Argo CRD schemas (read from ../shared)."""
+"""Shared, session-scoped renders and the strict Argo validators (../shared or hera models)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import jsonschema
 import pytest
 from argo_cases import LAYERS, SCHEMAS
+from argo_strict import strict_validators
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import chart_objects, render_objects
 
@@ -35,11 +34,6 @@ def chart_files() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def schemas() -> dict[str, Any]:
-    """Validators by kind; built once (checking these 2 MB schemas themselves takes long)."""
-    if not SCHEMAS.is_dir():
-        pytest.skip(f"strict Argo schemas not found at {SCHEMAS} (clone the repo next to shared/)")
-    validators = {}
-    for kind in ("WorkflowTemplate", "CronWorkflow"):
-        schema = json.loads((SCHEMAS / f"{kind.lower()}_v1alpha1.json").read_text())
-        validators[kind] = jsonschema.validators.validator_for(schema)(schema)
-    return validators
+    """Validators by kind: the strict CRD schemas of ../shared when present, else hera's
+    models (argo_strict.py). Built once: checking the 2 MB schemas themselves takes long."""
+    return strict_validators(SCHEMAS)

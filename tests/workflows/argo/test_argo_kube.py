@@ -33,6 +33,7 @@ def test_workflow_from_the_template_with_parameters():
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
         "metadata": {"generateName": "deltastore-pipeline-", "labels": {
             "app.kubernetes.io/name": "deltastore", "app.kubernetes.io/part-of": "deltastore",
+            "workflows.argoproj.io/workflow-template": "deltastore-pipeline",
             "app.kubernetes.io/managed-by": "deltastore"}},
         "spec": {"workflowTemplateRef": {"name": "deltastore-pipeline"},
                  "arguments": {"parameters": [{"name": "run-date", "value": "2026-01-31"},
@@ -49,6 +50,39 @@ def test_workflow_from_the_cron_copies_its_spec(default_objects):
         "workflowTemplateRef": {"name": "deltastore-pipeline"},
         "arguments": {"parameters": [{"name": "full-refresh", "value": "true"}]}}
     assert "arguments" not in cron["spec"]["workflowSpec"], "the cron object is not modified"
+
+
+def test_workflow_from_the_cron_is_what_argo_submit_from_cronwf_makes():
+    """workflow/common/convert.go (v3.7.12) toWorkflow ~80-110: cron label, scheduled-time
+    (RFC3339), creator/instance-id labels propagated, workflowMetadata merged (labels,
+    annotations, finalizers), a controller ownerReference (metav1.NewControllerRef)."""
+    cron = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow",
+        "metadata": {"name": "deltastore-daily", "uid": "6d1c-uid", "labels": {
+            "workflows.argoproj.io/creator": "system-serviceaccount-argo",
+            "workflows.argoproj.io/controller-instanceid": "team-a",
+            "app.kubernetes.io/instance": "not-propagated"}},
+        "spec": {"schedules": ["0 2 * * *"],
+                 "workflowMetadata": {"labels": {"team": "data"},
+                                      "annotations": {"workflows.argoproj.io/title": "Daily"},
+                                      "finalizers": ["example.com/keep"]},
+                 "workflowSpec": {"workflowTemplateRef": {"name": "deltastore-pipeline"}}},
+    }
+    body = workflow_from_cron(cron, {}, now=dt.datetime(2026, 1, 31, 2, tzinfo=dt.timezone.utc))
+    meta = body["metadata"]
+    assert meta["generateName"] == "deltastore-daily-"
+    assert meta["labels"]["workflows.argoproj.io/cron-workflow"] == "deltastore-daily"
+    assert meta["labels"]["workflows.argoproj.io/creator"] == "system-serviceaccount-argo"
+    assert meta["labels"]["workflows.argoproj.io/controller-instanceid"] == "team-a"
+    assert meta["labels"]["team"] == "data"
+    assert "app.kubernetes.io/instance" not in meta["labels"]
+    assert meta["annotations"] == {"workflows.argoproj.io/scheduled-time": "2026-01-31T02:00:00Z",
+                                   "workflows.argoproj.io/title": "Daily"}
+    assert meta["finalizers"] == ["example.com/keep"]
+    assert meta["ownerReferences"] == [{
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "name": "deltastore-daily",
+        "uid": "6d1c-uid", "controller": True, "blockOwnerDeletion": True}]
+    assert body["spec"] == {"workflowTemplateRef": {"name": "deltastore-pipeline"}}
 
 
 @pytest.mark.parametrize(("params", "complaint"), [
@@ -116,10 +150,14 @@ def fake_cluster(phases: list[str], cron: dict[str, Any]):
             return 201, {**body, "metadata": created}
         if method == "GET" and path == f"{BASE}/workflows/deltastore-pipeline-abc12":
             phase = phases[min(next(reads), len(phases) - 1)]
-            node = {"displayName": "extract-store-api", "type": "Pod",
-                    "phase": "Running" if phase == "Running" else phase}
-            return 200, {"metadata": {"name": "deltastore-pipeline-abc12"},
-                         "status": {"phase": phase, "nodes": {"n1": node}}}
+            if phase.isdigit():   # the API server having a bad moment
+                return int(phase), {"kind": "Status", "code": int(phase)}
+            node = {"displayName": "extract-store-api", "type": "Pod", "phase": phase}
+            status = {"phase": phase, "nodes": {"n1": node}}
+            if phase in ("Failed", "Error"):
+                node["message"] = "main: Error (exit code 3)"
+                status["message"] = "child 'extract-store-api' failed"
+            return 200, {"metadata": {"name": "deltastore-pipeline-abc12"}, "status": status}
         if method == "GET" and path == f"{BASE}/cronworkflows/deltastore-daily":
             return 200, cron
         return 404, {"kind": "Status", "reason": "NotFound", "code": 404}
@@ -143,7 +181,7 @@ def kubeconfig(tmp_path: Path, url: str) -> str:
 def test_submit_from_the_template_and_wait(tmp_path, default_objects, final, code):
     lines: list[str] = []
     cron = default_objects["cronworkflow-deltastore-daily.yaml"]
-    with serve(fake_cluster(["Running", "Running", final], cron)) as api:
+    with serve(fake_cluster(["Running", "503", "Running", "500", final], cron)) as api:
         result = kube.submit_workflow(SubmitRequest(
             source="template", params=("run-date=2026-01-31",), wait=True,
             kubeconfig=kubeconfig(tmp_path, api.url), poll_seconds=0.01), echo=lines.append)
@@ -154,17 +192,29 @@ def test_submit_from_the_template_and_wait(tmp_path, default_objects, final, cod
     assert lines[0] == "deltastore-pipeline-abc12"
     assert "extract-store-api: Running" in lines
     assert lines[-1] == f"deltastore-pipeline-abc12: {final}"
+    assert sum(line.startswith("retrying: ") and "503" in line for line in lines) == 1
+    if final != "Succeeded":
+        assert "message: child 'extract-store-api' failed" in lines
+        assert "failed: extract-store-api: main: Error (exit code 3)" in lines
 
 
 def test_submit_from_the_cron_reads_it_from_the_cluster(tmp_path, default_objects):
-    cron = default_objects["cronworkflow-deltastore-daily.yaml"]
+    rendered = default_objects["cronworkflow-deltastore-daily.yaml"]
+    cron = {**rendered, "metadata": {**rendered["metadata"], "uid": "live-uid-1"}}
     with serve(fake_cluster(["Running"], cron)) as api:
         result = kube.submit_workflow(SubmitRequest(
             source="cron", kubeconfig=kubeconfig(tmp_path, api.url)), echo=lambda _: None)
     assert result == 0
     assert [r[:2] for r in api.requests] == [("GET", f"{BASE}/cronworkflows/deltastore-daily"),
                                              ("POST", f"{BASE}/workflows")]
-    assert api.requests[1][2] == workflow_from_cron(cron, {})
+    created = api.requests[1][2]
+    assert created["metadata"]["ownerReferences"][0]["uid"] == "live-uid-1"
+    assert created["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"] == \
+        "deltastore-daily"
+    created["metadata"]["annotations"].pop("workflows.argoproj.io/scheduled-time")
+    expected = workflow_from_cron(cron, {})
+    expected["metadata"]["annotations"].pop("workflows.argoproj.io/scheduled-time")
+    assert created == expected
 
 
 def test_wait_times_out_with_exit_code_one(tmp_path, default_objects):

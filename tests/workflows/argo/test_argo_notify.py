@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argo_forms import FAILURES_NONE, UPSTREAM_TEST_FAILURES_PREFIX, failures_global
 from argo_http import serve
 from deltastore.workflows.argo.notify import notify, parse_failures
 from deltastore.workflows.cli import main
@@ -24,14 +25,56 @@ def test_failures_are_named_once_per_step():
         ("sync", "Error (exit code 1)"), ("dbt-build(0:2026-01-02)", "Error (exit code 3)")]
 
 
-@pytest.mark.parametrize("text", ["", "null", "[]", "{{workflow.failures}}"])
+@pytest.mark.parametrize("text", [FAILURES_NONE, "", "null", "[]", '"[]"',
+                                  "{{workflow.failures}}"])
 def test_no_failures(text):
     assert parse_failures(text) == []
+
+
+def test_our_encoder_gives_the_form_argos_own_test_asserts():
+    """operator_test.go TestStepsOnExitFailures: the global is the Go-quoted JSON list."""
+    text = failures_global([{"displayName": "exit-handlers", "message": "Pod failed",
+                             "templateName": "intentional-fail", "phase": "Failed",
+                             "podName": "exit-handlers", "finishedAt": "2026-01-31T02:40:00Z"}])
+    assert text.startswith('"' + UPSTREAM_TEST_FAILURES_PREFIX)
+    assert [(f.step, f.message) for f in parse_failures(text)] == [("exit-handlers",
+                                                                     "Pod failed")]
+
+
+def test_argos_quoted_form_with_retries_and_the_dag_node():
+    """As Argo sends it for a DAG whose retried step failed: the DAG node (no message), the
+    retry node and its attempts, in Go's random map order, quoted, `<>&` escaped."""
+    text = failures_global([
+        {"displayName": "sync(1)", "message": "main: Error (exit code 1): can't <connect> & more",
+         "templateName": "sync", "phase": "Failed", "podName": "wf-sync-2",
+         "finishedAt": "2026-01-31T02:44:00Z"},
+        {"displayName": "wf", "message": "", "templateName": "pipeline", "phase": "Failed",
+         "podName": "wf", "finishedAt": "2026-01-31T02:44:01Z"},
+        {"displayName": "sync", "message": "No more retries left", "templateName": "sync",
+         "phase": "Failed", "podName": "wf-sync-0", "finishedAt": "2026-01-31T02:44:00Z"},
+        {"displayName": "sync(0)", "message": "Error (exit code 1)", "templateName": "sync",
+         "phase": "Failed", "podName": "wf-sync-1", "finishedAt": "2026-01-31T02:40:00Z"},
+    ])
+    assert text.startswith(r'"[{\"displayName') and r"\\u003cconnect\\u003e" in text
+    assert [(f.step, f.message) for f in parse_failures(text)] == [
+        ("sync", "main: Error (exit code 1): can't <connect> & more")]
 
 
 def test_bad_failures_json_is_a_config_error():
     with pytest.raises(ConfigError, match="workflow.failures"):
         parse_failures("[{oops")
+    with pytest.raises(ConfigError, match="JSON list"):
+        parse_failures('"{}"')
+
+
+@pytest.mark.parametrize("status", ["Succeeded", "Failed", "Error"])
+@pytest.mark.parametrize("failures", [FAILURES_NONE, "null", "[]", "[{oops", '"\\q"', "7"])
+def test_notify_command_exits_0_for_every_form(monkeypatch, capsys, status, failures):
+    """The exit handler never fails a run over its input (operator.go ~498)."""
+    monkeypatch.delenv("DELTASTORE_NOTIFY_WEBHOOK_URL", raising=False)
+    assert main(["notify", "--workflow", "wf-1", "--status", status,
+                 f"--failures={failures}"]) == 0
+    assert f"`wf-1` ended: {status}" in capsys.readouterr().out
 
 
 def test_failed_workflow_posts_a_slack_message_naming_the_steps():

@@ -1,0 +1,110 @@
+"""Retries: which failures Argo retries, and that backoff limits never cancel them.
+
+The expression is evaluated with the variables Argo v3.7.12 gives it
+(``workflow/controller/operator.go`` buildRetryStrategyLocalScope ~1962-1981): strings
+``lastRetry.exitCode`` ("-1" when the main container has no exit code), ``lastRetry.status``
+and ``lastRetry.message``, with expr-lang's ``asInt``, ``in``, ``contains``, ``&&``, ``||``, ``!``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from deltastore.workflows.argo import template
+
+PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
+BACKFILL_FILE = "workflowtemplate-deltastore-backfill.yaml"
+
+# The operators this tiny translator knows; anything else in the expression fails the test.
+_TOKENS = re.compile(r"\s*(asInt\(|lastRetry\.(?:exitCode|status|message)|'[^']*'|-?\d+|"
+                     r"\|\||&&|!\(|==|!=|\bin\b|\bcontains\b|[()\[\],])")
+
+
+def evaluate(expression: str, exit_code: str, status: str, message: str) -> bool:
+    """expr-lang semantics for the subset our expression uses, via Python."""
+    scope = {"lastRetry.exitCode": exit_code, "lastRetry.status": status,
+             "lastRetry.message": message}
+    out: list[str] = []
+    pos = 0
+    while pos < len(expression):
+        match = _TOKENS.match(expression, pos)
+        assert match, f"unsupported syntax at `{expression[pos:]}`"
+        token = match.group(1)
+        pos = match.end()
+        out.append({"asInt(": "int(", "||": " or ", "&&": " and ", "!(": " not (",
+                    "in": " in ", "contains": " @CONTAINS@ "}.get(token)
+                   or (repr(scope[token]) if token in scope else token))
+    python = "".join(out)
+    # `a contains 'b'` is `'b' in a`; our expression only has `lastRetry.message contains '…'`.
+    python = re.sub(r"('[^']*') @CONTAINS@ ('[^']*')", r"(\2 in \1)", python)
+    return bool(eval(python, {"__builtins__": {}}, {"int": int}))  # noqa: S307
+
+
+def retried_templates(objects: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [t for name in (PIPELINE_FILE, BACKFILL_FILE)
+            for t in objects[name]["spec"]["templates"] if "retryStrategy" in t]
+
+
+def duration_seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
+
+
+# (exit code, phase, message) as Argo records them for each kind of end.
+RETRIED = [
+    ("1", "Failed", "Error (exit code 1)"),                              # TransientError
+    ("-1", "Error", "pod deleted"),                                      # operator.go ~1284
+    ("-1", "Failed", "The node was low on resource: memory. "),          # evicted, no exit
+    ("137", "Failed", "The node was low on resource: ephemeral-storage. "),
+    ("143", "Failed", "main: Error (exit code 143)"),                    # drain, preemption
+]
+NOT_RETRIED = [
+    ("0", "Failed", "main: Completed (exit code 0)"),
+    ("137", "Failed", "main: OOMKilled (exit code 137)"),                # same data, same OOM
+    ("143", "Failed", "Step exceeded its deadline"),                     # operator.go ~1352
+    ("-1", "Failed", "Pod was active on the node longer than the specified deadline"),
+    ("1", "Failed", "Pod was active on the node longer than the specified deadline"),
+    ("64", "Error", "main: Error (exit code 64)"),
+]
+
+
+def test_every_retried_template_retries_exactly_the_chosen_failures(default_objects):
+    found = retried_templates(default_objects)
+    assert {t["name"] for t in found} >= {"extract-store-api", "dbt-build", "sync", "notify"}
+    for item in found:
+        expression = item["retryStrategy"]["expression"]
+        for case in RETRIED:
+            assert evaluate(expression, *case), (item["name"], case)
+        for case in NOT_RETRIED:
+            assert not evaluate(expression, *case), (item["name"], case)
+
+
+@pytest.mark.parametrize("code", ["2", "3"])
+def test_configuration_and_data_errors_are_never_retried(default_objects, code):
+    messages = ["", "pod deleted", "The node was low on resource: memory.", "deadline",
+                "main: Error (exit code 2)"]
+    for item in retried_templates(default_objects):
+        for status in ("Failed", "Error"):
+            for message in messages:
+                assert not evaluate(item["retryStrategy"]["expression"], code, status,
+                                    message), (item["name"], code, message)
+
+
+def test_backoff_never_cuts_retries_short(default_objects):
+    """maxDuration counts from the first attempt's start and caps the pod deadline too
+    (operator.go ~1021-1034, ~1077-1090): if set, it must outlast every attempt and wait."""
+    for item in retried_templates(default_objects):
+        strategy = item["retryStrategy"]
+        backoff = strategy["backoff"]
+        limit = int(strategy["limit"])
+        base, factor = duration_seconds(backoff["duration"]), int(backoff["factor"])
+        cap = duration_seconds(backoff["cap"])
+        assert cap >= base, item["name"]
+        # operator.go ~1048-1066: wait n = duration * factor^n, then capped.
+        waits = [min(base * factor ** n, cap) for n in range(limit)]
+        needed = int(item["activeDeadlineSeconds"]) * (limit + 1) + sum(waits)
+        if "maxDuration" in backoff:
+            assert duration_seconds(backoff["maxDuration"]) > needed, item["name"]
+        assert sum(waits) < template.WORKFLOW_DEADLINE_SECONDS
