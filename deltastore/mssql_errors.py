@@ -29,6 +29,7 @@ TRANSIENT_ERRORS = frozenset({
     40020, 40143, 40166, 40197, 40501, 40540, 40613,  # Azure SQL service busy / reconfiguring
     49918, 49919, 49920,  # too many operations in progress
     10053, 10054, 10060, 233, 64, -2,  # transport: connection aborted, reset, timed out
+    2714,   # object already exists: two per-table extract pods created a shared table at once
 })
 DATA_ERRORS = frozenset({
     241, 242,      # date/time conversion failed / out of range

@@ -91,14 +91,20 @@ def new_batch() -> Batch:
 def run_extract(settings: Settings, source: str = "all", full_refresh: bool = False,
                 progress: Callable[[str], None] | None = None,
                 retry: RetryPolicy | None = None,
-                page_size: int = DEFAULT_PAGE_SIZE) -> list[TableResult]:
+                page_size: int = DEFAULT_PAGE_SIZE,
+                tables: Sequence[str] = ()) -> list[TableResult]:
     """Extract ``source`` (`store-api`, `legacy-db` or `all`) into the warehouse.
+
+    ``tables`` limits the legacy extract to those tables (Argo runs one pod per table).
 
     ``retry`` overrides the backoff (tests use tiny delays); attempts and total time come
     from the settings otherwise. Raises a DeltaStoreError whose exit code the CLI returns.
     """
     if source not in SOURCES:
         raise ConfigError(f"unknown source `{source}`; use one of {', '.join(SOURCES)}")
+    legacy_tables = legacy_tables_named(tables)
+    if tables and source != LEGACY_DB:
+        raise ConfigError("--table applies to the legacy tables only: add `--source legacy-db`")
     report = Progress(progress)
     batch = new_batch()
     results: list[TableResult] = []
@@ -107,8 +113,20 @@ def run_extract(settings: Settings, source: str = "all", full_refresh: bool = Fa
                                       max_seconds=settings.http_retry_seconds)
         results += extract_store_api(settings, batch, report, policy, page_size)
     if source in (LEGACY_DB, "all"):
-        results += extract_legacy_db(settings, batch, report, full_refresh)
+        results += extract_legacy_db(settings, batch, report, full_refresh, legacy_tables)
     return results
+
+
+def legacy_tables_named(names: Sequence[str]) -> tuple[Table, ...]:
+    """The legacy tables called ``names`` (all of them for none); a typo is a usage error."""
+    if not names:
+        return OLD_STORE_TABLES
+    known = {t.name: t for t in OLD_STORE_TABLES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown legacy table {', '.join(f'`{n}`' for n in unknown)}; "
+                          f"the tables are {', '.join(f'`{n}`' for n in known)}")
+    return tuple(known[n] for n in dict.fromkeys(names))
 
 
 def extract_store_api(settings: Settings, batch: Batch, report: Progress, retry: RetryPolicy,
@@ -158,17 +176,18 @@ def _load_landing(settings: Settings, batch: Batch, landing: Landing,
 
 
 def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
-                      full_refresh: bool) -> list[TableResult]:
+                      full_refresh: bool,
+                      tables: tuple[Table, ...] = OLD_STORE_TABLES) -> list[TableResult]:
     """Stream each legacy table into a stage and merge it in its own transaction."""
     report(f"{LEGACY_DB}: reading {settings.legacy_db_url}", force=True)
     results = []
     with LegacyReader(settings.legacy_db_url, settings.batch_size,
                       settings.legacy_db_schema) as reader:
-        reader.check_tables(OLD_STORE_TABLES)
+        reader.check_tables(tables)
         warehouse = open_warehouse(settings.warehouse_url)
         try:
-            warehouse.ensure_tables(OLD_STORE_TABLES)
-            for table in OLD_STORE_TABLES:
+            warehouse.ensure_tables(tables)
+            for table in tables:
                 results.append(_copy_table(reader, warehouse, table, batch, report,
                                            full_refresh))
         finally:

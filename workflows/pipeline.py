@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from deltastore.schemas import OLD_STORE_TABLES
+
 RetryClass = Literal["transient", "never"]
 # Run options a step may accept; each maps to a CLI option of its sub-command.
 RunOption = Literal["run_date", "full_refresh", "dbt_select"]
@@ -19,6 +21,17 @@ OPTION_FLAGS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class FanOut:
+    """On Argo the step runs once per item, one pod each, at most ``parallelism`` at once,
+    so a large table neither blocks nor forces a retry of the others; ``deltastore run``
+    runs the command once for every item."""
+
+    flag: str                      # the CLI option that takes one item, e.g. `--table`
+    items: tuple[str, ...]
+    parallelism: int
+
+
+@dataclass(frozen=True)
 class Step:
     name: str                      # DNS-1123 label: the Argo task name and the local step name
     command: tuple[str, ...]       # argv after `deltastore`
@@ -27,6 +40,7 @@ class Step:
     title: str                     # shown in the local run summary
     options: tuple[RunOption, ...] = ()
     skip_parameter: str | None = None  # workflow parameter that skips this step when "true"
+    fan_out: FanOut | None = None
 
     def argv(self, run_date: str = "", full_refresh: bool = False,
              dbt_select: str = "") -> list[str]:
@@ -47,7 +61,8 @@ PIPELINE: tuple[Step, ...] = (
     Step("extract-store-api", ("extract", "--source", "store-api"), (), "transient",
          "Extract the web store API", ("full_refresh",)),
     Step("extract-legacy-db", ("extract", "--source", "legacy-db"), (), "transient",
-         "Extract the legacy database", ("full_refresh",)),
+         "Extract the legacy database", ("full_refresh",),
+         fan_out=FanOut("--table", tuple(t.name for t in OLD_STORE_TABLES), parallelism=4)),
     Step("source-freshness", ("freshness",), ("extract-store-api", "extract-legacy-db"),
          "never", "Check source freshness"),
     Step("dbt-build", ("build",), ("source-freshness",), "transient",

@@ -79,6 +79,7 @@ def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
             retry=True,
             deadline_seconds=template.STEP_DEADLINE_SECONDS[build.name], inputs=build_inputs,
             outputs=template.dbt_artifacts() if options.artifacts else None)
+        called = template.task_templates(specs, built)
         # The loop lives in its own DAG so that `parallelism: 1` serialises only the days.
         with DAG(name=LOOP, parallelism=1, inputs=[Parameter(name="days")]):
             Task(name=build.name, template=build_day, with_param="{{inputs.parameters.days}}",
@@ -90,7 +91,7 @@ def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
                  arguments={"start": "{{workflow.parameters.backfill-start}}",
                             "end": "{{workflow.parameters.backfill-end}}"})
             for spec in specs:
-                Task(name=spec.name, template=built[spec.name], depends=spec.depends,
+                Task(name=spec.name, template=called[spec.name], depends=spec.depends,
                      arguments=template.task_arguments(spec))
             Task(name=LOOP, template=LOOP,
                  depends=f"{DAYS_TASK}.Succeeded && "

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from deltastore.workflows.argo import containers
 from deltastore.workflows.argo.options import RenderOptions
-from deltastore.workflows.pipeline import PIPELINE, Step
+from deltastore.workflows.pipeline import PIPELINE, FanOut, Step
 from hera.workflows import (
     DAG,
     Artifact,
@@ -62,6 +62,8 @@ DEMO_WRITER_MUTEX = "deltastore-warehouse-writer"
 # The demo keeps one DuckDB warehouse on the shared claim: one workflow at a time (daily,
 # freshness, backfill, manual), or a second one fails on DuckDB's file lock.
 DEMO_WORKFLOW_MUTEX = "deltastore-demo-warehouse"
+# The input parameter a fanned-out step's pod gets its item in (one legacy table, say).
+ITEM = "item"
 LABELS = {"app.kubernetes.io/name": "deltastore", "app.kubernetes.io/part-of": "deltastore"}
 
 
@@ -95,6 +97,7 @@ class TaskSpec:
     when: str | None = None
     dbt: bool = False              # exports dbt artifacts when enabled
     mutex: bool = False
+    fan_out: FanOut | None = None  # one pod per item, in a DAG of its own
 
 
 def depends_expression(step_depends: Sequence[str], skippable: set[str]) -> str | None:
@@ -153,7 +156,9 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
             name=step.name, args=step.command,
             retry=step.retry == "transient", depends=depends, inputs=inputs, when=when,
             dbt=step.name == "dbt-build",
-            mutex=demo and step.command[0] == "extract"))
+            mutex=demo and step.command[0] == "extract",
+            # The demo's one DuckDB file admits one writer at a time: no fan-out there.
+            fan_out=None if demo else step.fan_out))
     if dashboards:
         after = next(s for s in steps if s.name == "sync")
         specs.append(TaskSpec(
@@ -226,12 +231,17 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
     """One container template per task, plus the exit handler (inside a template context)."""
     built: dict[str, Container] = {}
     for spec in specs:
+        args = containers.step_args_for(spec.args, spec.inputs)
+        inputs = list(spec.inputs)
+        if spec.fan_out:
+            args.append(f"{spec.fan_out.flag}={{{{inputs.parameters.{ITEM}}}}}")
+            inputs.append(ITEM)
         template = containers.container(
-            spec.name, containers.step_args_for(spec.args, spec.inputs), options,
+            spec.name, args, options,
             retry=spec.retry,
             deadline_seconds=STEP_DEADLINE_SECONDS.get(spec.name,
                                                        STEP_DEADLINE_SECONDS["dbt-build"]),
-            inputs=list(spec.inputs),
+            inputs=inputs,
             outputs=dbt_artifacts() if spec.dbt and options.artifacts else None)
         if spec.mutex:
             template.synchronization = Synchronization(mutexes=[Mutex(name=DEMO_WRITER_MUTEX)])
@@ -242,10 +252,32 @@ def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[st
 
 
 def add_dag(name: str, specs: Sequence[TaskSpec], templates: dict[str, Container]) -> None:
+    called = task_templates(specs, templates)
     with DAG(name=name):
         for spec in specs:
-            Task(name=spec.name, template=templates[spec.name],
+            Task(name=spec.name, template=called[spec.name],
                  depends=spec.depends, when=spec.when, arguments=task_arguments(spec))
+
+
+def task_templates(specs: Sequence[TaskSpec],
+                   templates: dict[str, Container]) -> dict[str, Container | DAG]:
+    """The template each task calls: its container, or for a fanned-out step the DAG that
+    runs the container once per item (added to the workflow here, once per step)."""
+    return {spec.name: fan_out_dag(spec, templates[spec.name]) if spec.fan_out
+            else templates[spec.name] for spec in specs}
+
+
+def fan_out_dag(spec: TaskSpec, template: Container) -> DAG:
+    """``<step>-each``: one task per item with ``withItems``; the DAG's ``parallelism``
+    bounds the pods running at once (Argo counts it per invocation of this template).
+    The UI shows one node per item under the step; each retries on its own."""
+    assert spec.fan_out is not None
+    passed = [Parameter(name=p, value=f"{{{{inputs.parameters.{p}}}}}") for p in spec.inputs]
+    with DAG(name=f"{spec.name}-each", parallelism=spec.fan_out.parallelism,
+             inputs=[Parameter(name=p) for p in spec.inputs] or None) as dag:
+        Task(name=ITEM, template=template, with_items=list(spec.fan_out.items),
+             arguments=[*passed, Parameter(name=ITEM, value="{{item}}")])
+    return dag
 
 
 def pipeline_template(options: RenderOptions, layers: Sequence[tuple[str, str]] | None = None,

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--source", choices=SOURCES, default="all",
                         help="which source to extract (default: all)")
+    parser.add_argument("--table", action="append", default=[], metavar="NAME",
+                        help="only this legacy table (repeatable; needs --source legacy-db)")
     add_bool_flag(parser, "--full-refresh",
                   "ignore saved watermarks and re-read every legacy table in full")
     parser.set_defaults(handler=handle)
@@ -28,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     results = run_extract(settings, args.source, args.full_refresh,
-                          progress=lambda message: print(message, file=sys.stderr, flush=True))
+                          progress=lambda message: print(message, file=sys.stderr, flush=True),
+                          tables=args.table)
     print(format_summary(results))
     write_metric(settings, ROWS_LOADED, sum(r.inserted + r.updated + r.deleted for r in results))
     return 0

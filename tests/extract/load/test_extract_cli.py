@@ -80,6 +80,19 @@ def test_a_missing_legacy_database_exits_2_and_says_how_to_make_one(
     assert not (data_dir / "warehouse.duckdb").exists()  # nothing created on the way
 
 
+def test_one_legacy_table_per_call_as_argo_fans_out(
+        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", "--source", "legacy-db", "--table", "customers",
+                 "--table", "orders"]) == 0
+    tables = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert tables == ["old_store.customers", "old_store.orders"]
+    assert main(["extract", "--source", "legacy-db", "--table", "custmers"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown legacy table `custmers`" in err and "`customers`" in err
+    assert main(["extract", "--table", "customers"]) == 2
+    assert "add `--source legacy-db`" in capsys.readouterr().err
+
+
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["extract", "--help"])

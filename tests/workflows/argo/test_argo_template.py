@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 from argo_cases import LAYERS
+from deltastore.extract.load import legacy_tables_named
 from deltastore.workflows.argo import containers, template
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import dashboards_command_exists, render_objects
 from deltastore.workflows.cli import build_parser
 from deltastore.workflows.pipeline import PIPELINE, execution_order
+
+from deltastore.schemas import OLD_STORE_TABLES
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 # Sample values for Argo expressions, by the expression's last name.
@@ -88,9 +91,33 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
         expected = list(step.command) + [
             f"{containers.FLAG_FOR_OPTION[o]}={SAMPLES[containers.PARAMETER_NAMES[o]]}"
             for o in step.options]
+        if step.fan_out:
+            expected.append(f"{step.fan_out.flag}={SAMPLES[template.ITEM]}")
         assert argvs[step.name] == expected
     assert argvs["dbt-build"] == ["build", "--run-date=2026-01-31", "--full-refresh=true",
                                   "--select=tag:daily"]
+
+
+def test_the_legacy_extract_fans_out_one_pod_per_table(default_objects, demo_objects):
+    """Production: extract-legacy-db calls a DAG of its own that runs the container once per
+    legacy table, at most `parallelism` at once; downstream tasks wait for all of them."""
+    obj = default_objects[PIPELINE_FILE]
+    [task] = [t for t in dag_tasks(obj) if t["name"] == "extract-legacy-db"]
+    assert task["template"] == "extract-legacy-db-each"
+    fan_out = templates(obj)["extract-legacy-db-each"]
+    assert fan_out["parallelism"] == 4
+    [each] = fan_out["dag"]["tasks"]
+    assert each["template"] == "extract-legacy-db"
+    assert each["withItems"] == [t.name for t in OLD_STORE_TABLES]
+    assert {a["name"]: a["value"] for a in each["arguments"]["parameters"]} == {
+        "full-refresh": "{{inputs.parameters.full-refresh}}", template.ITEM: "{{item}}"}
+    # Every item is a table the CLI accepts.
+    assert legacy_tables_named(each["withItems"]) == OLD_STORE_TABLES
+    # The demo's single DuckDB file takes one writer at a time: one task, no fan-out.
+    demo = demo_objects[PIPELINE_FILE]
+    [demo_task] = [t for t in dag_tasks(demo) if t["name"] == "extract-legacy-db"]
+    assert demo_task["template"] == "extract-legacy-db"
+    assert "extract-legacy-db-each" not in templates(demo)
 
 
 def test_parameters_for_the_submit_form(default_objects):
