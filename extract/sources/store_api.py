@@ -1,7 +1,7 @@
 """HTTP client for a FakeStore-compatible store API.
 
-Retries connection errors, timeouts, 5xx and 429 with exponential backoff and full jitter,
-honouring ``Retry-After``; bounded both in attempts and in total seconds, after which it
+Retries connection errors, timeouts, 5xx, 429 and 2xx bodies that are not JSON with
+exponential backoff and full jitter, honouring ``Retry-After``; bounded both in attempts and in total seconds, after which it
 raises ``TransientError`` (exit 1, Argo retries the step). Uses the paging extension
 (``limit``/``offset`` answered with ``X-Total-Count``) when the server has it, otherwise
 reads each endpoint whole in one request, so it also works against fakestoreapi.com.
@@ -105,27 +105,24 @@ class StoreApiClient:
 
     def pages(self, endpoint: str) -> Iterator[list[dict[str, Any]]]:
         """Yield the endpoint's records a page at a time (one page if the server can't page)."""
-        response = self.get(endpoint, {"limit": self.page_size, "offset": 0})
+        response, page = self.get_records(endpoint, {"limit": self.page_size, "offset": 0})
         total = _total_count(response, endpoint)
-        page = self.records(endpoint, response)
         if total is None:
             # No paging extension. A shorter answer than `limit` is the whole list (whether
             # or not the server honoured `limit`); a full one may have been cut short.
-            yield page if len(page) < self.page_size else self.records(
-                endpoint, self.get(endpoint, None))
+            yield page if len(page) < self.page_size else self.get_records(endpoint, None)[1]
             return
         first = page[0] if page else None
         offset = len(page)
         yield page
         while offset < total:
-            page = self.records(endpoint, self.get(endpoint, {"limit": self.page_size,
-                                                              "offset": offset}))
+            page = self.get_records(endpoint, {"limit": self.page_size, "offset": offset})[1]
             if page and page[0] == first:
                 # The server counts but ignores `offset`: read the list whole, once, and
                 # hand on what was not yet read (same order: the first page matched).
                 log.warning("store API /%s ignores `offset`; reading it in one request",
                             endpoint)
-                yield self.records(endpoint, self.get(endpoint, None))[offset:]
+                yield self.get_records(endpoint, None)[1][offset:]
                 return
             if not page:
                 raise DataError(
@@ -135,8 +132,13 @@ class StoreApiClient:
             offset += len(page)
             yield page
 
-    def get(self, endpoint: str, params: dict[str, int] | None) -> requests.Response:
-        """GET with retries; returns a 2xx response or raises a DeltaStoreError."""
+    def get_records(self, endpoint: str, params: dict[str, int] | None,
+                    ) -> tuple[requests.Response, list[dict[str, Any]]]:
+        """GET with retries; returns a 2xx response and its body as a list of objects.
+
+        A 2xx whose body is not JSON (cut short by a proxy, a gateway's error page) is
+        retried like a 5xx; only when every attempt got one is it a data error (exit 3).
+        """
         url = f"{self.base_url}/{endpoint}"
         started = self._clock()
         last = "no attempt made"
@@ -146,8 +148,17 @@ class StoreApiClient:
             self.requests_made += 1
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
+                status = response.status_code
+                if status < 400:
+                    return response, self.records(endpoint, response)
             except _NETWORK_ERRORS as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
+                wait = self.retry.backoff(attempt)
+            except _BadBody as exc:
+                if attempt >= self.retry.attempts:
+                    raise DataError(f"{exc} in {attempt} attempt(s); the server is broken or "
+                                    "the URL is wrong") from None
+                last = str(exc)
                 wait = self.retry.backoff(attempt)
             except requests.RequestException as exc:  # bad URL, redirect loop: not transient
                 raise ConfigError(
@@ -155,9 +166,6 @@ class StoreApiClient:
                     f"DELTASTORE_STORE_API_URL (`{self.shown_url}`)"
                 ) from None
             else:
-                status = response.status_code
-                if status < 400:
-                    return response
                 if status != 429 and status < _RETRY_STATUS_FLOOR:
                     raise ConfigError(
                         f"store API `GET /{endpoint}` answered HTTP `{status}`; check "
@@ -191,9 +199,9 @@ class StoreApiClient:
         try:
             body = json.loads(response.content)
         except ValueError as exc:
-            raise DataError(
+            raise _BadBody(
                 f"store API `/{endpoint}` did not return JSON ({exc.__class__.__name__} at "
-                f"byte {getattr(exc, 'pos', '?')}); the server is broken or the URL is wrong"
+                f"byte {getattr(exc, 'pos', '?')})"
             ) from None
         if not isinstance(body, list) or not all(type(r) is dict for r in body):
             raise DataError(
@@ -201,6 +209,10 @@ class StoreApiClient:
                 f"(got {type(body).__name__}); the server does not speak the FakeStore dialect"
             )
         return body
+
+
+class _BadBody(DataError):
+    """A 2xx body that is not JSON: retried, then a DataError."""
 
 
 def redact_url(url: str) -> str:

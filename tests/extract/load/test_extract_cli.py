@@ -48,7 +48,7 @@ def test_bad_json_exits_3_and_leaves_the_warehouse_as_it_was(
         assert main(["extract", "--source", "store-api"]) == 0
     before = dump_warehouse(data_dir / "warehouse.duckdb")
     # More users and carts than before: a partial load would show.
-    with DemoStore(scale=0.02, faults=[Fault("/carts", "badjson")]) as store:
+    with DemoStore(scale=0.02, faults=[Fault("/carts", "badjson", times=50)]) as store:
         env.setenv("DELTASTORE_STORE_API_URL", store.url)
         capsys.readouterr()
         assert main(["extract", "--source", "store-api"]) == 3

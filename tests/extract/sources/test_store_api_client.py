@@ -167,10 +167,22 @@ def test_connection_refused_is_transient_after_retries() -> None:
     assert len(sleeps) == 2
 
 
-def test_a_body_that_is_not_json_is_a_data_error() -> None:
-    with DemoStore(scale=0.01, faults=[Fault("/carts", "badjson")]) as store, \
-            client(store.url) as api, pytest.raises(DataError, match="`/carts` did not return"):
+def test_a_body_that_is_never_json_is_a_data_error_after_the_retries() -> None:
+    sleeps = Sleeps()
+    with DemoStore(scale=0.01, faults=[Fault("/carts", "badjson", times=10)]) as store, \
+            client(store.url, sleeps) as api, \
+            pytest.raises(DataError, match=r"`/carts` did not return JSON .* in 3 attempt"):
         list(api.pages("carts"))
+    assert len(sleeps) == 2
+
+
+def test_a_body_cut_short_once_is_retried_like_a_5xx() -> None:
+    sleeps = Sleeps()
+    with DemoStore(scale=0.01, faults=[Fault("/carts", "badjson")]) as store, \
+            client(store.url, sleeps) as api:
+        carts = [c for page in api.pages("carts") for c in page]
+        assert len(carts) == store.counts["carts"]
+    assert len(sleeps) == 1
 
 
 def test_a_body_that_is_not_an_array_of_objects_is_a_data_error(plain_server: Any) -> None:
