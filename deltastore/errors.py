@@ -3,7 +3,10 @@
 Exit codes are a contract with Argo's retry policy:
 0 ok · 1 failed, may succeed on retry (source down, database error) ·
 2 configuration or usage error (retrying won't help) · 3 data error (failed dbt test,
-sync gate, checksum mismatch; retrying won't help until the data changes).
+sync gate, volume guard, checksum mismatch, mart columns off their contract; retrying won't
+help until the data changes) · 4 bug: an exception the code did not expect (the traceback
+is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT).
+Argo retries exactly code 1 (``workflows/argo/containers.py``, RETRY_EXPRESSION).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATA = 3
+EXIT_BUG = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 class DeltaStoreError(Exception):

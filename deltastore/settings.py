@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELTASTORE_HTTP_RETRIES", "5", "Attempts per store API request on 5xx/429/network."),
     Setting("DELTASTORE_HTTP_RETRY_SECONDS", "120",
             "Upper bound on the total time spent retrying one store API request."),
+    Setting("DELTASTORE_LEGACY_LOOKBACK_SECONDS", "300",
+            "Incremental legacy reads start this long before the saved `updated_at` watermark, "
+            "so rows committed late with an older timestamp are not missed."),
+    Setting("DELTASTORE_SYNC_MAX_DROP", "0.5",
+            "The sync refuses (exit 3) when a mart would lose more than this share of its "
+            "published rows (0-1); `--force` overrides."),
     Setting("DELTASTORE_ON_TIME_DAYS", "5",
             "A shipment delivered within this many days of shipping counts as on time."),
     Setting("DELTASTORE_DBT_TARGET", "dev if the warehouse is DuckDB, else prod",
@@ -114,6 +120,8 @@ class Settings:
     legacy_db_schema: str = "dbo"
     warehouse_columnstore: bool = False
     sync_max_batch_bytes: int = 64 * 1024 * 1024
+    legacy_lookback_seconds: float = 300.0
+    sync_max_drop: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +177,9 @@ class Settings:
             warehouse_columnstore=_parse(get, "DELTASTORE_WAREHOUSE_COLUMNSTORE", _bool, False),
             sync_max_batch_bytes=_parse(get, "DELTASTORE_SYNC_MAX_BATCH_BYTES", _at_least_1mib,
                                         64 * 1024 * 1024),
+            legacy_lookback_seconds=_parse(get, "DELTASTORE_LEGACY_LOOKBACK_SECONDS",
+                                           _non_negative_float, 300.0),
+            sync_max_drop=_parse(get, "DELTASTORE_SYNC_MAX_DROP", _share, 0.5),
         )
 
     def describe(self) -> dict[str, str]:
@@ -261,6 +272,20 @@ def _at_least_1mib(raw: str) -> int:
     value = int(raw)
     if value < 1024 * 1024:
         raise ValueError("must be at least 1048576 (1 MiB)")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must be a number of seconds, 0 or more")
+    return value
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError("must be a share between 0 and 1, such as 0.5 for 50 %")
     return value
 
 

@@ -4,7 +4,9 @@
 (NDJSON files) before the warehouse is touched, then its four tables are merged in one
 transaction, so a failing endpoint leaves the warehouse as it was. Legacy tables are
 streamed into a stage and merged one table per transaction, each with its
-``meta.load_state`` row (which carries the watermark for the next incremental read).
+``meta.load_state`` row (which carries the watermark for the next incremental read: the
+newest ``updated_at`` really read). An incremental legacy read also stages every primary
+key of the source, so rows deleted there are marked ``_deleted_at`` on every run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark
+from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, window_start
 from deltastore.extract.sources.prefetch import BackgroundSink
 from deltastore.extract.sources.store_api import (
     DEFAULT_PAGE_SIZE,
@@ -36,6 +38,7 @@ from deltastore.extract.warehouse import (
     Warehouse,
     open_warehouse,
 )
+from deltastore.extract.warehouse.base import keys_table
 
 from deltastore.errors import ConfigError
 from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
@@ -189,20 +192,25 @@ def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
             warehouse.ensure_tables(tables)
             for table in tables:
                 results.append(_copy_table(reader, warehouse, table, batch, report,
-                                           full_refresh))
+                                           full_refresh, settings.legacy_lookback_seconds))
         finally:
             warehouse.close()
     return results
 
 
 def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
-                report: Progress, full_refresh: bool) -> TableResult:
+                report: Progress, full_refresh: bool, lookback_seconds: float) -> TableResult:
     started_clock = time.monotonic()
     started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    since = None
+    saved = None
     if table.watermark is not None and not full_refresh:
-        since = warehouse.last_watermark(table)
-    watermark = since
+        saved = warehouse.last_watermark(table)
+    since = window_start(saved, lookback_seconds) if saved is not None else None
+    if since is not None:
+        report(f"{table.qualified_name}: reading {table.watermark} >= `{since}` "
+               f"(watermark `{saved}` less {lookback_seconds:g}s look-back)", force=True)
+    # The watermark only moves forward, to the newest value really read.
+    watermark = saved
     position = table.column_names.index(table.watermark) if table.watermark else None
     warehouse.start_stage(table)
     rows_read = 0
@@ -218,11 +226,25 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
                 watermark = max_watermark(list(map(itemgetter(position), rows)), watermark)
             rows_read += len(rows)
             report.rows(table.qualified_name, rows_read)
+    if since is not None:
+        _stage_keys(reader, warehouse, table)
     load = TableLoad(table, LEGACY_DB, snapshot=since is None, rows_read=rows_read,
                      rows_rejected=0, watermark=watermark, started_at=started_at,
-                     elapsed=time.monotonic() - started_clock)
+                     elapsed=time.monotonic() - started_clock,
+                     key_stage="present" if since is not None else None)
     [merged] = warehouse.commit(batch, [load], [])
     return _result(load, merged)
+
+
+def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> None:
+    """Stage every primary key the source has now, read after the rows (so a row deleted
+    in between is merged, then marked deleted; one inserted in between is left for the
+    next run's window rather than marked deleted)."""
+    keys = keys_table(table)
+    warehouse.start_stage(keys)
+    with BackgroundSink(lambda rows: warehouse.stage_rows(keys, rows)) as stage:
+        for rows in reader.key_batches(table):
+            stage.put(rows)
 
 
 def _result(load: TableLoad, counts: MergeCounts) -> TableResult:

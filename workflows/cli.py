@@ -17,7 +17,13 @@ import sys
 from collections.abc import Sequence
 
 from deltastore.db import configure_duckdb
-from deltastore.errors import EXIT_CONFIG, EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.errors import (
+    EXIT_BUG,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    ConfigError,
+    DeltaStoreError,
+)
 from deltastore.settings import Settings
 
 # One module per command group; each registers its sub-commands.
@@ -99,16 +105,29 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return settings
 
 
+# Loggers raised to DEBUG by `-v`; libraries (urllib3 logs request paths, which for a
+# Slack-style webhook are the secret) stay at INFO.
+OWN_LOGGERS = ("deltastore",)
+log = logging.getLogger(__name__)
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO (or DELTASTORE_LOG_LEVEL) for everything; DEBUG only for the project's loggers."""
+    wanted = "DEBUG" if verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
+    if wanted not in logging.getLevelNamesMapping():
+        wanted = "INFO"
+    root_level = "INFO" if wanted == "DEBUG" else wanted
+    logging.basicConfig(level=root_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(wanted)
+
+
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.settings = settings
-    level = "DEBUG" if args.verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=level if level in logging.getLevelNamesMapping() else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.verbose)
     try:
         result = args.handler(args)
     except DeltaStoreError as exc:
@@ -116,7 +135,13 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        # A bug, not an outage: exit 4 so Argo does not retry it (it retries only 1).
+        log.exception("unexpected error")
+        print(f"error: unexpected {type(exc).__name__} (a bug; the traceback is above); "
+              "please report it", file=sys.stderr)
+        return EXIT_BUG
     return int(result or 0)
 
 

@@ -22,7 +22,7 @@ from deltastore.extract.sync import published_row_counts
 from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
 
 from deltastore.db import connect
-from deltastore.errors import EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.errors import EXIT_BUG, EXIT_FAILED, ConfigError, DeltaStoreError
 from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def run_command(argv: list[str], settings: Settings | None = None) -> int:
         return exc.exit_code
     except Exception:
         log.exception("`deltastore %s` crashed", " ".join(argv))
-        return EXIT_FAILED
+        return EXIT_BUG
 
 
 def failed_exit_code(results: list[StepResult]) -> int:

@@ -2,7 +2,12 @@
 
 The same DB-API code reads SQLite and DuckDB files and SQL Server through pyodbc (all
 three accept ``?`` parameters). Tables with a watermark column (``Table.watermark``) are
-read incrementally, ``where updated_at > ?``; the others are copied whole every run.
+read incrementally over an overlapping window, ``where updated_at >= <last watermark -
+look-back>``: a row committed after a run read its batch, with an ``updated_at`` equal to
+(or a little below) the saved watermark, is read by the next run, and the merge by primary
+key absorbs the rows read twice. Their deletions are found by streaming the primary keys
+(``keys_sql``). The others are copied whole every run. On SQL Server, tables with Change
+Tracking enabled are read through ``sources.change_tracking`` instead.
 """
 
 from __future__ import annotations
@@ -43,8 +48,29 @@ def select_sql(kind: str, table: Table, incremental: bool, schema: str = MSSQL_S
     if incremental:
         if table.watermark is None:
             raise ValueError(f"{table.qualified_name} has no watermark column")
-        sql += f" WHERE {quote(kind, table.watermark)} > ?"
+        sql += f" WHERE {quote(kind, table.watermark)} >= ?"
     return sql
+
+
+def keys_sql(kind: str, table: Table, schema: str = MSSQL_SCHEMA) -> str:
+    """Every primary key in the source: rows the warehouse has and this lacks were deleted."""
+    columns = ", ".join(quote(kind, c) for c in table.primary_key)
+    return f"SELECT {columns} FROM {source_table(kind, table, schema)}"
+
+
+def window_start(watermark: str, lookback_seconds: float) -> str:
+    """Where an incremental read starts: ``lookback_seconds`` before the saved watermark.
+
+    The text keeps the watermark's own layout (separator, precision) so SQLite, which
+    compares timestamps as text, orders it correctly. A watermark that is not a timestamp
+    is used as it is (the window still includes it: ``>=``).
+    """
+    try:
+        moment = dt.datetime.fromisoformat(watermark)
+    except ValueError:
+        return watermark
+    start = moment - dt.timedelta(seconds=lookback_seconds)
+    return start.isoformat(sep="T" if "T" in watermark else " ")
 
 
 def watermark_text(value: Any) -> str:
@@ -118,10 +144,19 @@ class LegacyReader:
         """Yield lists of at most ``batch_size`` rows (columns in ``table`` order)."""
         incremental = since is not None
         sql = select_sql(self.url.kind, table, incremental, self.schema)
+        yield from self._stream(table, sql, since if incremental else None)
+
+    def key_batches(self, table: Table) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield the primary keys of every row, in batches (constant memory)."""
+        yield from self._stream(table, keys_sql(self.url.kind, table, self.schema), None)
+
+    def _stream(self, table: Table, sql: str, since: str | None,
+                ) -> Iterator[list[tuple[Any, ...]]]:
+        """Run ``sql`` (with the watermark as its one parameter unless None) in batches."""
         cursor = self._connection.cursor()
         try:
             try:
-                if incremental:
+                if since is not None:
                     cursor.execute(sql, (self._watermark_parameter(cursor, table, since),))
                 else:
                     cursor.execute(sql)

@@ -1,8 +1,9 @@
 """HTTP client for a FakeStore-compatible store API.
 
 Retries connection errors, timeouts, 5xx, 429 and 2xx bodies that are not JSON with
-exponential backoff and full jitter, honouring ``Retry-After``; bounded both in attempts and in total seconds, after which it
-raises ``TransientError`` (exit 1, Argo retries the step). Uses the paging extension
+exponential backoff and full jitter, honouring ``Retry-After``; bounded both in attempts
+and in total seconds, after which it raises ``TransientError`` (exit 1, Argo retries the
+step). Uses the paging extension
 (``limit``/``offset`` answered with ``X-Total-Count``) when the server has it, otherwise
 reads each endpoint whole in one request, so it also works against fakestoreapi.com.
 """

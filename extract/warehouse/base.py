@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from deltastore.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, Table
 
@@ -34,6 +34,9 @@ class TableLoad:
     # a snapshot must not mark them deleted.
     protect_column: str | None = None
     protected: tuple[int, ...] = ()
+    # Deletions from a key stage (``keys_table``): `present` = it holds every key in the
+    # source (rows missing from it vanished); `deleted` = it holds keys the source deleted.
+    key_stage: Literal["present", "deleted"] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,3 +115,9 @@ def protected_filter(load: TableLoad, alias: str, quote_name: Callable[[str], st
 
 def stage_name(table: Table) -> str:
     return f"stage_{table.schema}_{table.name}"
+
+
+def keys_table(table: Table) -> Table:
+    """The primary key columns alone: staged to find deletions without reading whole rows."""
+    keys = tuple((c, t) for c, t in table.columns if c in table.primary_key)
+    return Table(table.schema, f"{table.name}__keys", keys, table.primary_key)

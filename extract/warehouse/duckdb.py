@@ -21,6 +21,7 @@ from deltastore.extract.warehouse.base import (
     RejectRow,
     TableLoad,
     business_columns,
+    keys_table,
     load_state_values,
     protected_filter,
     reject_values,
@@ -96,9 +97,15 @@ def insert_sql(table: Table) -> str:
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
+    """Mark live rows deleted: those missing from the stage (or the `present` key stage),
+    or listed in the `deleted` key stage."""
+    stage, test = stage_name(table), "NOT EXISTS"
+    if load is not None and load.key_stage is not None:
+        stage = stage_name(keys_table(table))
+        test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
     return (f"UPDATE {qualified(table)} AS t SET _deleted_at = $loaded_at "
-            f"WHERE t._deleted_at IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {q(stage_name(table))} AS s WHERE {_key_match(table, 't', 's')})"
+            f"WHERE t._deleted_at IS NULL AND {test} "
+            f"(SELECT 1 FROM {q(stage)} AS s WHERE {_key_match(table, 't', 's')})"
             + (protected_filter(load, "t", q) if load else ""))
 
 
@@ -204,7 +211,7 @@ class DuckDBWarehouse:
                 inserted = _count(con.execute(insert_sql(table), params))
                 deleted = (_count(con.execute(mark_deleted_sql(table, load),
                                               {"loaded_at": batch.loaded_at}))
-                           if load.snapshot else 0)
+                           if load.snapshot or load.key_stage else 0)
                 merged = MergeCounts(inserted, updated, deleted,
                                      load.elapsed + time.monotonic() - merge_started)
                 counts.append(merged)
@@ -223,6 +230,7 @@ class DuckDBWarehouse:
             raise
         for load in loads:
             con.execute(f"DROP TABLE IF EXISTS {q(stage_name(load.table))}")
+            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(keys_table(load.table)))}")
         return counts
 
 

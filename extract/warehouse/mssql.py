@@ -25,6 +25,7 @@ from deltastore.extract.warehouse.base import (
     RejectRow,
     TableLoad,
     business_columns,
+    keys_table,
     load_state_values,
     protected_filter,
     reject_values,
@@ -122,9 +123,15 @@ def insert_sql(table: Table) -> str:
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
+    """Mark live rows deleted: those missing from the stage (or the `present` key stage),
+    or listed in the `deleted` key stage."""
+    stage, test = temp_name(table), "NOT EXISTS"
+    if load is not None and load.key_stage is not None:
+        stage = temp_name(keys_table(table))
+        test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
     return (f"UPDATE t SET t.[_deleted_at] = ? FROM {qualified(table)} AS t "
-            f"WHERE t.[_deleted_at] IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {temp_name(table)} AS s WHERE {_key_match(table)})"
+            f"WHERE t.[_deleted_at] IS NULL AND {test} "
+            f"(SELECT 1 FROM {stage} AS s WHERE {_key_match(table)})"
             + (protected_filter(load, "t", q) if load else ""))
 
 
@@ -298,7 +305,7 @@ class MssqlWarehouse:
                 cursor.execute(insert_sql(table), batch.loaded_at, batch.batch_id)
                 inserted = cursor.rowcount
                 deleted = 0
-                if load.snapshot:
+                if load.snapshot or load.key_stage:
                     cursor.execute(mark_deleted_sql(table, load), batch.loaded_at)
                     deleted = cursor.rowcount
                 merged = MergeCounts(inserted, updated, deleted,

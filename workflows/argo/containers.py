@@ -53,8 +53,8 @@ BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 # (the main container's exit code, "-1" when it has none), `lastRetry.status` and
 # `lastRetry.message` (operator.go buildRetryStrategyLocalScope ~1962-1981, getExitCode
 # ~1600, inferFailedReason ~1674):
-# - exit 1: our transient errors (deltastore/errors.py); 2 (configuration) and 3 (data)
-#   never, nor any other code of ours;
+# - exit 1: our transient errors (deltastore/errors.py); 2 (configuration), 3 (data),
+#   4 (a bug) and 130 (interrupted) never, nor any other code of ours;
 # - no exit code (-1): the pod was deleted or its node lost ("pod deleted", operator.go
 #   ~1284), evicted before the step ended, or an init container failed;
 # - 143 (SIGTERM): a node drain or preemption; and 137 when the message is the kubelet's

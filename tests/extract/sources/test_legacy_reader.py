@@ -8,7 +8,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, select_sql
+from deltastore.extract.sources.legacy_db import (
+    LegacyReader,
+    keys_sql,
+    max_watermark,
+    select_sql,
+    window_start,
+)
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
@@ -46,14 +52,18 @@ def test_streams_in_batches_and_reads_incrementally(kind: str, tmp_path: Path) -
         batches = list(reader.batches(CUSTOMERS, None))
         assert [len(b) for b in batches] == [2, 2, 1]
         assert [row[0] for b in batches for row in b] == [1, 2, 3, 4, 5]
+        # `>=`: the row at the window's start is read again (the merge absorbs it).
         newer = [row[0] for b in reader.batches(CUSTOMERS, "2024-02-03 10:00:00") for row in b]
-        assert newer == [4, 5]
+        assert newer == [3, 4, 5]
+        keys = [row for b in reader.key_batches(CUSTOMERS) for row in b]
+        assert keys == [(i,) for i in range(1, 6)]
 
 
 def test_sql_server_reads_from_dbo_with_a_parameter() -> None:
     sql = select_sql("mssql", CUSTOMERS, incremental=True)
     assert sql.startswith("SELECT [customer_id], [first_name]")
-    assert sql.endswith("FROM [dbo].[customers] WHERE [updated_at] > ?")
+    assert sql.endswith("FROM [dbo].[customers] WHERE [updated_at] >= ?")
+    assert keys_sql("mssql", CUSTOMERS) == "SELECT [customer_id] FROM [dbo].[customers]"
     with pytest.raises(ValueError, match="no watermark"):
         select_sql("mssql", table("old_store", "payment"), incremental=True)
 
@@ -80,3 +90,10 @@ def test_the_watermark_is_the_largest_value_seen_as_text() -> None:
     assert max_watermark([dt.datetime(2024, 5, 1, 8, 30)], "2024-01-01 00:00:00") == \
         "2024-05-01 08:30:00"
     assert max_watermark(["2023-12-31 00:00:00"], "2024-01-01 00:00:00") == "2024-01-01 00:00:00"
+
+
+def test_the_window_starts_the_look_back_before_the_watermark_in_its_own_layout() -> None:
+    assert window_start("2024-02-03 10:00:00", 300) == "2024-02-03 09:55:00"
+    assert window_start("2024-02-03T10:00:00.250000", 0.5) == "2024-02-03T09:59:59.750000"
+    assert window_start("2024-02-03 10:00:00", 0) == "2024-02-03 10:00:00"
+    assert window_start("not a time", 300) == "not a time"
