@@ -124,10 +124,18 @@ DBT_BUILD_NODES = Table(META, "dbt_build_nodes", (
     ("status", "text"), ("seconds", "float"), ("message", "text"),
 ), ())
 
+# Every node of the dbt project as of the last build, flagged when it feeds a published
+# mart (transform/lineage.py): the gate asks for the latest status of each of those.
+DBT_PROJECT_NODES = Table(META, "dbt_project_nodes", (
+    ("unique_id", "text"), ("resource_type", "text"), ("feeds_marts", "bool"),
+    ("recorded_at", "timestamp"),
+), ("unique_id",))
+
 
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
-    for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES):
+    for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES,
+                                   DBT_PROJECT_NODES):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

@@ -2,10 +2,13 @@
 
 On Kubernetes each step runs in its own pod and shares no files with the others, but all of
 them reach the warehouse (a server in production, the same DuckDB file in the demo). So
-``deltastore build`` records each build's outcome and node timings there, and the sync gate
-and the SLO report read the last one back. ``record_build`` writes a build and its nodes in
-one transaction; the statements come from the small builders below (the tests parse the
-SQL Server ones as T-SQL).
+``deltastore build`` records each build's outcome and node timings there, with the list of
+the project's nodes (``meta.dbt_project_nodes``, flagged when they feed a published mart).
+The sync gate and the SLO report read back the latest result of every node
+(``latest_node_states``), so a partial ``--select`` build cannot hide an earlier failure of
+another node, and a build run layer by layer is judged as a whole. ``record_build`` writes
+a build and its nodes in one transaction; the statements come from the small builders
+below (the tests parse the SQL Server ones as T-SQL).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltastore.transform.lineage import ProjectNode, project_nodes
+
 from deltastore.db import column_type, connect, quote
 from deltastore.errors import LoadError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, Table
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -132,7 +137,7 @@ def create_sql(kind: str) -> list[str]:
                       f"EXEC(N'CREATE SCHEMA {quote(kind, schema)}')"]
     else:
         statements = [f"CREATE SCHEMA IF NOT EXISTS {quote(kind, schema)}"]
-    for table in (DBT_BUILDS, DBT_BUILD_NODES):
+    for table in (DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES):
         parts = [f"{quote(kind, c)} {_sql_type(kind, table, c, t)}"
                  + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
         if table.primary_key:
@@ -170,6 +175,28 @@ def nodes_sql(kind: str) -> str:
             f"ORDER BY {quote(kind, 'seconds')} DESC, {quote(kind, 'unique_id')}")
 
 
+def latest_states_sql(kind: str) -> str:
+    """Each project node with its latest result that is not `skipped` (a skipped node kept
+    its earlier table), and when that build was made; NULL status = never built."""
+    def q(name: str) -> str:
+        return quote(kind, name)
+
+    return (
+        f"SELECT p.{q('unique_id')}, p.{q('resource_type')}, p.{q('feeds_marts')}, "
+        f"l.{q('status')}, l.{q('seconds')}, l.{q('generated_at')} "
+        f"FROM {_qualified(kind, DBT_PROJECT_NODES)} AS p LEFT JOIN ("
+        f"SELECT n.{q('unique_id')}, n.{q('status')}, n.{q('seconds')}, b.{q('generated_at')}, "
+        f"ROW_NUMBER() OVER (PARTITION BY n.{q('unique_id')} "
+        f"ORDER BY b.{q('recorded_at')} DESC) AS rn "
+        f"FROM {_qualified(kind, DBT_BUILD_NODES)} AS n "
+        f"INNER JOIN {_qualified(kind, DBT_BUILDS)} AS b "
+        f"ON b.{q('invocation_id')} = n.{q('invocation_id')} "
+        f"WHERE n.{q('status')} <> 'skipped'"
+        f") AS l ON l.{q('unique_id')} = p.{q('unique_id')} AND l.rn = 1 "
+        f"ORDER BY p.{q('unique_id')}"
+    )
+
+
 def node_input_sizes() -> list[tuple[int, int, int]]:
     """pyodbc ``setinputsizes`` for the node rows, so fast_executemany binds the message as
     NVARCHAR(MAX) instead of sizing every row's buffer by the first row's message."""
@@ -205,11 +232,15 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def record_build(settings: Settings, run_results: dict[str, Any]) -> None:
-    """Write one build (a parsed ``run_results.json``) and its nodes in one transaction."""
+def record_build(settings: Settings, run_results: dict[str, Any],
+                 project: list[ProjectNode] | None = None) -> None:
+    """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
+    ``project`` (from the build's manifest) replaces the recorded list of project nodes."""
     build = BuildRecord.from_run_results(run_results)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
+    if not build.nodes:
+        raise ValueError("the build ran no node; an empty build is never recorded")
     url = settings.warehouse_url
     kind = url.kind
     if kind not in ("duckdb", "mssql"):
@@ -236,6 +267,11 @@ def record_build(settings: Settings, run_results: dict[str, Any]) -> None:
                 cursor.fast_executemany = True  # one round trip, not one per node
                 cursor.setinputsizes(node_input_sizes())
             cursor.executemany(insert_sql(kind, DBT_BUILD_NODES), node_rows)
+        if project:
+            cursor.execute(f"DELETE FROM {_qualified(kind, DBT_PROJECT_NODES)}")
+            cursor.executemany(insert_sql(kind, DBT_PROJECT_NODES),
+                               [(n.unique_id, n.resource_type, n.feeds_marts, recorded_at)
+                                for n in project])
         connection.commit()
     except _driver_errors(kind) as exc:
         connection.rollback()
@@ -259,12 +295,71 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
         raise LoadError(f"cannot record the dbt build: `{path}` is unreadable ({exc})") from None
     if not isinstance(data, dict):
         raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt run_results.json")
+    if data.get("results") == []:
+        return None  # a build that ran nothing proves nothing: never recorded
     try:
-        record_build(settings, data)
+        record_build(settings, data, _project_from(path.parent / "manifest.json", not_before))
     except ValueError as exc:
         raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt "
                         f"run_results.json ({exc})") from None
     return BuildRecord.from_run_results(data)
+
+
+def _project_from(manifest: Path, not_before: float | None) -> list[ProjectNode] | None:
+    """The project's nodes from the build's manifest.json (None when absent or stale)."""
+    try:
+        if not_before is not None and os.path.getmtime(manifest) < not_before - 1.0:
+            return None
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    return project_nodes(data) if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """A project node and its latest result in any recorded build (None: never built)."""
+
+    unique_id: str
+    resource_type: str
+    feeds_marts: bool
+    status: str | None
+    seconds: float
+    built_at: dt.datetime | None
+
+
+def latest_node_states(settings: Settings) -> list[NodeState] | None:
+    """Every node of the project with its latest result; None when no build recorded one."""
+    url = settings.warehouse_url
+    if url.kind not in ("duckdb", "mssql") or (
+            url.kind == "duckdb" and (url.path is None or not url.path.exists())):
+        return None
+    connection = _read_connection(url)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(table_exists_sql(), (DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name))
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute(latest_states_sql(url.kind))
+        rows = cursor.fetchall()
+    except _driver_errors(url.kind) as exc:
+        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+    finally:
+        connection.close()
+    if not rows:
+        return None
+    return [NodeState(str(u), str(r), bool(f), None if s is None else str(s), float(sec or 0),
+                      at) for u, r, f, s, sec, at in rows]
+
+
+def _read_connection(url: Any) -> Any:
+    try:
+        return connect(url, read_only=True)
+    except _driver_errors(url.kind) as exc:
+        # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
+        raise LoadError(f"cannot read the dbt builds in the warehouse `{url}`: "
+                        f"{_first_line(exc)}; close other connections to it (dbt/profiles.yml "
+                        "needs `keep_open: false`)") from None
 
 
 def last_build(settings: Settings) -> BuildRecord | None:
@@ -275,13 +370,7 @@ def last_build(settings: Settings) -> BuildRecord | None:
         return None
     if kind == "duckdb" and (url.path is None or not url.path.exists()):
         return None
-    try:
-        connection = connect(url, read_only=True)
-    except _driver_errors(kind) as exc:
-        # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
-        raise LoadError(f"cannot read the dbt builds in the warehouse `{url}`: "
-                        f"{_first_line(exc)}; close other connections to it (dbt/profiles.yml "
-                        "needs `keep_open: false`)") from None
+    connection = _read_connection(url)
     try:
         cursor = connection.cursor()
         cursor.execute(table_exists_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))

@@ -1,8 +1,10 @@
-"""The run-time SLO check: which dbt nodes of the last build took longer than allowed.
+"""The run-time SLO check: which dbt nodes took longer than allowed.
 
-Reads the node timings of the last build ``deltastore build`` recorded in the warehouse
-(``transform.build_log``), so it can run as its own pipeline step in a pod that shares no
-files with the build; ``--run-results`` reads a dbt ``run_results.json`` instead.
+Reads the latest timing of every node of the project from the builds ``deltastore build``
+recorded in the warehouse (``transform.build_log``), so it can run as its own pipeline step
+in a pod that shares no files with the build, and a build run layer by layer (one
+``deltastore build`` per layer) is judged as a whole; ``--run-results`` reads a dbt
+``run_results.json`` instead.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from deltastore.transform.build_log import last_build
+from deltastore.transform.build_log import last_build, latest_node_states
 
 from deltastore.errors import ConfigError, DataError
 from deltastore.settings import Settings
@@ -58,7 +60,14 @@ def slo_report(settings: Settings, max_seconds: float = DEFAULT_MAX_SECONDS,
     if run_results is not None:
         return check_slo(run_results, max_seconds)
     _check_limit(max_seconds)
-    build = last_build(settings)
+    states = [s for s in latest_node_states(settings) or [] if s.status is not None]
+    if states:
+        times = [s.built_at for s in states if s.built_at is not None]
+        span = f"{min(times):%Y-%m-%d %H:%M} to {max(times):%Y-%m-%d %H:%M}" if times else "?"
+        timings = [NodeTiming(s.unique_id, str(s.status), s.seconds) for s in states]
+        return _report(f"latest run of each node, builds of {span} recorded in "
+                       f"`{settings.warehouse_url}`", max_seconds, timings)
+    build = last_build(settings)  # recorded before the project's nodes were
     if build is None:
         raise ConfigError(f"no dbt build recorded in `{settings.warehouse_url}`; run "
                           "`deltastore build` first (or pass `--run-results PATH`)")

@@ -13,10 +13,11 @@ import pytest
 import sqlglot
 from deltastore.transform import build_log
 from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
+from deltastore.transform.lineage import ProjectNode, project_nodes
 
 from deltastore.db import quote
 from deltastore.errors import LoadError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES
 from deltastore.settings import Settings
 
 
@@ -106,6 +107,9 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
     last = last_build(settings)
     assert last is not None and last.invocation_id == "from-file"
     path.write_text(json.dumps({"metadata": {}, "results": []}))
+    assert record_build_file(settings, path) is None  # an empty build is never recorded
+    assert last_build(settings).invocation_id == "from-file"  # type: ignore[union-attr]
+    path.write_text(json.dumps({"metadata": {}, "results": [{"unique_id": "model.p.a"}]}))
     with pytest.raises(LoadError, match="no `metadata.invocation_id`"):
         record_build_file(settings, path)
 
@@ -113,8 +117,9 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 3
-    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES), creates[1:], strict=True):
+    assert len(creates) == 4
+    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES), creates[1:],
+                             strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
         insert = build_log.insert_sql(kind, table)
@@ -139,7 +144,7 @@ def _mssql_statements() -> list[str]:
             *(build_log.insert_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
-            build_log.table_exists_sql()]
+            build_log.latest_states_sql("mssql"), build_log.table_exists_sql()]
 
 
 @pytest.mark.parametrize("statement", _mssql_statements())
@@ -149,7 +154,8 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
 
 
 def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
-    builds, nodes = build_log.create_sql("mssql")[1:]
+    builds, nodes, project = build_log.create_sql("mssql")[1:]
+    assert "[unique_id] NVARCHAR(200) NOT NULL" in project
     assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
     assert "[failed_nodes] NVARCHAR(MAX)" in builds and "[message] NVARCHAR(MAX)" in nodes
     assert "[recorded_at] DATETIME2(6)" in builds and "[success] BIT" in builds
@@ -164,3 +170,44 @@ def test_mssql_node_input_sizes_follow_the_columns() -> None:
     assert sizes["seconds"] == (pyodbc.SQL_DOUBLE, 0, 0)
     assert sizes["message"] == (pyodbc.SQL_WVARCHAR, 0, 0)  # 0 binds as NVARCHAR(MAX)
     assert sizes["unique_id"] == (pyodbc.SQL_WVARCHAR, 4000, 0)
+
+
+def test_latest_state_of_every_node_across_partial_builds(settings: Settings) -> None:
+    """A partial build does not clear another node's failure; skipped keeps the last result."""
+    project = [ProjectNode("model.p.a", "model", True), ProjectNode("model.p.b", "model", True),
+               ProjectNode("test.p.t", "test", True), ProjectNode("model.p.side", "model", False),
+               ProjectNode("model.p.new", "model", True)]
+    record_build(settings, _results("full", {"model.p.a": ("success", 1.0),
+                                              "model.p.b": ("error", 2.0),
+                                              "test.p.t": ("pass", 0.1),
+                                              "model.p.side": ("success", 0.5)}), project)
+    record_build(settings, _results("only-a", {"model.p.a": ("success", 3.0),
+                                                "test.p.t": ("skipped", 0.0)}))
+    states = {s.unique_id: s for s in build_log.latest_node_states(settings) or []}
+    assert {u: (s.status, s.seconds, s.feeds_marts) for u, s in states.items()} == {
+        "model.p.a": ("success", 3.0, True), "model.p.b": ("error", 2.0, True),
+        "test.p.t": ("pass", 0.1, True), "model.p.side": ("success", 0.5, False),
+        "model.p.new": (None, 0.0, True)}
+
+
+def test_lineage_flags_what_feeds_the_published_marts() -> None:
+    def node(kind: str, parents: list[str], schema: str = "staging",
+             materialized: str = "view") -> dict[str, object]:
+        return {"resource_type": kind, "schema": schema, "depends_on": {"nodes": parents},
+                "config": {"materialized": materialized}}
+
+    manifest = {"nodes": {
+        "seed.p.s": node("seed", []),
+        "model.p.stg": node("model", ["seed.p.s", "source.p.raw.t"]),
+        "model.p.mart": node("model", ["model.p.stg"], "analytics", "table"),
+        "model.p.view_mart": node("model", ["model.p.other"], "analytics", "view"),
+        "model.p.other": node("model", []),
+        "snapshot.p.snap": node("snapshot", ["model.p.stg"], "snapshots", "snapshot"),
+        "test.p.on_stg": node("test", ["model.p.stg"]),
+        "test.p.on_snap": node("test", ["snapshot.p.snap"]),
+    }, "unit_tests": {"unit_test.p.mart.u": node("unit_test", ["model.p.mart"])}}
+    feeds = {n.unique_id: n.feeds_marts for n in project_nodes(manifest)}
+    assert feeds == {"seed.p.s": True, "model.p.stg": True, "model.p.mart": True,
+                     "model.p.view_mart": False, "model.p.other": False,
+                     "snapshot.p.snap": False, "test.p.on_stg": True, "test.p.on_snap": False,
+                     "unit_test.p.mart.u": True}

@@ -110,6 +110,8 @@ def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple)
 
 def test_failing_test_exits_3_and_is_recorded_for_the_sync_gate(
         cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build"]) == 0  # every node has a recorded result
+    capsys.readouterr()
     code = cli.main(["build", "--select", "assert_enough_customers",
                      "--vars", '{"min_customers": 99}'])
     out, err = capsys.readouterr()
@@ -124,7 +126,8 @@ def test_failing_test_exits_3_and_is_recorded_for_the_sync_gate(
     assert [(n.unique_id, n.resource_type, n.status) for n in build.nodes] == [
         (test_id, "test", "fail")]
     assert build.run_date == "2024-06-30" and not build.success
-    with pytest.raises(DataError, match=f"had 1 failed nodes: `{test_id} \\(fail\\)`"):
+    with pytest.raises(DataError, match=f"feeding the marts, 1 failed: `{test_id} \\(fail\\)`"
+                                        r"\ \(latest"):
         check_build_gate(cli_env, echo=lambda _: None)
 
     assert cli.main(["build", "--select", "assert_enough_customers"]) == 0
@@ -134,7 +137,33 @@ def test_failing_test_exits_3_and_is_recorded_for_the_sync_gate(
     assert passed.invocation_id != build.invocation_id
     lines: list[str] = []
     check_build_gate(cli_env, echo=lines.append)
-    assert lines and lines[0].endswith("passed (1 nodes)")
+    assert lines and lines[0].startswith("sync gate: the latest results of all 11 nodes")
+
+
+def test_a_partial_build_cannot_clear_another_nodes_failure(
+        cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build"]) == 0
+    assert cli.main(["build", "--select", "int_customers_enriched",
+                     "--vars", '{"break_model": true}']) == 1
+    assert cli.main(["build", "--select", "assert_enough_customers"]) == 0  # passes ...
+    capsys.readouterr()
+    # ... but the model that errored is still the latest word on it.
+    with pytest.raises(DataError, match=r"1 failed: `model.mini.int_customers_enriched "
+                                        r"\(error\)`"):
+        check_build_gate(cli_env, echo=lambda _: None)
+    lines: list[str] = []
+    check_build_gate(cli_env, force=True, echo=lines.append)
+    assert lines[0].startswith("sync gate overridden (--force): of the 11 dbt nodes")
+
+
+def test_a_selection_matching_nothing_exits_2_and_records_nothing(
+        cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    before = last_build(cli_env)
+    assert cli.main(["build", "--select", "nothing_matches"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --select `nothing_matches` --exclude `` matches no dbt node")
+    after = last_build(cli_env)
+    assert (after and after.invocation_id) == (before and before.invocation_id)
 
 
 def test_build_writes_the_failed_test_count_for_argo(
@@ -242,8 +271,9 @@ def test_slo_report_on_handmade_run_results(tmp_path: Path, monkeypatch: pytest.
     assert cli.main(["slo", "--run-results", str(tmp_path / "missing.json")]) == 2
 
 
-def test_slo_reads_the_last_build_from_the_warehouse(
+def test_slo_reads_the_latest_run_of_every_node_from_the_warehouse(
         cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build"]) == 0
     assert cli.main(["build", "--select", "stg_shop__customers dim_customers"]) == 0
     results = target_dir(cli_env) / "run_results.json"
     last = json.loads(results.read_text())["results"]
@@ -257,8 +287,12 @@ def test_slo_reads_the_last_build_from_the_warehouse(
     assert f"recorded in `{cli_env.warehouse_url}`" in out
     breaches = [line for line in out.splitlines() if line.startswith("BREACH")]
     assert breaches
-    assert sorted(line.split()[2] for line in breaches) == sorted(
-        r["unique_id"] for r in last if r["execution_time"] > 0.000001)
+    # The latest run of every node, whichever build ran it (layers are judged as a whole):
+    # this build's nodes and those only an earlier full build ran.
+    breached = {line.split()[2] for line in breaches}
+    assert breached >= {r["unique_id"] for r in last if r["execution_time"] > 0.000001}
+    assert "snapshot.mini.customers_snapshot" in breached
+    assert "latest run of each node" in out
     assert {r["unique_id"] for r in last} >= {
         "model.mini.stg_shop__customers", "model.mini.dim_customers"}
 

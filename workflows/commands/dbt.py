@@ -12,7 +12,7 @@ from deltastore.transform.runner import parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
 
-from deltastore.errors import DataError
+from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
 
 
@@ -78,6 +78,11 @@ def _build(args: argparse.Namespace) -> int:
     run = run_dbt(settings, "build", select=args.select, exclude=args.exclude,
                   full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
                   extra_vars=extra, target=args.target or None)
+    if run.success and not run.nodes:
+        # A typo in --select would otherwise "pass" with 0 nodes and open the sync gate.
+        raise ConfigError(f"--select `{args.select}` --exclude `{args.exclude}` matches no "
+                          "dbt node, so nothing was built or recorded; check the names "
+                          "(dbt node selection syntax: `fct_reviews+`, `path:models/marts`)")
     # Written before raise_for_status so a failed build still reports its failed tests.
     write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
     try:
