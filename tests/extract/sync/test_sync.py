@@ -16,12 +16,20 @@ from deltastore.extract.sync.copy import read_batches
 from deltastore.extract.sync.retry import backoff_delays, is_transient, native_error, with_retries
 from deltastore.extract.sync.statements import Column
 from deltastore.transform.build_log import record_build
+from deltastore.transform.lineage import ProjectNode
 from deltastore.workflows.cli import main
 
 from deltastore.errors import ConfigError, DataError, LoadError, TransientError
 from deltastore.settings import Settings
 
 MARTS = ("dim_things", "kpi_summary", "kpi_empty")
+# The dbt project's nodes as `deltastore build` records them from the manifest.
+PROJECT = [ProjectNode("model.deltastore.dim_things", "model", True),
+           ProjectNode("test.deltastore.unique_dim_things_id", "test", True),
+           ProjectNode("model.deltastore.kpi_summary", "model", True),
+           ProjectNode("test.deltastore.not_null_dim_things_id", "test", True),
+           ProjectNode("test.deltastore.warned", "test", True),
+           ProjectNode("model.deltastore.downstream", "model", True)]
 
 WAREHOUSE_SQL = """
 create schema analytics;
@@ -69,8 +77,8 @@ def settings(tmp_path: Path) -> Settings:
     with duckdb.connect(str(s.warehouse_url.path)) as con:
         con.execute(WAREHOUSE_SQL)
     # What `deltastore build` leaves in the warehouse: the sync gate reads it.
-    record_build(s, _run_results({"model.deltastore.dim_things": "success",
-                                  "test.deltastore.unique_dim_things_id": "pass"}))
+    record_build(s, _run_results({n.unique_id: "pass" if n.resource_type == "test" else "success"
+                                  for n in PROJECT}), PROJECT)
     return s
 
 
@@ -189,7 +197,8 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     assert not (settings.data_dir / "dbt").exists()
     lines: list[str] = []
     sync_marts(settings, echo=lines.append)
-    assert "sync gate: the dbt build of 2026-01-01T02:00:00 passed (2 nodes)" in lines
+    assert ("sync gate: the latest results of all 6 nodes feeding the marts passed (builds of "
+            "2026-01-01 02:00:00 to 2026-01-01 02:00:00)") in lines
 
     record_build(settings, _run_results(
         {"model.deltastore.dim_things": "success", "model.deltastore.kpi_summary": "error",
@@ -200,7 +209,7 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     with pytest.raises(DataError) as err:
         sync_marts(settings, echo=lambda _: None)
     message = str(err.value)
-    assert message.startswith("the last dbt build (2026-01-01T02:00:00) had 2 failed nodes")
+    assert message.startswith("of the 6 dbt nodes feeding the marts, 2 failed: ")
     assert "model.deltastore.kpi_summary (error)" in message
     assert "test.deltastore.not_null_dim_things_id (fail)" in message
     assert "warned" not in message and "--force" in message
@@ -209,10 +218,21 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
     assert main(["sync"]) == 3
-    assert "error: the last dbt build" in capsys.readouterr().err
+    assert "error: of the 6 dbt nodes feeding the marts, 2 failed" in capsys.readouterr().err
     assert main(["sync", "--force"]) == 0
     assert "sync gate overridden (--force)" in capsys.readouterr().out
     assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+
+
+def test_gate_refuses_a_node_feeding_the_marts_that_was_never_built(
+        settings: Settings) -> None:
+    record_build(settings, _run_results({"model.deltastore.dim_things": "success"}, "inv-new"),
+                 [*PROJECT, ProjectNode("model.deltastore.brand_new", "model", True),
+                  ProjectNode("model.deltastore.unrelated", "model", False)])
+    with pytest.raises(DataError, match=r"of the 7 dbt nodes feeding the marts, 1 never "
+                                        r"built: `model.deltastore.brand_new` \("):
+        sync_marts(settings, echo=lambda _: None)
+    assert not settings.sync_target_url.path.exists()  # type: ignore[union-attr]
 
 
 def test_gate_refuses_when_no_build_was_recorded(tmp_path: Path,
