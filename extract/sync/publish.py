@@ -3,13 +3,15 @@
 The target is Azure SQL (or any SQL Server) in production and a second DuckDB file by
 default. Dashboards read it, so it must never show a mix of old and new marts:
 
-1. gate: the last dbt build passed (``extract.sync.gate``), unless ``force``;
+1. gate: every dbt node feeding the marts passed (``extract.sync.gate``), unless ``force``;
 2. leftovers of a crashed earlier run (shadows, replaced copies) are dropped;
 3. each table is copied into its shadow (``extract.sync.copy``) and verified: row count and
    content checksum (defined in ``extract.sync.statements``) computed on the warehouse and
-   on the shadow must match;
+   on the shadow must match; then the volume guard (``extract.sync.volume``): no mart
+   loses more than a configured share of its published rows, unless ``force``;
 4. one transaction puts every shadow live;
-5. only then are the replaced copies dropped.
+5. only then are the replaced copies dropped, and each mart's row count is written to the
+   metrics directory (``mart_rows.prom``, a Prometheus gauge per mart).
 On SQL Server / Azure SQL the shadows live in schema ``analytics_sync_stage`` (never in
 ``analytics``, so BI logins granted on ``analytics`` never see one, even after a crash) and
 step 4 is ``ALTER SCHEMA analytics_sync_retired TRANSFER analytics.<t>`` then ``ALTER SCHEMA
@@ -56,11 +58,13 @@ from deltastore.extract.sync.statements import (
     Column,
     Dialect,
 )
+from deltastore.extract.sync.volume import check_volume
 
 from deltastore import odbc_binding
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.metrics import MART_ROWS, write_gauges
 from deltastore.mssql_errors import classify, native_error
 from deltastore.settings import Settings
 
@@ -114,13 +118,16 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
     started = time.perf_counter()
     try:
         results = with_retries(
-            lambda: _Sync(settings, use_batches, echo, hook, sleep).run(),
+            lambda: _Sync(settings, use_batches, echo, hook, sleep, force).run(),
             what=f"sync to `{target}`", echo=echo, sleep=sleep,
         )
     except Exception as exc:
         if type(exc).__module__ == "pyodbc":  # not transient: say what and how to fix
             raise classify(exc, f"sync to `{target}`") from None
         raise
+    write_gauges(settings, MART_ROWS, "deltastore_mart_rows",
+                 "Rows in each published mart after the last sync.", "mart",
+                 {r.table: r.rows for r in results})
     rows = sum(r.rows for r in results)
     echo(f"sync: published {len(results)} tables, {rows:,} rows "
          f"in {time.perf_counter() - started:.2f} s")
@@ -131,9 +138,11 @@ class _Sync:
     """One attempt: connections, shadows, verification and the swap."""
 
     def __init__(self, settings: Settings, batched: bool, echo: Callable[[str], object],
-                 hook: SyncHook | None, sleep: Callable[[float], object] = time.sleep) -> None:
+                 hook: SyncHook | None, sleep: Callable[[float], object] = time.sleep,
+                 force: bool = False) -> None:
         self.settings = settings
         self.sleep = sleep
+        self.force = force
         self.batched = batched
         self.echo = echo
         self.hook = hook
@@ -169,6 +178,8 @@ class _Sync:
         try:
             self._prepare_target(target)
             results = [self._load_and_verify(source, target, t) for t in tables]
+            check_volume(self._published_rows(target, tables), {r.table: r.rows for r in results},
+                         self.settings.sync_max_drop, self.force, self.echo)
             self._swap_with_retries(target, tables)
             self.shadows = []
             return results
@@ -292,6 +303,15 @@ class _Sync:
             if dialect == "mssql":
                 with contextlib.suppress(Exception):  # never hide the swap's own error
                     _execute(target, sync_sql.set_lock_timeout(-1))
+
+    def _published_rows(self, target: Any, tables: list[str]) -> dict[str, int]:
+        """Rows of each live (published) mart, before the swap replaces it."""
+        dialect = self.target_dialect
+        existing = {r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
+                                            (MART_SCHEMA,))}
+        return {t: int(_fetchall(target, "SELECT COUNT(*) FROM "
+                                 + sync_sql.qualified(dialect, MART_SCHEMA, t))[0][0])
+                for t in tables if t in existing}
 
     def _drop_old(self, target: Any, tables: list[str]) -> None:
         for table in tables:

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "row count and checksum, and publish them all at once (or not at all).",
         "deltastore sync            # refuses when the last dbt build had failures",
     )
-    add_bool_flag(parser, "--force", "sync even when the last dbt build failed or is missing")
+    add_bool_flag(parser, "--force", "sync even when a dbt node feeding the marts failed or "
+                  "was never built, or a mart lost more rows than DELTASTORE_SYNC_MAX_DROP allows")
     parser.add_argument("--run-results", type=Path, default=None, metavar="PATH",
                         help="dbt run_results.json to gate on (default: the last build "
                              "`deltastore build` recorded in the warehouse)")

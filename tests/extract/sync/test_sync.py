@@ -15,6 +15,7 @@ from deltastore.extract.sync import sync_marts
 from deltastore.extract.sync.copy import read_batches
 from deltastore.extract.sync.retry import backoff_delays, is_transient, native_error, with_retries
 from deltastore.extract.sync.statements import Column
+from deltastore.extract.sync.volume import volume_drops
 from deltastore.transform.build_log import record_build
 from deltastore.transform.lineage import ProjectNode
 from deltastore.workflows.cli import main
@@ -444,3 +445,46 @@ def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings
         with pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
             sync_marts(settings, run_results_path=passed, echo=lambda _: None)
     assert set(_contents(settings.sync_target_url.path)) == set()
+
+
+def test_volume_guard_refuses_a_mart_that_lost_most_of_its_rows(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
+    monkeypatch.setenv("DELTASTORE_METRICS_DIR", str(tmp_path / "metrics"))
+    assert main(["sync"]) == 0
+    assert (tmp_path / "metrics" / "mart_rows.prom").read_text().splitlines() == [
+        "# HELP deltastore_mart_rows Rows in each published mart after the last sync.",
+        "# TYPE deltastore_mart_rows gauge",
+        'deltastore_mart_rows{mart="dim_things"} 5',
+        'deltastore_mart_rows{mart="kpi_empty"} 0',
+        'deltastore_mart_rows{mart="kpi_summary"} 1']
+    published = _contents(settings.sync_target_url.path)
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("delete from analytics.dim_things where id > 1")  # 5 -> 1 rows
+        con.execute("delete from analytics.kpi_summary")              # 1 -> 0 rows
+        con.execute("insert into analytics.kpi_empty values (date '2025-01-01', 3, 0.5)")
+    capsys.readouterr()
+    assert main(["sync"]) == 3
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("error: volume guard: 2 mart(s) would lose more than 50% of their "
+                          "published rows, or all of them: `dim_things` 5 -> 1 rows (-80%); "
+                          "`kpi_summary` 1 -> 0 rows (-100%). Nothing was published.")
+    assert _contents(settings.sync_target_url.path) == published  # no shadow left either
+
+    monkeypatch.setenv("DELTASTORE_SYNC_MAX_DROP", "0.9")  # 80 % is allowed now; empty is not
+    assert main(["sync"]) == 3
+    assert "1 mart(s) would lose" in capsys.readouterr().err
+    assert main(["sync", "--force"]) == 0
+    assert "volume guard overridden (--force): `kpi_summary` 1 -> 0 rows" in \
+        capsys.readouterr().out
+    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+    assert 'deltastore_mart_rows{mart="dim_things"} 1' in \
+        (tmp_path / "metrics" / "mart_rows.prom").read_text()
+
+
+def test_volume_drops_against_the_published_version() -> None:
+    drops = volume_drops({"a": 100, "b": 100, "c": 0, "d": 10}, {"a": 50, "b": 49, "c": 0,
+                                                                "d": 0, "new": 0}, 0.5)
+    assert [(d.table, d.published, d.new) for d in drops] == [("b", 100, 49), ("d", 10, 0)]
