@@ -188,9 +188,11 @@ def _monthly(path: Path) -> list[tuple]:
 class ChangedCopy:
     path: Path
     built: list[tuple]            # the model as the session build left it
-    rerun: list[tuple]            # after an incremental run with no new data
-    incremental: list[tuple]      # after the raw changes and an incremental run
+    rerun: list[tuple]            # after a run with no new data
+    incremental: list[tuple]      # after the raw changes and an ordinary run
+    from_empty: list[tuple]       # after the mart was emptied and an ordinary run
     full_refresh: list[tuple]     # after a full refresh on the same data
+    emptied_month: dt.date        # every order and cart of this month was deleted
     deleted_customer: int
     changed_shipment: int
 
@@ -200,7 +202,8 @@ def changed_copy(demo_warehouse: BuiltWarehouse,
                  tmp_path_factory: pytest.TempPathFactory) -> ChangedCopy:
     """A copy of the warehouse (the changes must not leak into other tests) where a
     customer gets a backdated first order, another customer's orders and a third customer
-    vanish, and a shipment is delivered; then the incremental model and snapshots rerun."""
+    vanish, every order of the first month is deleted, and a shipment is delivered; then
+    the monthly mart and snapshots rerun, and the mart once more from an empty table."""
     data_dir = tmp_path_factory.mktemp("changed") / "data"
     data_dir.mkdir()
     copy = data_dir / demo_warehouse.path.name
@@ -236,6 +239,12 @@ def changed_copy(demo_warehouse: BuiltWarehouse,
                            "where customer_id = ?", [vanished_buyer])
         connection.execute("update old_store.customers set _deleted_at = now()::timestamp "
                            "where customer_id = ?", [deleted_customer])
+        # Every order and cart of the first month is soft-deleted, as the extract does.
+        emptied_month = built[0][0]
+        for table, column in (("old_store.orders", "order_date"), ("new_store.carts", '"date"')):
+            connection.execute(
+                f"update {table} set _deleted_at = now()::timestamp where _deleted_at is null "
+                f"and date_trunc('month', {column})::date = ?", [emptied_month])
         connection.execute(
             "update old_store.shipments set shipment_status = 'Delivered', "
             "delivery_date = shipment_date + interval 2 day, _loaded_at = now()::timestamp "
@@ -244,16 +253,25 @@ def changed_copy(demo_warehouse: BuiltWarehouse,
     selection = f"{model} customers_snapshot shipments_snapshot"
     run_dbt(settings, "build", select=selection, echo=None).raise_for_status()
     incremental = _monthly(copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute(f"delete from analytics.{model}")
+    run_dbt(settings, "run", select=model, echo=None).raise_for_status()
+    from_empty = _monthly(copy)
     run_dbt(settings, "run", select=model, full_refresh=True, echo=None).raise_for_status()
-    return ChangedCopy(copy, built, rerun, incremental, _monthly(copy), deleted_customer,
-                       changed_shipment)
+    return ChangedCopy(copy, built, rerun, incremental, from_empty, _monthly(copy),
+                       emptied_month, deleted_customer, changed_shipment)
 
 
-def test_incremental_runs_equal_a_full_refresh(changed_copy: ChangedCopy) -> None:
+def test_monthly_new_customers_equal_a_full_refresh_after_deletions_and_from_empty(
+        changed_copy: ChangedCopy) -> None:
     assert changed_copy.built
     assert changed_copy.rerun == changed_copy.built
     assert changed_copy.incremental == changed_copy.full_refresh
+    assert changed_copy.from_empty == changed_copy.full_refresh
     assert changed_copy.incremental != changed_copy.built  # the changes did count
+    # The month whose every order was deleted has no new customer any more.
+    assert changed_copy.built[0][0] == changed_copy.emptied_month
+    assert changed_copy.emptied_month not in [m for m, _ in changed_copy.incremental]
 
 
 def test_snapshots_close_deleted_rows_and_version_changes(changed_copy: ChangedCopy) -> None:

@@ -1,18 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_subscription',
-        on_schema_change='fail',
-    )
-}}
-
 {#- A customer is new in the month of their first order (web store users have no sign-up
-    date). An incremental run recomputes every month from the earliest order month touched
-    since the last build (new, changed or deleted orders and cart lines), so it lands on
-    the same rows as a full refresh. -#}
-
-{%- set incremental = is_incremental() -%}
+    date). A table, rebuilt whole every run: it has one row per month (a few dozen), and an
+    incremental delete+insert could not drop a month whose every order was deleted, nor
+    refill an empty table, so it could drift from a full refresh. -#}
 
 with
 
@@ -49,33 +38,22 @@ raw_new_products as (
 -- when each raw row was last written, a deletion included
 changes as (
 
-    select
-        cast(order_date as date) as order_date,
-        case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
+    select case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
     from raw_old_orders
 
     union all
 
-    select
-        cast(raw_carts.{{ adapter.quote('date') }} as date) as order_date,
-        case when raw_carts._deleted_at > raw_carts._loaded_at then raw_carts._deleted_at else raw_carts._loaded_at end as changed_at
+    select case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
     from raw_carts
 
     union all
 
-    select
-        cast(raw_carts.{{ adapter.quote('date') }} as date) as order_date,
-        case when raw_cart_items._deleted_at > raw_cart_items._loaded_at then raw_cart_items._deleted_at else raw_cart_items._loaded_at end as changed_at
+    select case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
     from raw_cart_items
-    inner join raw_carts
-        on raw_cart_items.cart_id = raw_carts.id
 
     union all
 
-    -- a product change reprices or drops cart lines anywhere in history
-    select
-        (select min(cast({{ adapter.quote('date') }} as date)) from raw_carts) as order_date,
-        case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
+    select case when _deleted_at > _loaded_at then _deleted_at else _loaded_at end as changed_at
     from raw_new_products
 
 ),
@@ -83,18 +61,6 @@ changes as (
 loaded_through as (
 
     select max(changed_at) as loaded_through from changes
-
-),
-
-recompute_from as (
-
-{%- if incremental %}
-    select {{ month_start('min(order_date)') }} as first_month
-    from changes
-    where changed_at > (select max(loaded_through) from {{ this }})
-{%- else %}
-    select cast(null as date) as first_month
-{%- endif %}
 
 ),
 
@@ -134,10 +100,6 @@ final as (
         loaded_through.loaded_through
     from monthly
     cross join loaded_through
-    {%- if incremental %}
-    cross join recompute_from
-    where monthly.month_subscription >= recompute_from.first_month
-    {%- endif %}
 
 )
 
