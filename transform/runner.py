@@ -50,6 +50,8 @@ _EXECUTING = {"build", "run", "test", "snapshot", "seed", "source freshness"}
 _DATA_FAILURES = {"fail"}
 _ERRORS = {"error", "runtime error", "partial success"}
 _TEST_TYPES = {"test", "unit_test"}
+# dbt's message when a model's columns differ from its enforced contract (dbt.exceptions).
+_CONTRACT_BREACH = "enforced contract"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,13 @@ class DbtRun:
                     "load fresh data (deltastore extract) or raise `error_after` in the sources yml"
                 )
         errors = self.failed(_ERRORS)
+        breaches = [n for n in errors if _CONTRACT_BREACH in n.message]
+        if breaches:
+            # The model's SQL no longer matches its declared columns: a code/data problem
+            # that a retry reproduces, so exit 3 rather than 1.
+            raise DataError(f"dbt {self.command}: {_names(breaches)} do(es) not match the "
+                            "columns and types of the data contract in the model's yml; "
+                            f"fix the model or the contract ({where})")
         if errors:
             raise LoadError(f"dbt {self.command}: {len(errors)} node(s) errored: {_names(errors)}; "
                             f"{where}")

@@ -193,6 +193,15 @@ def test_model_error_exits_1(built: tuple) -> None:
     assert caught.value.exit_code == 1
 
 
+def test_a_mart_off_its_contract_is_a_data_error(
+        cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["build", "--select", "dim_customers", "--vars", '{"break_contract": true}'])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("error: dbt build: `dim_customers` do(es) not match the columns and "
+                          "types of the data contract")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["build", "--target", "nowhere"], "does not have a target named 'nowhere'"),
     (["build", "--vars", "{not json"], "--vars: `{not json` is not valid JSON"),
