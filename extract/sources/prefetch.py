@@ -49,6 +49,7 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 
     thread = threading.Thread(target=produce, name="prefetch", daemon=True)
     thread.start()
+    interrupted = False
     try:
         while True:
             value = buffer.get()
@@ -57,9 +58,14 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
             if isinstance(value, _Failure):
                 raise value.error
             yield value  # type: ignore[misc]
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl-C must not wait for the (daemon) producer, which may sit in a network read.
+        interrupted = True
+        raise
     finally:
         stop.set()
-        thread.join()
+        if not interrupted:
+            thread.join()
 
 
 class _Failure:

@@ -1,0 +1,86 @@
+"""Exit codes are a contract with Argo's retry policy: only 1 is retried.
+
+A bug (an exception nobody expected) exits 4, Ctrl-C exits 130, and the Argo retry
+expression retries neither (nor 2 or 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from deltastore.workflows import cli
+from deltastore.workflows.argo.containers import RETRY_EXPRESSION
+from deltastore.workflows.commands import sync as sync_command
+
+from deltastore.errors import (
+    EXIT_BUG,
+    EXIT_CONFIG,
+    EXIT_DATA,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
+
+
+def _argo_retries(code: int) -> bool:
+    """Evaluate the retry expression the way Argo does for one exit code."""
+    expression = RETRY_EXPRESSION.replace("asInt(lastRetry.exitCode)", str(code))
+    assert set(expression) <= set("0123456789 =!<>&|()"), RETRY_EXPRESSION
+    return bool(eval(expression))  # noqa: S307 - digits and comparisons only, checked above
+
+
+def test_argo_retries_exactly_the_transient_exit_code() -> None:
+    assert _argo_retries(EXIT_FAILED)
+    for code in (EXIT_OK, EXIT_CONFIG, EXIT_DATA, EXIT_BUG, EXIT_INTERRUPTED):
+        assert not _argo_retries(code), code
+    assert len({EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DATA, EXIT_BUG, EXIT_INTERRUPTED}) == 6
+
+
+def test_an_unexpected_exception_is_a_bug_exit_4_with_its_traceback(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        return {}["no such key"]  # type: ignore[return-value]  # a bug, as a KeyError
+
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(sync_command, "sync_marts", broken)
+    with caplog.at_level(logging.ERROR, logger="deltastore"):
+        assert cli.main(["sync"]) == EXIT_BUG
+    err = capsys.readouterr().err
+    assert err.strip().endswith("error: unexpected KeyError (a bug; the traceback is above); "
+                                "please report it")
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+def test_ctrl_c_exits_130(tmp_path: Path) -> None:
+    """SIGINT while an extract waits on a store that never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
+        env.update(DELTASTORE_DATA_DIR=str(tmp_path), DELTASTORE_HTTP_TIMEOUT="60",
+                   DELTASTORE_STORE_API_URL=f"http://127.0.0.1:{port}")
+        deltastore = Path(sys.executable).parent / "deltastore"
+        process = subprocess.Popen([str(deltastore), "extract", "--source", "store-api"],
+                                   env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            silent.settimeout(60)
+            connection, _ = silent.accept()  # the request is in flight
+            time.sleep(0.2)
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+            connection.close()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == EXIT_INTERRUPTED
+    assert err.strip().endswith("interrupted")
