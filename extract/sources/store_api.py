@@ -138,12 +138,13 @@ class StoreApiClient:
         """GET with retries; returns a 2xx response and its body as a list of objects.
 
         A 2xx whose body is not JSON (cut short by a proxy, a gateway's error page) is
-        retried like a 5xx; only when every attempt got one is it a data error (exit 3).
+        retried like a 5xx; only when every attempt got one is it a data error (exit 3);
+        a mix of failures ends as a transient error (exit 1).
         """
         url = f"{self.base_url}/{endpoint}"
         started = self._clock()
         last = "no attempt made"
-        attempt = 0
+        attempt = bad_bodies = 0
         while attempt < self.retry.attempts:
             attempt += 1
             self.requests_made += 1
@@ -156,7 +157,9 @@ class StoreApiClient:
                 last = f"{type(exc).__name__}: {_short(exc)}"
                 wait = self.retry.backoff(attempt)
             except _BadBody as exc:
-                if attempt >= self.retry.attempts:
+                bad_bodies += 1
+                if attempt >= self.retry.attempts and bad_bodies == attempt:
+                    # Every answer was garbage: not an outage, a broken server or URL.
                     raise DataError(f"{exc} in {attempt} attempt(s); the server is broken or "
                                     "the URL is wrong") from None
                 last = str(exc)
