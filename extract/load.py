@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from deltastore.extract.sources.change_tracking import PREFIX as CT_PREFIX
+from deltastore.extract.sources.change_tracking import version_of
 from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, window_start
 from deltastore.extract.sources.prefetch import BackgroundSink
 from deltastore.extract.sources.store_api import (
@@ -200,11 +202,15 @@ def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
 
 def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
                 report: Progress, full_refresh: bool, lookback_seconds: float) -> TableResult:
+    if reader.change_tracked(table):
+        return _copy_tracked(reader, warehouse, table, batch, report, full_refresh)
     started_clock = time.monotonic()
     started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     saved = None
     if table.watermark is not None and not full_refresh:
         saved = warehouse.last_watermark(table)
+        if version_of(saved) is not None:
+            saved = None  # Change Tracking was turned off since: read whole once
     since = window_start(saved, lookback_seconds) if saved is not None else None
     if since is not None:
         report(f"{table.qualified_name}: reading {table.watermark} >= `{since}` "
@@ -232,6 +238,28 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
                      rows_rejected=0, watermark=watermark, started_at=started_at,
                      elapsed=time.monotonic() - started_clock,
                      key_stage="present" if since is not None else None)
+    [merged] = warehouse.commit(batch, [load], [])
+    return _result(load, merged)
+
+
+def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
+                  report: Progress, full_refresh: bool) -> TableResult:
+    """A table with SQL Server Change Tracking: changed rows and deleted keys since the
+    saved version, or the whole table (then vanished rows are marked deleted)."""
+    started_clock = time.monotonic()
+    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    saved = None if full_refresh else warehouse.last_watermark(table)
+    keys = keys_table(table)
+    warehouse.start_stage(table)
+    warehouse.start_stage(keys)
+    read = reader.read_changes(table, saved, lambda rows: warehouse.stage_rows(table, rows),
+                               lambda rows: warehouse.stage_rows(keys, rows))
+    report(f"{table.qualified_name}: Change Tracking, {read.reason}; {read.rows:,} rows, "
+           f"{read.deleted:,} deletions, now at version {read.version}", force=True)
+    load = TableLoad(table, LEGACY_DB, snapshot=read.full, rows_read=read.rows + read.deleted,
+                     rows_rejected=0, watermark=f"{CT_PREFIX}{read.version}",
+                     started_at=started_at, elapsed=time.monotonic() - started_clock,
+                     key_stage=None if read.full else "deleted")
     [merged] = warehouse.commit(batch, [load], [])
     return _result(load, merged)
 

@@ -13,9 +13,10 @@ Tracking enabled are read through ``sources.change_tracking`` instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from deltastore.extract.sources import change_tracking
 from deltastore.extract.sources.mssql_watermark import (
     COLUMN_TYPE_SQL,
     add_converters,
@@ -139,6 +140,26 @@ class LegacyReader:
                 f"legacy database `{self.url}` lacks tables or columns: {'; '.join(problems)}; "
                 f"point DELTASTORE_LEGACY_DB_URL at the old store's database or {MAKE_DEMO}"
             )
+
+    def change_tracked(self, table: Table) -> bool:
+        """Whether SQL Server Change Tracking is on for the table (never for files)."""
+        if self.url.kind != "mssql" or not table.primary_key:
+            return False
+        try:
+            return change_tracking.is_tracked(
+                self._connection, source_table(self.url.kind, table, self.schema))
+        except Exception as exc:
+            raise TransientError(f"checking Change Tracking on `{table.name}` in `{self.url}` "
+                                 f"failed: {_first_line(exc)}") from None
+
+    def read_changes(self, table: Table, saved: str | None,
+                     on_rows: Callable[[list[tuple[Any, ...]]], None],
+                     on_deleted: Callable[[list[tuple[Any, ...]]], None],
+                     ) -> change_tracking.ChangeRead:
+        """Changes since the saved ``ct:<version>`` (or the whole table), in one snapshot."""
+        return change_tracking.read_changes(
+            self._connection, table, source_table(self.url.kind, table, self.schema), saved,
+            self.batch_size, on_rows, on_deleted)
 
     def batches(self, table: Table, since: str | None) -> Iterator[list[tuple[Any, ...]]]:
         """Yield lists of at most ``batch_size`` rows (columns in ``table`` order)."""
