@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     freshness.set_defaults(handler=_freshness)
 
     slo = add_command(
-        subparsers, "slo", "Report dbt nodes of the last build slower than a limit.",
+        subparsers, "slo", "Report dbt nodes slower than a limit (the latest run of each node).",
         "deltastore slo --max-seconds 120 --fail",
     )
     slo.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS,
