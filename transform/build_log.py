@@ -331,8 +331,7 @@ class NodeState:
 def latest_node_states(settings: Settings) -> list[NodeState] | None:
     """Every node of the project with its latest result; None when no build recorded one."""
     url = settings.warehouse_url
-    if url.kind not in ("duckdb", "mssql") or (
-            url.kind == "duckdb" and (url.path is None or not url.path.exists())):
+    if not _may_hold_builds(url):
         return None
     connection = _read_connection(url)
     try:
@@ -352,6 +351,14 @@ def latest_node_states(settings: Settings) -> list[NodeState] | None:
                       at) for u, r, f, s, sec, at in rows]
 
 
+def _may_hold_builds(url: Any) -> bool:
+    """Builds are recorded in DuckDB or SQL Server; a DuckDB file not yet made has none
+    (and reading must not create it)."""
+    if url.kind not in ("duckdb", "mssql"):
+        return False
+    return url.kind != "duckdb" or (url.path is not None and url.path.exists())
+
+
 def _read_connection(url: Any) -> Any:
     try:
         return connect(url, read_only=True)
@@ -366,9 +373,7 @@ def last_build(settings: Settings) -> BuildRecord | None:
     """The latest recorded build (by ``recorded_at``), or None when none was recorded."""
     url = settings.warehouse_url
     kind = url.kind
-    if kind not in ("duckdb", "mssql"):
-        return None
-    if kind == "duckdb" and (url.path is None or not url.path.exists()):
+    if not _may_hold_builds(url):
         return None
     connection = _read_connection(url)
     try:
