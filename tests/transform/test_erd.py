@@ -23,7 +23,7 @@ MINI_ERD = '''erDiagram
     dim_customers {
         integer customer_id PK "The customer's id in the shop."
         varchar state_code "Two-letter 'state' code."
-        unknown state_name
+        varchar state_name
         date as_of_date
     }
     fct_orders {
@@ -118,8 +118,8 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
     assert '"send_anonymous_usage_stats": false' in html  # dbt's tracker stays off
     assert "erDiagram" in html and "dim_customers |o--o{ fct_orders" in html
     erd = (out / "marts-erd.md").read_text()
-    # state_name has no yml type: the catalog of the built warehouse supplies it
-    assert "varchar state_name" in erd and "unknown" not in erd
+    # fct_orders.customer_id has no yml type: the catalog of the built warehouse supplies it
+    assert "unknown" not in erd and " customer_id FK" in erd
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "marts-erd.md"]
     # The sync gate and the SLO report still see the build's results, not the docs run's.
     assert (target_dir(mini) / "run_results.json").read_bytes() == build_results
