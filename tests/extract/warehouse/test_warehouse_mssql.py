@@ -16,6 +16,7 @@ import pytest
 import sqlglot
 from deltastore.extract.warehouse import Batch, TableLoad
 from deltastore.extract.warehouse import mssql as m
+from deltastore.extract.warehouse.base import keys_table
 from sqlglot import exp
 
 from deltastore.dburl import DatabaseURL
@@ -147,3 +148,16 @@ def test_merge_semantics_on_a_real_sql_server() -> None:
         assert run(4, [product(1), product(2, 12.5), product(3), product(4)]) == (0, 1, 0)
     finally:
         wh.close()
+
+
+@pytest.mark.parametrize("key_stage, test", [("present", "NOT EXISTS"), ("deleted", "EXISTS")])
+def test_deletion_marks_from_a_key_stage_parse_as_tsql(key_stage: str, test: str) -> None:
+    customers = table("old_store", "customers")
+    load = TableLoad(customers, "legacy-db", snapshot=False, rows_read=0, rows_rejected=0,
+                     watermark=None, started_at=dt.datetime(2026, 1, 1), elapsed=0.0,
+                     key_stage=key_stage)  # type: ignore[arg-type]
+    sql = m.mark_deleted_sql(customers, load)
+    parse(sql)
+    assert f"AND {test} (SELECT 1 FROM #stage_old_store_customers__keys AS s " in sql
+    assert f"WHERE t.[_deleted_at] IS NULL AND {test} " in sql
+    parse(m.create_stage_sql(keys_table(customers)))
