@@ -17,8 +17,10 @@ import pyodbc
 import pytest
 import sqlglot
 from deltastore.extract.sources import change_tracking as ct
-from deltastore.extract.sources.legacy_db import source_table
+from deltastore.extract.sources.legacy_db import LegacyReader, source_table
+from odbc_recorder import OdbcRecorder
 
+from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
 from deltastore.schemas import OLD_STORE_TABLES, table
 
@@ -150,6 +152,28 @@ def test_a_table_without_change_tracking_or_snapshot_isolation_says_how_to_fix()
     with pytest.raises(ConfigError, match="SQL Server error 297"):  # permission: not retried
         _read(Recorder(120, 100, [], fail_on="CHANGETABLE", error="no VIEW CHANGE TRACKING "
                                                                   "permission (297)"), "ct:110")
+
+
+def test_the_reader_asks_sql_server_through_pyodbc(odbc: OdbcRecorder) -> None:
+    """The real LegacyReader on an `mssql://` URL, pyodbc replaced by the project's ODBC
+    recorder (tests/odbc_recorder.py): the tracked check, then one snapshot read of the
+    changes in the configured legacy schema."""
+    live = (7, "Ann", "Lee", "a@x", "1", "addr", "2024-01-01", "2024-02-01", 0)
+    gone = (9, None, None, None, None, None, None, None, 1)
+    odbc.answers.update({"sys.change_tracking_tables": [(1,)],
+                         "CHANGE_TRACKING_CURRENT_VERSION": [(120, 100)],
+                         "CHANGETABLE": [live, gone]})
+    url = DatabaseURL.parse("mssql://reader@legacy/shop").with_password("pw")
+    rows: list[Any] = []
+    deleted: list[Any] = []
+    with LegacyReader(url, schema="old_store") as reader:
+        assert reader.change_tracked(CUSTOMERS)
+        read = reader.read_changes(CUSTOMERS, "ct:110", rows.extend, deleted.extend)
+    assert (read.version, read.full, rows, deleted) == (120, False, [live[:-1]], [(9,)])
+    source = "[old_store].[customers]"
+    assert [(sql, params) for sql, params, _ in odbc.executed] == [
+        (ct.tracked_sql(), (source,)), (ct.SNAPSHOT, ()), (ct.versions_sql(), (source,)),
+        (ct.changes_sql(CUSTOMERS, source), (110,)), (ct.READ_COMMITTED, ())]
 
 
 # --- for real, on SQL Server (GitHub Actions, mssql.yml) ------------------------------------
