@@ -19,6 +19,7 @@ from deltastore.extract.sync import sync_marts
 from deltastore.extract.sync.copy import input_size, write_batches
 from deltastore.extract.sync.statements import Column
 from deltastore.transform.build_log import record_build
+from deltastore.transform.lineage import ProjectNode
 from odbc_recorder import OdbcRecorder, RecordedConnection
 
 from deltastore import odbc_binding as binding
@@ -84,6 +85,16 @@ def test_text_lengths_are_utf16_units(tmp_path: Path) -> None:
     assert binding.utf16_units("ab\U0001F600") == 4
 
 
+def _record_passing_build(settings: Settings) -> None:
+    """What `deltastore build` leaves for the sync gate: a passing build of `dim_x`, the
+    project's one node feeding the marts."""
+    record_build(settings, {"metadata": {"generated_at": "2026-01-01T02:00:00Z",
+                                         "invocation_id": "i"}, "args": {"which": "build"},
+                            "results": [{"unique_id": "model.deltastore.dim_x",
+                                         "status": "success", "execution_time": 0.1}]},
+                 [ProjectNode("model.deltastore.dim_x", "model", True)])
+
+
 def test_dbt_leftovers_are_never_synced(tmp_path: Path) -> None:
     settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path)})
     assert settings.warehouse_url.path is not None
@@ -91,10 +102,7 @@ def test_dbt_leftovers_are_never_synced(tmp_path: Path) -> None:
         con.execute("create schema analytics; create table analytics.dim_x as select 1 as id; "
                     "create table analytics.dim_x__dbt_tmp as select 2 as id; "
                     "create table analytics.fct_y__dbt_backup as select 3 as id")
-    record_build(settings, {"metadata": {"generated_at": "2026-01-01T02:00:00Z",
-                                         "invocation_id": "i"}, "args": {"which": "build"},
-                            "results": [{"unique_id": "model.deltastore.dim_x",
-                                         "status": "success", "execution_time": 0.1}]})
+    _record_passing_build(settings)
     results = sync_marts(settings, echo=lambda _: None)
     assert [r.table for r in results] == ["dim_x"]
     assert sync_sql.is_dbt_leftover("dim_x__dbt_tmp_vw")
@@ -119,9 +127,7 @@ def test_a_swap_blocked_by_readers_is_tried_again_without_reloading(tmp_path: Pa
     assert settings.warehouse_url.path is not None
     with duckdb.connect(str(settings.warehouse_url.path)) as con:
         con.execute("create schema analytics; create table analytics.dim_x as select 1 as id")
-    record_build(settings, {"metadata": {"generated_at": "2026-01-01T02:00:00Z",
-                                         "invocation_id": "i"}, "args": {"which": "build"},
-                            "results": []})
+    _record_passing_build(settings)
     stages: list[str] = []
 
     def readers_hold_locks_once(stage: str, table: str, target: object) -> None:
