@@ -6,7 +6,8 @@ Exit codes are a contract with Argo's retry policy:
 sync gate, volume guard, checksum mismatch, mart columns off their contract; retrying won't
 help until the data changes) · 4 bug: an exception the code did not expect (the traceback
 is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT).
-Argo retries exactly code 1 (``workflows/argo/containers.py``, RETRY_EXPRESSION).
+Of these, Argo retries only code 1 (``workflows/argo/containers.py``, RETRY_EXPRESSION;
+it also retries pods lost, evicted or SIGTERMed, which exit with no code of ours).
 """
 
 from __future__ import annotations
