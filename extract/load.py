@@ -270,7 +270,10 @@ def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> Non
     next run's window rather than marked deleted)."""
     keys = keys_table(table)
     warehouse.start_stage(keys)
-    with BackgroundSink(lambda rows: warehouse.stage_rows(keys, rows)) as stage:
+    def stage_keys(rows: list[tuple[Any, ...]]) -> None:
+        warehouse.stage_rows(keys, rows)
+
+    with BackgroundSink(stage_keys) as stage:
         for rows in reader.key_batches(table):
             stage.put(rows)
 

@@ -6,8 +6,12 @@ The errors are built as pyodbc builds them (src/errors.cpp, GetErrorFromHandle):
 
 from __future__ import annotations
 
-import pyodbc
 import pytest
+
+try:
+    import pyodbc
+except ImportError:  # no unixODBC: the tests below are marked odbc and skip with why
+    pyodbc = None
 
 from deltastore.errors import (
     EXIT_CONFIG,
@@ -18,6 +22,8 @@ from deltastore.errors import (
     TransientError,
 )
 from deltastore.mssql_errors import classify, is_transient, native_error
+
+pytestmark = pytest.mark.odbc
 
 DRIVER = "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"
 

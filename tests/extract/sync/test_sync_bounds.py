@@ -122,6 +122,7 @@ def _lock_timeout() -> Exception:
         "time out period exceeded. (1222) (SQLExecDirectW)")
 
 
+@pytest.mark.odbc
 def test_a_swap_blocked_by_readers_is_tried_again_without_reloading(tmp_path: Path) -> None:
     settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path)})
     assert settings.warehouse_url.path is not None

@@ -102,6 +102,7 @@ def test_input_sizes_pin_every_column_type() -> None:
     assert len(m.input_sizes(LOAD_STATE)) == len(LOAD_STATE.columns)
 
 
+@pytest.mark.odbc
 def test_text_is_bound_at_the_batchs_longest_value() -> None:
     rows = [(1, "Mug", 9.5, "A mug \U0001F600", "kitchen", None, 4.5, 3),
             (2, "Pan", 20.0, None, "kitchen", "http://x", 4.0, 1)]
