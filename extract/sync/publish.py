@@ -238,12 +238,13 @@ class _Sync:
             sync_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow[1])
             columns = self._columns(target, "duckdb", MART_SCHEMA, table, catalog=SOURCE_ALIAS)
             src_rows, src_sum = _checksum(target, "duckdb", MART_SCHEMA, table, columns,
-                                          SOURCE_ALIAS)
+                                          SOURCE_ALIAS, engine=True)
         _commit(target, self.target_dialect)
         if self.hook:
             self.hook("shadow-loaded", table, target)
         shadow_columns = self._columns(target, self.target_dialect, *shadow)
-        rows, total = _checksum(target, self.target_dialect, *shadow, shadow_columns)
+        rows, total = _checksum(target, self.target_dialect, *shadow, shadow_columns,
+                                engine=not self.batched)
         seconds = time.perf_counter() - started
         result = TableSyncResult(table, rows, src_sum, total, seconds)
         verdict = "checksum match" if result.checksum_match else "CHECKSUM MISMATCH"
@@ -368,9 +369,12 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
 
 
 def _checksum(conn: Any, dialect: Dialect, schema: str, table: str, columns: list[Column],
-              catalog: str | None = None) -> tuple[int, int]:
-    rows, total = _fetchall(conn, sync_sql.checksum_query(dialect, schema, table, columns,
-                                                          catalog))[0]
+              catalog: str | None = None, engine: bool = False) -> tuple[int, int]:
+    """Row count and content checksum: DuckDB's own row hash when ``engine`` (both sides of
+    the copy read by one DuckDB), else the portable one of ``statements``."""
+    sql = (sync_sql.engine_checksum_query(schema, table, columns, catalog) if engine
+           else sync_sql.checksum_query(dialect, schema, table, columns, catalog))
+    rows, total = _fetchall(conn, sql)[0]
     return int(rows), int(total)
 
 

@@ -18,6 +18,11 @@ Content checksum (the same value on both sides of a sync):
    with the row count.
 Known limit: a float within 1e-17 of a rounding boundary may render differently on SQL
 Server, which converts floats through 17 significant digits.
+
+A copy between two DuckDB files, which one DuckDB process reads on both sides, is checked
+with DuckDB's own row hash instead (``engine_checksum_query``): about ten times cheaper,
+since nothing is rendered as text, and just as exact for a copy that never leaves the
+engine. Only the portable checksum compares across engines.
 """
 
 from __future__ import annotations
@@ -331,6 +336,14 @@ def checksum_query(dialect: Dialect, schema: str, table: str, columns: Sequence[
                 f"& CAST({HASH_MASK} AS BIGINT)")
     return (f"SELECT COUNT_BIG(*), COALESCE(SUM(CAST({row_hash} AS DECIMAL(38,0))), 0) "
             f"FROM {source}")
+
+
+def engine_checksum_query(schema: str, table: str, columns: Sequence[Column],
+                          catalog: str | None = None) -> str:
+    """DuckDB only: row count and the sum of DuckDB's ``hash`` of every row."""
+    names = ", ".join(quote("duckdb", c.name) for c in columns)
+    return (f"SELECT count(*), coalesce(sum(hash({names})), 0) "
+            f"FROM {qualified('duckdb', schema, table, catalog)}")
 
 
 def render_value(value: Any, column: Column) -> str:
