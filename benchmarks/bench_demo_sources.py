@@ -44,9 +44,8 @@ def cpu_seconds(who: int) -> float:
 
 
 def bench_legacy(scale: float) -> dict[str, float]:
-    from deltastore.extract.demo.legacy_data import generate_legacy_db
-
     from deltastore.dburl import DatabaseURL
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
 
     with tempfile.TemporaryDirectory() as folder:
         url = DatabaseURL.parse(f"sqlite:///{Path(folder) / 'legacy.db'}")
@@ -120,6 +119,7 @@ def bench_store_process(scale: float) -> dict[str, float]:
 def bench_store_stream(scale: float) -> dict[str, float]:
     """One unpaged ``/carts``: the server streams it in chunks; the client only counts bytes."""
     import requests
+
     from deltastore.extract.demo.store_server import DemoStore
 
     with DemoStore(scale=scale) as store:

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import duckdb
-from deltastore.dashboards.export import export_marts
 
+from deltastore.dashboards.export import export_marts
 from deltastore.settings import Settings
 
 

@@ -29,9 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+
 from deltastore.extract.load import format_summary, run_extract
 from deltastore.extract.sources.store_api import DEFAULT_PAGE_SIZE
-
 from deltastore.settings import Settings
 
 STORE_TARGET = 100_000
@@ -121,9 +121,8 @@ def bench_store_api(scale: float, data_dir: Path) -> None:
 
 
 def bench_legacy_db(scale: float, data_dir: Path) -> None:
-    from deltastore.extract.demo.legacy_data import generate_legacy_db
-
     from deltastore.dburl import DatabaseURL
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
 
     legacy = data_dir / "legacy.db"
     started = time.perf_counter()

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltastore.dashboards.marts import SCHEMA
 
+from deltastore.dashboards.marts import SCHEMA
 from deltastore.db import connect, quote
 from deltastore.errors import ConfigError, TransientError
 from deltastore.settings import Settings

@@ -84,7 +84,7 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
     """Marts may hold naive UTC or aware timestamps; compare them as naive UTC."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # The web store's API spells this category "jewelery"; the pages show the usual spelling

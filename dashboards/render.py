@@ -11,7 +11,6 @@ from pathlib import Path
 from deltastore.dashboards import definitions
 from deltastore.dashboards.marts import Marts, read_marts
 from deltastore.dashboards.pages import customers, fulfillment, overview, products
-
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
 
@@ -32,7 +31,7 @@ def render_dashboards(settings: Settings, out_dir: Path | None = None) -> Path:
 
 def write_site(marts: Marts, out_dir: Path, rendered_at: dt.datetime | None = None) -> Path:
     """Write every page; each file is replaced whole, so a viewer never sees half a page."""
-    now = rendered_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = rendered_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from deltastore.errors import ConfigError
 from deltastore.extract.sources.change_tracking import PREFIX as CT_PREFIX
 from deltastore.extract.sources.change_tracking import version_of
 from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, window_start
@@ -41,8 +42,6 @@ from deltastore.extract.warehouse import (
     open_warehouse,
 )
 from deltastore.extract.warehouse.base import keys_table
-
-from deltastore.errors import ConfigError
 from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 
@@ -89,7 +88,7 @@ class Progress:
 
 
 def new_batch() -> Batch:
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return Batch(f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}", now)
 
 
@@ -205,7 +204,7 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
     if reader.change_tracked(table):
         return _copy_tracked(reader, warehouse, table, batch, report, full_refresh)
     started_clock = time.monotonic()
-    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     saved = None
     if table.watermark is not None and not full_refresh:
         saved = warehouse.last_watermark(table)
@@ -247,7 +246,7 @@ def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, table: Table, batc
     """A table with SQL Server Change Tracking: changed rows and deleted keys since the
     saved version, or the whole table (then vanished rows are marked deleted)."""
     started_clock = time.monotonic()
-    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     saved = None if full_refresh else warehouse.last_watermark(table)
     keys = keys_table(table)
     warehouse.start_stage(table)

@@ -10,9 +10,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from deltastore.workflows.cli import build_parser
 
 from deltastore.settings import SETTINGS
+from deltastore.workflows.cli import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

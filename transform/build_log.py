@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore.transform.lineage import ProjectNode, project_nodes
-
 from deltastore.db import column_type, connect, quote
 from deltastore.errors import LoadError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
+from deltastore.transform.lineage import ProjectNode, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
@@ -100,7 +99,7 @@ def _utc(text: Any) -> dt.datetime | None:
     except ValueError:
         return None
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
 
 
@@ -246,7 +245,7 @@ def record_build(settings: Settings, run_results: dict[str, Any],
     if kind not in ("duckdb", "mssql"):
         raise LoadError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
                         "warehouse; use DuckDB or SQL Server")
-    recorded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     row = (build.invocation_id, build.command, build.generated_at, build.run_date,
            build.success, json.dumps(list(build.failed_nodes)), recorded_at)
     node_rows = [(build.invocation_id, n.unique_id, n.resource_type, n.status, n.seconds,

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltastore.errors import LoadError
+from deltastore.settings import Settings
 from deltastore.transform.erd import erd_markdown, marts_erd
 from deltastore.transform.manifest import load_manifest
 from deltastore.transform.runner import Echo, run_dbt
-
-from deltastore.errors import LoadError
-from deltastore.settings import Settings
 
 # <script src=…>, <link href=…>, <img src=…> or CSS url(…) pointing at another host.
 _EXTERNAL = re.compile(

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deltastore.transform.manifest import dbt_layers
-
 from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DEFAULT_ODBC_DRIVER
 from deltastore.entra import managed_identity_token
 from deltastore.errors import ConfigError, DataError, LoadError, TransientError
 from deltastore.settings import Settings
+from deltastore.transform.manifest import dbt_layers
 
 __all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_vars", "run_dbt",
            "target_dir"]
@@ -247,7 +246,7 @@ def dbt_vars(settings: Settings, run_date: dt.date | None = None,
              extra_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The vars every run gets: ``run_date`` (given, else the setting, else today UTC) and
     ``on_time_days``; ``extra_vars`` win over both."""
-    day = run_date or settings.run_date or dt.datetime.now(dt.timezone.utc).date()
+    day = run_date or settings.run_date or dt.datetime.now(dt.UTC).date()
     values: dict[str, Any] = {"run_date": day.isoformat(), "on_time_days": settings.on_time_days}
     values.update(extra_vars or {})
     return values

@@ -13,10 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from deltastore.transform.build_log import last_build, latest_node_states
-
 from deltastore.errors import ConfigError, DataError
 from deltastore.settings import Settings
+from deltastore.transform.build_log import last_build, latest_node_states
 
 DEFAULT_MAX_SECONDS = 300.0
 

@@ -18,12 +18,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.extract.sync import published_row_counts
-from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
-
 from deltastore.db import connect
 from deltastore.errors import EXIT_BUG, EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.extract.sync import published_row_counts
 from deltastore.settings import Settings
+from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
         prefix = f"[{number[step.name]}/{total}] {step.name}"
         argv = step.argv(run_date=date_text, full_refresh=full_refresh)
         say(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
-        wall_start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        wall_start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         started = time.perf_counter()
         code = run_command(argv, settings)
         seconds = time.perf_counter() - started

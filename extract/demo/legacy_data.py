@@ -21,11 +21,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from deltastore.extract.demo.legacy_records import LegacyData
-
 from deltastore.db import column_type, connect, quote
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
+from deltastore.extract.demo.legacy_records import LegacyData
 from deltastore.limits import available_cpus
 from deltastore.schemas import OLD_STORE_TABLES, Table
 

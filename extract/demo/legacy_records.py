@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
 from deltastore.extract.demo.rng import Rng, cumulative
-
 from deltastore.us_states import US_STATES
 
 PER_SCALE = {"customers": 10_000, "products": 2_000, "suppliers": 100, "orders": 15_000,

@@ -52,9 +52,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from deltastore.extract.demo.store_data import CATEGORIES, StoreData
-
 from deltastore.errors import ConfigError
+from deltastore.extract.demo.store_data import CATEGORIES, StoreData
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +431,7 @@ def _date(query: dict[str, str], name: str) -> dt.datetime | None:
     except ValueError:
         raise _HTTPProblem(400, f"`{name}={raw}` is not a date; write it as YYYY-MM-DD") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 

@@ -16,16 +16,15 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from deltastore.db import connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, DeltaStoreError, TransientError
 from deltastore.extract.sources import change_tracking
 from deltastore.extract.sources.mssql_watermark import (
     COLUMN_TYPE_SQL,
     add_converters,
     watermark_parameter,
 )
-
-from deltastore.db import connect, quote
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DeltaStoreError, TransientError
 from deltastore.mssql_errors import classify
 from deltastore.schemas import Table
 

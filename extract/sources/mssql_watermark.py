@@ -35,7 +35,7 @@ def parse_watermark(text: str) -> dt.datetime:
     """A stored watermark as a naive UTC ``datetime`` (aware values are converted)."""
     value = dt.datetime.fromisoformat(text.strip())
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

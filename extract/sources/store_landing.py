@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from deltastore.errors import LoadError
 from deltastore.extract.sources.prefetch import prefetched
 from deltastore.extract.sources.store_api import StoreApiClient
 from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
-
-from deltastore.errors import LoadError
 from deltastore.schemas import NEW_STORE_TABLES, Table
 
 TABLES: dict[str, Table] = {t.name: t for t in NEW_STORE_TABLES}

@@ -114,5 +114,5 @@ def utc_timestamp(text: str) -> str:
     except ValueError:
         raise BadRecord(f"`date` value `{text}` is not an ISO-8601 timestamp") from None
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(sep=" ")

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from deltastore import odbc_binding as binding
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync.statements import NVARCHAR_LIMIT, Column, Dialect
-
-from deltastore import odbc_binding as binding
 
 
 def attach_read_only(target: Any, path: str, alias: str) -> None:

@@ -15,15 +15,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from deltastore.errors import DataError
+from deltastore.settings import Settings
 from deltastore.transform.build_log import (
     FAILED_STATUSES,
     BuildRecord,
     NodeState,
     latest_node_states,
 )
-
-from deltastore.errors import DataError
-from deltastore.settings import Settings
 
 _SHOWN = 10
 

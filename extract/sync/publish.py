@@ -45,6 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltastore import odbc_binding
+from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
 from deltastore.extract.sync import copy as sync_copy
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync.gate import check_build_gate
@@ -59,11 +63,6 @@ from deltastore.extract.sync.statements import (
     Dialect,
 )
 from deltastore.extract.sync.volume import check_volume
-
-from deltastore import odbc_binding
-from deltastore.db import connect
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
 from deltastore.metrics import MART_ROWS, write_gauges
 from deltastore.mssql_errors import classify, native_error
 from deltastore.settings import Settings

@@ -360,7 +360,7 @@ def render_value(value: Any, column: Column) -> str:
         return value.isoformat()
     if kind in ("timestamp", "timestamptz"):
         if kind == "timestamptz" and value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     return str(value)
 

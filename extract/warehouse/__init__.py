@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from deltastore.extract.warehouse.base import Batch, MergeCounts, RejectRow, TableLoad, Warehouse
-
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
+from deltastore.extract.warehouse.base import Batch, MergeCounts, RejectRow, TableLoad, Warehouse
 
 __all__ = ["Batch", "MergeCounts", "RejectRow", "TableLoad", "Warehouse", "open_warehouse"]
 

@@ -15,6 +15,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from deltastore.db import column_type, connect, quote
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError, LoadError, TransientError
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -28,10 +32,6 @@ from deltastore.extract.warehouse.base import (
     stage_name,
     target_columns,
 )
-
-from deltastore.db import column_type, connect, quote
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, LoadError, TransientError
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 
 KIND = "duckdb"

@@ -19,6 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from deltastore import odbc_binding
+from deltastore.db import column_type, connect, quote
+from deltastore.dburl import DatabaseURL
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -32,10 +35,6 @@ from deltastore.extract.warehouse.base import (
     stage_name,
     target_columns,
 )
-
-from deltastore import odbc_binding
-from deltastore.db import column_type, connect, quote
-from deltastore.dburl import DatabaseURL
 from deltastore.mssql_errors import classify
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 

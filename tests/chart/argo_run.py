@@ -249,4 +249,4 @@ def run_task(cluster: Cluster, spec: Mapping[str, Any], template: Mapping[str, A
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,6 +15,7 @@ import helmrender
 import pytest
 from argo_forms import FAILURES_NONE, substitute
 from argo_run import Cluster, Run, run_container, run_workflow
+
 from deltastore.extract.demo import DEMO_END_DATE
 from deltastore.workflows.cli import build_parser
 

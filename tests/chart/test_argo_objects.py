@@ -10,9 +10,10 @@ from typing import Any
 import helmrender
 import pytest
 import yaml
+from helmrender import SCENARIOS
+
 from deltastore.workflows.argo.options import SENTINEL_PREFIX, RenderOptions
 from deltastore.workflows.argo.render import render_objects
-from helmrender import SCENARIOS
 
 SCHEDULING_FIELDS = ("nodeSelector", "tolerations", "affinity", "podPriorityClassName",
                      "imagePullSecrets")
@@ -156,9 +157,8 @@ def test_unsafe_schedule_in_a_dst_zone_is_refused() -> None:
 ])
 def test_chart_dst_check_agrees_with_the_renderer_in_dst_zones(schedule: str,
                                                               timezone: str) -> None:
-    from deltastore.workflows.argo.schedule import check_schedule
-
     from deltastore.errors import ConfigError
+    from deltastore.workflows.argo.schedule import check_schedule
 
     try:
         check_schedule(schedule, timezone)

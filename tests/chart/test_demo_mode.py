@@ -6,10 +6,10 @@ from typing import Any
 
 import helmrender
 import pytest
-from deltastore.workflows.cli import build_parser
 from helmrender import SCENARIOS
 
 from deltastore.settings import Settings
+from deltastore.workflows.cli import build_parser
 
 DEMO_KINDS = {"Deployment", "Service", "Job", "PersistentVolumeClaim"}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deltastore.transform.runner import dbt_environment
 
 from deltastore import db, limits
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
+from deltastore.transform.runner import dbt_environment
 
 
 def cgroup(tmp_path: Path, files: dict[str, str]) -> Path:

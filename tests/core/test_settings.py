@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deltastore.workflows.cli import main
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import EXIT_CONFIG, ConfigError
 from deltastore.settings import Settings
+from deltastore.workflows.cli import main
 
 
 def test_defaults_are_files_under_the_data_dir(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from dashboards_cdp import Browser, find_chromium
 from dashboards_marts import settings_for, write_marts
+
 from deltastore.dashboards import render_dashboards
 from deltastore.dashboards.marts import read_marts
 from deltastore.dashboards.render import write_site

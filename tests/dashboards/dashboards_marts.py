@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from deltastore.dashboards.marts import KPI_MARTS, SCHEMA
 
+from deltastore.dashboards.marts import KPI_MARTS, SCHEMA
 from deltastore.db import column_type
 from deltastore.settings import Settings
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import duckdb
 import pytest
 from dashboards_cdp import Browser, Page
+
 from deltastore.dashboards.fmt import money_short
 
 pytestmark = pytest.mark.browser

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dashboards_marts import EXTRA_CUSTOMERS, settings_for
-from deltastore.dashboards.export import _export_table, arrow_type, export_marts
-from deltastore.workflows.cli import main
 
+from deltastore.dashboards.export import _export_table, arrow_type, export_marts
 from deltastore.errors import ConfigError
+from deltastore.workflows.cli import main
 
 BATCH = 16  # rows per fetchmany: dim_customers spans many batches
 

@@ -17,10 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from deltastore.dashboards import render_dashboards
 from deltastore.dashboards.export import export_marts
 from deltastore.extract.sync import sync_marts
-
 from deltastore.settings import Settings
 
 

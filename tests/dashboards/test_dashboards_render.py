@@ -11,14 +11,14 @@ from typing import Any
 import duckdb
 import pytest
 from dashboards_marts import settings_for
+
 from deltastore.dashboards import fmt, render_dashboards
 from deltastore.dashboards.html import EMPTY_MESSAGE, freshness
 from deltastore.dashboards.marts import KPI_MARTS, Marts
 from deltastore.dashboards.render import write_site
 from deltastore.dashboards.tilemap import GRID_POSITIONS, STATE_NAMES
-from deltastore.workflows.cli import main
-
 from deltastore.errors import ConfigError
+from deltastore.workflows.cli import main
 
 PAGE_FILES = ("index.html", "customers.html", "products.html", "fulfillment.html")
 SITE_FILES = (*PAGE_FILES, "definitions.html")

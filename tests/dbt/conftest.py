@@ -14,14 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from deltastore.dburl import DatabaseURL
 from deltastore.extract.demo import DEMO_END_DATE
 from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.extract.demo.store_server import DemoStore
 from deltastore.extract.load import run_extract
-from deltastore.transform.runner import DbtRun, run_dbt
-
-from deltastore.dburl import DatabaseURL
 from deltastore.settings import Settings
+from deltastore.transform.runner import DbtRun, run_dbt
 
 LEGACY_SCALE = 0.05
 STORE_SCALE = 0.02

@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 import pytest
-from deltastore.transform.runner import SECRET_ACCESS_TOKEN, SECRET_PASSWORD, run_dbt
 from odbc_recorder import (
     TOKEN,
     FakeManagedIdentityCredential,
@@ -29,6 +28,7 @@ from odbc_recorder import (
 from deltastore import entra
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
+from deltastore.transform.runner import SECRET_ACCESS_TOKEN, SECRET_PASSWORD, run_dbt
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt"
 SERVER = "deltastore-wh.database.windows.net"

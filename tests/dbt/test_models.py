@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
-from deltastore.transform.runner import run_dbt
 
 from deltastore.db import column_type, quote
 from deltastore.schemas import ALL_TABLES, LOAD_COLUMNS
 from deltastore.settings import Settings
+from deltastore.transform.runner import run_dbt
 
 if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable packages
     from conftest import BuiltWarehouse

@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 import sqlglot
-from deltastore.transform.manifest import dbt_layers
-from deltastore.transform.runner import DbtRun, dbt_args, run_dbt
 from odbc_recorder import OdbcRecorder
 from sqlglot.tokens import TokenType
 
 from deltastore.settings import Settings
+from deltastore.transform.manifest import dbt_layers
+from deltastore.transform.runner import DbtRun, dbt_args, run_dbt
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt"
 PASSWORD = "Tsql-compile-S3cret!"

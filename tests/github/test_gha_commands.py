@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from deltastore.workflows.cli import build_parser
 from gha_workflows import (
     REPO,
     Step,
@@ -26,6 +25,8 @@ from gha_workflows import (
     without_expressions,
     workflow_paths,
 )
+
+from deltastore.workflows.cli import build_parser
 
 WORKFLOWS = workflow_paths()
 RUN_STEPS = [s for path in WORKFLOWS for s in steps(path) if s.run]

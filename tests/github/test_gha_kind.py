@@ -13,7 +13,6 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from deltastore.workflows.argo import cron
 from gha_workflows import (
     REPO,
     WORKFLOWS_DIR,
@@ -23,6 +22,8 @@ from gha_workflows import (
     steps,
     workflow_env,
 )
+
+from deltastore.workflows.argo import cron
 
 KIND = WORKFLOWS_DIR / "kind.yml"
 CHART = REPO / "charts" / "deltastore"

@@ -13,9 +13,10 @@ import os
 from typing import Any
 
 import pytest
+from kind_cluster import Cluster, newest_finished_workflow, release_values
+
 from deltastore.workflows.argo import cron
 from deltastore.workflows.argo.kube import SubmitRequest, submit_workflow
-from kind_cluster import Cluster, newest_finished_workflow, release_values
 
 
 @pytest.fixture(scope="session")

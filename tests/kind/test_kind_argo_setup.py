@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deltastore.workflows.argo import cron, kube
 from kind_cluster import Cluster
+
+from deltastore.workflows.argo import cron, kube
 
 pytestmark = pytest.mark.kind
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from deltastore.workflows.pipeline import PIPELINE
 from kind_cluster import (
     READ_MARTS,
     REPO,
@@ -24,6 +23,8 @@ from kind_cluster import (
     task_phases,
     unexplained_failures,
 )
+
+from deltastore.workflows.pipeline import PIPELINE
 
 
 def helm_secret_data(release: dict[str, object]) -> dict[str, str]:

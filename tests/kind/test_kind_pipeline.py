@@ -11,8 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from deltastore.workflows.argo import cron, template
-from deltastore.workflows.pipeline import PIPELINE
 from kind_cluster import (
     READ_MARTS,
     Cluster,
@@ -22,6 +20,9 @@ from kind_cluster import (
     task_phases,
     unexplained_failures,
 )
+
+from deltastore.workflows.argo import cron, template
+from deltastore.workflows.pipeline import PIPELINE
 
 pytestmark = pytest.mark.kind
 

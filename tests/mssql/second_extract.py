@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from deltastore.extract.load import run_extract
-
 from deltastore.db import connect, quote
+from deltastore.extract.load import run_extract
 from deltastore.settings import Settings
 
 CHANGED = (1, 2)

@@ -11,14 +11,14 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
-from deltastore.transform import build_log
-from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
-from deltastore.transform.lineage import ProjectNode, project_nodes
 
 from deltastore.db import quote
 from deltastore.errors import LoadError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES
 from deltastore.settings import Settings
+from deltastore.transform import build_log
+from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
+from deltastore.transform.lineage import ProjectNode, project_nodes
 
 
 def _results(invocation: str, statuses: dict[str, tuple[str, float]],

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from deltastore.errors import ConfigError, DataError, LoadError
 from deltastore.extract.sync.gate import check_build_gate
+from deltastore.settings import Settings
 from deltastore.transform.build_log import last_build
 from deltastore.transform.manifest import dbt_layers
 from deltastore.transform.runner import dbt_args, dbt_environment, run_dbt, target_dir
 from deltastore.transform.slo import check_slo
 from deltastore.workflows import cli
-
-from deltastore.errors import ConfigError, DataError, LoadError
-from deltastore.settings import Settings
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
 

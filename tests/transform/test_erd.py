@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from deltastore.settings import Settings
 from deltastore.transform.docs import external_references
 from deltastore.transform.erd import marts_erd, write_erd
 from deltastore.transform.runner import run_dbt, target_dir
 from deltastore.workflows import cli
-
-from deltastore.settings import Settings
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"
 REAL_PROJECT = Path(__file__).resolve().parents[2] / "dbt"

@@ -9,11 +9,11 @@ from typing import Any
 
 import duckdb
 import pytest
+
+from deltastore.settings import Settings
 from deltastore.workflows import demo
 from deltastore.workflows.cli import main
 from deltastore.workflows.demo import DEMO_RUN_DATE, prepare_legacy_db
-
-from deltastore.settings import Settings
 
 # docs/data-contracts.md: the original marts and the KPI marts.
 CONTRACT_MARTS = (

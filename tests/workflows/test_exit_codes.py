@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from deltastore.workflows import cli
-from deltastore.workflows.commands import sync as sync_command
 
 from deltastore.errors import EXIT_BUG, EXIT_INTERRUPTED
+from deltastore.workflows import cli
+from deltastore.workflows.commands import sync as sync_command
 
 
 def test_an_unexpected_exception_is_a_bug_exit_4_with_its_traceback(

@@ -7,13 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from deltastore.errors import ConfigError
+from deltastore.settings import Settings
 from deltastore.workflows import runner
 from deltastore.workflows.cli import main
 from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
 from deltastore.workflows.runner import failed_exit_code, run_pipeline, summary_table
-
-from deltastore.errors import ConfigError
-from deltastore.settings import Settings
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from hera.workflows import DAG, Parameter, Task
+
+from deltastore.errors import ConfigError
 from deltastore.workflows.argo import containers, template
 from deltastore.workflows.argo.options import RenderOptions
 from deltastore.workflows.argo.template import WorkflowParameter
 from deltastore.workflows.pipeline import PIPELINE, step
-from hera.workflows import DAG, Parameter, Task
-
-from deltastore.errors import ConfigError
 
 NAME = "deltastore-backfill"
 MAX_DAYS = 366

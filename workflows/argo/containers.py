@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deltastore.workflows.argo.options import RenderOptions, is_sentinel
 from hera.workflows import Artifact, ConfigMapEnvFrom, Container, Env, Parameter, SecretEnvFrom
 from hera.workflows.metrics import Counter, Gauge, Label
 from hera.workflows.models import (
@@ -35,6 +34,7 @@ from hera.workflows.models import (
 from hera.workflows.retry_strategy import RetryPolicy, RetryStrategy
 
 from deltastore.metrics import FAILED_TESTS, ROWS_LOADED
+from deltastore.workflows.argo.options import RenderOptions, is_sentinel
 
 ENTRYPOINT = "deltastore"
 DATA_DIR = "/data"

@@ -11,10 +11,11 @@ in a timezone with daylight saving are checked by ``workflows.argo.schedule``.
 
 from __future__ import annotations
 
-from deltastore.workflows.argo import template
-from deltastore.workflows.argo.options import RenderOptions
 from hera.workflows import CronWorkflow
 from hera.workflows.models import WorkflowTemplateRef
+
+from deltastore.workflows.argo import template
+from deltastore.workflows.argo.options import RenderOptions
 
 DAILY = "deltastore-daily"
 FRESHNESS = "deltastore-freshness"

@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.workflows.argo import backfill, cron, template
-
 from deltastore.errors import ConfigError, TransientError
+from deltastore.workflows.argo import backfill, cron, template
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
@@ -104,7 +103,7 @@ def workflow_from_cron(cron_workflow: Mapping[str, Any], params: Mapping[str, st
     cron_labels = meta.get("labels") or {}
     labels = {k: cron_labels[k] for k in (*PROPAGATED_LABELS, INSTANCE_ID_LABEL)
               if k in cron_labels}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     annotations = {SCHEDULED_TIME: now.isoformat(timespec="seconds").replace("+00:00", "Z")}
     run_meta = cron_workflow["spec"].get("workflowMetadata") or {}
     metadata = _metadata(name, {**labels, CRON_LABEL: name, **(run_meta.get("labels") or {})})
@@ -139,7 +138,7 @@ def _seconds(started: str | None, finished: str | None, now: dt.datetime) -> flo
 
 def node_rows(workflow: Mapping[str, Any], now: dt.datetime | None = None) -> list[NodeRow]:
     """The workflow's pods and steps (not its DAG/retry wrappers), oldest first."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     nodes = (workflow.get("status") or {}).get("nodes") or {}
     rows = [NodeRow(n.get("displayName", key), n.get("phase", "Pending"),
                     _seconds(n.get("startedAt"), n.get("finishedAt"), now),

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from deltastore.errors import ConfigError
+from deltastore.resources import find_checkout
+from deltastore.settings import Settings
 from deltastore.workflows.argo import backfill, cron, schedule, template
 from deltastore.workflows.argo.options import (
     CHART_DEMO_OPTIONS,
@@ -21,10 +25,6 @@ from deltastore.workflows.argo.options import (
     RenderOptions,
     is_sentinel,
 )
-
-from deltastore.errors import ConfigError
-from deltastore.resources import find_checkout
-from deltastore.settings import Settings
 
 # Relative to a checkout: the YAML is committed there. An installed package never writes
 # into itself; outside a checkout the command needs --out (see output_dirs).

@@ -119,7 +119,7 @@ def transitions(tz: zoneinfo.ZoneInfo, years: tuple[int, ...]) -> list[Transitio
     """Offset changes of ``tz`` during ``years``, as local intervals."""
     found: list[Transition] = []
     for year in years:
-        previous = dt.datetime(year, 1, 1, 12, tzinfo=dt.timezone.utc)
+        previous = dt.datetime(year, 1, 1, 12, tzinfo=dt.UTC)
         for _ in range(366):
             current = previous + dt.timedelta(days=1)
             if current.year > year:

@@ -24,9 +24,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deltastore.workflows.argo import containers
-from deltastore.workflows.argo.options import RenderOptions
-from deltastore.workflows.pipeline import PIPELINE, FanOut, Step
 from hera.workflows import (
     DAG,
     Artifact,
@@ -44,6 +41,10 @@ from hera.workflows.models import (
     TTLStrategy,
     WorkflowMetadata,
 )
+
+from deltastore.workflows.argo import containers
+from deltastore.workflows.argo.options import RenderOptions
+from deltastore.workflows.pipeline import PIPELINE, FanOut, Step
 
 NAME = "deltastore-pipeline"
 ENTRY = "pipeline"

@@ -6,14 +6,13 @@ import argparse
 import time
 from pathlib import Path
 
+from deltastore.errors import ConfigError, DataError
+from deltastore.metrics import FAILED_TESTS, write_metric
 from deltastore.transform.build_log import record_build_file
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.runner import parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
-
-from deltastore.errors import ConfigError, DataError
-from deltastore.metrics import FAILED_TESTS, write_metric
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -71,18 +71,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace) -> int:
-    from deltastore.workflows.demo import wait_for_legacy_db
-
     from deltastore.settings import Settings
+    from deltastore.workflows.demo import wait_for_legacy_db
 
     wait_for_legacy_db(Settings.from_env(), args.timeout, args.poll)
     return 0
 
 
 def _legacy(args: argparse.Namespace) -> int:
-    from deltastore.workflows.demo import generate_legacy
-
     from deltastore.dburl import DatabaseURL
+    from deltastore.workflows.demo import generate_legacy
 
     settings = settings_for(args)
     url = settings.legacy_db_url

@@ -6,9 +6,8 @@ import argparse
 import sys
 
 from deltastore.extract.load import SOURCES, format_summary, run_extract
-from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
-
 from deltastore.metrics import ROWS_LOADED, write_metric
+from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from deltastore.extract.demo.store_data import product
 from deltastore.workflows.cli import main
 

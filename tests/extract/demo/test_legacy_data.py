@@ -11,6 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
+
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, legacy_data
 from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.extract.demo.legacy_records import (
@@ -22,9 +25,6 @@ from deltastore.extract.demo.legacy_records import (
     US_STATES,
     legacy_counts,
 )
-
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError
 from deltastore.schemas import OLD_STORE_TABLES
 
 SMALL = 0.02   # 200 customers, 300 orders: shapes, dirt, reruns
@@ -175,7 +175,7 @@ def test_dates_cover_the_demo_year_and_deliveries_follow_shipping(
                           "where s.shipment_date < o.order_date") == 0
     assert scalar(medium, "select count(*) from customers where updated_at < created_at") == 0
     assert scalar(medium, "select count(*) from orders where updated_at < order_date") == 0
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
     for table in ("customers", "products", "orders", "shipments"):
         newest = scalar(medium, f"select max(updated_at) from {table}")
         assert newest <= now, table

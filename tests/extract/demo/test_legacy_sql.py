@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlglot
+
 from deltastore.extract.demo.legacy_data import (
     TABLES,
     _BatchWriter,
@@ -23,7 +24,6 @@ from deltastore.extract.demo.legacy_data import (
     row_adapter,
 )
 from deltastore.extract.demo.legacy_records import LegacyData
-
 from deltastore.schemas import OLD_STORE_TABLES
 
 

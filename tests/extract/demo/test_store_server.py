@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
+from deltastore.errors import ConfigError
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, store_server
 from deltastore.extract.demo.store_data import (
     CATEGORIES,
@@ -23,8 +25,6 @@ from deltastore.extract.demo.store_data import (
     user,
 )
 from deltastore.extract.demo.store_server import DemoStore, Fault
-
-from deltastore.errors import ConfigError
 
 SCALE = 0.05  # 10 products, 50 users, 500 carts
 SEED = 42

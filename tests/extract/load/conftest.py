@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from deltastore.extract.demo.legacy_data import generate_legacy_db
 
 from deltastore.dburl import DatabaseURL
+from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.settings import Settings
 
 LEGACY_SCALE = 0.02

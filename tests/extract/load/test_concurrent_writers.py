@@ -20,8 +20,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from deltastore.extract.load import run_extract
 
+from deltastore.extract.load import run_extract
 from deltastore.schemas import OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 

@@ -6,9 +6,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from extract_load_helpers import dump_warehouse
+
 from deltastore.extract.demo.store_server import DemoStore, Fault
 from deltastore.workflows.cli import main
-from extract_load_helpers import dump_warehouse
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ from typing import Any
 import duckdb
 import pytest
 import requests
-from deltastore.extract.demo.legacy_data import generate_legacy_db
-from deltastore.extract.demo.store_server import DemoStore, Fault
-from deltastore.extract.load import TableResult, run_extract
-from deltastore.extract.sources.store_api import RetryPolicy
 from extract_load_helpers import dump_warehouse
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import LoadError
+from deltastore.extract.demo.legacy_data import generate_legacy_db
+from deltastore.extract.demo.store_server import DemoStore, Fault
+from deltastore.extract.load import TableResult, run_extract
+from deltastore.extract.sources.store_api import RetryPolicy
 from deltastore.schemas import ALL_TABLES, OLD_STORE_TABLES
 from deltastore.settings import Settings
 

@@ -16,12 +16,12 @@ from typing import Any
 import pyodbc
 import pytest
 import sqlglot
-from deltastore.extract.sources import change_tracking as ct
-from deltastore.extract.sources.legacy_db import LegacyReader, source_table
 from odbc_recorder import OdbcRecorder
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
+from deltastore.extract.sources import change_tracking as ct
+from deltastore.extract.sources.legacy_db import LegacyReader, source_table
 from deltastore.schemas import OLD_STORE_TABLES, table
 
 CUSTOMERS = table("old_store", "customers")
@@ -183,11 +183,10 @@ def test_change_tracking_under_concurrent_writers_on_sql_server(tmp_path: Any) -
     """The concurrent-writer test of tests/extract/load on SQL Server, with Change Tracking
     on `customers` and `orders` and the `updated_at` window on the other tables: after one
     more extract the warehouse's live rows equal the source's, value by value."""
-    from deltastore.extract.demo.legacy_data import generate_legacy_db
-    from deltastore.extract.load import run_extract
-
     from deltastore.db import connect
     from deltastore.dburl import DatabaseURL
+    from deltastore.extract.demo.legacy_data import generate_legacy_db
+    from deltastore.extract.load import run_extract
     from deltastore.settings import Settings
 
     password = os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD", "")

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
 from deltastore.extract.sources.legacy_db import (
     LegacyReader,
     keys_sql,
@@ -15,9 +18,6 @@ from deltastore.extract.sources.legacy_db import (
     select_sql,
     window_start,
 )
-
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError
 from deltastore.schemas import OLD_STORE_TABLES, table
 
 CUSTOMERS = table("old_store", "customers")

@@ -14,6 +14,11 @@ import struct
 from collections.abc import Iterator
 
 import pytest
+from odbc_recorder import OdbcRecorder
+
+from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
+from deltastore.errors import ConfigError
 from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark
 from deltastore.extract.sources.mssql_watermark import (
     SQL_SS_TIMESTAMPOFFSET,
@@ -21,11 +26,6 @@ from deltastore.extract.sources.mssql_watermark import (
     datetimeoffset_as_utc,
     watermark_parameter,
 )
-from odbc_recorder import OdbcRecorder
-
-from deltastore.db import connect
-from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError
 from deltastore.schemas import table
 
 CUSTOMERS = table("old_store", "customers")

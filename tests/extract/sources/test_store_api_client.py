@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.extract.demo.store_server import DemoStore, Fault
 from deltastore.extract.sources.store_api import (
     RetryPolicy,
@@ -17,8 +19,6 @@ from deltastore.extract.sources.store_api import (
     redact_url,
     retry_after_seconds,
 )
-
-from deltastore.errors import ConfigError, DataError, TransientError
 
 FAST = RetryPolicy(attempts=3, max_seconds=10, base_delay=0.01, max_delay=0.05)
 

@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 import pytest
-from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
 
+from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
 from deltastore.schemas import table
 
 PRODUCT: dict[str, Any] = {

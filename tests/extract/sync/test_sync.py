@@ -11,18 +11,18 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+
+from deltastore.errors import ConfigError, DataError, LoadError, TransientError
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync import sync_marts
 from deltastore.extract.sync.copy import read_batches
 from deltastore.extract.sync.retry import backoff_delays, is_transient, native_error, with_retries
 from deltastore.extract.sync.statements import Column
 from deltastore.extract.sync.volume import volume_drops
+from deltastore.settings import Settings
 from deltastore.transform.build_log import record_build
 from deltastore.transform.lineage import ProjectNode
 from deltastore.workflows.cli import main
-
-from deltastore.errors import ConfigError, DataError, LoadError, TransientError
-from deltastore.settings import Settings
 
 MARTS = ("dim_things", "kpi_summary", "kpi_empty")
 # The dbt project's nodes as `deltastore build` records them from the manifest.
@@ -143,7 +143,7 @@ def _naive_utc(tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple
     """Aware timestamps as UTC wall-clock time, which is how a batched copy writes them."""
     def plain(value: Any) -> Any:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     return {name: [tuple(plain(v) for v in row) for row in rows]
             for name, rows in tables.items()}

@@ -14,16 +14,16 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from odbc_recorder import OdbcRecorder, RecordedConnection
+
+from deltastore import odbc_binding as binding
 from deltastore.extract.sync import statements as sync_sql
 from deltastore.extract.sync import sync_marts
 from deltastore.extract.sync.copy import input_size, write_batches
 from deltastore.extract.sync.statements import Column
+from deltastore.settings import Settings
 from deltastore.transform.build_log import record_build
 from deltastore.transform.lineage import ProjectNode
-from odbc_recorder import OdbcRecorder, RecordedConnection
-
-from deltastore import odbc_binding as binding
-from deltastore.settings import Settings
 
 WIDE = [Column("id", "int"), Column("total", "decimal", 12, 2), Column("share", "float"),
         Column("name", "text", max_length=60), Column("notes", "text", max_length=None),

@@ -9,11 +9,11 @@ from typing import Any
 
 import duckdb
 import pytest
-from deltastore.extract.warehouse import Batch, RejectRow, TableLoad, open_warehouse
-from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, LoadError
+from deltastore.extract.warehouse import Batch, RejectRow, TableLoad, open_warehouse
+from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
 from deltastore.schemas import table
 
 PRODUCTS = table("new_store", "products")

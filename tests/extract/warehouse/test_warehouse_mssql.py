@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 import sqlglot
-from deltastore.extract.warehouse import Batch, TableLoad
-from deltastore.extract.warehouse import mssql as m
-from deltastore.extract.warehouse.base import keys_table
 from sqlglot import exp
 
 from deltastore.dburl import DatabaseURL
+from deltastore.extract.warehouse import Batch, TableLoad
+from deltastore.extract.warehouse import mssql as m
+from deltastore.extract.warehouse.base import keys_table
 from deltastore.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
 
 CART_ITEMS = table("new_store", "cart_items")

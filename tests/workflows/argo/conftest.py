@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from argo_cases import LAYERS, SCHEMAS
 from argo_strict import strict_validators
+
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import chart_objects, render_objects
 

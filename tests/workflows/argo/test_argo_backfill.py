@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from deltastore.workflows.argo.backfill import LOOP, backfill_days
-from deltastore.workflows.cli import main
 
 from deltastore.errors import ConfigError
+from deltastore.workflows.argo.backfill import LOOP, backfill_days
+from deltastore.workflows.cli import main
 
 BACKFILL_FILE = "workflowtemplate-deltastore-backfill.yaml"
 

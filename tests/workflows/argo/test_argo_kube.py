@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from argo_http import serve
+
+from deltastore.errors import ConfigError
 from deltastore.workflows.argo import kube
 from deltastore.workflows.argo.kube import (
     SubmitRequest,
@@ -20,8 +22,6 @@ from deltastore.workflows.argo.kube import (
     workflow_from_template,
 )
 from deltastore.workflows.cli import main
-
-from deltastore.errors import ConfigError
 
 NAMESPACE = "pipelines"
 BASE = f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}"
@@ -68,7 +68,7 @@ def test_workflow_from_the_cron_is_what_argo_submit_from_cronwf_makes():
                                       "finalizers": ["example.com/keep"]},
                  "workflowSpec": {"workflowTemplateRef": {"name": "deltastore-pipeline"}}},
     }
-    body = workflow_from_cron(cron, {}, now=dt.datetime(2026, 1, 31, 2, tzinfo=dt.timezone.utc))
+    body = workflow_from_cron(cron, {}, now=dt.datetime(2026, 1, 31, 2, tzinfo=dt.UTC))
     meta = body["metadata"]
     assert meta["generateName"] == "deltastore-daily-"
     assert meta["labels"]["workflows.argoproj.io/cron-workflow"] == "deltastore-daily"
@@ -129,7 +129,7 @@ STATUS = {
 
 def test_status_rows_show_pods_with_phase_duration_and_message():
     rows = node_rows({"metadata": {"name": "wf"}, "status": STATUS},
-                     now=dt.datetime(2026, 1, 31, 3, tzinfo=dt.timezone.utc))
+                     now=dt.datetime(2026, 1, 31, 3, tzinfo=dt.UTC))
     assert [(r.name, r.phase, r.seconds, r.message) for r in rows] == [
         ("extract-store-api", "Succeeded", 90.0, ""),
         ("sync(0)", "Failed", 5.0, "Error (exit code 2)"),

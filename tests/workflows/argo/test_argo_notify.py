@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from argo_forms import FAILURES_NONE, UPSTREAM_TEST_FAILURES_PREFIX, failures_global
 from argo_http import serve
-from deltastore.workflows.argo.notify import notify, parse_failures
-from deltastore.workflows.cli import main
 
 from deltastore.errors import ConfigError, TransientError
+from deltastore.workflows.argo.notify import notify, parse_failures
+from deltastore.workflows.cli import main
 
 # What Argo puts in {{workflow.failures}}: the retry parent and its attempts fail together.
 FAILURES = ('[{"displayName":"sync","message":"No more retries left","templateName":"sync",'

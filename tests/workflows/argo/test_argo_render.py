@@ -10,10 +10,11 @@ import jsonschema
 import pytest
 import yaml
 from argo_cases import DEMO_RELEASE, RELEASE_OPTIONS, replace_sentinels
+from hera.workflows.models import CronWorkflow, WorkflowTemplate
+
 from deltastore.workflows.argo import render
 from deltastore.workflows.argo.options import CHART_OPTIONS, DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import render_objects, rendered_files, to_yaml
-from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFESTS_DIR = REPO / render.MANIFESTS_SUBDIR

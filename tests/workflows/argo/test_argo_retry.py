@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+
 from deltastore.workflows.argo import template
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"

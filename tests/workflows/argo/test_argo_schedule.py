@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 
 import pytest
+
+from deltastore.errors import ConfigError
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import render_objects
 from deltastore.workflows.argo.schedule import check_schedule, dst_conflicts, parse_cron, zone
-
-from deltastore.errors import ConfigError
 
 YEARS = (2026, 2027)
 

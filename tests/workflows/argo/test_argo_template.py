@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 from argo_cases import LAYERS
+
 from deltastore.extract.load import legacy_tables_named
+from deltastore.schemas import OLD_STORE_TABLES
 from deltastore.workflows.argo import containers, template
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import dashboards_command_exists, render_objects
 from deltastore.workflows.cli import build_parser
 from deltastore.workflows.pipeline import PIPELINE, execution_order
-
-from deltastore.schemas import OLD_STORE_TABLES
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 # Sample values for Argo expressions, by the expression's last name.
