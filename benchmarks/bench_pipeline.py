@@ -87,9 +87,16 @@ def met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+# DuckDB's memory limit for every step (``--duckdb-memory-limit``): what a pod's memory
+# limit gives it (deltastore/limits.py takes half of the cgroup limit).
+DUCKDB_MEMORY_LIMIT: str = ""
+
+
 def environment(data_dir: Path, store_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
     env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE="2026-01-01")
+    if DUCKDB_MEMORY_LIMIT:
+        env["DELTASTORE_DUCKDB_MEMORY_LIMIT"] = DUCKDB_MEMORY_LIMIT
     if store_url:
         env["DELTASTORE_STORE_API_URL"] = store_url
     return env
@@ -287,10 +294,16 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=10, help="data volume of the steps")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["help", "steps", "store-api", "legacy", "export", "demo"])
+    parser.add_argument("--duckdb-memory-limit", default="",
+                        help="DuckDB memory_limit for every step, as a pod's limit would set "
+                             "it (default: half this machine's memory)")
     args = parser.parse_args()
+    global DUCKDB_MEMORY_LIMIT
+    DUCKDB_MEMORY_LIMIT = args.duckdb_memory_limit
     root = Path(tempfile.mkdtemp(prefix="deltastore-bench-"))
     print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores; "
-          f"scale {args.scale:g}; data in {root}", flush=True)
+          f"scale {args.scale:g}; DuckDB memory limit "
+          f"{DUCKDB_MEMORY_LIMIT or 'default'}; data in {root}", flush=True)
     benches = {
         "help": lambda: [bench_help(root)],
         "demo": lambda: [bench_demo(root)],
