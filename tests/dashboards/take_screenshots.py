@@ -29,7 +29,7 @@ def main() -> None:
     try:
         for name in PAGES:
             for width in (1440, 390):
-                page = browser.open((args.site / f"{name}.html").as_uri(), width=width)
+                page = browser.open((args.site.resolve() / f"{name}.html").as_uri(), width=width)
                 try:
                     problems = page.collect().problems()
                     if problems:
