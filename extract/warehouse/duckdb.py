@@ -37,6 +37,7 @@ from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
 LOCK_POLL_SECONDS = 0.5
+CREATE_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 # Arrow types that DB-API values convert to without surprises; others are inferred per
 # batch and cast by DuckDB on insert (text timestamps, floats or Decimals for money).
@@ -147,9 +148,27 @@ class DuckDBWarehouse:
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         for table in (*tables, LOAD_STATE, REJECTS):
-            self._run(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
-            self._run(create_table_sql(table, with_load_columns=table.schema != META))
+            self._create(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
+            self._create(create_table_sql(table, with_load_columns=table.schema != META))
             self._check_columns(table)
+
+    def _create(self, sql: str) -> None:
+        """Run a ``CREATE … IF NOT EXISTS``, again if another connection raced it.
+
+        ``deltastore run`` extracts both sources at once in one process, so two connections
+        to one database may create ``meta.load_state`` together; DuckDB then aborts one with
+        a write-write conflict, and a second try finds the object there.
+        """
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                self.connection.execute(sql)
+                return
+            except duckdb.TransactionException as exc:
+                if "conflict" not in str(exc) or attempt == CREATE_ATTEMPTS:
+                    raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
+                time.sleep(0.05 * attempt)
+            except duckdb.Error as exc:
+                raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
 
     def _check_columns(self, table: Table) -> None:
         found = [r[0] for r in self._run(

@@ -172,3 +172,42 @@ def test_a_locked_warehouse_is_waited_for_then_opened(tmp_path: Path) -> None:
         DuckDBWarehouse(url, lock_wait_seconds=30).close()  # opens once the holder is gone
     finally:
         holder.wait(timeout=30)
+
+
+def test_two_connections_creating_the_tables_at_once_both_succeed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deltastore run` extracts both sources at once in one process: both writers create
+    `meta.load_state` on a new warehouse together, and DuckDB aborts one with a write-write
+    conflict. The loser tries again and finds the table."""
+    import threading
+
+    from deltastore.extract.warehouse import duckdb as duckdb_writer
+
+    seen: list[str] = []
+    real_sleep = duckdb_writer.time.sleep
+    monkeypatch.setattr(duckdb_writer.time, "sleep",
+                        lambda s: (seen.append("retried"), real_sleep(s)))
+    for attempt in range(30):  # the conflict needs the two creates to overlap
+        url = DatabaseURL.parse(f"duckdb://{tmp_path / f'race{attempt}.duckdb'}")
+        writers = [open_warehouse(url), open_warehouse(url)]
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def create(wh: Any, start: threading.Barrier, errors: list[BaseException]) -> None:
+            start.wait()
+            try:
+                wh.ensure_tables([PRODUCTS, CARTS])
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=create, args=(wh, start, errors)) for wh in writers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for wh in writers:
+            wh.close()
+        assert errors == []
+        if seen:
+            break
+    assert seen, "the two creates never overlapped in 30 tries"
