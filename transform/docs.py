@@ -1,6 +1,7 @@
-"""The documentation site: ``dbt docs generate --static`` plus the marts' ER diagram.
+"""The documentation site: dbt's docs page with manifest and catalog inlined, plus the
+marts' ER diagram.
 
-dbt writes one self-contained ``static_index.html`` (manifest and catalog inlined). Its
+The page is one self-contained file, as ``dbt docs generate --static`` writes it. Its
 only outside reference is dbt's usage tracker, which the page loads only when the
 manifest says tracking is on; the runner always turns tracking off, and
 ``external_references`` checks the page for anything else. The ERD is written as
@@ -18,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore.errors import LoadError
+from deltastore.errors import ConfigError
 from deltastore.settings import Settings
 from deltastore.transform.erd import erd_markdown, marts_erd
 from deltastore.transform.manifest import load_manifest
-from deltastore.transform.runner import Echo, run_dbt
+from deltastore.transform.runner import Echo, project_files, run_dbt, target_dir
 
 # <script src=…>, <link href=…>, <img src=…> or CSS url(…) pointing at another host.
 _EXTERNAL = re.compile(
@@ -76,16 +77,21 @@ def static_site(manifest: Mapping[str, Any], catalog: Mapping[str, Any]) -> str:
 def generate_docs(settings: Settings, out_dir: Path | None = None, *,
                   target: str | None = None, run_date: dt.date | None = None,
                   echo: Echo | None = print) -> DocsSite:
-    """Run ``dbt docs generate --static`` and write ``index.html`` + ``marts-erd.md`` to
-    ``out_dir`` (default ``<data dir>/dbt/docs``)."""
+    """Run ``dbt docs generate`` and write ``index.html`` + ``marts-erd.md`` to ``out_dir``
+    (default ``<data dir>/dbt/docs``).
+
+    After a complete build of the current project files, the build's own manifest (which
+    holds the SQL each node ran) is documented and dbt only reads the catalog
+    (``--no-compile``): compiling every node again took most of the docs time.
+    """
     out = out_dir or settings.data_dir / "dbt" / "docs"
+    built = current_build_manifest(settings)
+    # dbt copies its page template there first; only compiling would have created it.
+    target_dir(settings, "docs generate").mkdir(parents=True, exist_ok=True)
     run = run_dbt(settings, "docs generate", target=target, run_date=run_date, echo=echo,
-                  args=["--static"])
+                  args=["--no-compile"] if built is not None else [])
     run.raise_for_status()
-    built = run.target_dir / "static_index.html"
-    if not built.is_file():
-        raise LoadError(f"dbt docs generate did not write `{built}`; see the log above")
-    manifest = load_manifest(run.target_dir / "manifest.json")
+    manifest = built if built is not None else load_manifest(run.target_dir / "manifest.json")
     catalog = load_manifest(run.target_dir / "catalog.json")
     diagram = marts_erd(manifest, catalog)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,3 +108,34 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
              if not found else f"docs: {index} loads from other hosts: {', '.join(found)}")
         echo(f"ERD: {erd_file}")
     return DocsSite(index, erd_file, found)
+
+
+def current_build_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The last build's ``manifest.json`` if it documents the project as it is now.
+
+    That is: written after every file of the project last changed, by this dbt version,
+    for this warehouse's adapter, with compiled SQL for every model, snapshot and test
+    (a ``--select``ed build compiles only its own nodes). None otherwise.
+    """
+    path = target_dir(settings, "build") / "manifest.json"
+    try:
+        written = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    files = project_files(settings.dbt_project_dir)
+    if any(f.stat().st_mtime_ns >= written for f in files):
+        return None
+    try:
+        manifest = load_manifest(path)
+    except ConfigError:
+        return None
+    from dbt.version import __version__ as dbt_version
+
+    adapter = "duckdb" if settings.warehouse_url.kind == "duckdb" else "sqlserver"
+    metadata = manifest.get("metadata", {})
+    if (metadata.get("dbt_version"), metadata.get("adapter_type")) != (dbt_version, adapter):
+        return None
+    compiled = all(node.get("compiled_code") is not None
+                   for node in manifest.get("nodes", {}).values()
+                   if node.get("resource_type") in ("model", "snapshot", "test"))
+    return manifest if compiled else None

@@ -317,6 +317,12 @@ _DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
 _MANIFESTS: dict[str, Any] = {}
 
 
+def project_files(project: Path) -> list[Path]:
+    """The files of a dbt project that parsing reads (not dbt's own outputs)."""
+    return [p for p in project.rglob("*")
+            if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS]
+
+
 def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
                      run_date: dt.date | None, extra_vars: Mapping[str, Any] | None,
                      target: str | None) -> Any | None:
@@ -332,8 +338,7 @@ def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
     argv = dbt_args(settings, "parse", run_date=run_date, extra_vars=extra_vars, target=target)
     project = settings.dbt_project_dir
     files = sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
-                   for p in project.rglob("*")
-                   if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS)
+                   for p in project_files(project))
     # A managed identity's token changes between runs but not what parsing gives.
     parse_env = {k: v for k, v in environment.items()
                  if k not in (SECRET_ACCESS_TOKEN, "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON")}

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from deltastore.settings import Settings
-from deltastore.transform.docs import external_references
+from deltastore.transform.docs import current_build_manifest, external_references, generate_docs
 from deltastore.transform.erd import marts_erd, write_erd
 from deltastore.transform.runner import run_dbt, target_dir
 from deltastore.workflows import cli
@@ -94,9 +94,8 @@ def test_erd_of_the_real_marts(tmp_path: Path) -> None:
     assert expected and drawn == expected
 
 
-def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                           capsys: pytest.CaptureFixture[str]) -> None:
-    """`deltastore docs`: one self-contained HTML page and the ERD with warehouse types."""
+def build_with_customers(mini: Settings) -> None:
+    """Two customers in the mini project's source, then a complete build."""
     warehouse = mini.warehouse_url.path
     assert warehouse is not None
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +104,12 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
         con.execute("create or replace table shop.customers as select *, now() as _loaded_at "
                     "from (values (1, 'CA', 'Ann'), (2, 'NY', 'Bob')) as t (id, state, name)")
     run_dbt(mini, "build", echo=None).raise_for_status()
+
+
+def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`deltastore docs`: one self-contained HTML page and the ERD with warehouse types."""
+    build_with_customers(mini)
     build_results = (target_dir(mini) / "run_results.json").read_bytes()
     for key, value in {"DELTASTORE_DATA_DIR": str(mini.data_dir),
                        "DELTASTORE_DBT_PROJECT_DIR": str(mini.dbt_project_dir)}.items():
@@ -123,6 +128,33 @@ def test_docs_site_and_erd(mini: Settings, tmp_path: Path, monkeypatch: pytest.M
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "marts-erd.md"]
     # The sync gate and the SLO report still see the build's results, not the docs run's.
     assert (target_dir(mini) / "run_results.json").read_bytes() == build_results
+
+
+def test_docs_reuse_a_current_build_and_compile_after_a_change(
+        mini: Settings, tmp_path: Path) -> None:
+    """After a complete build of the project as it is, the site documents the build's own
+    manifest (the SQL each node ran) and dbt only reads the catalog (`--no-compile` writes
+    no manifest); once a project file changes, docs compile the project again."""
+    import os
+
+    build_with_customers(mini)
+    built = json.loads((target_dir(mini) / "manifest.json").read_text())
+    ran = built["nodes"]["model.mini.dim_customers"]["compiled_code"]
+    docs_target = target_dir(mini, "docs generate")
+    shutil.rmtree(docs_target, ignore_errors=True)
+
+    assert current_build_manifest(mini) is not None
+    generate_docs(mini, tmp_path / "reused", echo=None)
+    assert not (docs_target / "manifest.json").exists()  # nothing was compiled
+    assert (docs_target / "catalog.json").is_file()
+    assert json.dumps(ran) in (tmp_path / "reused" / "index.html").read_text()
+
+    model = next(mini.dbt_project_dir.rglob("dim_customers.sql"))
+    later = (target_dir(mini) / "manifest.json").stat().st_mtime + 5
+    os.utime(model, (later, later))
+    assert current_build_manifest(mini) is None
+    generate_docs(mini, tmp_path / "compiled", echo=None)
+    assert (docs_target / "manifest.json").is_file()
 
 
 def test_external_references_are_found() -> None:
