@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from deltastore.errors import ConfigError, TransientError
+from deltastore.errors import ConfigError, TransientError, first_line
 
 SQL_COPT_SS_ACCESS_TOKEN = 1256
 # The resource every Azure SQL token is issued for.
@@ -60,12 +60,12 @@ def managed_identity_token(client_id: str | None) -> AccessToken:
         token = _credential(client_id).get_token(SQL_SCOPE)
     except azure.identity.CredentialUnavailableError as exc:
         raise ConfigError(
-            f"no managed identity is available here for {who} ({_first_line(exc)}): run in "
+            f"no managed identity is available here for {who} ({first_line(exc)}): run in "
             "Azure with an identity assigned to the pod or node, or use a SQL login or "
             "`authentication=ActiveDirectoryServicePrincipal`") from None
     except ClientAuthenticationError as exc:
         raise TransientError(f"getting an Azure SQL token for {who} failed: "
-                             f"{_first_line(exc)}") from None
+                             f"{first_line(exc)}") from None
     return AccessToken(token.token, int(token.expires_on))
 
 
@@ -75,7 +75,3 @@ def token_attribute(token: str) -> bytes:
     expanded = bytes(b for byte in data for b in (byte, 0))
     return struct.pack("<I", len(expanded)) + expanded
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

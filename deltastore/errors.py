@@ -48,3 +48,9 @@ class LoadError(DeltaStoreError):
     """A load failed after its retries; the target is left as it was."""
 
     exit_code = EXIT_FAILED
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (drivers add pages of context below it)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -18,7 +18,7 @@ from typing import Any
 
 from deltastore.db import connect, quote
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DeltaStoreError, TransientError
+from deltastore.errors import ConfigError, DeltaStoreError, TransientError, first_line
 from deltastore.extract.sources import change_tracking
 from deltastore.extract.sources.mssql_watermark import (
     COLUMN_TYPE_SQL,
@@ -131,7 +131,7 @@ class LegacyReader:
                                + " WHERE 1 = 0")
                 cursor.fetchall()
             except Exception as exc:  # each driver has its own error classes
-                problems.append(f"`{table.name}` ({_first_line(exc)})")
+                problems.append(f"`{table.name}` ({first_line(exc)})")
             finally:
                 cursor.close()
         if problems:
@@ -149,7 +149,7 @@ class LegacyReader:
                 self._connection, source_table(self.url.kind, table, self.schema))
         except Exception as exc:
             raise TransientError(f"checking Change Tracking on `{table.name}` in `{self.url}` "
-                                 f"failed: {_first_line(exc)}") from None
+                                 f"failed: {first_line(exc)}") from None
 
     def read_changes(self, table: Table, saved: str | None,
                      on_rows: Callable[[list[tuple[Any, ...]]], None],
@@ -217,9 +217,5 @@ def _read_error(exc: Exception, what: str) -> Exception:
         return exc
     if type(exc).__module__ == "pyodbc":
         return classify(exc, what)
-    return TransientError(f"{what} failed: {_first_line(exc)}")
+    return TransientError(f"{what} failed: {first_line(exc)}")
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -120,3 +120,38 @@ class BackgroundSink(Generic[T]):
         else:  # already failing: stop the thread, keep the original exception
             with contextlib.suppress(Exception):
                 self.close()
+
+
+class Cancelled(Exception):
+    """Raised by a task of ``run_concurrently`` that stops because another one failed."""
+
+
+def run_concurrently(tasks: Sequence[Callable[[threading.Event], T]]) -> list[T]:
+    """Run each task on its own thread; their results in order, or, once all have
+    stopped, the error of the first task (in task order) that failed.
+
+    Every task gets an event that is set when one fails, so it can stop early by raising
+    ``Cancelled``. Ctrl-C in the caller does not wait for the (daemon) threads, which
+    may sit in a network read.
+    """
+    failed = threading.Event()
+    results: list[object] = [None] * len(tasks)
+
+    def run(index: int, task: Callable[[threading.Event], T]) -> None:
+        try:
+            results[index] = task(failed)
+        except BaseException as exc:  # handed to the caller, raised there
+            results[index] = _Failure(exc)
+            failed.set()
+
+    threads = [threading.Thread(target=run, args=(i, t), name=f"task-{i}", daemon=True)
+               for i, t in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.1)  # a plain join() would hold off KeyboardInterrupt
+    errors = [r.error for r in results if isinstance(r, _Failure)]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+    return results  # type: ignore[return-value]

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -83,6 +83,7 @@ class StoreApiClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        decoder: PageDecoder | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shown_url = redact_url(self.base_url)
@@ -93,6 +94,7 @@ class StoreApiClient:
         self.session.headers.setdefault("Accept", "application/json")
         self._sleep = sleep
         self._clock = clock
+        self.decoder = decoder or JsonDecoder()
         self.requests_made = 0
 
     def close(self) -> None:
@@ -104,38 +106,45 @@ class StoreApiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def pages(self, endpoint: str) -> Iterator[list[dict[str, Any]]]:
-        """Yield the endpoint's records a page at a time (one page if the server can't page)."""
-        response, page = self.get_records(endpoint, {"limit": self.page_size, "offset": 0})
+    def pages(self, endpoint: str, decoder: PageDecoder | None = None) -> Iterator[Any]:
+        """Yield the endpoint's records a page at a time (one page if the server can't page),
+        each in ``decoder``'s form (by default the client's: a list of dicts)."""
+        decoder = decoder or self.decoder
+        response, page = self.get_page(endpoint, {"limit": self.page_size, "offset": 0},
+                                       decoder)
         total = _total_count(response, endpoint)
         if total is None:
             # No paging extension. A shorter answer than `limit` is the whole list (whether
             # or not the server honoured `limit`); a full one may have been cut short.
-            yield page if len(page) < self.page_size else self.get_records(endpoint, None)[1]
+            whole = (page if page.count < self.page_size
+                     else self.get_page(endpoint, None, decoder)[1])
+            yield whole.records
             return
-        first = page[0] if page else None
-        offset = len(page)
-        yield page
+        first = page.first
+        offset = page.count
+        yield page.records
         while offset < total:
-            page = self.get_records(endpoint, {"limit": self.page_size, "offset": offset})[1]
-            if page and page[0] == first:
+            page = self.get_page(endpoint, {"limit": self.page_size, "offset": offset},
+                                 decoder)[1]
+            if page.count and page.first == first:
                 # The server counts but ignores `offset`: read the list whole, once, and
                 # hand on what was not yet read (same order: the first page matched).
                 log.warning("store API /%s ignores `offset`; reading it in one request",
                             endpoint)
-                yield self.get_records(endpoint, None)[1][offset:]
+                whole = self.get_page(endpoint, None, decoder)[1]
+                yield decoder.skip(whole.records, offset)
                 return
-            if not page:
+            if not page.count:
                 raise DataError(
                     f"store API `/{endpoint}` announced {TOTAL_HEADER} `{total}` but returned "
                     f"an empty page at offset `{offset}`; the server's paging is inconsistent"
                 )
-            offset += len(page)
-            yield page
+            offset += page.count
+            yield page.records
 
-    def get_records(self, endpoint: str, params: dict[str, int] | None,
-                    ) -> tuple[requests.Response, list[dict[str, Any]]]:
-        """GET with retries; returns a 2xx response and its body as a list of objects.
+    def get_page(self, endpoint: str, params: dict[str, int] | None,
+                 decoder: PageDecoder | None = None) -> tuple[requests.Response, Page]:
+        """GET with retries; returns a 2xx response and its body decoded as a page.
 
         A 2xx whose body is not JSON (cut short by a proxy, a gateway's error page) is
         retried like a 5xx; only when every attempt got one is it a data error (exit 3);
@@ -152,11 +161,12 @@ class StoreApiClient:
                 response = self.session.get(url, params=params, timeout=self.timeout)
                 status = response.status_code
                 if status < 400:
-                    return response, self.records(endpoint, response)
+                    return response, (decoder or self.decoder).decode(endpoint,
+                                                                      response.content)
             except _NETWORK_ERRORS as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
                 wait = self.retry.backoff(attempt)
-            except _BadBody as exc:
+            except BadBody as exc:
                 bad_bodies += 1
                 if attempt >= self.retry.attempts and bad_bodies == attempt:
                     # Every answer was garbage: not an outage, a broken server or URL.
@@ -197,26 +207,56 @@ class StoreApiClient:
             "DELTASTORE_HTTP_RETRIES / DELTASTORE_HTTP_RETRY_SECONDS) and rerun"
         )
 
-    @staticmethod
-    def records(endpoint: str, response: requests.Response) -> list[dict[str, Any]]:
-        """The response body as a list of objects, or DataError naming the endpoint."""
+class BadBody(DataError):
+    """A 2xx body that is not JSON: retried, then a DataError."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One decoded answer: its number of records, its first record (in a form that compares
+    equal for the same record, to spot a server that ignores ``offset``), and the records
+    in the decoder's own form."""
+
+    count: int
+    first: object
+    records: Any
+
+
+class PageDecoder(Protocol):
+    """Turns a 2xx body into a ``Page``; raises ``BadBody`` for text that is not JSON (the
+    client retries it) and ``DataError`` for JSON that is not an array of objects."""
+
+    def decode(self, endpoint: str, body: bytes) -> Page: ...
+
+    def skip(self, records: Any, count: int) -> Any:
+        """``records`` without their first ``count``."""
+        ...
+
+
+class JsonDecoder:
+    """Python's json: each page becomes a list of dicts."""
+
+    def decode(self, endpoint: str, body: bytes) -> Page:
         try:
-            body = json.loads(response.content)
+            records = json.loads(body)
         except ValueError as exc:
-            raise _BadBody(
+            raise BadBody(
                 f"store API `/{endpoint}` did not return JSON ({exc.__class__.__name__} at "
                 f"byte {getattr(exc, 'pos', '?')})"
             ) from None
-        if not isinstance(body, list) or not all(type(r) is dict for r in body):
-            raise DataError(
-                f"store API `/{endpoint}` did not return a JSON array of objects "
-                f"(got {type(body).__name__}); the server does not speak the FakeStore dialect"
-            )
-        return body
+        if not isinstance(records, list) or not all(type(r) is dict for r in records):
+            raise not_records(endpoint, type(records).__name__)
+        return Page(len(records), records[0] if records else None, records)
+
+    def skip(self, records: Any, count: int) -> Any:
+        return records[count:]
 
 
-class _BadBody(DataError):
-    """A 2xx body that is not JSON: retried, then a DataError."""
+def not_records(endpoint: str, got: str) -> DataError:
+    return DataError(
+        f"store API `/{endpoint}` did not return a JSON array of objects (got {got}); the "
+        "server does not speak the FakeStore dialect"
+    )
 
 
 def redact_url(url: str) -> str:

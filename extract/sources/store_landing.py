@@ -7,18 +7,19 @@ repeat an id are collected as ``Reject`` with the reason and the raw payload.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from deltastore.errors import LoadError
-from deltastore.extract.sources.prefetch import prefetched
+from deltastore.extract.sources.prefetch import Cancelled, prefetched, run_concurrently
 from deltastore.extract.sources.store_api import StoreApiClient
-from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+from deltastore.extract.sources.store_raw import EndpointRecords, RawDatabase, Rejected
 from deltastore.schemas import NEW_STORE_TABLES, Table
 
 TABLES: dict[str, Table] = {t.name: t for t in NEW_STORE_TABLES}
@@ -41,6 +42,7 @@ class LandedTable:
     rows_read: int = 0      # records received (rejected ones included)
     rows_landed: int = 0    # rows written to the file
     rows_rejected: int = 0
+    checked_in_python: int = 0  # records of a shape the SQL checks leave to store_records
     seconds: float = 0.0    # time spent reading the endpoint (cart items share the carts')
     # Ids of rejected records: still in the source, so their rows must not be marked deleted.
     protected_ids: set[int] = field(default_factory=set)
@@ -58,81 +60,78 @@ class Landing:
 
 def land_store_api(client: StoreApiClient, directory: Path,
                    on_page: Callable[[str, int], None] | None = None) -> Landing:
-    """Read every endpoint into ``directory``; raises before writing anything to a warehouse."""
+    """Read every endpoint into ``directory``; raises before writing anything to a warehouse.
+
+    The three endpoints are read at the same time. Their pages go as received into an
+    in-memory DuckDB (``store_raw``), which checks and flattens the records of the plain
+    shape in SQL; the others go through ``store_records`` in Python. The raw records,
+    passwords included, never touch the disk (beyond DuckDB's own spill files, which go
+    when it closes).
+    """
     landing = Landing(directory)
     for name in ("products", "users", "carts", "cart_items"):
         landing.tables[name] = LandedTable(TABLES[name], directory / f"{name}.ndjson")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with ExitStack() as closing:
-            files: dict[str, IO[str]] = {
-                name: closing.enter_context(t.path.open("w", encoding="utf-8",
-                                                        buffering=1 << 20))
-                for name, t in landing.tables.items()
-            }
-            for endpoint in ENDPOINTS:
-                started = time.monotonic()
-                _land_endpoint(client, endpoint, landing, files, on_page)
-                landing.tables[endpoint].seconds = time.monotonic() - started
-            landing.tables["cart_items"].seconds = landing.tables["carts"].seconds
+        with RawDatabase(directory / "spill") as database:
+            # Tables are created here, one after the other: DuckDB refuses concurrent
+            # changes to its catalog.
+            records = [EndpointRecords(database, e) for e in ENDPOINTS]
+            try:
+                found = run_concurrently([
+                    functools.partial(_land_endpoint, client, r, landing, on_page)
+                    for r in records])
+            finally:
+                for r in records:
+                    r.close()
     except OSError as exc:
         raise LoadError(f"cannot write landing files in `{directory}`: {exc.strerror}; "
                         "check free space and permissions of DELTASTORE_DATA_DIR") from None
+    for endpoint, rejected in zip(ENDPOINTS, found, strict=True):
+        _note_rejects(landing, endpoint, rejected)
+    landing.tables["cart_items"].seconds = landing.tables["carts"].seconds
     return landing
 
 
-def _land_endpoint(client: StoreApiClient, endpoint: str, landing: Landing,
-                   files: dict[str, IO[str]], on_page: Callable[[str, int], None] | None) -> None:
-    landed = landing.tables[endpoint]
-    items = landing.tables["cart_items"]
-    qualified = landed.table.qualified_name
-    flatten = {"products": product_row, "users": user_row}.get(endpoint)
-    seen: set[int] = set()
-    dumps = json.dumps
-    for page in prefetched(client.pages(endpoint)):
-        lines: list[str] = []
-        item_lines: list[str] = []
-        for record in page:
-            try:
-                if flatten is not None:
-                    row = flatten(record)
-                else:
-                    row, cart_items = cart_rows(record)
-                if row["id"] in seen:
-                    raise BadRecord(f"duplicate `id` `{row['id']}` in the snapshot")
-            except BadRecord as exc:
-                key = record.get("id")
-                landing.rejects.append(Reject(qualified, None if key is None else str(key),
-                                              str(exc), dumps(without_secrets(record))))
-                landed.rows_rejected += 1
-                affected = [landed, items] if flatten is None else [landed]
-                for table in affected:
-                    if type(key) is int:
-                        table.protected_ids.add(key)
-                    else:
-                        table.complete_keys = False
-                continue
-            seen.add(row["id"])
-            if flatten is not None:
-                lines.append(dumps(row))
-            else:
-                # Carts and their items hold only validated ints and our own timestamp
-                # text, so formatting them directly is safe and several times faster.
-                lines.append(f'{{"id":{row["id"]},"user_id":{row["user_id"]},'
-                             f'"date":"{row["date"]}"}}')
-                item_lines.extend(
-                    f'{{"cart_id":{c},"product_id":{p},"quantity":{q}}}' for c, p, q in cart_items
-                )
-        landed.rows_read += len(page)
-        landed.rows_landed += len(lines)
-        if lines:
-            files[endpoint].write("\n".join(lines) + "\n")
-        if item_lines:
-            items.rows_read += len(item_lines)
-            items.rows_landed += len(item_lines)
-            files["cart_items"].write("\n".join(item_lines) + "\n")
+def _land_endpoint(client: StoreApiClient, records: EndpointRecords, landing: Landing,
+                   on_page: Callable[[str, int], None] | None,
+                   stop: threading.Event) -> list[Rejected]:
+    """Every page of one endpoint (the next is fetched meanwhile), then its file(s)."""
+    started = time.monotonic()
+    landed = landing.tables[records.endpoint]
+    for page in prefetched(client.pages(records.endpoint, decoder=records)):
+        if stop.is_set():  # another endpoint failed: this snapshot will not be loaded
+            raise Cancelled
+        landed.rows_read += records.add(page)
         if on_page is not None:
-            on_page(qualified, landed.rows_read)
+            on_page(landed.table.qualified_name, landed.rows_read)
+    rejected = records.flatten()
+    landed.checked_in_python = records.checked_in_python
+    landed.rows_landed = records.write(landed.table, landed.path)
+    if records.endpoint == "carts":
+        items = landing.tables["cart_items"]
+        items.rows_read = items.rows_landed = records.write_cart_items(items.path)
+    landed.seconds = time.monotonic() - started
+    return rejected
+
+
+def _note_rejects(landing: Landing, endpoint: str, rejected: list[Rejected]) -> None:
+    """Rejects for ``meta.rejects``; their ids are protected from deletion marks."""
+    landed = landing.tables[endpoint]
+    affected = [landed, landing.tables["cart_items"]] if endpoint == "carts" else [landed]
+    for reject in rejected:
+        key = reject.record.get("id")
+        landing.rejects.append(Reject(landed.table.qualified_name,
+                                      None if key is None else str(key), reject.reason,
+                                      json.dumps(without_secrets(reject.record))))
+        landed.rows_rejected += 1
+        for table in affected:
+            if type(key) is int:
+                table.protected_ids.add(key)
+            else:
+                # A rejected record without a usable id: which row was it? None of the
+                # table's rows may be marked deleted this run.
+                table.complete_keys = False
 
 
 def without_secrets(record: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from deltastore.db import column_type, connect, quote
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, LoadError, TransientError
+from deltastore.errors import ConfigError, LoadError, TransientError, first_line
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -144,7 +144,7 @@ class DuckDBWarehouse:
         try:
             return self.connection.execute(sql, params)
         except duckdb.Error as exc:
-            raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
+            raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         for table in (*tables, LOAD_STATE, REJECTS):
@@ -165,10 +165,10 @@ class DuckDBWarehouse:
                 return
             except duckdb.TransactionException as exc:
                 if "conflict" not in str(exc) or attempt == CREATE_ATTEMPTS:
-                    raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
+                    raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
                 time.sleep(0.05 * attempt)
             except duckdb.Error as exc:
-                raise LoadError(f"`{self.url}`: {_first_line(exc)}") from None
+                raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
 
     def _check_columns(self, table: Table) -> None:
         found = [r[0] for r in self._run(
@@ -202,7 +202,7 @@ class DuckDBWarehouse:
         try:
             con.execute(f"INSERT INTO {q(stage_name(table))} SELECT * FROM _arrow_batch")
         except duckdb.Error as exc:
-            raise LoadError(f"staging `{table.qualified_name}` failed: {_first_line(exc)}; "
+            raise LoadError(f"staging `{table.qualified_name}` failed: {first_line(exc)}; "
                             "the legacy data does not fit the raw table contract") from None
         finally:
             con.unregister("_arrow_batch")
@@ -213,7 +213,7 @@ class DuckDBWarehouse:
             row = self.connection.execute(stage_ndjson_sql(table, Path(path))).fetchone()
         except duckdb.Error as exc:
             raise LoadError(f"loading `{path}` into `{table.qualified_name}` failed: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
         return int(row[0]) if row else 0
 
     def commit(self, batch: Batch, loads: Sequence[TableLoad],
@@ -243,7 +243,7 @@ class DuckDBWarehouse:
             con.execute("ROLLBACK")
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
             raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -280,7 +280,3 @@ def _count(result: Any) -> int:
     row = result.fetchone()
     return int(row[0]) if row else 0
 
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

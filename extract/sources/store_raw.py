@@ -1,0 +1,220 @@
+"""The store API's raw records in an in-memory DuckDB, where they are checked and flattened.
+
+Per endpoint, tables ``<endpoint>_checked`` (each record as received ``r``, numbered ``n``
+in the snapshot, with the fields the checks read ``v`` and their verdict ``ok``, see
+``store_sql``) and ``<endpoint>_flat`` (the raw table's row of each good record, as JSON
+``doc``); carts add ``cart_items``. The thread that fetches a page only checks that it is
+JSON (``decode``); the landing thread checks and flattens its records while the next page
+is fetched (``add``). Records the SQL leaves aside go through ``store_records`` in Python,
+which flattens them or says why they are rejected. Endpoints may be landed at the same
+time, each on its own cursors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deltastore.db import column_type, duckdb_config
+from deltastore.errors import DataError, LoadError, first_line
+from deltastore.extract.sources import store_sql
+from deltastore.extract.sources.store_api import JsonDecoder, Page, not_records
+from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+from deltastore.schemas import Table
+
+RESCUE_BATCH = 10_000  # records left to Python, read from DuckDB this many at a time
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """A page's body as received, less its first ``skip`` records."""
+
+    text: str
+    count: int
+    skip: int = 0
+
+
+@dataclass(frozen=True)
+class Rejected:
+    n: int                   # the record's place in the snapshot
+    record: dict[str, Any]   # as received
+    reason: str
+
+
+class RawDatabase:
+    """The in-memory DuckDB; spills to ``spill`` beyond DuckDB's memory limit."""
+
+    def __init__(self, spill: Path) -> None:
+        import duckdb
+
+        self.connection = duckdb.connect(":memory:", config={**duckdb_config(),
+                                                             "temp_directory": str(spill)})
+
+    def __enter__(self) -> RawDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+
+class EndpointRecords:
+    """One endpoint's records: the page decoder for the client, then the checks."""
+
+    def __init__(self, database: RawDatabase, endpoint: str) -> None:
+        import duckdb
+
+        self._error = duckdb.Error
+        self.endpoint = endpoint
+        self.received = 0
+        self.checked_in_python = 0  # records the SQL left to store_records
+        self._sql = database.connection.cursor()       # the landing thread's
+        self._decoding = database.connection.cursor()  # the prefetch thread's
+        self.checked, self.flat = f"{endpoint}_checked", f"{endpoint}_flat"
+        self.execute(f"CREATE OR REPLACE TABLE {self.checked} "
+                     "(n BIGINT, r JSON, v JSON[], ok BOOLEAN)")
+        self.execute(f"CREATE OR REPLACE TABLE {self.flat} (n BIGINT, id BIGINT, doc JSON)")
+        if endpoint == "carts":
+            self.execute("CREATE OR REPLACE TABLE cart_items "
+                         "(n BIGINT, cart_id BIGINT, product_id BIGINT, quantity BIGINT)")
+
+    def close(self) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {self.checked}; DROP TABLE IF EXISTS {self.flat}; "
+                     "DROP TABLE IF EXISTS cart_items")
+        self._decoding.close()
+        self._sql.close()
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        try:
+            return self._sql.execute(sql, params)
+        except self._error as exc:
+            raise LoadError(f"landing `/{self.endpoint}` failed: {first_line(exc)}") from None
+
+    # --- receiving ----------------------------------------------------------------------
+
+    def decode(self, endpoint: str, body: bytes) -> Page:
+        """The page's size and first record. Text that is not JSON raises Python's own
+        message (``BadBody``, retried); JSON that is not an array is refused here, an
+        element that is not an object when the checks leave it to Python."""
+        try:
+            text = body.decode("utf-8")
+            if not text.lstrip().startswith("["):
+                raise ValueError("not an array")
+            count, first = self._decoding.execute(
+                "SELECT json_array_length(p), json_extract(p, '$[0]')::VARCHAR "
+                "FROM (SELECT $1::JSON AS p)", [text]).fetchall()[0]
+        except (ValueError, self._error) as exc:  # UnicodeDecodeError is a ValueError
+            JsonDecoder().decode(endpoint, body)  # raises the error that says what is wrong
+            raise DataError(f"store API `/{endpoint}` sent JSON that DuckDB cannot read "
+                            f"({first_line(exc)})") from None
+        return Page(int(count), first, RawPage(text, int(count)))
+
+    def skip(self, records: Any, count: int) -> Any:
+        return RawPage(records.text, records.count, records.skip + count)
+
+    def add(self, page: RawPage) -> int:
+        """Number the page's records and check them; returns how many. (This runs while
+        the next page is fetched on the prefetch thread.)"""
+        self.execute(
+            f"INSERT INTO {self.checked} SELECT n, r, v, {store_sql.passes_sql(self.endpoint)} "
+            f"FROM (SELECT $base + i - $skip AS n, r, {store_sql.fields_sql(self.endpoint)} "
+            "AS v FROM (SELECT generate_subscripts(l, 1) AS i, unnest(l) AS r FROM "
+            "(SELECT json_extract($text::JSON, '$[*]') AS l)) WHERE i > $skip)",
+            {"base": self.received, "skip": page.skip, "text": page.text})
+        added = max(0, page.count - page.skip)
+        self.received += added
+        return added
+
+    # --- checking -----------------------------------------------------------------------
+
+    def flatten(self) -> list[Rejected]:
+        """Flatten every good record; returns the rejected ones in snapshot order."""
+        good = f"(SELECT n, v FROM {self.checked} WHERE ok)"
+        self.execute(f"INSERT INTO {self.flat} SELECT n, v[1]::BIGINT, "
+                     f"{store_sql.flat_row_sql(self.endpoint)} FROM {good}")
+        if self.endpoint == "carts":
+            self.execute("INSERT INTO cart_items " + store_sql.cart_items_sql(good))
+        rejected = self._check_in_python() + self._duplicates()
+        return sorted(rejected, key=lambda r: r.n)
+
+    def _check_in_python(self) -> list[Rejected]:
+        """Records the SQL left aside: ``store_records`` flattens them or rejects them."""
+        reader = self._sql.cursor()  # its own result set: inserts run on self._sql meanwhile
+        try:
+            reader.execute(f"SELECT n, r FROM {self.checked} WHERE NOT ok ORDER BY n")
+            rejected: list[Rejected] = []
+            while batch := reader.fetchmany(RESCUE_BATCH):
+                self.checked_in_python += len(batch)
+                rejected += self._flatten_in_python(batch)
+            return rejected
+        except self._error as exc:
+            raise LoadError(f"landing `/{self.endpoint}` failed: {first_line(exc)}") from None
+        finally:
+            reader.close()
+
+    def _flatten_in_python(self, batch: list[tuple[int, str]]) -> list[Rejected]:
+        import pyarrow as pa
+
+        flatten = {"products": product_row, "users": user_row}.get(self.endpoint)
+        rejected: list[Rejected] = []
+        rows: list[tuple[int, int, str]] = []
+        items: list[tuple[int, int, int, int]] = []
+        for n, text in batch:
+            record = json.loads(text)
+            if type(record) is not dict:
+                raise not_records(self.endpoint, f"a {type(record).__name__} in the array")
+            try:
+                if flatten is not None:
+                    row = flatten(record)
+                else:
+                    row, lines = cart_rows(record)
+                    items += [(n, *line) for line in lines]
+            except BadRecord as exc:
+                rejected.append(Rejected(n, record, str(exc)))
+                continue
+            rows.append((n, row["id"], json.dumps(row)))
+        for table, values, names in (
+                (self.flat, rows, ("n", "id", "doc")),
+                ("cart_items", items, ("n", "cart_id", "product_id", "quantity"))):
+            if values:
+                arrow = pa.Table.from_arrays([pa.array(c) for c in zip(*values, strict=True)],
+                                             names=list(names))
+                self._sql.register("rescued", arrow)
+                try:
+                    self.execute(f"INSERT INTO {table} SELECT * FROM rescued")
+                finally:
+                    self._sql.unregister("rescued")
+        return rejected
+
+    def _duplicates(self) -> list[Rejected]:
+        """A good record whose `id` an earlier good record has: rejected, with its items."""
+        found = self.execute(
+            f"SELECT f.n, f.id, c.r FROM (SELECT n, id, row_number() OVER (PARTITION BY id "
+            f"ORDER BY n) AS k FROM {self.flat}) AS f JOIN {self.checked} AS c USING (n) "
+            "WHERE f.k > 1").fetchall()
+        if not found:
+            return []
+        repeated = [n for n, _, _ in found]
+        for table in [self.flat] + (["cart_items"] if self.endpoint == "carts" else []):
+            self.execute(f"DELETE FROM {table} WHERE list_contains($1::BIGINT[], n)",
+                         [repeated])
+        return [Rejected(n, json.loads(text), f"duplicate `id` `{key}` in the snapshot")
+                for n, key, text in found]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def write(self, table: Table, path: Path) -> int:
+        """The table's rows as NDJSON, typed as the warehouse will read them; how many."""
+        types = ", ".join(f'"{c}": "{column_type("duckdb", t)}"' for c, t in table.columns)
+        return self._copy(f"SELECT unnest(json_transform(doc, '{{{types}}}')) FROM {self.flat}",
+                          path)
+
+    def write_cart_items(self, path: Path) -> int:
+        """A product listed twice in one cart is summed (the key is cart + product)."""
+        return self._copy("SELECT cart_id, product_id, sum(quantity)::BIGINT AS quantity "
+                          "FROM cart_items GROUP BY cart_id, product_id", path)
+
+    def _copy(self, query: str, path: Path) -> int:
+        literal = "'" + str(path).replace("'", "''") + "'"
+        return int(self.execute(f"COPY ({query}) TO {literal} (FORMAT json)").fetchone()[0])
