@@ -16,7 +16,7 @@ import logging
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -24,7 +24,12 @@ from typing import Any
 from deltastore.errors import ConfigError
 from deltastore.extract.sources.change_tracking import PREFIX as CT_PREFIX
 from deltastore.extract.sources.change_tracking import version_of
-from deltastore.extract.sources.legacy_db import LegacyReader, max_watermark, window_start
+from deltastore.extract.sources.legacy_db import (
+    LegacyReader,
+    MixedTypes,
+    max_watermark,
+    window_start,
+)
 from deltastore.extract.sources.prefetch import BackgroundSink
 from deltastore.extract.sources.store_api import (
     DEFAULT_PAGE_SIZE,
@@ -42,6 +47,7 @@ from deltastore.extract.warehouse import (
     open_warehouse,
 )
 from deltastore.extract.warehouse.base import keys_table
+from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
 from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 
@@ -214,23 +220,8 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
     if since is not None:
         report(f"{table.qualified_name}: reading {table.watermark} >= `{since}` "
                f"(watermark `{saved}` less {lookback_seconds:g}s look-back)", force=True)
-    # The watermark only moves forward, to the newest value really read.
-    watermark = saved
-    position = table.column_names.index(table.watermark) if table.watermark else None
     warehouse.start_stage(table)
-    rows_read = 0
-
-    def stage_batch(rows: list[tuple[Any, ...]]) -> None:
-        warehouse.stage_rows(table, rows)
-
-    # Staging runs on a second thread while the next batch is read from the source.
-    with BackgroundSink(stage_batch) as stage:
-        for rows in reader.batches(table, since):
-            stage.put(rows)
-            if position is not None:
-                watermark = max_watermark(list(map(itemgetter(position), rows)), watermark)
-            rows_read += len(rows)
-            report.rows(table.qualified_name, rows_read)
+    rows_read, watermark = _stage_source(reader, warehouse, table, since, saved, report)
     if since is not None:
         _stage_keys(reader, warehouse, table)
     load = TableLoad(table, LEGACY_DB, snapshot=since is None, rows_read=rows_read,
@@ -239,6 +230,54 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
                      key_stage="present" if since is not None else None)
     [merged] = warehouse.commit(batch, [load], [])
     return _result(load, merged)
+
+
+def _stage_source(reader: LegacyReader, warehouse: Warehouse, table: Table, since: str | None,
+                  saved: str | None, report: Progress) -> tuple[int, str | None]:
+    """Stream the table's rows into its stage; returns the rows read and the watermark,
+    which only moves forward, to the newest value really read.
+
+    A SQLite source goes to a DuckDB warehouse as Arrow batches (no Python tuples); a
+    table whose column types vary from row to row is then staged again row by row.
+    """
+    if reader.reads_arrow and isinstance(warehouse, DuckDBWarehouse):
+        try:
+            return _stage_batches(reader.arrow_batches(table, since), warehouse.stage_arrow,
+                                  table, saved, report)
+        except MixedTypes as exc:
+            log.warning("%s: %s; reading it row by row", table.qualified_name, exc)
+            warehouse.start_stage(table)  # drop what was staged
+    return _stage_batches(reader.batches(table, since), warehouse.stage_rows, table, saved,
+                          report)
+
+
+def _stage_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], None],
+                   table: Table, saved: str | None, report: Progress) -> tuple[int, str | None]:
+    """Each batch (DB-API rows or an Arrow record batch) into the stage, on a second thread
+    while the next one is read from the source."""
+    import pyarrow.compute as pc
+
+    watermark = saved
+    position = table.column_names.index(table.watermark) if table.watermark else None
+    rows_read = 0
+    def stage_one(rows: Any) -> None:
+        stage_batch(table, rows)
+
+    with BackgroundSink(stage_one) as stage:
+        for rows in batches:
+            stage.put(rows)
+            if isinstance(rows, list):
+                count = len(rows)
+                if position is not None:
+                    watermark = max_watermark(list(map(itemgetter(position), rows)), watermark)
+            else:
+                count = rows.num_rows
+                if position is not None:
+                    watermark = max_watermark([pc.max(rows.column(position)).as_py()],
+                                              watermark)
+            rows_read += count
+            report.rows(table.qualified_name, rows_read)
+    return rows_read, watermark
 
 
 def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,

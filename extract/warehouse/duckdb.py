@@ -196,7 +196,11 @@ class DuckDBWarehouse:
         self._run(create_stage_sql(table))
 
     def stage_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
-        batch = arrow_batch(table, rows)
+        self.stage_arrow(table, arrow_batch(table, rows))
+
+    def stage_arrow(self, table: Table, batch: pa.Table | pa.RecordBatch) -> None:
+        """Append an Arrow batch with the table's columns in order; DuckDB casts each column
+        to the stage's type (text timestamps, floats or Decimals for money)."""
         con = self.connection
         con.register("_arrow_batch", batch)
         try:

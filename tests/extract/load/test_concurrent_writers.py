@@ -1,6 +1,6 @@
 """Change capture under concurrent writes: nothing committed during an extract is lost.
 
-A writer thread inserts, updates and deletes rows of the legacy SQLite database (WAL mode,
+A writer process inserts, updates and deletes rows of the legacy SQLite database (WAL mode,
 so it commits while the extract reads) the whole time an extract runs, giving every new or
 changed row an `updated_at` equal to the table's current maximum: the case a `>` watermark
 misses. After one more extract with no full refresh, the warehouse's live rows must equal
@@ -10,9 +10,10 @@ the source's rows exactly, value by value.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import random
 import sqlite3
-import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -60,52 +61,83 @@ def live_rows(warehouse: Path, table: Table) -> set[tuple[Any, ...]]:
     return _rows(table, raw)
 
 
-class Writer(threading.Thread):
-    """Inserts, updates and deletes rows until stopped; one commit per change."""
+OPERATIONS = ("insert", "update", "delete")
+
+
+class Writer:
+    """Another process inserting, updating and deleting rows until stopped; one commit per
+    change. (A process, as the old store's application is: two SQLite libraries in one
+    process must not open the same file, and the extract reads with ADBC's own copy.)"""
 
     def __init__(self, legacy: Path, seed: int) -> None:
-        super().__init__(daemon=True)
-        self.legacy = legacy
-        self.rng = random.Random(seed)
-        self.stop = threading.Event()
-        self.counts = {"insert": 0, "update": 0, "delete": 0}
-        self.error: BaseException | None = None
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self._counts = context.Array("i", len(OPERATIONS))
+        self._errors = context.Queue()
+        self._process = context.Process(target=write_changes, daemon=True, args=(
+            str(legacy), seed, self.stop, self._counts, self._errors))
 
-    def run(self) -> None:
-        try:
-            con = sqlite3.connect(self.legacy, timeout=30)
-            while not self.stop.is_set():
-                self.change(con, self.rng.choice(OLD_STORE_TABLES))
-                con.commit()
-            con.close()
-        except BaseException as exc:  # surfaced by the test
-            self.error = exc
+    def start(self) -> None:
+        self._process.start()
 
-    def change(self, con: sqlite3.Connection, table: Table) -> None:
-        [key] = table.primary_key
-        keys = [k for (k,) in con.execute(f"SELECT {key} FROM {table.name}")]
-        if not keys:
-            return
-        victim = self.rng.choice(keys)
-        op = self.rng.choice(("insert", "update", "delete"))
-        # Equal to the current maximum: what a `> watermark` read never sees again.
-        newest = f"(SELECT max({table.watermark}) FROM {table.name})" if table.watermark else ""
-        if op == "insert":
-            values = [("?" if c == key else newest if c == table.watermark else c)
-                      for c in table.column_names]
-            con.execute(f"INSERT INTO {table.name} ({', '.join(table.column_names)}) "
-                        f"SELECT {', '.join(values)} FROM {table.name} WHERE {key} = ?",
-                        (max(keys) + 1, victim))
-        elif op == "update":
-            column, logical = next((c, t) for c, t in table.columns[1:]
-                                   if t in ("text", "int", "money"))
-            change = f"{column} || '*'" if logical == "text" else f"{column} + 1"
-            stamp = f", {table.watermark} = {newest}" if table.watermark else ""
-            con.execute(f"UPDATE {table.name} SET {column} = {change}{stamp} "
-                        f"WHERE {key} = ?", (victim,))
-        else:
-            con.execute(f"DELETE FROM {table.name} WHERE {key} = ?", (victim,))
-        self.counts[op] += 1
+    def join(self, timeout: float) -> None:
+        self._process.join(timeout)
+
+    def wait_until_writing(self, timeout: float = 60) -> None:
+        """Until every kind of change has been made once (a new process takes a moment)."""
+        deadline = time.monotonic() + timeout
+        while min(self.counts.values()) == 0 and self._process.is_alive():
+            assert time.monotonic() < deadline, "the writer process made no changes"
+            time.sleep(0.02)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(zip(OPERATIONS, self._counts[:], strict=True))
+
+    @property
+    def error(self) -> str | None:
+        return None if self._errors.empty() else str(self._errors.get(timeout=5))
+
+
+def write_changes(legacy: str, seed: int, stop: Any, counts: Any, errors: Any) -> None:
+    try:
+        rng = random.Random(seed)
+        con = sqlite3.connect(legacy, timeout=30)
+        while not stop.is_set():
+            op = change(con, rng, rng.choice(OLD_STORE_TABLES))
+            con.commit()
+            if op is not None:
+                counts[OPERATIONS.index(op)] += 1
+        con.close()
+    except BaseException as exc:  # surfaced by the test
+        errors.put(repr(exc))
+
+
+def change(con: sqlite3.Connection, rng: random.Random, table: Table) -> str | None:
+    [key] = table.primary_key
+    keys = [k for (k,) in con.execute(f"SELECT {key} FROM {table.name}")]
+    if not keys:
+        return None
+    victim = rng.choice(keys)
+    op = rng.choice(OPERATIONS)
+    # Equal to the current maximum: what a `> watermark` read never sees again.
+    newest = f"(SELECT max({table.watermark}) FROM {table.name})" if table.watermark else ""
+    if op == "insert":
+        values = [("?" if c == key else newest if c == table.watermark else c)
+                  for c in table.column_names]
+        con.execute(f"INSERT INTO {table.name} ({', '.join(table.column_names)}) "
+                    f"SELECT {', '.join(values)} FROM {table.name} WHERE {key} = ?",
+                    (max(keys) + 1, victim))
+    elif op == "update":
+        column, logical = next((c, t) for c, t in table.columns[1:]
+                               if t in ("text", "int", "money"))
+        change = f"{column} || '*'" if logical == "text" else f"{column} + 1"
+        stamp = f", {table.watermark} = {newest}" if table.watermark else ""
+        con.execute(f"UPDATE {table.name} SET {column} = {change}{stamp} "
+                    f"WHERE {key} = ?", (victim,))
+    else:
+        con.execute(f"DELETE FROM {table.name} WHERE {key} = ?", (victim,))
+    return op
 
 
 @pytest.mark.parametrize("lookback", ["0", "300"])
@@ -120,6 +152,7 @@ def test_rows_written_during_an_extract_all_reach_the_warehouse(
     for seed in (1, 2):
         writer = Writer(legacy, seed)
         writer.start()
+        writer.wait_until_writing()
         try:
             during = run_extract(settings, "legacy-db")
         finally:

@@ -240,3 +240,49 @@ def test_extract_into_a_real_sql_server_is_idempotent(make_settings: MakeSetting
     assert all((r.inserted, r.updated, r.deleted) == (0, 0, 0) for r in second.values()
                if r.table != "new_store.products")
     assert second["old_store.customers"].rows_read == 0  # incremental through the watermark
+
+
+def test_sqlite_read_as_arrow_gives_the_same_rows_as_row_by_row(
+        make_settings: MakeSettings, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo legacy SQLite file goes to DuckDB as Arrow batches (ADBC's SQLite driver);
+    loading it again row by row (DB-API tuples) changes nothing: every value is equal."""
+    from deltastore.extract.sources.legacy_db import LegacyReader
+
+    settings = make_settings(batch_size="500")
+    arrow = by_table(run_extract(settings, "legacy-db", full_refresh=True))
+    assert all(r.inserted == r.rows_read > 0 for r in arrow.values())
+    monkeypatch.setattr(LegacyReader, "reads_arrow", property(lambda self: False))
+    rows = by_table(run_extract(settings, "legacy-db", full_refresh=True))
+    assert {t: (r.rows_read, r.inserted, r.updated, r.deleted) for t, r in rows.items()} == {
+        t: (r.rows_read, 0, 0, 0) for t, r in arrow.items()}
+    # The watermarks the two readings saved are the same.
+    saved = query(data_dir, "SELECT table_name, list(DISTINCT watermark) FROM meta.load_state "
+                            "WHERE watermark IS NOT NULL GROUP BY table_name")
+    assert saved and all(len(marks) == 1 for _, marks in saved)
+
+
+def test_a_sqlite_column_whose_type_changes_is_read_row_by_row(
+        make_settings: MakeSettings, data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite lets a column hold an integer in one row and text in the next; the Arrow
+    reader takes each column's type from its first values, so the table is staged again
+    row by row (and DuckDB's cast decides, as before)."""
+    legacy = sqlite3.connect(data_dir / "legacy.db")
+    # `rating` without a declared type (no affinity), so SQLite keeps '5' as text.
+    [create] = legacy.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews'").fetchone()
+    assert '"rating" INTEGER' in create
+    legacy.executescript(f"""ALTER TABLE reviews RENAME TO reviews_before;
+        {create.replace('"rating" INTEGER', '"rating"')};
+        INSERT INTO reviews SELECT * FROM reviews_before; DROP TABLE reviews_before;""")
+    last = legacy.execute("SELECT max(review_id) FROM reviews").fetchone()[0]
+    legacy.execute("UPDATE reviews SET rating = '5' WHERE review_id = ?", (last,))
+    legacy.commit()
+    assert legacy.execute("SELECT DISTINCT typeof(rating) FROM reviews ORDER BY 1").fetchall() \
+        == [("integer",), ("text",)]
+    legacy.close()
+    results = by_table(run_extract(make_settings(batch_size="5"), "legacy-db",
+                                   full_refresh=True))
+    reviews = results["old_store.reviews"]
+    assert reviews.rows_read == reviews.inserted > 5  # the text is past the first batch
+    assert "old_store.reviews" in caplog.text and "row by row" in caplog.text
+    assert query(data_dir, f"SELECT rating FROM old_store.reviews WHERE review_id = {last}") \
+        == [(5,)]
