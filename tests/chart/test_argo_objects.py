@@ -35,7 +35,7 @@ def options_for(values: dict[str, Any], fullname: str = helmrender.RELEASE) -> R
                  else f"{image['repository']}:{image['tag'] or app_version}")
     account = values["serviceAccount"]["name"] or f"{fullname}-workflow"
     workflow = values["workflow"]
-    resources = workflow["resources"]
+    resources, light = workflow["resources"], workflow["lightResources"]
     return RenderOptions(
         image=reference,
         image_pull_policy=image["pullPolicy"],
@@ -46,6 +46,10 @@ def options_for(values: dict[str, Any], fullname: str = helmrender.RELEASE) -> R
         memory_request=str(resources["requests"]["memory"]),
         cpu_limit=str(resources["limits"]["cpu"]),
         memory_limit=str(resources["limits"]["memory"]),
+        light_cpu_request=str(light["requests"]["cpu"]),
+        light_memory_request=str(light["requests"]["memory"]),
+        light_cpu_limit=str(light["limits"]["cpu"]),
+        light_memory_limit=str(light["limits"]["memory"]),
         schedule=workflow["schedule"],
         timezone=workflow["timezone"],
         suspend=workflow["suspend"],

@@ -60,7 +60,8 @@ def _leaf_paths(values: dict[str, Any], prefix: str = "") -> list[str]:
     for key, value in values.items():
         path = f"{prefix}{key}"
         paths.append(path)
-        if isinstance(value, dict) and value and key not in ("resources", "requests", "limits"):
+        if isinstance(value, dict) and value and key not in ("resources", "lightResources",
+                                                                   "requests", "limits"):
             paths += _leaf_paths(value, f"{path}.")
     return paths
 

@@ -120,10 +120,18 @@ def volumes(options: RenderOptions) -> list[Volume]:
     return [data, Volume(name="tmp", empty_dir=EmptyDirVolumeSource())]
 
 
-def resources(options: RenderOptions) -> ResourceRequirements:
+# Sub-commands of the light steps; every other step gets the data steps' resources.
+LIGHT_COMMANDS = frozenset({"slo", "notify", "demo-data", "dashboards"})
+
+
+def resources(options: RenderOptions, light: bool = False) -> ResourceRequirements:
+    o = options
+    cpu, memory, cpu_max, memory_max = (
+        (o.light_cpu_request, o.light_memory_request, o.light_cpu_limit, o.light_memory_limit)
+        if light else (o.cpu_request, o.memory_request, o.cpu_limit, o.memory_limit))
     return ResourceRequirements(
-        requests={"cpu": Quantity(options.cpu_request), "memory": Quantity(options.memory_request)},
-        limits={"cpu": Quantity(options.cpu_limit), "memory": Quantity(options.memory_limit)},
+        requests={"cpu": Quantity(cpu), "memory": Quantity(memory)},
+        limits={"cpu": Quantity(cpu_max), "memory": Quantity(memory_max)},
     )
 
 
@@ -200,7 +208,7 @@ def container(name: str, args: list[str], options: RenderOptions, *,
         env_from=[ConfigMapEnvFrom(name=options.configmap),
                   SecretEnvFrom(name=options.secret)],
         env=env,
-        resources=resources(options),
+        resources=resources(options, light=bool(args) and args[0] in LIGHT_COMMANDS),
         security_context=container_security_context(),
         volume_mounts=[VolumeMount(name="data", mount_path=DATA_DIR),
                        VolumeMount(name="tmp", mount_path="/tmp")],

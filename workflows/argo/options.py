@@ -38,10 +38,18 @@ class RenderOptions:
     configmap: str = "deltastore-config"
     secret: str = "deltastore-secrets"
     service_account: str = "deltastore-workflow"
-    cpu_request: str = "250m"
-    memory_request: str = "512Mi"
+    # The steps that move or transform data (extract, freshness, build, sync, docs): sized
+    # from their peaks at scale 100 (README, "How it scales"; DuckDB gets half the limit).
+    cpu_request: str = "500m"
+    memory_request: str = "1Gi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
+    # The light steps (SLO report, exit handler, waiting for demo data, dashboards): each
+    # peaks near 150 MiB.
+    light_cpu_request: str = "50m"
+    light_memory_request: str = "128Mi"
+    light_cpu_limit: str = "500m"
+    light_memory_limit: str = "512Mi"
     schedule: str = "0 2 * * *"
     timezone: str = "UTC"
     # A str only for the chart sentinel; real options are booleans.
@@ -88,6 +96,10 @@ CHART_OPTIONS = RenderOptions(
     memory_request="__DELTASTORE_MEMORY_REQUEST__",
     cpu_limit="__DELTASTORE_CPU_LIMIT__",
     memory_limit="__DELTASTORE_MEMORY_LIMIT__",
+    light_cpu_request="__DELTASTORE_LIGHT_CPU_REQUEST__",
+    light_memory_request="__DELTASTORE_LIGHT_MEMORY_REQUEST__",
+    light_cpu_limit="__DELTASTORE_LIGHT_CPU_LIMIT__",
+    light_memory_limit="__DELTASTORE_LIGHT_MEMORY_LIMIT__",
     schedule="__DELTASTORE_SCHEDULE__",
     timezone="__DELTASTORE_TIMEZONE__",
     suspend="__DELTASTORE_SUSPEND__",

@@ -303,6 +303,11 @@ Call with (dict "root" $ "file" "files/<name>.yaml").
 {{- $text = $text | replace "__DELTASTORE_MEMORY_REQUEST__" ($res.requests.memory | toString | quote) }}
 {{- $text = $text | replace "__DELTASTORE_CPU_LIMIT__" ($res.limits.cpu | toString | quote) }}
 {{- $text = $text | replace "__DELTASTORE_MEMORY_LIMIT__" ($res.limits.memory | toString | quote) }}
+{{- $light := $v.workflow.lightResources }}
+{{- $text = $text | replace "__DELTASTORE_LIGHT_CPU_REQUEST__" ($light.requests.cpu | toString | quote) }}
+{{- $text = $text | replace "__DELTASTORE_LIGHT_MEMORY_REQUEST__" ($light.requests.memory | toString | quote) }}
+{{- $text = $text | replace "__DELTASTORE_LIGHT_CPU_LIMIT__" ($light.limits.cpu | toString | quote) }}
+{{- $text = $text | replace "__DELTASTORE_LIGHT_MEMORY_LIMIT__" ($light.limits.memory | toString | quote) }}
 {{- $text = $text | replace "__DELTASTORE_DATA_PVC__" (include "deltastore.dataPvcName" $root | quote) }}
 {{- $text = $text | replace "__DELTASTORE_FRESHNESS_SCHEDULE__" ($v.workflow.freshness.schedule | quote) }}
 {{- $text = $text | replace "__DELTASTORE_SCHEDULE__" ($v.workflow.schedule | quote) }}

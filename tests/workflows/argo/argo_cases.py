@@ -16,8 +16,9 @@ RELEASE_OPTIONS = RenderOptions(
     image="registry.example/deltastore/pipeline:1.2.3", image_pull_policy="Always",
     configmap="rel-deltastore-config", secret="rel-deltastore-secrets",
     service_account="rel-deltastore-workflow", cpu_request="100m", memory_request="256Mi",
-    cpu_limit="1", memory_limit="1Gi", schedule="15 3 * * *", timezone="UTC", suspend=True,
-    freshness_schedule="0 */6 * * *",
+    cpu_limit="1", memory_limit="1Gi", light_cpu_request="20m", light_memory_request="64Mi",
+    light_cpu_limit="200m", light_memory_limit="256Mi", schedule="15 3 * * *", timezone="UTC",
+    suspend=True, freshness_schedule="0 */6 * * *",
 )
 # Two layers, as the teammate's dbt_layers() returns them, for the layer variant.
 LAYERS = [("seeds+staging", "resource_type:seed path:models/staging"),
@@ -40,6 +41,10 @@ def sentinel_values(options: RenderOptions) -> dict[str, str]:
         "__DELTASTORE_MEMORY_REQUEST__": options.memory_request,
         "__DELTASTORE_CPU_LIMIT__": options.cpu_limit,
         "__DELTASTORE_MEMORY_LIMIT__": options.memory_limit,
+        "__DELTASTORE_LIGHT_CPU_REQUEST__": options.light_cpu_request,
+        "__DELTASTORE_LIGHT_MEMORY_REQUEST__": options.light_memory_request,
+        "__DELTASTORE_LIGHT_CPU_LIMIT__": options.light_cpu_limit,
+        "__DELTASTORE_LIGHT_MEMORY_LIMIT__": options.light_memory_limit,
         "__DELTASTORE_FRESHNESS_SCHEDULE__": options.freshness_schedule,
         "__DELTASTORE_SCHEDULE__": options.schedule,
         "__DELTASTORE_TIMEZONE__": options.timezone,

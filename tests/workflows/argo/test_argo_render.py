@@ -156,6 +156,30 @@ def test_chart_file_with_values_equals_a_render_with_those_options(
 
 def test_chart_options_are_all_sentinels():
     for name in ("image", "image_pull_policy", "configmap", "secret", "service_account",
-                 "cpu_request", "memory_request", "cpu_limit", "memory_limit", "schedule",
+                 "cpu_request", "memory_request", "cpu_limit", "memory_limit",
+                 "light_cpu_request", "light_memory_request", "light_cpu_limit",
+                 "light_memory_limit", "schedule",
                  "timezone", "suspend", "freshness_schedule"):
         assert str(getattr(CHART_OPTIONS, name)).startswith("__DELTASTORE_"), name
+
+
+def test_light_steps_get_the_light_resources_and_data_steps_the_others():
+    """Sized per step: the SLO report, the exit handler, the demo-data wait and the
+    dashboards are small; extract, freshness, build and sync get the data steps' values."""
+    o = DEMO_RELEASE
+    data = {"requests": {"cpu": o.cpu_request, "memory": o.memory_request},
+            "limits": {"cpu": o.cpu_limit, "memory": o.memory_limit}}
+    light = {"requests": {"cpu": o.light_cpu_request, "memory": o.light_memory_request},
+             "limits": {"cpu": o.light_cpu_limit, "memory": o.light_memory_limit}}
+    assert data != light
+    sized: dict[str, Any] = {}
+    for obj in render_objects(DEMO_RELEASE).values():
+        spec = obj["spec"].get("workflowSpec", obj["spec"])
+        for template in spec.get("templates", []):
+            if "container" in template:
+                sized[template["container"]["args"][0]] = template["container"]["resources"]
+    assert {c for c, r in sized.items() if r == light} == {"slo", "notify", "demo-data",
+                                                           "dashboards"}
+    assert {c for c, r in sized.items() if r == data} >= {"extract", "freshness", "build",
+                                                          "sync"}
+    assert all(r in (light, data) for r in sized.values())
