@@ -196,6 +196,7 @@ import sys, time
 import duckdb
 warehouse, scratch = sys.argv[1], sys.argv[2]
 with duckdb.connect(scratch) as conn:
+    conn.execute("SET enable_progress_bar = false")  # it would print to stdout
     conn.execute(f"ATTACH '{warehouse}' AS src (READ_ONLY)")
     tables = [t for (t,) in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src' "
@@ -216,7 +217,7 @@ def copy_floor(data: Path) -> Figure:
                            str(data / "warehouse.duckdb"), str(scratch)],
                           check=True, capture_output=True, text=True)
     scratch.unlink()
-    rows, seconds = done.stdout.split()
+    rows, seconds = done.stdout.splitlines()[-1].split()
     return Figure("  DuckDB CREATE TABLE AS between the same files (the floor)",
                   f"{int(rows) / float(seconds):,.0f} rows/s", "", "what bounds the sync")
 
