@@ -100,6 +100,15 @@ class StoreApiClient:
     def close(self) -> None:
         self.session.close()
 
+    def clone(self) -> StoreApiClient:
+        """The same client with an HTTP session of its own, for another thread (a requests
+        Session is not meant to be shared between threads)."""
+        twin = StoreApiClient(self.base_url, retry=self.retry, page_size=self.page_size,
+                              sleep=self._sleep, clock=self._clock, decoder=self.decoder)
+        twin.timeout = self.timeout
+        twin.session.headers.update(self.session.headers)
+        return twin
+
     def __enter__(self) -> StoreApiClient:
         return self
 

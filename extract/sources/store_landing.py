@@ -99,12 +99,13 @@ def _land_endpoint(client: StoreApiClient, records: EndpointRecords, landing: La
     """Every page of one endpoint (the next is fetched meanwhile), then its file(s)."""
     started = time.monotonic()
     landed = landing.tables[records.endpoint]
-    for page in prefetched(client.pages(records.endpoint, decoder=records)):
-        if stop.is_set():  # another endpoint failed: this snapshot will not be loaded
-            raise Cancelled
-        landed.rows_read += records.add(page)
-        if on_page is not None:
-            on_page(landed.table.qualified_name, landed.rows_read)
+    with client.clone() as own:
+        for page in prefetched(own.pages(records.endpoint, decoder=records)):
+            if stop.is_set():  # another endpoint failed: this snapshot will not be loaded
+                raise Cancelled
+            landed.rows_read += records.add(page)
+            if on_page is not None:
+                on_page(landed.table.qualified_name, landed.rows_read)
     rejected = records.flatten()
     landed.checked_in_python = records.checked_in_python
     landed.rows_landed = records.write(landed.table, landed.path)
