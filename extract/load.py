@@ -260,6 +260,7 @@ def _stage_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], N
     watermark = saved
     position = table.column_names.index(table.watermark) if table.watermark else None
     rows_read = 0
+
     def stage_one(rows: Any) -> None:
         stage_batch(table, rows)
 

@@ -86,7 +86,8 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
     """
     out = out_dir or settings.data_dir / "dbt" / "docs"
     built = current_build_manifest(settings)
-    # dbt copies its page template there first; only compiling would have created it.
+    # dbt copies its page template there before reading the catalog, and only compiling
+    # creates the folder (dbt-core 1.11, dbt/task/docs/generate.py, GenerateTask.run).
     target_dir(settings, "docs generate").mkdir(parents=True, exist_ok=True)
     run = run_dbt(settings, "docs generate", target=target, run_date=run_date, echo=echo,
                   args=["--no-compile"] if built is not None else [])

@@ -83,7 +83,6 @@ class StoreApiClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        decoder: PageDecoder | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shown_url = redact_url(self.base_url)
@@ -94,7 +93,6 @@ class StoreApiClient:
         self.session.headers.setdefault("Accept", "application/json")
         self._sleep = sleep
         self._clock = clock
-        self.decoder = decoder or JsonDecoder()
         self.requests_made = 0
 
     def close(self) -> None:
@@ -103,9 +101,8 @@ class StoreApiClient:
     def clone(self) -> StoreApiClient:
         """The same client with an HTTP session of its own, for another thread (a requests
         Session is not meant to be shared between threads)."""
-        twin = StoreApiClient(self.base_url, retry=self.retry, page_size=self.page_size,
-                              sleep=self._sleep, clock=self._clock, decoder=self.decoder)
-        twin.timeout = self.timeout
+        twin = StoreApiClient(self.base_url, timeout=self.timeout[1], retry=self.retry,
+                              page_size=self.page_size, sleep=self._sleep, clock=self._clock)
         twin.session.headers.update(self.session.headers)
         return twin
 
@@ -117,8 +114,8 @@ class StoreApiClient:
 
     def pages(self, endpoint: str, decoder: PageDecoder | None = None) -> Iterator[Any]:
         """Yield the endpoint's records a page at a time (one page if the server can't page),
-        each in ``decoder``'s form (by default the client's: a list of dicts)."""
-        decoder = decoder or self.decoder
+        each in ``decoder``'s form (by default a list of dicts)."""
+        decoder = decoder or JsonDecoder()
         response, page = self.get_page(endpoint, {"limit": self.page_size, "offset": 0},
                                        decoder)
         total = _total_count(response, endpoint)
@@ -170,8 +167,8 @@ class StoreApiClient:
                 response = self.session.get(url, params=params, timeout=self.timeout)
                 status = response.status_code
                 if status < 400:
-                    return response, (decoder or self.decoder).decode(endpoint,
-                                                                      response.content)
+                    return response, (decoder or JsonDecoder()).decode(endpoint,
+                                                                       response.content)
             except _NETWORK_ERRORS as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
                 wait = self.retry.backoff(attempt)
