@@ -88,6 +88,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELTASTORE_NOTIFY_WEBHOOK_URL", "",
             "Slack-compatible webhook for failure messages (a Secret in Kubernetes).", True),
     Setting("DELTASTORE_LOG_LEVEL", "INFO", "Python log level."),
+    Setting("DELTASTORE_DBT_LOG_LEVEL_FILE", "none",
+            "dbt's own log file `<data dir>/dbt/logs/dbt.log`: `debug` records every statement "
+            "dbt sends; `none` writes none (each dbt step prints every node and dbt's errors, "
+            "and `run_results.json` keeps every node's message)."),
     Setting("DELTASTORE_METRICS_DIR", "",
             "Directory where steps write figures for Argo metrics (rows loaded, failed tests); "
             "unset = off."),
@@ -123,6 +127,9 @@ class Settings:
     sync_max_batch_bytes: int = 64 * 1024 * 1024
     legacy_lookback_seconds: float = 300.0
     sync_max_drop: float = 0.5
+    # dbt's file logger formats and scrubs every event, whatever its level, before Python's
+    # logging drops it: about a fifth of a build's CPU at dbt's default (debug).
+    dbt_log_level_file: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +188,8 @@ class Settings:
             legacy_lookback_seconds=_parse(get, "DELTASTORE_LEGACY_LOOKBACK_SECONDS",
                                            _non_negative_float, 300.0),
             sync_max_drop=_parse(get, "DELTASTORE_SYNC_MAX_DROP", _share, 0.5),
+            dbt_log_level_file=_parse(get, "DELTASTORE_DBT_LOG_LEVEL_FILE", _dbt_log_level,
+                                      "none"),
         )
 
     def describe(self) -> dict[str, str]:
@@ -240,6 +249,15 @@ def _memory_size(raw: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
         raise ValueError("write a size DuckDB understands, such as `512MiB` or `2GiB`")
     return raw
+
+
+DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")  # dbt's --log-level-file choices
+
+
+def _dbt_log_level(raw: str) -> str:
+    if raw.lower() not in DBT_LOG_LEVELS:
+        raise ValueError("use one of " + ", ".join(f"`{level}`" for level in DBT_LOG_LEVELS))
+    return raw.lower()
 
 
 def _positive_int(raw: str) -> int:

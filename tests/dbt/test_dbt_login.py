@@ -54,7 +54,8 @@ HEAD = f"DRIVER={{ODBC Driver 18 for SQL Server}};SERVER={SERVER},1433;Database=
 
 def _settings(tmp_path: Path, url: str, password: str | None = None) -> Settings:
     env = {"DELTASTORE_DATA_DIR": str(tmp_path), "DELTASTORE_DBT_PROJECT_DIR": str(PROJECT),
-           "DELTASTORE_WAREHOUSE_URL": url}
+           "DELTASTORE_WAREHOUSE_URL": url,
+           "DELTASTORE_DBT_LOG_LEVEL_FILE": "debug"}  # dbt's fullest log: no secret may reach it
     if password is not None:
         env["DELTASTORE_WAREHOUSE_PASSWORD"] = password
     return Settings.from_env(env)

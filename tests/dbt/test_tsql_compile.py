@@ -113,7 +113,9 @@ def _settings(data_dir: Path) -> Settings:
                               "DELTASTORE_DBT_PROJECT_DIR": str(PROJECT),
                               "DELTASTORE_WAREHOUSE_URL": WAREHOUSE_URL,
                               "DELTASTORE_WAREHOUSE_PASSWORD": PASSWORD,
-                              "DELTASTORE_RUN_DATE": "2024-06-30"})
+                              "DELTASTORE_RUN_DATE": "2024-06-30",
+                              # dbt's fullest log, to show that no secret reaches it
+                              "DELTASTORE_DBT_LOG_LEVEL_FILE": "debug"})
 
 
 @pytest.fixture(scope="module")

@@ -101,11 +101,23 @@ def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple)
     assert {r["unique_id"] for r in results["results"]} == {n.unique_id for n in run.nodes}
     manifest = json.loads((run.target_dir / "manifest.json").read_text())
     assert manifest["metadata"]["send_anonymous_usage_stats"] is False
-    assert (settings.data_dir / "dbt" / "logs" / "dbt.log").is_file()
+    assert not (settings.data_dir / "dbt" / "logs" / "dbt.log").exists()  # off by default
     source_files = {p.relative_to(MINI_PROJECT) for p in MINI_PROJECT.rglob("*")}
     project_files = {p.relative_to(project) for p in project.rglob("*")}
     assert project_files == source_files  # no target/, logs/ or .user.yml in the source tree
     assert "DELTASTORE_DBT_DUCKDB_PATH" not in os.environ  # set for dbt only, then restored
+
+
+def test_dbt_log_file_at_the_level_asked(built: tuple) -> None:
+    settings, _, _, project = built
+    debug = Settings.from_env(_env(settings.data_dir.parent, project)
+                              | {"DELTASTORE_DBT_LOG_LEVEL_FILE": "DEBUG"})
+    assert run_dbt(debug, "test", select="assert_enough_customers", echo=None).success
+    log = (settings.data_dir / "dbt" / "logs" / "dbt.log").read_text()
+    assert "[debug]" in log and "assert_enough_customers" in log  # what dbt ran
+    with pytest.raises(ConfigError, match="DELTASTORE_DBT_LOG_LEVEL_FILE.*`none`"):
+        Settings.from_env(_env(settings.data_dir.parent, project)
+                          | {"DELTASTORE_DBT_LOG_LEVEL_FILE": "verbose"})
 
 
 def test_failing_test_exits_3_and_is_recorded_for_the_sync_gate(

@@ -61,3 +61,19 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
                 process.kill()
     assert process.returncode == EXIT_INTERRUPTED
     assert err.strip().endswith("interrupted")
+
+
+def test_the_console_script_returns_mains_code_and_leaves_its_objects_to_the_exit(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import gc
+
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path))
+    argv = ["build", "--vars", "[1]"]  # a usage error, found before dbt is imported
+    monkeypatch.setattr(sys, "argv", ["deltastore", *argv])
+    assert gc.get_freeze_count() == 0
+    try:
+        code = cli.run()
+        assert gc.get_freeze_count() > 0  # the shutdown's collection skips them
+    finally:
+        gc.unfreeze()
+    assert code == cli.main(argv) == 2

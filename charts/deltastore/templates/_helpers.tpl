@@ -205,6 +205,7 @@ DELTASTORE_HTTP_RETRY_SECONDS: {{ $c.httpRetrySeconds | toString | quote }}
 DELTASTORE_LEGACY_LOOKBACK_SECONDS: {{ $c.legacyLookbackSeconds | toString | quote }}
 DELTASTORE_SYNC_MAX_DROP: {{ $c.syncMaxDrop | toString | quote }}
 DELTASTORE_LOG_LEVEL: {{ $c.logLevel | quote }}
+DELTASTORE_DBT_LOG_LEVEL_FILE: {{ $c.dbtLogLevelFile | quote }}
 {{- end }}
 
 {{/*
