@@ -149,10 +149,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
 def run() -> int:
     """The `deltastore` console script: ``main``, then a quick exit.
 
-    A dbt step leaves millions of objects behind (parsed projects, results); the garbage
-    collection Python runs while shutting down walks them all (0.6-0.7 s) just before the
-    process's memory is freed anyway. Frozen objects are left out of it. Only here: a
-    process that calls ``main`` and goes on (the tests) must keep collecting.
+    A dbt step leaves hundreds of thousands of objects behind (parsed projects, results);
+    the garbage collection Python runs while shutting down walks them all (0.6-0.7 s), just
+    before the process's memory is freed anyway. Frozen objects are left out of it. Only
+    here: a process that calls ``main`` and goes on (the tests) must keep collecting.
     """
     code = main()
     gc.freeze()

@@ -8,6 +8,7 @@ error on purpose. The real project's layers are checked in tests/dbt/test_tsql_c
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -106,6 +107,7 @@ def test_artifacts_go_to_the_data_dir_and_nothing_into_the_project(built: tuple)
     project_files = {p.relative_to(project) for p in project.rglob("*")}
     assert project_files == source_files  # no target/, logs/ or .user.yml in the source tree
     assert "DELTASTORE_DBT_DUCKDB_PATH" not in os.environ  # set for dbt only, then restored
+    assert gc.get_freeze_count() == 0  # what dbt left is collected again, as before it ran
 
 
 def test_dbt_log_file_at_the_level_asked(built: tuple) -> None:
