@@ -250,7 +250,8 @@ def changed_copy(demo_warehouse: BuiltWarehouse,
             "delivery_date = shipment_date + interval 2 day, _loaded_at = now()::timestamp "
             "where shipment_id = ?", [changed_shipment])
 
-    selection = f"{model} customers_snapshot shipments_snapshot"
+    # `+`: the intermediate tables the mart reads are rebuilt from the changed raw data first.
+    selection = f"+{model} customers_snapshot shipments_snapshot"
     run_dbt(settings, "build", select=selection, echo=None).raise_for_status()
     incremental = _monthly(copy)
     with duckdb.connect(str(copy)) as connection:
