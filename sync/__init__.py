@@ -5,6 +5,6 @@ moves rows into shadow tables; ``statements`` builds the SQL; ``retry`` knows wh
 faults are transient.
 """
 
-from deltastore.extract.sync.publish import published_row_counts, sync_marts
+from deltastore.sync.publish import published_row_counts, sync_marts
 
 __all__ = ["published_row_counts", "sync_marts"]

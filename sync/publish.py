@@ -3,11 +3,11 @@
 The target is Azure SQL (or any SQL Server) in production and a second DuckDB file by
 default. Dashboards read it, so it must never show a mix of old and new marts:
 
-1. gate: every dbt node feeding the marts passed (``extract.sync.gate``), unless ``force``;
+1. gate: every dbt node feeding the marts passed (``sync.gate``), unless ``force``;
 2. leftovers of a crashed earlier run (shadows, replaced copies) are dropped;
-3. each table is copied into its shadow (``extract.sync.copy``) and verified: row count and
-   content checksum (defined in ``extract.sync.statements``) computed on the warehouse and
-   on the shadow must match; then the volume guard (``extract.sync.volume``): no mart
+3. each table is copied into its shadow (``sync.table_copy``) and verified: row count and
+   content checksum (defined in ``sync.statements``) computed on the warehouse and
+   on the shadow must match; then the volume guard (``sync.volume``): no mart
    loses more than a configured share of its published rows, unless ``force``;
 4. one transaction puts every shadow live;
 5. only then are the replaced copies dropped, and each mart's row count is written to the
@@ -27,7 +27,7 @@ read warehouse tables the target does not have; neither are dbt's leftovers
 untouched.
 
 Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
-``deltastore.dburl``). Transient faults (error numbers in ``extract.sync.retry``) and dropped
+``deltastore.dburl``). Transient faults (error numbers in ``sync.retry``) and dropped
 connections are retried with exponential backoff; each attempt starts over, which is safe
 because nothing is published before the swap. For Azure AD authentication add
 ``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
@@ -49,11 +49,14 @@ from deltastore import odbc_binding
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
-from deltastore.extract.sync import copy as sync_copy
-from deltastore.extract.sync import statements as sync_sql
-from deltastore.extract.sync.gate import check_build_gate
-from deltastore.extract.sync.retry import is_transient, with_retries
-from deltastore.extract.sync.statements import (
+from deltastore.metrics import MART_ROWS, write_gauges
+from deltastore.mssql_errors import classify, native_error
+from deltastore.settings import Settings
+from deltastore.sync import statements as sync_sql
+from deltastore.sync import table_copy
+from deltastore.sync.gate import check_build_gate
+from deltastore.sync.retry import is_transient, with_retries
+from deltastore.sync.statements import (
     MART_SCHEMA,
     OLD_SUFFIX,
     RETIRED_SCHEMA,
@@ -62,10 +65,7 @@ from deltastore.extract.sync.statements import (
     Column,
     Dialect,
 )
-from deltastore.extract.sync.volume import check_volume
-from deltastore.metrics import MART_ROWS, write_gauges
-from deltastore.mssql_errors import classify, native_error
-from deltastore.settings import Settings
+from deltastore.sync.volume import check_volume
 
 SWAP_LOCK_TIMEOUT_MS = 30_000  # how long the swap waits for readers' locks, per attempt
 SWAP_ATTEMPTS = 3
@@ -229,12 +229,12 @@ class _Sync:
             if self.target_dialect == "mssql":
                 columns = self._with_text_lengths(source, table, columns)
                 rows_per_call = self._rows_per_call(table, columns)
-            sync_copy.copy_batched(source, self.source_dialect, target, self.target_dialect,
+            table_copy.copy_batched(source, self.source_dialect, target, self.target_dialect,
                                    table, shadow, columns, rows_per_call)
             src_rows, src_sum = _checksum(source, self.source_dialect, MART_SCHEMA, table,
                                           columns)
         else:
-            sync_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow[1])
+            table_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, table, shadow[1])
             columns = self._columns(target, "duckdb", MART_SCHEMA, table, catalog=SOURCE_ALIAS)
             src_rows, src_sum = _checksum(target, "duckdb", MART_SCHEMA, table, columns,
                                           SOURCE_ALIAS, engine=True)
@@ -260,7 +260,7 @@ class _Sync:
 
     def _rows_per_call(self, table: str, columns: list[Column]) -> int:
         """Rows per insert call so that pyodbc's parameter array stays within the budget."""
-        sizes = [sync_copy.input_size(c) for c in columns]
+        sizes = [table_copy.input_size(c) for c in columns]
         budget = self.settings.sync_max_batch_bytes
         rows = odbc_binding.rows_per_call(sizes, budget, self.settings.batch_size)
         row_bytes = odbc_binding.row_bytes(sizes)
@@ -358,7 +358,7 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
     import duckdb
 
     try:
-        sync_copy.attach_read_only(target, str(warehouse.path), SOURCE_ALIAS)
+        table_copy.attach_read_only(target, str(warehouse.path), SOURCE_ALIAS)
     except duckdb.Error as exc:
         # Typically another DuckDB instance in this process still holds the file, e.g. dbt
         # run in-process with dbt-duckdb's `keep_open: true`.

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deltastore import odbc_binding as binding
-from deltastore.extract.sync import statements as sync_sql
-from deltastore.extract.sync.statements import NVARCHAR_LIMIT, Column, Dialect
+from deltastore.sync import statements as sync_sql
+from deltastore.sync.statements import NVARCHAR_LIMIT, Column, Dialect
 
 
 def attach_read_only(target: Any, path: str, alias: str) -> None:

@@ -71,7 +71,7 @@ def test_wheel_holds_one_import_package_and_the_dbt_project(wheel: Path) -> None
                    "deltastore/dbt_project/seeds/us_states.csv",
                    "deltastore/workflows/manifests/workflowtemplate-deltastore-pipeline.yaml",
                    "deltastore/dashboards/assets/dashboard.js",
-                   "deltastore/extract/sync/publish.py"):
+                   "deltastore/sync/publish.py"):
         assert needed in names, needed
     assert not [n for n in names if "/target/" in n or "/logs/" in n]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MART_SCHEMA = "analytics"  # what extract.sync.publish copies
+MART_SCHEMA = "analytics"  # what sync.publish copies
 _BUILT = ("model", "seed", "snapshot")
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError, TransientError
 from deltastore.extract.demo import DEMO_END_DATE
-from deltastore.extract.sync import published_row_counts
 from deltastore.settings import Settings
+from deltastore.sync import published_row_counts
 from deltastore.workflows.runner import FAILED, StepResult, run_command, run_pipeline
 
 DEMO_RUN_DATE = DEMO_END_DATE + dt.timedelta(days=1)

@@ -20,8 +20,8 @@ from typing import Any
 
 from deltastore.db import connect
 from deltastore.errors import EXIT_BUG, EXIT_FAILED, ConfigError, DeltaStoreError
-from deltastore.extract.sync import published_row_counts
 from deltastore.settings import Settings
+from deltastore.sync import published_row_counts
 from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from deltastore import entra
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
 from deltastore.extract.sources.legacy_db import LegacyReader
-from deltastore.extract.sync import published_row_counts
 from deltastore.extract.warehouse.mssql import MssqlWarehouse
+from deltastore.sync import published_row_counts
 
 CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 SECRET = "pw;with}braces"

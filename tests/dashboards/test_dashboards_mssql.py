@@ -1,6 +1,6 @@
 """Dashboards and exports read from SQL Server (Azure SQL's engine) exactly as from DuckDB.
 
-The fixture marts are published with the real sync (`extract.sync.sync_marts`), then the
+The fixture marts are published with the real sync (`sync.sync_marts`), then the
 site and the exports are produced from the SQL Server copy and compared with the DuckDB
 originals. Runs in GitHub Actions (DELTASTORE_TEST_MSSQL_URL); locally the same path runs
 against a DuckDB sync target.
@@ -20,8 +20,8 @@ import pytest
 
 from deltastore.dashboards import render_dashboards
 from deltastore.dashboards.export import export_marts
-from deltastore.extract.sync import sync_marts
 from deltastore.settings import Settings
+from deltastore.sync import sync_marts
 
 
 def published(marts_db: tuple[Path, Any], data_dir: Path, target: str,

@@ -13,13 +13,13 @@ import pytest
 import sqlglot
 
 from deltastore.errors import ConfigError, DataError, LoadError, TransientError
-from deltastore.extract.sync import statements as sync_sql
-from deltastore.extract.sync import sync_marts
-from deltastore.extract.sync.copy import read_batches
-from deltastore.extract.sync.retry import backoff_delays, is_transient, native_error, with_retries
-from deltastore.extract.sync.statements import Column
-from deltastore.extract.sync.volume import volume_drops
 from deltastore.settings import Settings
+from deltastore.sync import statements as sync_sql
+from deltastore.sync import sync_marts
+from deltastore.sync.retry import backoff_delays, is_transient, native_error, with_retries
+from deltastore.sync.statements import Column
+from deltastore.sync.table_copy import read_batches
+from deltastore.sync.volume import volume_drops
 from deltastore.transform.build_log import record_build
 from deltastore.transform.lineage import ProjectNode
 from deltastore.workflows.cli import main

@@ -17,11 +17,11 @@ import sqlglot
 from odbc_recorder import OdbcRecorder, RecordedConnection
 
 from deltastore import odbc_binding as binding
-from deltastore.extract.sync import statements as sync_sql
-from deltastore.extract.sync import sync_marts
-from deltastore.extract.sync.copy import input_size, write_batches
-from deltastore.extract.sync.statements import Column
 from deltastore.settings import Settings
+from deltastore.sync import statements as sync_sql
+from deltastore.sync import sync_marts
+from deltastore.sync.statements import Column
+from deltastore.sync.table_copy import input_size, write_batches
 from deltastore.transform.build_log import record_build
 from deltastore.transform.lineage import ProjectNode
 

@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from deltastore.errors import ConfigError, DataError, LoadError
-from deltastore.extract.sync.gate import check_build_gate
 from deltastore.settings import Settings
+from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import last_build
 from deltastore.transform.manifest import dbt_layers
 from deltastore.transform.runner import dbt_args, dbt_environment, run_dbt, target_dir

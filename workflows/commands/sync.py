@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deltastore.extract.sync import sync_marts
+from deltastore.sync import sync_marts
 from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 
 
