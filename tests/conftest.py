@@ -10,10 +10,9 @@ must turn CI red, not quietly shrink the suite.
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
+from prerequisites import chromium_missing, missing_library, odbc_missing
 
 OUTSIDE_REPO = "(outside the repository)"
 OUTSIDE_MARKERS = ("kind", "mssql")
@@ -27,34 +26,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _odbc_missing() -> str | None:
-    """Why pyodbc cannot load (it needs unixODBC's libodbc.so.2), or None when it can."""
-    try:
-        import pyodbc  # noqa: F401
-    except ImportError as exc:
-        return (f"needs unixODBC for pyodbc ({exc}): apt-get install unixodbc "
-                "(.ci/run installs it)")
-    return None
-
-
-def _chromium_missing() -> str | None:
-    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
-        return None
-    return "needs headless Chromium: apt-get install chromium (.ci/run installs it)"
-
-
 # Debian packages some tests need. Missing here: skip with how to get them. With CI=true
 # (.ci/run installs both) a missing one fails the test instead of hiding it.
-SYSTEM_PREREQUISITES = {"odbc": _odbc_missing, "browser": _chromium_missing}
+SYSTEM_PREREQUISITES = {"odbc": odbc_missing, "browser": chromium_missing}
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker, missing in SYSTEM_PREREQUISITES.items():
         if item.get_closest_marker(marker) and (reason := missing()):
-            if os.environ.get("CI", "").lower() == "true":
+            if _ci():
                 pytest.fail(f"CI=true: {reason}", pytrace=False)
             pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport:
+    """A test module that cannot be imported because a Debian package's shared library is
+    missing (``ImportError: libodbc.so.2: …``) is skipped with the ``apt-get install`` line,
+    not reported as a collection error that stops the run; under CI=true it fails with it."""
+    report: pytest.CollectReport = yield
+    if not report.failed or not isinstance(collector, pytest.Module):
+        return report
+    reason = missing_library(str(report.longrepr))
+    if reason is None:
+        return report
+    if _ci():
+        report.longrepr = f"CI=true: {reason}"
+    else:
+        report.outcome = "skipped"
+        report.longrepr = (str(collector.path), 0, f"Skipped: {reason}")
+    return report
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,7 +83,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
-    if os.environ.get("CI", "").lower() != "true" or not report.skipped \
+    if not _ci() or not report.skipped \
             or hasattr(report, "wasxfail"):
         return
     reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
@@ -130,7 +136,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
     """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s managed identity
     credential by a stand-in (tests/odbc_recorder.py); sockets limited to loopback."""
-    if reason := _odbc_missing():
+    if reason := odbc_missing():
         pytest.skip(reason)  # CI=true turns this into a failure (pytest_runtest_makereport)
     import azure.identity
     import pyodbc

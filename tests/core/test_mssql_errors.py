@@ -7,11 +7,7 @@ The errors are built as pyodbc builds them (src/errors.cpp, GetErrorFromHandle):
 from __future__ import annotations
 
 import pytest
-
-try:
-    import pyodbc
-except ImportError:  # no unixODBC: the tests below are marked odbc and skip with why
-    pyodbc = None
+from prerequisites import optional_pyodbc
 
 from deltastore.errors import (
     EXIT_CONFIG,
@@ -23,6 +19,7 @@ from deltastore.errors import (
 )
 from deltastore.mssql_errors import classify, is_transient, native_error
 
+pyodbc = optional_pyodbc()  # no unixODBC: every test here is marked odbc and skips with why
 pytestmark = pytest.mark.odbc
 
 DRIVER = "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"

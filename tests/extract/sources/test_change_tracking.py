@@ -13,16 +13,18 @@ import re
 import threading
 from typing import Any
 
-import pyodbc
 import pytest
 import sqlglot
 from odbc_recorder import OdbcRecorder
+from prerequisites import optional_pyodbc
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.sources import change_tracking as ct
 from deltastore.extract.sources.legacy_db import LegacyReader, source_table
 from deltastore.schemas import OLD_STORE_TABLES, table
+
+pyodbc = optional_pyodbc()  # the tests that raise its errors are marked odbc
 
 CUSTOMERS = table("old_store", "customers")
 SOURCE = source_table("mssql", CUSTOMERS)
@@ -140,6 +142,7 @@ def test_a_missing_or_too_old_version_reads_the_whole_table(saved: str | None,
     assert [sql for sql, _ in con.sent][3] == ct.full_sql(CUSTOMERS, SOURCE)
 
 
+@pytest.mark.odbc
 def test_a_table_without_change_tracking_or_snapshot_isolation_says_how_to_fix() -> None:
     with pytest.raises(ConfigError, match="Change Tracking is not enabled on `\\[dbo\\]"):
         _read(Recorder(current=None, min_valid=None, rows=[]), "ct:1")
