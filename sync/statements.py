@@ -366,8 +366,10 @@ def render_value(value: Any, column: Column) -> str:
 
 
 def row_hash(values: Sequence[Any], columns: Sequence[Column]) -> int:
+    # A checksum that must equal SQL's md5, not a security use: FIPS-mode OpenSSL allows it
+    # only when told so.
     text = SEPARATOR.join(render_value(v, c) for v, c in zip(values, columns, strict=True))
-    return int(hashlib.md5(text.encode("utf-8")).hexdigest()[1:16], 16)
+    return int(hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()[1:16], 16)
 
 
 def checksum_rows(rows: Iterable[Sequence[Any]], columns: Sequence[Column]) -> tuple[int, int]:
