@@ -173,7 +173,7 @@ class Settings:
             dbt_project_dir=_parse(get, "DELTASTORE_DBT_PROJECT_DIR",
                                    lambda raw: Path(raw).expanduser().resolve(),
                                    bundled_dbt_project().resolve()),
-            log_level=(get("DELTASTORE_LOG_LEVEL") or "INFO").upper(),
+            log_level=_parse(get, "DELTASTORE_LOG_LEVEL", _log_level, "INFO"),
             notify_webhook_url=get("DELTASTORE_NOTIFY_WEBHOOK_URL") or None,
             metrics_dir=_parse(get, "DELTASTORE_METRICS_DIR",
                                lambda raw: Path(raw).expanduser().resolve(), None),
@@ -201,6 +201,13 @@ class Settings:
                 value = "***" if value else ""
             shown[f.name] = "" if value is None else str(value)
         return shown
+
+
+def log_level_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``DELTASTORE_LOG_LEVEL`` exactly as ``Settings.from_env`` reads it (config file
+    included), without the other settings: logging is set up before a command reads them."""
+    values = _merged_environment(dict(os.environ if env is None else env))
+    return str(_parse(values.get, "DELTASTORE_LOG_LEVEL", _log_level, "INFO"))
 
 
 def _merged_environment(env: dict[str, str]) -> dict[str, str]:
@@ -249,6 +256,15 @@ def _memory_size(raw: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
         raise ValueError("write a size DuckDB understands, such as `512MiB` or `2GiB`")
     return raw
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the chart's enum too
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in LOG_LEVELS:
+        raise ValueError("use one of " + ", ".join(f"`{level}`" for level in LOG_LEVELS))
+    return raw.upper()
 
 
 DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")  # dbt's --log-level-file choices

@@ -13,7 +13,6 @@ import datetime as dt
 import gc
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +24,7 @@ from deltastore.errors import (
     ConfigError,
     DeltaStoreError,
 )
-from deltastore.settings import Settings
+from deltastore.settings import Settings, log_level_from_env
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -112,11 +111,11 @@ OWN_LOGGERS = ("deltastore",)
 log = logging.getLogger(__name__)
 
 
-def configure_logging(verbose: bool) -> None:
-    """INFO (or DELTASTORE_LOG_LEVEL) for everything; DEBUG only for the project's loggers."""
-    wanted = "DEBUG" if verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
-    if wanted not in logging.getLevelNamesMapping():
-        wanted = "INFO"
+def configure_logging(verbose: bool, settings: Settings | None = None) -> None:
+    """DELTASTORE_LOG_LEVEL (default INFO) for everything; ``-v``: DEBUG for the project's
+    loggers only. An unknown level is a ConfigError naming the variable."""
+    level = settings.log_level if settings is not None else log_level_from_env()
+    wanted = "DEBUG" if verbose else level
     root_level = "INFO" if wanted == "DEBUG" else wanted
     logging.basicConfig(level=root_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -128,8 +127,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     parser = build_parser()
     args = parser.parse_args(argv)
     args.settings = settings
-    configure_logging(args.verbose)
     try:
+        configure_logging(args.verbose, settings)
         result = args.handler(args)
     except DeltaStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
