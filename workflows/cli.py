@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from deltastore.db import configure_duckdb
 from deltastore.errors import (
     EXIT_BUG,
-    EXIT_CONFIG,
     EXIT_INTERRUPTED,
     ConfigError,
     DeltaStoreError,
@@ -156,12 +155,6 @@ def run() -> int:
     code = main()
     gc.freeze()
     return code
-
-
-def usage_error(message: str) -> int:
-    """For handlers that find a bad combination of arguments."""
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_CONFIG
 
 
 if __name__ == "__main__":  # pragma: no cover

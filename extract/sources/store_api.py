@@ -93,7 +93,6 @@ class StoreApiClient:
         self.session.headers.setdefault("Accept", "application/json")
         self._sleep = sleep
         self._clock = clock
-        self.requests_made = 0
 
     def close(self) -> None:
         self.session.close()
@@ -162,7 +161,6 @@ class StoreApiClient:
         attempt = bad_bodies = 0
         while attempt < self.retry.attempts:
             attempt += 1
-            self.requests_made += 1
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
                 status = response.status_code
