@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deltastore.dashboards.marts import SCHEMA
-from deltastore.db import connect, quote
+from deltastore.db import connect
 from deltastore.errors import ConfigError, TransientError
 from deltastore.settings import Settings
+from deltastore.sql_names import qualified
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def _batches(cursor: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
 
 def _export_table(cursor: Any, kind: str, table: str, fmt: str, path: Path,
                   batch_size: int) -> int:
-    source = f"{quote(kind, SCHEMA)}.{quote(kind, table)}"
+    source = qualified(kind, SCHEMA, table)
     # Write beside the target and rename at the end: a BI tool never reads half a file.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(handle)

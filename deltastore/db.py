@@ -113,10 +113,3 @@ def odbc_connect_args(url: DatabaseURL) -> tuple[str, dict[str, Any]]:
         token = managed_identity_token(url.user)
         options["attrs_before"] = {SQL_COPT_SS_ACCESS_TOKEN: token_attribute(token.token)}
     return connection_string, options
-
-
-def quote(kind: str, name: str) -> str:
-    """Quote an identifier for a database kind."""
-    if kind == "mssql":
-        return "[" + name.replace("]", "]]") + "]"
-    return '"' + name.replace('"', '""') + '"'

@@ -52,6 +52,7 @@ from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
 from deltastore.metrics import MART_ROWS, write_gauges
 from deltastore.mssql_errors import classify, native_error
 from deltastore.settings import Settings
+from deltastore.sql_names import qualified
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import table_copy
 from deltastore.sync.gate import check_build_gate
@@ -310,7 +311,7 @@ class _Sync:
         existing = {r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
                                             (MART_SCHEMA,))}
         return {t: int(_fetchall(target, "SELECT COUNT(*) FROM "
-                                 + sync_sql.qualified(dialect, MART_SCHEMA, t))[0][0])
+                                 + qualified(dialect, MART_SCHEMA, t))[0][0])
                 for t in tables if t in existing}
 
     def _drop_old(self, target: Any, tables: list[str]) -> None:
@@ -410,7 +411,7 @@ def published_row_counts(url: DatabaseURL) -> dict[str, int]:
         names = [r[0] for r in _fetchall(conn, sync_sql.tables_query(dialect), (MART_SCHEMA,))
                  if not r[0].endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
         return {name: int(_fetchall(conn, "SELECT COUNT(*) FROM "
-                                    + sync_sql.qualified(dialect, MART_SCHEMA, name))[0][0])
+                                    + qualified(dialect, MART_SCHEMA, name))[0][0])
                 for name in names}
     finally:
         conn.close()

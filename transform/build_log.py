@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.errors import LoadError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
+from deltastore.sql_names import insert_values_sql, qualified, quote
 from deltastore.transform.lineage import ProjectNode, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -124,10 +125,6 @@ def _sql_type(kind: str, table: Table, column: str, logical: str) -> str:
     return column_type(kind, logical)
 
 
-def _qualified(kind: str, table: Table) -> str:
-    return f"{quote(kind, table.schema)}.{quote(kind, table.name)}"
-
-
 def create_sql(kind: str) -> list[str]:
     """Create schema ``meta`` and both tables when missing."""
     schema = DBT_BUILDS.schema
@@ -141,7 +138,7 @@ def create_sql(kind: str) -> list[str]:
                  + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
         if table.primary_key:
             parts.append(f"PRIMARY KEY ({', '.join(quote(kind, c) for c in table.primary_key)})")
-        body = f"{_qualified(kind, table)} ({', '.join(parts)})"
+        body = f"{qualified(kind, table.schema, table.name)} ({', '.join(parts)})"
         statements.append(
             f"IF OBJECT_ID(N'{table.qualified_name}', N'U') IS NULL CREATE TABLE {body}"
             if kind == "mssql" else f"CREATE TABLE IF NOT EXISTS {body}")
@@ -150,26 +147,23 @@ def create_sql(kind: str) -> list[str]:
 
 def delete_sql(kind: str, table: Table) -> str:
     """Forget an invocation before writing it, so recording the same results twice is safe."""
-    return f"DELETE FROM {_qualified(kind, table)} WHERE {quote(kind, 'invocation_id')} = ?"
-
-
-def insert_sql(kind: str, table: Table) -> str:
-    columns = ", ".join(quote(kind, c) for c in table.column_names)
-    marks = ", ".join("?" for _ in table.columns)
-    return f"INSERT INTO {_qualified(kind, table)} ({columns}) VALUES ({marks})"
+    return (f"DELETE FROM {qualified(kind, table.schema, table.name)} "
+            f"WHERE {quote(kind, 'invocation_id')} = ?")
 
 
 def last_build_sql(kind: str) -> str:
     columns = ", ".join(quote(kind, c) for c in DBT_BUILDS.column_names)
     order = f"ORDER BY {quote(kind, 'recorded_at')} DESC"
+    builds = qualified(kind, DBT_BUILDS.schema, DBT_BUILDS.name)
     if kind == "mssql":
-        return f"SELECT TOP 1 {columns} FROM {_qualified(kind, DBT_BUILDS)} {order}"
-    return f"SELECT {columns} FROM {_qualified(kind, DBT_BUILDS)} {order} LIMIT 1"
+        return f"SELECT TOP 1 {columns} FROM {builds} {order}"
+    return f"SELECT {columns} FROM {builds} {order} LIMIT 1"
 
 
 def nodes_sql(kind: str) -> str:
     columns = ", ".join(quote(kind, c) for c in DBT_BUILD_NODES.column_names[1:])
-    return (f"SELECT {columns} FROM {_qualified(kind, DBT_BUILD_NODES)} "
+    nodes = qualified(kind, DBT_BUILD_NODES.schema, DBT_BUILD_NODES.name)
+    return (f"SELECT {columns} FROM {nodes} "
             f"WHERE {quote(kind, 'invocation_id')} = ? "
             f"ORDER BY {quote(kind, 'seconds')} DESC, {quote(kind, 'unique_id')}")
 
@@ -177,22 +171,21 @@ def nodes_sql(kind: str) -> str:
 def latest_states_sql(kind: str) -> str:
     """Each project node with its latest result that is not `skipped` (a skipped node kept
     its earlier table), and when that build was made; NULL status = never built."""
-    def q(name: str) -> str:
-        return quote(kind, name)
-
+    uid, kind_, feeds, status, seconds, generated, recorded, invocation = (
+        quote(kind, name) for name in ("unique_id", "resource_type", "feeds_marts", "status",
+                                       "seconds", "generated_at", "recorded_at",
+                                       "invocation_id"))
+    project, nodes, builds = (qualified(kind, t.schema, t.name)
+                              for t in (DBT_PROJECT_NODES, DBT_BUILD_NODES, DBT_BUILDS))
     return (
-        f"SELECT p.{q('unique_id')}, p.{q('resource_type')}, p.{q('feeds_marts')}, "
-        f"l.{q('status')}, l.{q('seconds')}, l.{q('generated_at')} "
-        f"FROM {_qualified(kind, DBT_PROJECT_NODES)} AS p LEFT JOIN ("
-        f"SELECT n.{q('unique_id')}, n.{q('status')}, n.{q('seconds')}, b.{q('generated_at')}, "
-        f"ROW_NUMBER() OVER (PARTITION BY n.{q('unique_id')} "
-        f"ORDER BY b.{q('recorded_at')} DESC) AS rn "
-        f"FROM {_qualified(kind, DBT_BUILD_NODES)} AS n "
-        f"INNER JOIN {_qualified(kind, DBT_BUILDS)} AS b "
-        f"ON b.{q('invocation_id')} = n.{q('invocation_id')} "
-        f"WHERE n.{q('status')} <> 'skipped'"
-        f") AS l ON l.{q('unique_id')} = p.{q('unique_id')} AND l.rn = 1 "
-        f"ORDER BY p.{q('unique_id')}"
+        f"SELECT p.{uid}, p.{kind_}, p.{feeds}, l.{status}, l.{seconds}, l.{generated} "
+        f"FROM {project} AS p LEFT JOIN ("
+        f"SELECT n.{uid}, n.{status}, n.{seconds}, b.{generated}, "
+        f"ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) AS rn "
+        f"FROM {nodes} AS n INNER JOIN {builds} AS b ON b.{invocation} = n.{invocation} "
+        f"WHERE n.{status} <> 'skipped'"
+        f") AS l ON l.{uid} = p.{uid} AND l.rn = 1 "
+        f"ORDER BY p.{uid}"
     )
 
 
@@ -260,15 +253,16 @@ def record_build(settings: Settings, run_results: dict[str, Any],
             cursor.execute(statement)
         for table in (DBT_BUILD_NODES, DBT_BUILDS):
             cursor.execute(delete_sql(kind, table), (build.invocation_id,))
-        cursor.execute(insert_sql(kind, DBT_BUILDS), row)
+        cursor.execute(insert_values_sql(kind, DBT_BUILDS), row)
         if node_rows:
             if kind == "mssql":
                 cursor.fast_executemany = True  # one round trip, not one per node
                 cursor.setinputsizes(node_input_sizes())
-            cursor.executemany(insert_sql(kind, DBT_BUILD_NODES), node_rows)
+            cursor.executemany(insert_values_sql(kind, DBT_BUILD_NODES), node_rows)
         if project:
-            cursor.execute(f"DELETE FROM {_qualified(kind, DBT_PROJECT_NODES)}")
-            cursor.executemany(insert_sql(kind, DBT_PROJECT_NODES),
+            project_nodes = qualified(kind, DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name)
+            cursor.execute(f"DELETE FROM {project_nodes}")
+            cursor.executemany(insert_values_sql(kind, DBT_PROJECT_NODES),
                                [(n.unique_id, n.resource_type, n.feeds_marts, recorded_at)
                                 for n in project])
         connection.commit()

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, LoadError, TransientError, first_line
 from deltastore.extract.warehouse.base import (
@@ -33,6 +33,7 @@ from deltastore.extract.warehouse.base import (
     target_columns,
 )
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
+from deltastore.sql_names import insert_values_sql, qualified, quote
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
@@ -45,56 +46,52 @@ _ARROW_TYPES = {"int": pa.int64(), "text": pa.string(), "float": pa.float64(),
                 "bool": pa.bool_()}
 
 
-def q(name: str) -> str:
-    return quote(KIND, name)
-
-
-def qualified(table: Table) -> str:
-    return f"{q(table.schema)}.{q(table.name)}"
-
-
 def create_table_sql(table: Table, with_load_columns: bool = True) -> str:
     columns = target_columns(table) if with_load_columns else list(table.columns)
-    parts = [f"{q(c)} {column_type(KIND, t)}" for c, t in columns]
+    parts = [f"{quote(KIND, c)} {column_type(KIND, t)}" for c, t in columns]
     if table.primary_key:
-        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in table.primary_key)})")
-    return f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({', '.join(parts)})"
+        parts.append(f"PRIMARY KEY ({', '.join(quote(KIND, c) for c in table.primary_key)})")
+    target = qualified(KIND, table.schema, table.name)
+    return f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(parts)})"
 
 
 def create_stage_sql(table: Table) -> str:
-    parts = ", ".join(f"{q(c)} {column_type(KIND, t)}" for c, t in table.columns)
-    return f"CREATE OR REPLACE TEMP TABLE {q(stage_name(table))} ({parts})"
+    parts = ", ".join(f"{quote(KIND, c)} {column_type(KIND, t)}" for c, t in table.columns)
+    return f"CREATE OR REPLACE TEMP TABLE {quote(KIND, stage_name(table))} ({parts})"
 
 
 def stage_ndjson_sql(table: Table, path: Path) -> str:
     types = ", ".join(f"'{c}': '{column_type(KIND, t)}'" for c, t in table.columns)
     literal = "'" + str(path).replace("'", "''") + "'"
-    names = ", ".join(q(c) for c in table.column_names)
-    return (f"INSERT INTO {q(stage_name(table))} SELECT {names}"
+    names = ", ".join(quote(KIND, c) for c in table.column_names)
+    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names}"
             f" FROM read_json({literal}, format = 'newline_delimited', columns = {{{types}}})")
 
 
 def _key_match(table: Table, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{q(c)} = {right}.{q(c)}" for c in table.primary_key)
+    keys = [quote(KIND, c) for c in table.primary_key]
+    return " AND ".join(f"{left}.{c} = {right}.{c}" for c in keys)
 
 
 def update_sql(table: Table) -> str:
     """Rewrite rows whose business columns changed, or that come back after a deletion."""
-    changed = [f"t.{q(c)} IS DISTINCT FROM s.{q(c)}" for c in business_columns(table)]
+    business = [quote(KIND, c) for c in business_columns(table)]
+    changed = [f"t.{c} IS DISTINCT FROM s.{c}" for c in business]
     changed.append("t._deleted_at IS NOT NULL")
-    sets = [f"{q(c)} = s.{q(c)}" for c in business_columns(table)]
+    sets = [f"{c} = s.{c}" for c in business]
     sets += ["_loaded_at = $loaded_at", "_batch_id = $batch_id", "_deleted_at = NULL"]
-    return (f"UPDATE {qualified(table)} AS t SET {', '.join(sets)} "
-            f"FROM {q(stage_name(table))} AS s WHERE {_key_match(table, 't', 's')} "
+    return (f"UPDATE {qualified(KIND, table.schema, table.name)} AS t SET {', '.join(sets)} "
+            f"FROM {quote(KIND, stage_name(table))} AS s WHERE {_key_match(table, 't', 's')} "
             f"AND ({' OR '.join(changed)})")
 
 
 def insert_sql(table: Table) -> str:
-    names = [q(c) for c in table.column_names]
-    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, _loaded_at, _batch_id, "
+    names = [quote(KIND, c) for c in table.column_names]
+    target = qualified(KIND, table.schema, table.name)
+    return (f"INSERT INTO {target} ({', '.join(names)}, _loaded_at, _batch_id, "
             f"_deleted_at) SELECT {', '.join('s.' + n for n in names)}, $loaded_at, $batch_id, "
-            f"NULL FROM {q(stage_name(table))} AS s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table, 't', 's')})")
+            f"NULL FROM {quote(KIND, stage_name(table))} AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {target} AS t WHERE {_key_match(table, 't', 's')})")
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
@@ -104,10 +101,11 @@ def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
     if load is not None and load.key_stage is not None:
         stage = stage_name(keys_table(table))
         test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
-    return (f"UPDATE {qualified(table)} AS t SET _deleted_at = $loaded_at "
+    target = qualified(KIND, table.schema, table.name)
+    return (f"UPDATE {target} AS t SET _deleted_at = $loaded_at "
             f"WHERE t._deleted_at IS NULL AND {test} "
-            f"(SELECT 1 FROM {q(stage)} AS s WHERE {_key_match(table, 't', 's')})"
-            + (protected_filter(load, "t", q) if load else ""))
+            f"(SELECT 1 FROM {quote(KIND, stage)} AS s WHERE {_key_match(table, 't', 's')})"
+            + (protected_filter(load, "t", KIND) if load else ""))
 
 
 def arrow_batch(table: Table, rows: Sequence[Sequence[Any]]) -> pa.Table:
@@ -148,7 +146,7 @@ class DuckDBWarehouse:
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         for table in (*tables, LOAD_STATE, REJECTS):
-            self._create(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
+            self._create(f"CREATE SCHEMA IF NOT EXISTS {quote(KIND, table.schema)}")
             self._create(create_table_sql(table, with_load_columns=table.schema != META))
             self._check_columns(table)
 
@@ -186,7 +184,8 @@ class DuckDBWarehouse:
 
     def last_watermark(self, table: Table) -> str | None:
         row = self._run(
-            f"SELECT watermark FROM {qualified(LOAD_STATE)} WHERE table_name = ? "
+            "SELECT watermark FROM "
+            f"{qualified(KIND, LOAD_STATE.schema, LOAD_STATE.name)} WHERE table_name = ? "
             "AND status = 'ok' AND watermark IS NOT NULL ORDER BY started_at DESC LIMIT 1",
             [table.qualified_name],
         ).fetchone()
@@ -204,7 +203,7 @@ class DuckDBWarehouse:
         con = self.connection
         con.register("_arrow_batch", batch)
         try:
-            con.execute(f"INSERT INTO {q(stage_name(table))} SELECT * FROM _arrow_batch")
+            con.execute(f"INSERT INTO {quote(KIND, stage_name(table))} SELECT * FROM _arrow_batch")
         except duckdb.Error as exc:
             raise LoadError(f"staging `{table.qualified_name}` failed: {first_line(exc)}; "
                             "the legacy data does not fit the raw table contract") from None
@@ -238,9 +237,10 @@ class DuckDBWarehouse:
                 merged = MergeCounts(inserted, updated, deleted,
                                      load.elapsed + time.monotonic() - merge_started)
                 counts.append(merged)
-                con.execute(_insert_values_sql(LOAD_STATE), load_state_values(batch, load, merged))
+                con.execute(insert_values_sql(KIND, LOAD_STATE),
+                            load_state_values(batch, load, merged))
             if rejects:
-                con.executemany(_insert_values_sql(REJECTS),
+                con.executemany(insert_values_sql(KIND, REJECTS),
                                 [reject_values(batch, r) for r in rejects])
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -252,8 +252,8 @@ class DuckDBWarehouse:
             con.execute("ROLLBACK")
             raise
         for load in loads:
-            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(load.table))}")
-            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(keys_table(load.table)))}")
+            con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(load.table))}")
+            con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(keys_table(load.table)))}")
         return counts
 
 
@@ -272,12 +272,6 @@ def _connect_waiting(url: DatabaseURL, seconds: float) -> Any:
                 raise
             log.info("`%s` is locked by another writer; waiting", url)
             time.sleep(LOCK_POLL_SECONDS)
-
-
-def _insert_values_sql(table: Table) -> str:
-    marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
 
 
 def _count(result: Any) -> int:

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
-from deltastore.db import column_type, quote
+from deltastore.db import column_type
 from deltastore.schemas import ALL_TABLES, LOAD_COLUMNS
 from deltastore.settings import Settings
+from deltastore.sql_names import quote
 from deltastore.transform.runner import run_dbt
 
 if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable packages
