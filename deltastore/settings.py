@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from deltastore.booleans import parse_bool
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError
 from deltastore.limits import available_cpus, duckdb_memory_limit
@@ -182,7 +183,8 @@ class Settings:
             duckdb_threads=_parse(get, "DELTASTORE_DUCKDB_THREADS", _positive_int,
                                   available_cpus()),
             legacy_db_schema=_parse(get, "DELTASTORE_LEGACY_DB_SCHEMA", _schema_name, "dbo"),
-            warehouse_columnstore=_parse(get, "DELTASTORE_WAREHOUSE_COLUMNSTORE", _bool, False),
+            warehouse_columnstore=_parse(get, "DELTASTORE_WAREHOUSE_COLUMNSTORE", parse_bool,
+                                         False),
             sync_max_batch_bytes=_parse(get, "DELTASTORE_SYNC_MAX_BATCH_BYTES", _at_least_1mib,
                                         64 * 1024 * 1024),
             legacy_lookback_seconds=_parse(get, "DELTASTORE_LEGACY_LOOKBACK_SECONDS",
@@ -294,13 +296,6 @@ def _schema_name(raw: str) -> str:
     if len(raw) > 128 or any(c in "[]\"'.;" or c.isspace() for c in raw):
         raise ValueError("write a plain schema name such as `dbo` or `old_store`")
     return raw
-
-
-def _bool(raw: str) -> bool:
-    value = raw.lower()
-    if value not in ("true", "false", "yes", "no", "1", "0"):
-        raise ValueError("write `true` or `false`")
-    return value in ("true", "yes", "1")
 
 
 def _at_least_1mib(raw: str) -> int:

@@ -16,6 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from deltastore.booleans import parse_bool
 from deltastore.db import configure_duckdb
 from deltastore.errors import (
     EXIT_BUG,
@@ -70,18 +71,19 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help: str,
     )
 
 
-def parse_bool(text: str) -> bool:
-    """`--flag`, `--flag=true` and `--flag=false` all work, so Argo can pass a parameter."""
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("", "0", "false", "no", "off"):
+def bool_option(text: str) -> bool:
+    """`--flag`, `--flag=true` and `--flag=false` all work, so Argo can pass a parameter;
+    empty (an Argo parameter left blank) means the default, false."""
+    if not text.strip():
         return False
-    raise argparse.ArgumentTypeError(f"`{text}` is not true or false")
+    try:
+        return parse_bool(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"`{text}`: {exc}") from None
 
 
 def add_bool_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
-    parser.add_argument(flag, nargs="?", const=True, default=False, type=parse_bool,
+    parser.add_argument(flag, nargs="?", const=True, default=False, type=bool_option,
                         metavar="true|false", help=help)
 
 
