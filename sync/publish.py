@@ -45,10 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore import odbc_binding
+from deltastore import duckdb_errors, odbc_binding
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, TransientError
 from deltastore.metrics import MART_ROWS, write_gauges
 from deltastore.mssql_errors import classify, native_error
 from deltastore.settings import Settings
@@ -56,7 +56,7 @@ from deltastore.sql_names import qualified
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import table_copy
 from deltastore.sync.gate import check_build_gate
-from deltastore.sync.retry import is_transient, with_retries
+from deltastore.sync.retry import with_retries
 from deltastore.sync.statements import (
     MART_SCHEMA,
     OLD_SUFFIX,
@@ -122,9 +122,10 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
             what=f"sync to `{target}`", echo=echo, sleep=sleep,
         )
     except Exception as exc:
-        if type(exc).__module__ == "pyodbc":  # not transient: say what and how to fix
-            raise classify(exc, f"sync to `{target}`") from None
-        raise
+        error = _sync_error(exc, f"sync to `{target}`")
+        if error is exc:
+            raise
+        raise error from (exc if type(error) is TransientError else None)
     write_gauges(settings, MART_ROWS, "deltastore_mart_rows",
                  "Rows in each published mart after the last sync.", "mart",
                  {r.table: r.rows for r in results})
@@ -183,15 +184,9 @@ class _Sync:
             self._swap_with_retries(target, tables)
             self.shadows = []
             return results
-        except Exception as exc:
+        except Exception:
             self._discard_shadows(target)
-            if isinstance(exc, DeltaStoreError) or is_transient(exc):
-                raise
-            if type(exc).__module__ == "pyodbc":
-                raise classify(exc, "the sync (the published marts were left as they were)"
-                               ) from None
-            raise LoadError(f"sync failed: {exc}; the published marts were left as they "
-                            "were") from exc
+            raise
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -352,6 +347,21 @@ def _dialect(url: DatabaseURL) -> Dialect:
     return "mssql" if url.kind == "mssql" else "duckdb"
 
 
+def _sync_error(exc: Exception, what: str) -> DeltaStoreError:
+    """What stopped the sync, as the pipeline's error of its kind; before the swap commits
+    nothing is published."""
+    unchanged = "the published marts were left as they were"
+    if isinstance(exc, DeltaStoreError):
+        return exc
+    if type(exc).__module__ == "pyodbc":
+        return classify(exc, f"{what} ({unchanged})")
+    import duckdb
+
+    if isinstance(exc, duckdb.Error):
+        return duckdb_errors.classify(exc, what, unchanged)
+    return TransientError(f"{what} failed: {exc}; {unchanged}")
+
+
 def _attach(target: Any, warehouse: DatabaseURL) -> None:
     if warehouse.path is None or not warehouse.path.exists():
         raise ConfigError(f"the warehouse `{warehouse}` does not exist yet: run "
@@ -363,9 +373,10 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
     except duckdb.Error as exc:
         # Typically another DuckDB instance in this process still holds the file, e.g. dbt
         # run in-process with dbt-duckdb's `keep_open: true`.
-        raise LoadError(f"cannot attach the warehouse `{warehouse}` read-only: {exc}; close "
-                        "other connections to it (dbt/profiles.yml needs `keep_open: false` "
-                        "for in-process runs)") from None
+        raise duckdb_errors.classify(
+            exc, f"attaching the warehouse `{warehouse}` read-only",
+            "close other connections to it (dbt/profiles.yml needs `keep_open: false` for "
+            "in-process runs)") from None
 
 
 def _checksum(conn: Any, dialect: Dialect, schema: str, table: str, columns: list[Column],

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from deltastore.errors import LoadError
+from deltastore.errors import TransientError
 from deltastore.mssql_errors import TRANSIENT_ERRORS, is_transient, native_error
 
 __all__ = ["TRANSIENT_ERRORS", "backoff_delays", "is_transient", "native_error", "with_retries"]
@@ -25,7 +25,7 @@ def backoff_delays(attempts: int, first: float = 2.0, cap: float = 60.0) -> list
 def with_retries(action: Callable[[], T], *, what: str, attempts: int = 5,
                  first_delay: float = 2.0, echo: Callable[[str], object] = print,
                  sleep: Callable[[float], object] = time.sleep) -> T:
-    """Run ``action``; retry transient failures, then raise LoadError naming the last one."""
+    """Run ``action``; retry transient failures, then raise TransientError naming the last one."""
     delays = backoff_delays(attempts, first_delay)
     for attempt in range(1, attempts + 1):
         try:
@@ -34,7 +34,7 @@ def with_retries(action: Callable[[], T], *, what: str, attempts: int = 5,
             if not is_transient(exc):
                 raise
             if attempt == attempts:
-                raise LoadError(
+                raise TransientError(
                     f"{what} failed {attempts} times on a transient error, last: {exc}; "
                     "the target was left as it was, rerun later"
                 ) from None

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deltastore import duckdb_errors, mssql_errors
 from deltastore.db import column_type, connect
-from deltastore.errors import LoadError
+from deltastore.errors import ConfigError, DeltaStoreError, TransientError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, qualified, quote
@@ -219,9 +220,12 @@ def _driver_errors(kind: str) -> tuple[type[Exception], ...]:
     return (duckdb.Error,)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc.args[-1] if exc.args else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaStoreError:
+    """The driver's error as the pipeline's error of its kind (and exit code)."""
+    if kind == "mssql":
+        error = mssql_errors.classify(exc, what)
+        return type(error)(f"{error}; {note}") if note else error
+    return duckdb_errors.classify(exc, what, note)
 
 
 def record_build(settings: Settings, run_results: dict[str, Any],
@@ -236,8 +240,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
     url = settings.warehouse_url
     kind = url.kind
     if kind not in ("duckdb", "mssql"):
-        raise LoadError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
-                        "warehouse; use DuckDB or SQL Server")
+        raise ConfigError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
+                          "warehouse; use DuckDB or SQL Server")
     recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     row = (build.invocation_id, build.command, build.generated_at, build.run_date,
            build.success, json.dumps(list(build.failed_nodes)), recorded_at)
@@ -268,7 +272,7 @@ def record_build(settings: Settings, run_results: dict[str, Any],
         connection.commit()
     except _driver_errors(kind) as exc:
         connection.rollback()
-        raise LoadError(f"cannot record the dbt build in `{url}`: {_first_line(exc)}") from None
+        raise _classified(kind, exc, f"recording the dbt build in `{url}`") from None
     finally:
         connection.close()
 
@@ -285,16 +289,18 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LoadError(f"cannot record the dbt build: `{path}` is unreadable ({exc})") from None
+        raise TransientError(f"cannot record the dbt build: `{path}` is unreadable ({exc})"
+                             ) from None
     if not isinstance(data, dict):
-        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt run_results.json")
+        raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
+                             "run_results.json")
     if data.get("results") == []:
         return None  # a build that ran nothing proves nothing: never recorded
     try:
         record_build(settings, data, _project_from(path.parent / "manifest.json", not_before))
     except ValueError as exc:
-        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt "
-                        f"run_results.json ({exc})") from None
+        raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
+                             f"run_results.json ({exc})") from None
     return BuildRecord.from_run_results(data)
 
 
@@ -335,7 +341,7 @@ def latest_node_states(settings: Settings) -> list[NodeState] | None:
         cursor.execute(latest_states_sql(url.kind))
         rows = cursor.fetchall()
     except _driver_errors(url.kind) as exc:
-        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+        raise _classified(url.kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     if not rows:
@@ -355,11 +361,11 @@ def _may_hold_builds(url: Any) -> bool:
 def _read_connection(url: Any) -> Any:
     try:
         return connect(url, read_only=True)
-    except _driver_errors(url.kind) as exc:
+    except DeltaStoreError as exc:
         # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
-        raise LoadError(f"cannot read the dbt builds in the warehouse `{url}`: "
-                        f"{_first_line(exc)}; close other connections to it (dbt/profiles.yml "
-                        "needs `keep_open: false`)") from None
+        raise type(exc)(f"cannot read the dbt builds in the warehouse: {exc}; close other "
+                        "connections to it (dbt/profiles.yml needs `keep_open: false`)"
+                        ) from None
 
 
 def last_build(settings: Settings) -> BuildRecord | None:
@@ -383,7 +389,7 @@ def last_build(settings: Settings) -> BuildRecord | None:
         nodes = tuple(BuildNode(str(u), str(r), str(s), float(sec or 0.0), str(m or ""))
                       for u, r, s, sec, m in cursor.fetchall())
     except _driver_errors(kind) as exc:
-        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+        raise _classified(kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     return BuildRecord(

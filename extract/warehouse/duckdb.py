@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, LoadError, TransientError, first_line
+from deltastore.duckdb_errors import classify
+from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -138,11 +139,11 @@ class DuckDBWarehouse:
         self.connection.close()
 
     def _run(self, sql: str, params: Any = None) -> Any:
-        """Execute one statement; a database error becomes LoadError (exit 1)."""
+        """Execute one statement; a database error becomes the error of its kind."""
         try:
             return self.connection.execute(sql, params)
         except duckdb.Error as exc:
-            raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
+            raise classify(exc, f"`{self.url}`") from None
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         for table in (*tables, LOAD_STATE, REJECTS):
@@ -163,10 +164,10 @@ class DuckDBWarehouse:
                 return
             except duckdb.TransactionException as exc:
                 if "conflict" not in str(exc) or attempt == CREATE_ATTEMPTS:
-                    raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
+                    raise classify(exc, f"`{self.url}`") from None
                 time.sleep(0.05 * attempt)
             except duckdb.Error as exc:
-                raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
+                raise classify(exc, f"`{self.url}`") from None
 
     def _check_columns(self, table: Table) -> None:
         found = [r[0] for r in self._run(
@@ -205,8 +206,8 @@ class DuckDBWarehouse:
         try:
             con.execute(f"INSERT INTO {quote(KIND, stage_name(table))} SELECT * FROM _arrow_batch")
         except duckdb.Error as exc:
-            raise LoadError(f"staging `{table.qualified_name}` failed: {first_line(exc)}; "
-                            "the legacy data does not fit the raw table contract") from None
+            raise classify(exc, f"staging `{table.qualified_name}`",
+                           "the legacy data does not fit the raw table contract") from None
         finally:
             con.unregister("_arrow_batch")
 
@@ -215,8 +216,7 @@ class DuckDBWarehouse:
         try:
             row = self.connection.execute(stage_ndjson_sql(table, Path(path))).fetchone()
         except duckdb.Error as exc:
-            raise LoadError(f"loading `{path}` into `{table.qualified_name}` failed: "
-                            f"{first_line(exc)}") from None
+            raise classify(exc, f"loading `{path}` into `{table.qualified_name}`") from None
         return int(row[0]) if row else 0
 
     def commit(self, batch: Batch, loads: Sequence[TableLoad],
@@ -246,8 +246,8 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
-            raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
-                            f"{first_line(exc)}") from None
+            raise classify(exc, f"merging {names} into `{self.url}`",
+                           "it was rolled back: the warehouse is as it was") from None
         except BaseException:
             con.execute("ROLLBACK")
             raise

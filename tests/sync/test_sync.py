@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.settings import Settings
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import sync_marts
@@ -169,7 +169,7 @@ def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str) 
     sync_marts(settings, echo=lambda _: None)
     before = _contents(settings.sync_target_url.path)
     _change_warehouse(settings)
-    with pytest.raises(LoadError, match="injected failure"):
+    with pytest.raises(TransientError, match="injected failure"):
         sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"))
     assert _contents(settings.sync_target_url.path) == before
     # The next run publishes the new data.
@@ -416,7 +416,7 @@ def test_with_retries_backs_off_then_gives_up() -> None:
     def always_down() -> None:
         raise _odbc_error("HY000", "[HY000] Resource limit reached. (10928) (SQLExecDirectW)")
 
-    with pytest.raises(LoadError, match="failed 3 times"):
+    with pytest.raises(TransientError, match="failed 3 times"):
         with_retries(always_down, what="sync", attempts=3, echo=lambda _: None,
                      sleep=slept.append)
 
@@ -454,10 +454,11 @@ def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings
                                 {"model.deltastore.dim_things": "success"})
     held = duckdb.connect(str(settings.warehouse_url.path))
     with held:
-        with pytest.raises(LoadError, match="cannot read the dbt builds in the warehouse .* "
+        # Two connections of one process with different options: a setup to fix, exit 2.
+        with pytest.raises(ConfigError, match="cannot read the dbt builds in the warehouse.* "
                                             "`keep_open: false`"):
             sync_marts(settings, echo=lambda _: None)
-        with pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
+        with pytest.raises(ConfigError, match="attaching the warehouse .* `keep_open: false`"):
             sync_marts(settings, run_results_path=passed, echo=lambda _: None)
     assert set(_contents(settings.sync_target_url.path)) == set()
 
