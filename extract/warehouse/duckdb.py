@@ -7,6 +7,7 @@ every staged table, the ``meta.load_state`` rows and the rejects in one transact
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -33,13 +34,16 @@ from deltastore.extract.warehouse.base import (
     stage_name,
     target_columns,
 )
+from deltastore.retry import RetryPolicy, call_with_retries
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
 from deltastore.sql_names import insert_values_sql, qualified, quote
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
-LOCK_POLL_SECONDS = 0.5
-CREATE_ATTEMPTS = 5
+# Opening a file another process holds locked: bounded by the wait in seconds alone.
+LOCK_RETRY = RetryPolicy(attempts=1_000_000, max_seconds=LOCK_WAIT_SECONDS, base_delay=0.1,
+                         max_delay=1.0)
+CREATE_RETRY = RetryPolicy(attempts=5, max_seconds=10.0, base_delay=0.05, max_delay=0.4)
 log = logging.getLogger(__name__)
 # Arrow types that DB-API values convert to without surprises; others are inferred per
 # batch and cast by DuckDB on insert (text timestamps, floats or Decimals for money).
@@ -158,16 +162,8 @@ class DuckDBWarehouse:
         to one database may create ``meta.load_state`` together; DuckDB then aborts one with
         a write-write conflict, and a second try finds the object there.
         """
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                self.connection.execute(sql)
-                return
-            except duckdb.TransactionException as exc:
-                if "conflict" not in str(exc) or attempt == CREATE_ATTEMPTS:
-                    raise classify(exc, f"`{self.url}`") from None
-                time.sleep(0.05 * attempt)
-            except duckdb.Error as exc:
-                raise classify(exc, f"`{self.url}`") from None
+        call_with_retries(lambda: self._run(sql), what=f"creating a table in `{self.url}`",
+                          policy=CREATE_RETRY, retryable=_lost_a_conflict, notify=log.info)
 
     def _check_columns(self, table: Table) -> None:
         found = [r[0] for r in self._run(
@@ -258,20 +254,21 @@ class DuckDBWarehouse:
 
 
 def _connect_waiting(url: DatabaseURL, seconds: float) -> Any:
-    """Open the file, waiting a while if another process holds its write lock.
+    """Open the file, waiting up to ``seconds`` if another process holds its write lock.
 
     The two extract steps may run at the same time (they are independent in the DAG);
     DuckDB allows one writer per file, so the second one waits its turn.
     """
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return connect(url)
-        except TransientError:
-            if time.monotonic() >= deadline:
-                raise
-            log.info("`%s` is locked by another writer; waiting", url)
-            time.sleep(LOCK_POLL_SECONDS)
+    return call_with_retries(
+        lambda: connect(url), what=f"opening the warehouse `{url}`",
+        policy=dataclasses.replace(LOCK_RETRY, max_seconds=seconds),
+        retryable=lambda exc: isinstance(exc, TransientError), notify=log.info,
+        hint="another process holds its write lock; rerun when it is done")
+
+
+def _lost_a_conflict(exc: BaseException) -> bool:
+    """A write-write conflict with a concurrent transaction (DuckDB's TransactionException)."""
+    return isinstance(exc, TransientError) and "conflict" in str(exc).lower()
 
 
 def _count(result: Any) -> int:

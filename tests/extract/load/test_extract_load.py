@@ -19,7 +19,7 @@ from deltastore.errors import TransientError
 from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.extract.demo.store_server import DemoStore, Fault
 from deltastore.extract.load import TableResult, run_extract
-from deltastore.extract.sources.store_api import RetryPolicy
+from deltastore.retry import RetryPolicy
 from deltastore.schemas import ALL_TABLES, OLD_STORE_TABLES
 from deltastore.settings import Settings
 
