@@ -45,8 +45,9 @@ _ENCRYPT_WORDS = {"mandatory": "yes", "optional": "no", "strict": "strict"}
 _YES_NO_OPTIONS = ("encrypt", "trust_server_certificate")
 _INTENT = {"readonly": "ReadOnly", "readwrite": "ReadWrite"}
 
-# The login modes the pipeline documents (README, Login modes). Spelled as Driver 18 spells
-# them; `ActiveDirectoryDefault` and friends are not Driver 18 `Authentication` values.
+# The login modes the pipeline documents (docs/sql-server.md, "Login modes"). Spelled as
+# Driver 18 spells them; `ActiveDirectoryDefault` and friends are not Driver 18
+# `Authentication` values.
 AUTH_SQL = "sql"
 AUTH_MSI = "ActiveDirectoryMsi"
 AUTH_SERVICE_PRINCIPAL = "ActiveDirectoryServicePrincipal"
