@@ -34,8 +34,12 @@ ends the sync with exit 1 and Argo runs the step again from the start, which is 
 because nothing is published before the swap. For Azure AD authentication add
 ``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
 ``authentication=ActiveDirectoryServicePrincipal`` (user = application id, password =
-client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``) to the URL; it becomes the ODBC
-driver's ``Authentication=`` option.
+client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``) to the URL. A service principal
+logs in through the ODBC driver's own ``Authentication=ActiveDirectoryServicePrincipal``
+keyword with ``UID``/``PWD``; managed identity sends no such keyword: the pipeline gets an
+access token from azure-identity's ``ManagedIdentityCredential`` (``deltastore.entra``)
+and hands it to the driver as the ``SQL_COPT_SS_ACCESS_TOKEN`` connection attribute
+(``deltastore.db``).
 """
 
 from __future__ import annotations

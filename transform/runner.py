@@ -319,8 +319,8 @@ def _collector_skips_what_exists() -> Iterator[None]:
     """Python's garbage collector leaves alone what exists when dbt starts (its modules, the
     parsed project) until dbt is done; then they are collected as usual again.
 
-    Otherwise every full collection during a run walks them all again: 1-1.5 s of the
-    demo's 10 s build went to that. Objects dbt creates meanwhile are collected as usual.
+    Otherwise every full collection during a run walks them all again, a sizeable share of
+    a small build's time. Objects dbt creates meanwhile are collected as usual.
     """
     gc.freeze()
     try:

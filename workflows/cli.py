@@ -150,7 +150,7 @@ def run() -> int:
     """The `deltastore` console script: ``main``, then a quick exit.
 
     A dbt step leaves hundreds of thousands of objects behind (parsed projects, results);
-    the garbage collection Python runs while shutting down walks them all (0.6-0.7 s), just
+    the garbage collection Python runs while shutting down walks them all, just
     before the process's memory is freed anyway. Frozen objects are left out of it. Only
     here: a process that calls ``main`` and goes on (the tests) must keep collecting.
     """
