@@ -85,8 +85,13 @@ class DatabaseSetting(Setting):
     """A database URL: by default the file ``default_file`` under the data directory; the
     password comes from the variable ``password`` (a Secret), never from the URL's text."""
 
-    default_file: str = ""
+    default_file: str = ""  # scheme:file name
     password: str = ""
+
+    @property
+    def shown_default(self) -> str:
+        scheme, file = self.default_file.split(":")
+        return f"`{scheme}:///<data dir>/{file}`"
 
     def read(self, get: Get, values: Values) -> Any:
         raw = (get(self.name) or "").strip()
@@ -196,19 +201,17 @@ SETTINGS: tuple[Setting, ...] = (
             default=f"http://127.0.0.1:{DEFAULT_STORE_API_PORT}"),
     DatabaseSetting("DELTASTORE_LEGACY_DB_URL",
                     "The old store's database (`mssql://…` in production).",
-                    field="legacy_db_url", shown="`sqlite:///<data dir>/legacy.db`",
-                    default_file="sqlite:legacy.db", password="DELTASTORE_LEGACY_DB_PASSWORD"),
+                    field="legacy_db_url", default_file="sqlite:legacy.db",
+                    password="DELTASTORE_LEGACY_DB_PASSWORD"),
     DatabaseSetting("DELTASTORE_WAREHOUSE_URL",
                     "The warehouse where raw data lands and dbt builds (`mssql://…` in "
                     "production).",
-                    field="warehouse_url", shown="`duckdb:///<data dir>/warehouse.duckdb`",
-                    default_file="duckdb:warehouse.duckdb",
+                    field="warehouse_url", default_file="duckdb:warehouse.duckdb",
                     password="DELTASTORE_WAREHOUSE_PASSWORD"),
     DatabaseSetting("DELTASTORE_SYNC_TARGET_URL",
                     "Where the marts are published for dashboards (Azure SQL `mssql://…` in "
                     "production).",
-                    field="sync_target_url", shown="`duckdb:///<data dir>/sync_target.duckdb`",
-                    default_file="duckdb:sync_target.duckdb",
+                    field="sync_target_url", default_file="duckdb:sync_target.duckdb",
                     password="DELTASTORE_SYNC_TARGET_PASSWORD"),
     Setting("DELTASTORE_LEGACY_DB_SCHEMA",
             "Schema of the old store's tables in an `mssql://` legacy DB (the original shop "
