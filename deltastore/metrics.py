@@ -18,6 +18,7 @@ ROWS_LOADED = "rows_loaded"
 FAILED_TESTS = "failed_tests"
 # Prometheus text exposition (one gauge per mart), for a textfile collector or a scraper.
 MART_ROWS = "mart_rows.prom"
+ROWS_WRITTEN = "sync_rows_written.prom"
 
 
 def write_metric(settings: Settings, name: str, value: int) -> Path | None:

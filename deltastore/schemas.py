@@ -131,11 +131,17 @@ DBT_PROJECT_NODES = Table(META, "dbt_project_nodes", (
     ("recorded_at", "timestamp"),
 ), ("unique_id",))
 
+# Each mart's key columns as of the last build (a JSON list), proven by its data tests
+# (transform/lineage.py, mart_keys): the sync's incremental publish matches rows by them.
+DBT_MART_KEYS = Table(META, "dbt_mart_keys", (
+    ("mart", "text"), ("key_columns", "text"), ("recorded_at", "timestamp"),
+), ("mart",))
+
 
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
     for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES,
-                                   DBT_PROJECT_NODES):
+                                   DBT_PROJECT_NODES, DBT_MART_KEYS):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

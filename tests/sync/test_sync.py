@@ -115,7 +115,8 @@ def test_sync_twice_publishes_identical_marts(settings: Settings) -> None:
     assert {r.table: r.rows for r in first} == {"dim_things": 5, "kpi_empty": 0, "kpi_summary": 1}
     published = _contents(settings.sync_target_url.path)
     assert published == _warehouse_marts(settings)  # views excluded, no shadows left
-    assert any("analytics.dim_things: 5 rows, checksum match" in line for line in lines)
+    assert any("analytics.dim_things: swapped in, 5 rows, checksum match" in line
+               for line in lines)
 
     second = sync_marts(settings, echo=lines.append)
     assert _contents(settings.sync_target_url.path) == published
@@ -164,13 +165,16 @@ def _failing_at(stage: str, table: str) -> Any:
     return hook
 
 
-@pytest.mark.parametrize("stage", ["shadow-loaded", "swap"])
-def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str) -> None:
+@pytest.mark.parametrize(("stage", "full"), [("shadow-loaded", True), ("swap", True),
+                                             ("swap", False)])
+def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str,
+                                                full: bool) -> None:
     sync_marts(settings, echo=lambda _: None)
     before = _contents(settings.sync_target_url.path)
     _change_warehouse(settings)
     with pytest.raises(TransientError, match="injected failure"):
-        sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"))
+        sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"),
+                   full=full)
     assert _contents(settings.sync_target_url.path) == before
     # The next run publishes the new data.
     sync_marts(settings, echo=lambda _: None)
@@ -188,7 +192,7 @@ def test_checksum_mismatch_aborts_before_publishing(settings: Settings) -> None:
 
     lines: list[str] = []
     with pytest.raises(DataError, match="differs after the copy") as err:
-        sync_marts(settings, echo=lines.append, hook=tamper)
+        sync_marts(settings, echo=lines.append, hook=tamper, full=True)
     assert err.value.exit_code == 3
     assert any("CHECKSUM MISMATCH" in line for line in lines)
     assert _contents(settings.sync_target_url.path) == before
@@ -407,7 +411,7 @@ def _counting(lock_timeouts: int) -> tuple[Any, dict[str, int]]:
     seen = {"shadow-loaded": 0, "swap": 0}
 
     def hook(stage: str, table: str, _conn: Any) -> None:
-        if table != MARTS[0]:
+        if table != MARTS[0] or stage not in seen:
             return
         seen[stage] += 1
         if stage == "swap" and seen["swap"] <= lock_timeouts:
@@ -427,7 +431,7 @@ def test_no_retry_runs_inside_another(settings: Settings) -> None:
     slept: list[float] = []
     with pytest.raises(TransientError, match="the swap failed after 3 attempt.*1222.*nothing "
                                              "was published") as caught:
-        sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append)
+        sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append, full=True)
     assert caught.value.exit_code == 1
     assert seen == {"shadow-loaded": 1, "swap": 3} and len(slept) == 2
     assert _contents(settings.sync_target_url.path) == before
