@@ -113,11 +113,13 @@ SWAP_RETRY = RetryPolicy(attempts=3, max_seconds=3 * SWAP_LOCK_TIMEOUT_MS / 1000
 SWAP_RETRIED_ERRORS = (1222, 1205)
 SOURCE_ALIAS = "deltastore_sync_source"  # the warehouse, attached inside a DuckDB target
 
-# Called as hook(stage, table, target_connection) at "shadow-loaded" (a shadow loaded,
-# before its verification), "swap" (inside the publish transaction, after that table's
-# statements) and "committed" (table "": the target committed, the warehouse's record is
-# not promoted yet). Tests use it to inject failures and crashes; a raised exception
-# aborts the sync like any other.
+# Called as hook(stage, table, target_connection) at each point a sync may stop: "planned"
+# (a mart's plan made: its diff or snapshot is in the warehouse), "shadow-loaded" (a shadow
+# loaded, before its verification), "recorded" (table "": the pending publish recorded in
+# the warehouse), "swap" (inside the publish transaction, after that mart's statements),
+# "committed" (the target committed, the warehouse's record not promoted yet) and
+# "promoted". Tests inject failures and kill the process there; a raised exception aborts
+# the sync like any other.
 SyncHook = Callable[[str, str, Any], None]
 
 
@@ -274,8 +276,11 @@ class _Sync:
         publish_id = sync_state.new_publish_id()
         try:
             live = self._live_tables(target)
-            plans = [self._plan(warehouse, target, t, keys.get(t, ()), baseline, why,
-                                forced.get(t), live) for t in tables]
+            plans = []
+            for table in tables:
+                plans.append(self._plan(warehouse, target, table, keys.get(table, ()),
+                                        baseline, why, forced.get(table), live))
+                self._at("planned", table, target)
             published = {t: rows for t, (rows, _) in live.items()}
             check_volume(published, {p.table: p.rows for p in plans},
                          self.settings.sync_max_drop, self.force, self.echo)
@@ -285,13 +290,13 @@ class _Sync:
                                 self.force, self.echo)
             results = [self._stage(warehouse, target, p) for p in plans]
             record.save_pending(publish_id, self.hash_kind, [p.record for p in plans])
+            self._at("recorded", "", target)
             self._commit_with_retries(target, plans, results, publish_id)
         except Exception:
             self._discard(target, record)
             raise
         self.staged = []
-        if self.hook:
-            self.hook("committed", "", target)
+        self._at("committed", "", target)
         pending = Publish(publish_id, "pending", self.hash_kind, {p.table: p.record for p in plans})
         try:
             self._promote(record, pending)
@@ -299,6 +304,7 @@ class _Sync:
             # Published already; the next sync completes the record (the marker names it).
             self.echo(f"sync: the marts are published, but recording publish `{publish_id}` "
                       f"in the warehouse failed ({exc}); the next sync completes it")
+        self._at("promoted", "", target)
         try:
             self._drop_old(target, plans)
         except Exception as exc:
@@ -425,8 +431,7 @@ class _Sync:
             else:
                 table_copy.copy_attached(target, SOURCE_ALIAS, MART_SCHEMA, plan.table,
                                          shadow[1])
-            if self.hook:
-                self.hook("shadow-loaded", plan.table, target)
+            self._at("shadow-loaded", plan.table, target)
             rows, total = self._target_checksum(target, plan, shadow)
             self._check(plan, rows, total, "shadow")
             return _result(plan, total, time.perf_counter() - started)
@@ -534,8 +539,7 @@ class _Sync:
             for plan, result in zip(plans, results, strict=True):
                 for statement in self._statements(plan, plan.table in existing):
                     _execute(target, statement)
-                if self.hook:
-                    self.hook("swap", plan.table, target)
+                self._at("swap", plan.table, target)
                 if plan.action != "swap":
                     rows, total = self._target_checksum(target, plan,
                                                         (MART_SCHEMA, plan.table))
@@ -691,6 +695,10 @@ class _Sync:
 
     def _promote(self, record: Record, pending: Publish) -> None:
         record.promote(pending)
+
+    def _at(self, stage: str, table: str, target: Any) -> None:
+        if self.hook:
+            self.hook(stage, table, target)
 
     # --- helpers -------------------------------------------------------------------------------
 

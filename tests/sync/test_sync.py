@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from published import contents, run_results
 
 from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.mssql_errors import is_transient, native_error
@@ -58,10 +59,7 @@ create view analytics.v_helper as select id from analytics.dim_things;
 
 
 def _run_results(statuses: dict[str, str], invocation: str = "inv-1") -> dict[str, Any]:
-    results = [{"unique_id": node, "status": status, "execution_time": 0.5}
-               for node, status in statuses.items()]
-    return {"metadata": {"generated_at": "2026-01-01T02:00:00Z", "invocation_id": invocation},
-            "args": {"which": "build"}, "results": results}
+    return run_results(statuses, invocation)
 
 
 def _write_run_results(path: Path, statuses: dict[str, str]) -> Path:
@@ -86,13 +84,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def _contents(url_path: Path | None) -> dict[str, list[tuple[Any, ...]]]:
     """Every table of schema analytics, rows sorted; the exact published state."""
-    assert url_path is not None
-    with duckdb.connect(str(url_path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'analytics' order by 1").fetchall()]
-        return {n: con.execute(f'select * from analytics."{n}" order by all').fetchall()
-                for n in names}
+    return contents(url_path)
 
 
 def _warehouse_marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
