@@ -21,12 +21,24 @@ own. The demo store serves from its own process. Rows:
 - sync DuckDB -> DuckDB rows/s (target >= 2M), export CSV and Parquet rows/s (>= 1M).
 - ``deltastore demo`` at scale 1, one process, first run (target <= 20 s).
 
+``--daily`` measures a day instead: the pipeline runs in full, then ``deltastore demo-data
+next-day`` writes one more day into the legacy database (new orders with their items,
+payments and shipments; status updates on recent orders; a few deletions) and the daily
+pipeline runs (incremental extract, build and sync). Both runs are printed side by side,
+step by step, with rows read, built and written, against the daily targets (store-API step
+excluded, it has no change feed): daily run <= 35 % of the full run's time; the sync writes
+<= 5 % of the marts' rows in <= 25 % of a full sync's time; the build <= 50 % of a full
+build; every step within the 1 Gi pod (give ``--duckdb-memory-limit 512MiB``).
+
 Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
+     `.venv/bin/python benchmarks/bench_pipeline.py --daily --scale 100 \\
+          --duckdb-memory-limit 512MiB`
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -92,9 +104,10 @@ def met(ok: bool) -> str:
 DUCKDB_MEMORY_LIMIT: str = ""
 
 
-def environment(data_dir: Path, store_url: str = "") -> dict[str, str]:
+def environment(data_dir: Path, store_url: str = "",
+                run_date: str = "2026-01-01") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
-    env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE="2026-01-01")
+    env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE=run_date)
     if DUCKDB_MEMORY_LIMIT:
         env["DELTASTORE_DUCKDB_MEMORY_LIMIT"] = DUCKDB_MEMORY_LIMIT
     if store_url:
@@ -337,6 +350,153 @@ def bench_demo(root: Path) -> Figure:
                   f"{done.peak_mib:.0f} MiB peak", "<= 20 s", verdict=met(done.seconds <= 20))
 
 
+# --- a full run, one day of changes, a daily run ---------------------------------------------
+
+@dataclass
+class StepRun:
+    name: str
+    seconds: float
+    peak_mib: float
+    read: int | None = None
+    built: int | None = None
+    written: int | None = None
+
+
+def bench_daily(scale: float, root: Path) -> list[str]:
+    """The pipeline in full, then a day of changes and the daily pipeline; the table."""
+    data = root / "daily"
+    env = environment(data)
+    check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)], env, root))
+    store = DemoStoreProcess(scale, env, root)
+    try:
+        full = pipeline_steps(data, environment(data, store.url), root, full=True)
+        day = check("next day", run([*CLI, "demo-data", "next-day", "--scale", str(scale)],
+                                    env, root))
+        print(day.output.strip(), flush=True)
+        found = re.search(r"day (\d{4}-\d{2}-\d{2}) written", day.output)
+        assert found, day.output
+        run_date = dt.date.fromisoformat(found.group(1)) + dt.timedelta(days=1)
+        daily = pipeline_steps(data, environment(data, store.url, run_date.isoformat()), root,
+                               full=False)
+    finally:
+        store.close()
+    return daily_table(full, daily, mart_rows(data))
+
+
+def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> list[StepRun]:
+    """Each step as its own process (extracts concurrently), with what it read and wrote."""
+    refresh = ["--full-refresh"] if full else []
+    steps: list[StepRun] = []
+    started = {}
+    processes = {}
+    for source in ("store-api", "legacy-db"):
+        started[source] = time.perf_counter()
+        processes[source] = subprocess.Popen(
+            [*CLI, "extract", "--source", source, *refresh], env=env, cwd=root,
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    for source, process in processes.items():
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status):
+            raise SystemExit(f"extract {source} failed with exit "
+                             f"{os.waitstatus_to_exitcode(status)}")
+        read, written = extract_rows(data, source)
+        steps.append(StepRun(f"extract {source}", time.perf_counter() - started[source],
+                             usage.ru_maxrss / 1024, read, None, written))
+    freshness = check("freshness", run([*CLI, "freshness"], env, root))
+    steps.append(StepRun("freshness", freshness.seconds, freshness.peak_mib))
+    build = check("build", run([*CLI, "build", *refresh], env, root))
+    steps.append(StepRun("build", build.seconds, build.peak_mib, None, rows_built(data)))
+    sync = check("sync", run([*CLI, "sync", *(["--full-refresh"] if full else [])], env, root))
+    written = re.search(r"sync: wrote ([\d,]+) of ([\d,]+) rows", sync.output)
+    assert written, sync.output[-2000:]
+    steps.append(StepRun("sync", sync.seconds, sync.peak_mib,
+                         int(written.group(2).replace(",", "")), None,
+                         int(written.group(1).replace(",", ""))))
+    return steps
+
+
+def extract_rows(data: Path, source: str) -> tuple[int, int]:
+    """Rows read and rows written (inserted, updated, deleted) by the last extract of a
+    source, from the warehouse's own record (meta.load_state)."""
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        row = conn.execute(
+            "SELECT sum(rows_read), sum(rows_inserted + rows_updated + rows_deleted) "
+            "FROM meta.load_state WHERE source = ? AND batch_id = (SELECT batch_id FROM "
+            "meta.load_state WHERE source = ? ORDER BY started_at DESC LIMIT 1)",
+            [source, source]).fetchone()
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+
+def rows_built(data: Path) -> int:
+    """Rows the last build wrote into tables: every row of a model rebuilt whole, the rows
+    an incremental model replaced (meta.dbt_incremental_state), the rows of a snapshot's
+    new versions are not counted."""
+    results = json.loads((data / "dbt" / "target" / "run_results.json").read_text())
+    built = [r["unique_id"].split(".")[-1] for r in results["results"]
+             if r["unique_id"].startswith("model.") and r["status"] == "success"]
+    total = 0
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        tables = {name: kind for name, kind in conn.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_catalog = current_database()").fetchall()}
+        changed = dict(conn.execute(
+            "SELECT model, rows_changed FROM meta.dbt_incremental_state").fetchall()
+            ) if "dbt_incremental_state" in tables else {}
+        for model in built:
+            if tables.get(model) != "BASE TABLE":
+                continue  # a view writes nothing
+            if model in changed:
+                total += int(changed[model] or 0)
+                continue
+            schema = conn.execute("SELECT table_schema FROM information_schema.tables "
+                                  "WHERE table_name = ? AND table_catalog = current_database()",
+                                  [model]).fetchone()[0]
+            total += conn.execute(f'SELECT count(*) FROM "{schema}"."{model}"').fetchone()[0]
+    return total
+
+
+def mart_rows(data: Path) -> int:
+    with duckdb.connect(str(data / "sync_target.duckdb"), read_only=True) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = 'analytics'").fetchall()
+        return sum(conn.execute(f'SELECT count(*) FROM analytics."{t}"').fetchone()[0]
+                   for (t,) in tables)
+
+
+def daily_table(full: list[StepRun], daily: list[StepRun], marts: int) -> list[str]:
+    def rows(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    lines = [f"{'step':<18} {'full s':>7} {'daily s':>8} {'daily/full':>10} "
+             f"{'peak MiB full/daily':>20}  {'rows read / built / written, full':>40}  "
+             f"{'daily':>32}"]
+    for f, d in zip(full, daily, strict=True):
+        lines.append(f"{f.name:<18} {f.seconds:>7.1f} {d.seconds:>8.1f} "
+                     f"{d.seconds / f.seconds:>9.0%} {f.peak_mib:>10.0f}/{d.peak_mib:<9.0f} "
+                     f"{rows(f.read):>13} / {rows(f.built):>11} / {rows(f.written):>11}  "
+                     f"{rows(d.read):>10} / {rows(d.built):>9} / {rows(d.written):>9}")
+
+    def total(steps: list[StepRun]) -> float:
+        return sum(s.seconds for s in steps if s.name != "extract store-api")
+
+    by = {s.name: s for s in full}, {s.name: s for s in daily}
+    ratio = total(daily) / total(full)
+    sync_share = (by[1]["sync"].written or 0) / marts
+    sync_time = by[1]["sync"].seconds / by[0]["sync"].seconds
+    build_time = by[1]["build"].seconds / by[0]["build"].seconds
+    peak = max(s.peak_mib for s in full + daily)
+    lines += [
+        f"{'total, no store API':<18} {total(full):>7.1f} {total(daily):>8.1f} {ratio:>9.0%}",
+        f"daily run {ratio:.0%} of the full run (target <= 35 %): {met(ratio <= 0.35)}",
+        f"sync wrote {by[1]['sync'].written:,} of {marts:,} mart rows = {sync_share:.2%} "
+        f"(target <= 5 %): {met(sync_share <= 0.05)}; in {sync_time:.0%} of a full sync "
+        f"(target <= 25 %): {met(sync_time <= 0.25)}",
+        f"build {build_time:.0%} of a full build (target <= 50 %): {met(build_time <= 0.5)}",
+        f"peak RSS of any step {peak:,.0f} MiB (target <= 1 GiB): {met(peak <= GIB)}",
+    ]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=10, help="data volume of the steps")
@@ -345,6 +505,9 @@ def main() -> int:
     parser.add_argument("--dlt-python", default="",
                         help="python of a virtual environment with `dlt[duckdb]` installed, "
                              "to measure dlt's rest_api source as the peer")
+    parser.add_argument("--daily", action="store_true",
+                        help="compare a full run with the daily run after one more day of "
+                             "changes (the other figures are not measured then)")
     parser.add_argument("--duckdb-memory-limit", default="",
                         help="DuckDB memory_limit for every step, as a pod's limit would set "
                              "it (default: half this machine's memory)")
@@ -355,6 +518,14 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores; "
           f"scale {args.scale:g}; DuckDB memory limit "
           f"{DUCKDB_MEMORY_LIMIT or 'default'}; data in {root}", flush=True)
+    if args.daily:
+        try:
+            lines = bench_daily(args.scale, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print("\n".join(lines))
+        print(json.dumps({"load_average": os.getloadavg()[0]}))
+        return 0
     benches = {
         "help": lambda: [bench_help(root)],
         "demo": lambda: [bench_demo(root)],
