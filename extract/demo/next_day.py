@@ -136,12 +136,12 @@ class _Day:
         self._executemany(f"UPDATE {table} SET shipment_status = 'Shipped', "
                           "tracking_number = ?, updated_at = ? WHERE shipment_id = ?", shipped)
         changes.updated["shipments"] = len(shipments)
-        orders = [(int(s[1]),) for s in shipments]
         pending = self._all(f"SELECT COUNT(*) FROM {self.names['payment']} WHERE "
                             "LOWER(TRIM(transaction_status)) = 'pending'")[0][0]
-        self._executemany(f"UPDATE {self.names['payment']} SET transaction_status = "
-                          "'Completed' WHERE order_id = ? AND "
-                          "LOWER(TRIM(transaction_status)) = 'pending'", orders)
+        for orders in _chunks(sorted(int(s[1]) for s in shipments)):
+            self._run(f"UPDATE {self.names['payment']} SET transaction_status = "
+                              f"'Completed' WHERE order_id IN ({orders}) AND "
+                              "LOWER(TRIM(transaction_status)) = 'pending'")
         still = self._all(f"SELECT COUNT(*) FROM {self.names['payment']} WHERE "
                           "LOWER(TRIM(transaction_status)) = 'pending'")[0][0]
         changes.updated["payment"] = int(pending) - int(still)
@@ -159,8 +159,8 @@ class _Day:
                          for _ in range(count)} if candidates else set())
         for table in ("order_items", "payment", "shipments", "orders"):
             before = int(self._one(f"SELECT COUNT(*) FROM {self.names[table]}")[0])
-            self._executemany(f"DELETE FROM {self.names[table]} WHERE order_id = ?",
-                              [(order,) for order in chosen])
+            for orders in _chunks(chosen):
+                self._run(f"DELETE FROM {self.names[table]} WHERE order_id IN ({orders})")
             changes.deleted[table] = before - int(self._one(
                 f"SELECT COUNT(*) FROM {self.names[table]}")[0])
 
@@ -178,6 +178,15 @@ class _Day:
         finally:
             cursor.close()
 
+    def _run(self, sql: str) -> None:
+        """A statement without parameters or rows (order_id has no index in the legacy
+        schema: one statement per chunk of ids scans the table once, not once per id)."""
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
     def _one(self, sql: str) -> Any:
         return self._all(sql)[0]
 
@@ -191,6 +200,13 @@ class _Day:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[str]:
+    """Integer ids as comma-separated lists of at most ``size`` (SQL Server takes at most
+    2,100 parameters, so the ids are written into the statement; they are integers)."""
+    return [", ".join(str(int(i)) for i in ids[start:start + size])
+            for start in range(0, len(ids), size)]
 
 
 def _moment(value: Any) -> dt.datetime:

@@ -22,6 +22,7 @@ from published import contents
 from shop_data import DAY, change
 
 from deltastore.db import connect
+from deltastore.errors import ConfigError, TransientError
 from deltastore.settings import Settings
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import sync_marts
@@ -43,6 +44,8 @@ class StandInServer(OdbcRecorder):
         self.marker: str | None = None
         self.pending_marker: str | None = None
         self.params: list[tuple[str, tuple[Any, ...]]] = []
+        self.lock_result = 0   # sp_getapplock's return code
+        self.dependents: dict[str, list[tuple[str, str]]] = {}  # per table: (kind, name)
 
     def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
         super().connect(connection_string, **kwargs)
@@ -53,7 +56,7 @@ class StandInServer(OdbcRecorder):
         self.params.append((sql, params))
         names = [(s.replace("]]", "]"), t.replace("]]", "]")) for s, t in _TABLE.findall(sql)]
         if "sp_getapplock" in sql:
-            return [(0,)]
+            return [(self.lock_result,)]
         if sql.startswith("CREATE TABLE"):
             self.tables[names[0]] = _declared(sql)
         elif sql.startswith("ALTER SCHEMA"):
@@ -76,7 +79,7 @@ class StandInServer(OdbcRecorder):
         elif "HASHBYTES" in sql:
             return [self._warehouse_checksum(names[-1][1])]
         elif "sys.sql_expression_dependencies" in sql:
-            return []
+            return self.dependents.get(str(params[0]), [])
         return None
 
     def commit(self) -> None:
@@ -237,3 +240,64 @@ def test_first_and_incremental_publish_send_these_statements(
                            "where status = 'published'").fetchall()
     assert last == [(server.marker,)]
     assert contents(shop.warehouse_url.path)  # the warehouse is untouched otherwise
+
+
+def _target(shop: Settings) -> Settings:
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(shop.data_dir),
+                              "DELTASTORE_BATCH_SIZE": "7",
+                              "DELTASTORE_SYNC_TARGET_URL": "mssql://sync@db.example/marts",
+                              "DELTASTORE_SYNC_TARGET_PASSWORD": "pw"})
+
+
+@pytest.fixture
+def server(shop: Settings, monkeypatch: pytest.MonkeyPatch,
+           loopback_only: None) -> StandInServer:
+    import pyodbc
+
+    stand_in = StandInServer(shop)
+    monkeypatch.setattr(pyodbc, "connect", stand_in.connect)
+    return stand_in
+
+
+def test_a_second_sync_waits_for_the_first_then_leaves_everything_alone(
+        shop: Settings, server: StandInServer) -> None:
+    server.lock_result = -1  # sp_getapplock: timed out (another session holds the lock)
+    with pytest.raises(TransientError, match="another sync to this target holds its lock") \
+            as caught:
+        sync_marts(_target(shop), echo=lambda _: None)
+    assert caught.value.exit_code == 1
+    sent = [sql for sql, _ in server.params]
+    assert len(sent) == 1 and "sp_getapplock" in sent[0]  # nothing dropped, nothing read
+    assert "@LockTimeout = 60000" in sent[0] and "@LockOwner = 'Session'" in sent[0]
+
+
+def test_a_swap_that_would_drop_security_is_refused_before_copying(
+        shop: Settings, server: StandInServer) -> None:
+    target = _target(shop)
+    sync_marts(target, echo=lambda _: None)
+    change(shop, "alter table analytics.dim_customers add column tier varchar")
+    server.dependents["analytics.dim_customers"] = [
+        ("permission", "DENY SELECT (email) TO bi_reader"),
+        ("masked column", "email partial(2, \"xxxx\", 0)")]
+    server.params.clear()
+    with pytest.raises(ConfigError, match=r"changed columns and must be replaced, which drops "
+                                          r"`analytics.dim_customers`: permission `DENY SELECT "
+                                          r"\(email\) TO bi_reader`; `analytics.dim_customers`: "
+                                          r"masked column") as caught:
+        sync_marts(target, echo=lambda _: None)
+    assert caught.value.exit_code == 2
+    assert not any(sql.startswith("CREATE TABLE [analytics_sync_stage]")
+                   for sql, _ in server.params)  # refused before any copy
+
+    lines: list[str] = []
+    results = {r.table: r for r in sync_marts(target, echo=lines.append, force=True)}
+    assert results["dim_customers"].action == "swap"
+    assert any("drops (--force): `analytics.dim_customers`: permission" in line
+               for line in lines)
+
+    server.dependents["analytics.dim_customers"] = [
+        ("schema-bound view or function", "analytics.v_customers")]
+    change(shop, "alter table analytics.dim_customers drop column tier")
+    with pytest.raises(ConfigError, match="schema-bound view or function "
+                                          "`analytics.v_customers` stop"):
+        sync_marts(target, echo=lambda _: None, force=True)
