@@ -403,6 +403,10 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
             outcome = dbtRunner(manifest=manifest, callbacks=[printer]).invoke(argv)
         finally:
             _release_duckdb()
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        # dbtRunner returns every exception, Ctrl-C and SIGTERM (workflows.signals) too,
+        # after cancelling its queries: the caller was asked to stop, not to go on.
+        raise outcome.exception
     nodes = _nodes_from_result(outcome.result) or printer.nodes
     printer.print_missing(nodes)
     run = DbtRun(command=command, success=bool(outcome.success), nodes=nodes,

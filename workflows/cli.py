@@ -22,10 +22,12 @@ from deltastore.errors import (
     EXIT_BUG,
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     ConfigError,
     DeltaStoreError,
 )
 from deltastore.settings import Settings
+from deltastore.workflows.signals import Terminated, stop_on_sigterm
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -130,10 +132,15 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     args.settings = settings
     configure_logging(args.verbose)
     try:
-        result = args.handler(args)
+        with stop_on_sigterm():
+            result = args.handler(args)
     except DeltaStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("terminated (SIGTERM): stopped before the end; a rerun is safe",
+              file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -51,24 +51,28 @@ RETRY_LIMIT = 3
 BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 # What is retried. Argo evaluates this after a failed attempt with `lastRetry.exitCode`
 # (the main container's exit code, "-1" when it has none), `lastRetry.status` and
-# `lastRetry.message` (operator.go buildRetryStrategyLocalScope ~1962-1981, getExitCode
-# ~1600, inferFailedReason ~1674):
+# `lastRetry.message` (argo-workflows v3.7.18 workflow/controller/operator.go
+# buildRetryStrategyLocalScope, getExitCode, inferFailedReason):
 # - exit 1: our transient errors (deltastore/errors.py); 2 (configuration), 3 (data),
 #   4 (a bug) and 130 (interrupted) never, nor any other code of ours;
-# - no exit code (-1): the pod was deleted or its node lost ("pod deleted", operator.go
-#   ~1284), evicted before the step ended, or an init container failed;
-# - 143 (SIGTERM): a node drain or preemption; and 137 when the message is the kubelet's
-#   eviction message ("The node was low on resource", k8s pkg/kubelet/eviction/helpers.go);
-# - but never a step killed by its deadline, whatever its exit code ("Step exceeded its
-#   deadline", operator.go ~1352; the kubelet's "Pod was active on the node longer than the
-#   specified deadline", which inferFailedReason passes on): a rerun would take as long.
-#   Nor OOMKilled (137 with a cgroup limit): the same data needs the same memory; raise
-#   `workflow.resources.limits.memory` instead.
+# - no exit code (-1): the pod was deleted or its node lost ("pod deleted"), evicted before
+#   the step ended, or an init container failed;
+# - 143: SIGTERM (a drain, a preemption, an API eviction) that the step handled and stopped
+#   on (workflows/signals.py);
+# - 137: the step died by a signal, which Argo's emissary reports as 137 whatever the signal
+#   (cmd/argoexec/commands/emissary.go): a SIGTERM the step could not handle in time, the
+#   kubelet's SIGKILL after the grace period, the kubelet's eviction ("The node was low on
+#   resource") - but not the kernel's OOM kill ("main: OOMKilled (exit code 137)", the
+#   container's terminated reason): the same data needs the same memory; raise
+#   `workflow.resources.limits.memory` instead;
+# - and never a step killed by its deadline, whatever its exit code ("Step exceeded its
+#   deadline"; the kubelet's "Pod was active on the node longer than the specified
+#   deadline", which inferFailedReason passes on): a rerun would take as long.
 RETRY_EXPRESSION = (
     "!(lastRetry.message contains 'deadline')"
     " && (asInt(lastRetry.exitCode) in [1, -1, 143]"
     " || (asInt(lastRetry.exitCode) == 137"
-    " && lastRetry.message contains 'The node was low on resource'))"
+    " && !(lastRetry.message contains 'OOMKilled')))"
 )
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",

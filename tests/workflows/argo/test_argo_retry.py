@@ -1,7 +1,7 @@
 """Retries: which failures Argo retries, and that backoff limits never cancel them.
 
-The expression is evaluated with the variables Argo v3.7.12 gives it
-(``workflow/controller/operator.go`` buildRetryStrategyLocalScope ~1962-1981): strings
+The expression is evaluated with the variables Argo v3.7.18 gives it
+(``workflow/controller/operator.go`` buildRetryStrategyLocalScope): strings
 ``lastRetry.exitCode`` ("-1" when the main container has no exit code), ``lastRetry.status``
 and ``lastRetry.message``, with expr-lang's ``asInt``, ``in``, ``contains``, ``&&``, ``||``, ``!``.
 """
@@ -53,21 +53,27 @@ def duration_seconds(text: str) -> float:
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
 
 
-# (exit code, phase, message) as Argo records them for each kind of end.
+# (exit code, phase, message) as Argo v3.7.18 records them for each kind of end: the node
+# message is inferFailedReason's (workflow/controller/operator.go: the pod's status message
+# when set, else "<container>: <reason> (exit code N)"), the exit code the main container's,
+# which is argoexec emissary's (cmd/argoexec/commands/emissary.go: the step's own code, or
+# 137 when the step died by a signal).
 RETRIED = [
-    ("1", "Failed", "Error (exit code 1)"),                              # TransientError
-    ("-1", "Error", "pod deleted"),                                      # operator.go ~1284
+    ("1", "Failed", "main: Error (exit code 1)"),                        # TransientError
+    ("-1", "Error", "pod deleted"),                                      # pod gone, status unseen
     ("-1", "Failed", "The node was low on resource: memory. "),          # evicted, no exit
     ("137", "Failed", "The node was low on resource: ephemeral-storage. "),
-    ("143", "Failed", "main: Error (exit code 143)"),                    # drain, preemption
+    ("143", "Failed", "main: Error (exit code 143)"),   # SIGTERM handled (workflows/signals.py)
+    ("137", "Failed", "main: Error (exit code 137)"),   # SIGTERM not handled in time, SIGKILL
 ]
 NOT_RETRIED = [
     ("0", "Failed", "main: Completed (exit code 0)"),
     ("137", "Failed", "main: OOMKilled (exit code 137)"),                # same data, same OOM
-    ("143", "Failed", "Step exceeded its deadline"),                     # operator.go ~1352
+    ("143", "Failed", "Step exceeded its deadline"),                     # the workflow's deadline
+    ("137", "Failed", "Step exceeded its deadline"),
     ("-1", "Failed", "Pod was active on the node longer than the specified deadline"),
     ("1", "Failed", "Pod was active on the node longer than the specified deadline"),
-    ("64", "Error", "main: Error (exit code 64)"),
+    ("64", "Error", "main: Error (exit code 64)"),                       # emissary's own error
 ]
 
 
