@@ -7,7 +7,8 @@ What it does as Argo does (argo-workflows v3.7.12, files cited where used):
   evaluateDependsLogic ~908; else the task is Omitted, ~547) and ``when`` is true
   (govaluate, steps.go shouldExecute ~375: bare words are strings);
 - parameters are substituted into the JSON of the template (argo_forms.substitute);
-- the container gets its ConfigMap and Secret through ``envFrom``, then ``env``;
+- the container gets its ConfigMap through ``envFrom``, then ``env``: values and the
+  Secret's keys (``secretKeyRef``);
 - an output parameter is its ``valueFrom.path`` file minus one trailing newline, or
   ``default`` when the file is missing (workflow/executor/executor.go ~578-606);
 - metrics get ``status``, ``duration``, ``outputs.parameters.*`` (steps.go prepareMetricScope
@@ -88,13 +89,26 @@ class Cluster:
         return found
 
     def environment(self, container: Mapping[str, Any]) -> dict[str, str]:
+        """``envFrom`` first, then ``env`` (literal values and ``secretKeyRef``s); a missing
+        Secret or key is left out when ``optional``, else the kubelet refuses to start the
+        container (CreateContainerConfigError), as here."""
         env: dict[str, str] = {}
         for source in container.get("envFrom") or []:
             if "configMapRef" in source:
                 env.update(self.config_maps[source["configMapRef"]["name"]])
             if "secretRef" in source:
                 env.update(self.secrets[source["secretRef"]["name"]])
-        env.update({e["name"]: e["value"] for e in container.get("env") or [] if "value" in e})
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = item["value"]
+                continue
+            ref = item["valueFrom"]["secretKeyRef"]
+            value = self.secrets.get(ref["name"], {}).get(ref["key"])
+            if value is not None:
+                env[item["name"]] = value
+            elif not ref.get("optional"):
+                raise AssertionError(f"CreateContainerConfigError: secret {ref['name']!r} "
+                                     f"has no key {ref['key']!r}")
         return {k: self.rewrite_env.get(k, v) for k, v in env.items()}
 
 
