@@ -125,3 +125,22 @@ def test_the_console_script_returns_mains_code_and_leaves_its_objects_to_the_exi
     finally:
         gc.unfreeze()
     assert code == cli.main(argv) == 2
+
+
+def test_a_failed_command_leaves_its_error_as_the_pods_termination_message(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """In a pod the kubelet creates /dev/termination-log and reads it back when the
+    container ends; Argo's node message then reads "main: Error (exit code 2): error: …"
+    (operator.go inferFailedReason), which the exit handler's alert shows. Outside a pod
+    the file does not exist and nothing is written."""
+    log_file = tmp_path / "termination-log"
+    monkeypatch.setattr(cli, "TERMINATION_LOG", log_file)
+    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path))
+    assert cli.main(["build", "--vars", "[1]"]) == 2
+    assert not log_file.exists()
+    log_file.touch()   # as the kubelet does
+    assert cli.main(["build", "--vars", "[1]"]) == 2
+    err = capsys.readouterr().err
+    assert log_file.read_text() == err.strip().splitlines()[-1]
+    assert log_file.read_text().startswith("error: --vars: `[1]` must be a JSON object")

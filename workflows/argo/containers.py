@@ -35,6 +35,11 @@ from hera.workflows.models import (
 from hera.workflows.retry_strategy import RetryPolicy, RetryStrategy
 
 from deltastore.metrics import FAILED_TESTS, ROWS_LOADED
+from deltastore.workflows.argo.messages import (
+    OOM_MESSAGE,
+    POD_DEADLINE_MESSAGE,
+    STEP_DEADLINE_MESSAGE,
+)
 from deltastore.workflows.argo.options import RenderOptions, is_sentinel
 from deltastore.workflows.pipeline import FanOut, Step
 
@@ -77,11 +82,13 @@ BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 # - and never a step killed by its deadline, whatever its exit code ("Step exceeded its
 #   deadline"; the kubelet's "Pod was active on the node longer than the specified
 #   deadline", which inferFailedReason passes on): a rerun would take as long.
+# Each text is matched where Argo or the kubelet puts it (workflows/argo/messages.py).
 RETRY_EXPRESSION = (
-    "!(lastRetry.message contains 'deadline')"
+    f"!(lastRetry.message == '{STEP_DEADLINE_MESSAGE}'"
+    f" || lastRetry.message startsWith '{POD_DEADLINE_MESSAGE}')"
     " && (asInt(lastRetry.exitCode) in [1, -1, 143]"
     " || (asInt(lastRetry.exitCode) == 137"
-    " && !(lastRetry.message contains 'OOMKilled')))"
+    f" && !(lastRetry.message startsWith '{OOM_MESSAGE}')))"
 )
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
