@@ -156,7 +156,8 @@ class Clock:
     waits (a backoff, a reconcile), so a test never sleeps."""
 
     def __init__(self, start: dt.datetime | None = None) -> None:
-        self.now = start or dt.datetime(2026, 1, 31, 2, 0, tzinfo=dt.UTC)
+        # Real time to start with: steps compare what they record with it.
+        self.now = start or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def advance(self, seconds: float) -> dt.datetime:
         self.now += dt.timedelta(seconds=seconds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import re
 import signal
 import time
@@ -204,7 +205,9 @@ def test_parameters_with_spaces_and_quotes_reach_the_cli_intact() -> None:
     tricky = 'tag:nightly "quoted words" path:models/marts\\x'
     resolved = substitute(template, {"inputs.parameters.dbt-select": tricky,
                                      "inputs.parameters.run-date": "2026-01-31",
-                                     "inputs.parameters.full-refresh": "false"})
+                                     "inputs.parameters.full-refresh": "false",
+                                     "retries": "0",
+                                     "workflow.creationTimestamp": "2026-01-31T02:00:00Z"})
     args = build_parser().parse_args(resolved["container"]["args"])
     assert (args.select, args.run_date) == (tricky, "2026-01-31")
 
@@ -216,3 +219,67 @@ def test_the_harness_reads_the_path_argo_reads(tmp_path: Path) -> None:
     assert moved("sqlite:///data/legacy.db", {"/data": tmp_path}) == f"sqlite://{tmp_path}/legacy.db"
     assert moved("/tmp/metrics/x", {"/tmp": tmp_path}) == f"{tmp_path}/metrics/x"
     assert moved("/database", {"/data": tmp_path}) == "/database"
+
+
+DEADLOCKED = "fct_shipments"
+
+
+def descendants(manifest: dict[str, Any], unique_id: str) -> set[str]:
+    """``unique_id`` and every node below it in dbt's graph (manifest.json child_map)."""
+    found, todo = set(), [unique_id]
+    while todo:
+        node = todo.pop()
+        if node not in found:
+            found.add(node)
+            todo += manifest["child_map"].get(node, [])
+    return found
+
+
+def test_a_retry_builds_only_what_failed_and_the_gate_opens(
+        release: tuple[helmrender.Rendering, Cluster]) -> None:
+    """Attempt 0 of dbt-build deadlocks on one mart (SQL Server's error 1205, injected at
+    dbt's adapter boundary: tests/chart/deadlock): exit 1, so Argo retries it after the
+    backoff with {{retries}} = 1, and that attempt builds the mart and what depends on it,
+    read from the build the first attempt recorded in the warehouse; then the sync gate,
+    reading the latest result of every node across both builds, opens."""
+    from deltastore.settings import Settings
+    from deltastore.transform.build_log import BuildRecord, last_build
+
+    rendering, cluster = release
+    deadlock = {"PYTHONPATH": str(Path(__file__).parent / "deadlock"),
+                "DEADLOCK_ON_MODEL": DEADLOCKED}
+    builds: list[BuildRecord | None] = []
+
+    def attempt_env(task: str, number: int) -> dict[str, str]:
+        if task == "sync":   # dbt-build is over: what did its last attempt record?
+            warehouse = next(cluster.claims.rglob("warehouse.duckdb"))
+            builds.append(last_build(Settings.from_env({
+                "DELTASTORE_DATA_DIR": str(warehouse.parent),
+                "DELTASTORE_WAREHOUSE_URL": f"duckdb:///{warehouse}"})))
+        return deadlock if (task, number) == ("dbt-build", 0) else {}
+
+    run = run_workflow(cluster, pipeline(rendering), {"run-date": RUN_DATE},
+                       name="deltastore-pipeline-r3try", attempt_env=attempt_env)
+    build = run.nodes["dbt-build"]
+    assert [a.exit_code for a in build.attempts] == [1, 0], build.output[-3000:]
+    first, second = build.attempts
+    assert "--attempt=0" in first.argv and "--attempt=1" in second.argv
+    assert "deadlocked on lock resources" in first.output
+    assert "retry: retrying the" in second.output
+    # What attempt 1 built: the mart and everything below it, nothing else.
+    (recorded,) = builds
+    assert recorded is not None
+    manifest = json.loads(next(cluster.claims.rglob("target/manifest.json")).read_text())
+    mart = next(u for u in manifest["nodes"] if u.endswith(f".{DEADLOCKED}"))
+    below = descendants(manifest, mart)
+    assert {n.unique_id for n in recorded.nodes} == below
+    assert {n.status for n in recorded.nodes} <= {"success", "pass", "no-op"}  # no-op: exposures
+    counts = [int(re.search(r"dbt build: (\d+) nodes", a.output).group(1))  # type: ignore[union-attr]
+              for a in (first, second)]
+    assert counts[1] == len(below) and 1 < counts[1] < counts[0]
+    # The gate read both builds and opened; the rest of the run went on.
+    sync = run.nodes["sync"]
+    assert sync.phase == "Succeeded", sync.output[-2000:]
+    assert "sync gate: the latest results of all" in sync.output
+    assert run.status == "Succeeded"
+    assert values_of(build.metrics)["deltastore_step_failed_nodes"] == 1   # attempt 0

@@ -268,8 +268,14 @@ def base_template(base_name: str, options: RenderOptions, *, title: str, descrip
 
 
 def step_args(step: Step, command: Sequence[str], inputs: Sequence[str]) -> list[str]:
-    """The container's args: ``command`` and one ``--flag=<input>`` per run option."""
-    return containers.step_args_for(command, inputs)
+    """The container's args: ``command`` and one ``--flag=<input>`` per run option; a
+    retried dbt build also gets Argo's attempt number and the run's start, so an attempt
+    after the first builds only what the one before did not (transform/retry.py)."""
+    args = containers.step_args_for(command, inputs)
+    if step.dbt_build and step.retry == "transient":
+        args += [f"--attempt={argo('retries')}",
+                 f"--retry-since={argo('workflow.creationTimestamp')}"]
+    return args
 
 
 def add_containers(specs: Sequence[TaskSpec], options: RenderOptions) -> dict[str, Container]:

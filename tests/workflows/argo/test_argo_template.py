@@ -23,7 +23,8 @@ PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 SAMPLES = {"run-date": "2026-01-31", "full-refresh": "true", "dbt-select": "tag:daily",
            "name": "deltastore-pipeline-x7k2p", "status": "Failed",
            "failures": '[{"displayName": "sync", "message": "exit code 1"}]',
-           "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02"}
+           "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02",
+           "retries": "1", "creationTimestamp": "2026-01-31T02:00:00Z"}
 EMPTY = {**SAMPLES, "run-date": "", "dbt-select": "", "full-refresh": "false"}
 
 
@@ -94,9 +95,14 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
             for o in step.options]
         if step.fan_out:
             expected.append(f"{step.fan_out.flag}={SAMPLES[template.ITEM]}")
+        if step.dbt_build:
+            expected += ["--attempt=1", "--retry-since=2026-01-31T02:00:00Z"]
         assert argvs[step.name] == expected
+    # {{retries}} and {{workflow.creationTimestamp}}: Argo's attempt number (0 first) and
+    # the run's creation time (operator.go executeTemplate, setGlobalParameters).
     assert argvs["dbt-build"] == ["build", "--run-date=2026-01-31", "--full-refresh=true",
-                                  "--select=tag:daily"]
+                                  "--select=tag:daily", "--attempt=1",
+                                  "--retry-since=2026-01-31T02:00:00Z"]
 
 
 def test_the_legacy_extract_fans_out_one_pod_per_table(default_objects, demo_objects):
@@ -230,7 +236,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
     argvs = container_argvs(obj, SAMPLES)
     for name, (_, selector) in zip(layer_names, LAYERS, strict=True):
         assert argvs[name] == ["build", f"--select={selector}", "--run-date=2026-01-31",
-                               "--full-refresh=true"]
+                               "--full-refresh=true", "--attempt=1",
+                               "--retry-since=2026-01-31T02:00:00Z"]
     names = [p["name"] for p in obj["spec"]["arguments"]["parameters"]]
     assert "dbt-select" not in names
 
