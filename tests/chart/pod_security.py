@@ -178,3 +178,11 @@ def token_in(pod: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
         return True
     return any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in container.get("volumeMounts")
                or [])
+
+
+def argo_step_pod_labels(spec: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of a step pod (workflowpod.go addMetadata): the workflow's podMetadata,
+    then the template's own metadata; Argo's bookkeeping labels besides."""
+    return {"workflows.argoproj.io/completed": "false",
+            **((spec.get("podMetadata") or {}).get("labels") or {}),
+            **((template.get("metadata") or {}).get("labels") or {})}
