@@ -57,11 +57,13 @@ USER_ID = 10001
 # (<DELTASTORE_DATA_DIR>/dbt/target; the chart sets the data dir to /data).
 DBT_TARGET_PATH = f"{DATA_DIR}/dbt/target"
 RETRY_LIMIT = 3
-# Waits between attempts: 30s, 60s, 120s; `cap` bounds any one wait. No `maxDuration`: Argo
-# measures it from the first attempt's start and also cuts each pod's deadline to it
-# (argo-workflows v3.7.12 workflow/controller/operator.go ~1021-1034 and ~1077-1090), so
-# with step deadlines of 1-3 h a 15 m maxDuration meant no retry at all. The workflow's own
-# deadline still ends retries ("retry exceeded workflow deadline", operator.go ~1010).
+# Waits between attempts: 30s, 60s, 120s; `cap` bounds any one wait. Argo waits it before it
+# evaluates the expression, so a failure that is not retried (exit 2, 3, 4) still ends its
+# step one wait after the pod (docs/operations.md). No `maxDuration`: Argo measures it from
+# the first attempt's start and also cuts each pod's deadline to it (argo-workflows v3.7.18
+# workflow/controller/operator.go processNodeRetries), so with step deadlines of 1-3 h a
+# 15 m maxDuration meant no retry at all. The workflow's own deadline still ends retries
+# ("retry exceeded workflow deadline").
 BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 # What is retried. Argo evaluates this after a failed attempt with `lastRetry.exitCode`
 # (the main container's exit code, "-1" when it has none), `lastRetry.status` and
