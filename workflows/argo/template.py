@@ -256,7 +256,7 @@ def base_template(base_name: str, options: RenderOptions, *, title: str, descrip
         pod_gc=PodGC(strategy="OnPodSuccess"),
         ttl_strategy=TTLStrategy(seconds_after_success=86400, seconds_after_failure=7 * 86400),
         # The UI shows a run's title and description only from the Workflow's own
-        # annotations (ui/src/shared/annotations.ts); the controller copies
+        # annotations (Argo's ui/src/shared/annotations.ts); the controller copies
         # workflowMetadata onto each run (operator.go updateWorkflowMetadata).
         workflow_metadata=WorkflowMetadata(labels=dict(LABELS), annotations=annotations),
         pod_metadata=containers.pod_metadata(),

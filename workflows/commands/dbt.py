@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = add_command(
         subparsers, "build", "Run `dbt build` (models, seeds, snapshots, tests) in-process.",
         "deltastore build --select 'path:models/marts' --run-date 2024-06-30\n"
-        "  deltastore build --retry-failed       after a failed build: only what failed",
+        "  deltastore build --retry-failed   # after a failed build: only what failed",
     )
     _add_selection(build)
     add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
@@ -114,7 +114,8 @@ def _build(args: argparse.Namespace) -> int:
     write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
     try:
         # The sync gate, the SLO report and a retry (other pods on Kubernetes) read the
-        # build from the warehouse. dbt-duckdb has released the file by now.
+        # build from the warehouse. dbt-duckdb has released the file by now
+        # (transform/runner.py, _release_duckdb).
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
                                      not_before=started,
                                      project_hash=project_fingerprint(settings.dbt_project_dir))
