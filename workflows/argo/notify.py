@@ -219,23 +219,30 @@ def parse_failures(text: str | None) -> list[Failure]:
         return []
     if not isinstance(items, list):
         raise ConfigError("--failures must be a JSON list (Argo's `{{workflow.failures}}`)")
-    nodes = [_Node.read(i) for i in items if isinstance(i, dict)]
-    if any(n.message for n in nodes):
-        # A group node (the DAG, a fan-out, the backfill's loop) says nothing of its own.
-        named = {n.name for n in nodes if n.message}
-        nodes = [n for n in nodes if n.message or n.name in named]
+    nodes = _without_group_nodes([_Node.read(i) for i in items if isinstance(i, dict)])
     groups: dict[tuple[str, str | None], list[_Node]] = {}
     for node in nodes:
         groups.setdefault((node.step, node.item), []).append(node)
-    failures = []
-    for (step, item), group in groups.items():
-        explaining = _explain(group)
-        outer = next((n for n in group if n.attempt is None), explaining)
-        first = min((n.finished_at for n in group if n.finished_at), default="")
-        failures.append(Failure(step, outer.phase, explaining.message, item, first))
+    failures = [_failure(step, item, group) for (step, item), group in groups.items()]
     # Go's map order is random: the step that failed first comes first (unset last).
     failures.sort(key=lambda f: (f.finished_at or "~", f.step, f.item or ""))
     return failures
+
+
+def _without_group_nodes(nodes: list[_Node]) -> list[_Node]:
+    """A group node (the DAG, a fan-out, the backfill's loop) says nothing of its own: left
+    out when any node says something."""
+    if not any(n.message for n in nodes):
+        return nodes
+    named = {n.name for n in nodes if n.message}
+    return [n for n in nodes if n.message or n.name in named]
+
+
+def _failure(step: str, item: str | None, group: list[_Node]) -> Failure:
+    explaining = _explain(group)
+    outer = next((n for n in group if n.attempt is None), explaining)
+    first = min((n.finished_at for n in group if n.finished_at), default="")
+    return Failure(step, outer.phase, explaining.message, item, first)
 
 
 def _described(failure: Failure) -> str:

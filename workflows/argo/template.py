@@ -163,6 +163,26 @@ def layer_tasks(step: Step, depends: str | None,
     return specs
 
 
+def skippable_steps(steps: Sequence[Step]) -> set[str]:
+    """Steps a workflow parameter can skip: what depends on them also runs when skipped."""
+    return {s.name for s in steps if s.skip_parameter}
+
+
+def has_roots(steps: Sequence[Step]) -> bool:
+    """Whether some step depends on no other (in the demo, those wait for the data)."""
+    return any(not s.depends for s in steps)
+
+
+def task_depends(step: Step, last_task: dict[str, str], skippable: set[str],
+                 demo: bool) -> str | None:
+    """The task's ``depends``: its steps' last tasks (a split step ends with its last
+    layer); in the demo, the DAG's roots wait for the demo data."""
+    depends = depends_expression([last_task.get(d, d) for d in step.depends], skippable)
+    if demo and depends is None:
+        return f"{DEMO_DATA_READY.name}.Succeeded"
+    return depends
+
+
 def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | None = None,
                    dashboards: bool = False, steps: Sequence[Step] = PIPELINE) -> list[TaskSpec]:
     """The DAG as plain data: one task per step, in order, with the dependencies of the
@@ -170,27 +190,22 @@ def pipeline_tasks(options: RenderOptions, layers: Sequence[tuple[str, str]] | N
     granularity asks for it; in the demo, a first task that waits for the demo data and,
     with ``dashboards``, a last one that renders them."""
     demo = options.data_pvc is not None
-    skippable = {s.name for s in steps if s.skip_parameter}
-    last_task = {s.name: s.name for s in steps}   # a split step ends with its last layer
-
-    def depends_of(step: Step) -> str | None:
-        depends = depends_expression([last_task.get(d, d) for d in step.depends], skippable)
-        if demo and depends is None:   # the DAG's roots wait for the data
-            return f"{DEMO_DATA_READY.name}.Succeeded"
-        return depends
-
+    skippable = skippable_steps(steps)
+    split = options.dbt_granularity == "layer" and bool(layers)
+    last_task: dict[str, str] = {}
     specs: list[TaskSpec] = []
-    if demo and any(not s.depends for s in steps):
+    if demo and has_roots(steps):
         specs.append(step_task(DEMO_DATA_READY, None, demo))
     for step in steps:
-        if step.dbt_build and options.dbt_granularity == "layer" and layers:
-            split = layer_tasks(step, depends_of(step), layers)
-            last_task[step.name] = split[-1].name
-            specs += split
+        depends = task_depends(step, last_task, skippable, demo)
+        if step.dbt_build and split:
+            specs += layer_tasks(step, depends, layers or ())
         else:
-            specs.append(step_task(step, depends_of(step), demo))
+            specs.append(step_task(step, depends, demo))
+        last_task[step.name] = specs[-1].name
     if dashboards:
-        specs.append(step_task(DASHBOARDS, depends_of(DASHBOARDS), demo))
+        specs.append(step_task(DASHBOARDS, task_depends(DASHBOARDS, last_task, skippable, demo),
+                               demo))
     return specs
 
 
