@@ -10,7 +10,11 @@ must turn CI red, not quietly shrink the suite.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import pytest
 from prerequisites import chromium_missing, missing_library, odbc_missing
 
@@ -151,3 +155,32 @@ def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
     FakeManagedIdentityCredential.reset()
     monkeypatch.setattr(entra, "_credentials", {})
     return recorder
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A whole `deltastore demo` at scale 1, run once per session (about 15 s)."""
+
+    data_dir: Path
+    sync_target: Path
+    dashboards: Path
+
+    def query(self, sql: str, params: list[object] | None = None) -> list[tuple]:
+        """Rows of one query over the published marts (read-only connection)."""
+        with duckdb.connect(str(self.sync_target), read_only=True) as connection:
+            return connection.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """The demo exactly as a new user runs it (real generators, demo store on loopback, dbt,
+    sync, dashboards): the shapes of the demo data and the dashboards over it are tested
+    on this one run."""
+    from deltastore.settings import Settings
+    from deltastore.workflows.demo import run_demo
+
+    data_dir = tmp_path_factory.mktemp("demo-scale-1")
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir)})
+    run_demo(settings, scale=1, echo=lambda _line: None)
+    assert settings.sync_target_url.path is not None
+    yield DemoRun(data_dir, settings.sync_target_url.path, data_dir / "dashboards")

@@ -15,11 +15,16 @@ never as dicts run through ``json.dumps``; the dict functions give the same reco
 cart draws all its random numbers from one 128-bit hash (``rng.hash_bits``), products and
 users from a splitmix64 stream each (``rng.draws``).
 
+Shapes: categories differ in price range (``_PRICE_RANGE``) and in published rating
+(``_RATING_RANGE``: jewelry and electronics rate lower than clothing). Users have no sign-up
+date or address in FakeStore's dialect, so every user orders all year round.
+
 Arithmetic that keeps every lookup cheap at any scale:
 
 - product ``i`` has category ``CATEGORIES[(i - 1) % 4]``, so a category is an id range;
-- cart dates are non-decreasing with the id and spread evenly over the 12 months ending at
-  ``DEMO_END_DATE``, so a date window is an id range found by binary search;
+- cart dates are non-decreasing with the id and follow the web store's year over the 12
+  months ending at ``DEMO_END_DATE`` (``seasons``: 5 % growth a month, the Q4 peak), so a
+  date window is an id range found by binary search;
 - cart ``i`` belongs to user ``perm(i - 1) % users + 1`` where ``perm`` is an affine
   bijection of ``[0, carts)``; inverting it lists a user's carts without scanning.
 """
@@ -34,6 +39,7 @@ from typing import Any
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
 from deltastore.extract.demo.rng import Rng, draws, hash_bits, unit
+from deltastore.extract.demo.seasons import Calendar, day_weights
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
 PER_SCALE = {"products": 200, "users": 1_000, "carts": 10_000}
@@ -55,6 +61,12 @@ _NOUNS = {
 }
 _PRICE_RANGE = {"electronics": (9.99, 999.99), "jewelery": (6.99, 699.99),
                 "men's clothing": (7.99, 119.99), "women's clothing": (7.99, 99.99)}
+# The rating the API publishes for a product is drawn from its category's range.
+_RATING_RANGE = {"electronics": (1.8, 4.8), "jewelery": (1.2, 4.4),
+                 "men's clothing": (2.6, 5.0), "women's clothing": (2.9, 5.0)}
+# The web store's carts over the demo year: it grows faster than the legacy shop.
+_CART_GROWTH = 0.05
+_CARTS = Calendar(day_weights(_CART_GROWTH))
 _BRANDS = ("Acme", "Northwind", "Fjall", "Lumen", "Orbit", "Sable", "Tidewater", "Vega")
 _ADJECTIVES = ("Classic", "Premium", "Everyday", "Ultra", "Vintage", "Lightweight", "Pro",
                "Essential")
@@ -133,7 +145,8 @@ def _product_fields(i: int, seed: int) -> tuple[Any, ...]:
     price = round(low + (high - low) * unit(draw()), 2)
     description = (f"A {_ADJECTIVES[draw() % len(_ADJECTIVES)].lower()} {noun.lower()} made of "
                    f"{_MATERIALS[draw() % len(_MATERIALS)]}, built for everyday use.")
-    rate = round(1.0 + (5.0 - 1.0) * unit(draw()), 1)
+    low_rate, high_rate = _RATING_RANGE[category]
+    rate = round(low_rate + (high_rate - low_rate) * unit(draw()), 1)
     count = draw() % 701
     return (i, title, price, description, category, f"{IMAGE_BASE}/{i}.jpg", rate, count)
 
@@ -207,7 +220,7 @@ class StoreData:
         return user(i, self.seed)
 
     def cart_time(self, i: int) -> dt.datetime:
-        """Non-decreasing in ``i``; carts 1..n cover the demo year evenly."""
+        """Non-decreasing in ``i``; carts 1..n follow the web store's year (``_CARTS``)."""
         return _EPOCH + dt.timedelta(seconds=self._cart_second(i))
 
     def cart_user(self, i: int) -> int:
@@ -270,7 +283,7 @@ class StoreData:
 
     def _cart_second(self, i: int) -> int:
         """Seconds from the start of the demo year to cart ``i``'s timestamp."""
-        return (i - 1) * _SPAN_SECONDS // self.carts
+        return _CARTS.second((i - 1) / self.carts)
 
     def _cart_date(self, i: int) -> str:
         """``format_timestamp(self.cart_time(i))``, from lookup tables."""
