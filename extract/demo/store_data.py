@@ -25,20 +25,21 @@ Arithmetic that keeps every lookup cheap at any scale:
 - cart dates are non-decreasing with the id and follow the web store's year over the 12
   months ending at ``DEMO_END_DATE`` (``seasons``: 5 % growth a month, the Q4 peak), so a
   date window is an id range found by binary search;
-- cart ``i`` belongs to user ``perm(i - 1) % users + 1`` where ``perm`` is an affine
-  bijection of ``[0, carts)``; inverting it lists a user's carts without scanning.
+- cart ``i`` belongs to user ``shuffle(i - 1) % users + 1`` where ``shuffle`` is a keyed
+  bijection of ``[0, carts)`` (``Shuffle``); inverting it lists a user's carts without
+  scanning. Each user's carts fall at random moments of the year, as one would expect of
+  shoppers (an affine bijection made every user order in the same rhythm).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from deltastore.extract.demo.rng import Rng, draws, hash_bits, unit
+from deltastore.extract.demo.rng import draws, hash_bits, unit
 from deltastore.extract.demo.seasons import Calendar, day_weights
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
@@ -194,6 +195,45 @@ _MINUTE_PREFIXES = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 
+class Shuffle:
+    """A keyed bijection of ``[0, n)`` and its inverse.
+
+    Two rounds of multiply-add and xorshift on ``bits``-bit integers (each a bijection of
+    ``[0, 2**bits)``), repeated while the value is ``n`` or more (cycle walking, under two
+    passes on average since ``2**bits < 2n``).
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.bits = max(1, (n - 1).bit_length())
+        self.mask = (1 << self.bits) - 1
+        self.shift = self.bits // 2 + 1
+        draw = draws(seed, _PERM, 0).__next__
+        self.rounds = [((draw() | 1) & self.mask, draw() & self.mask) for _ in range(2)]
+        self.inverses = [pow(m, -1, 1 << self.bits) if self.bits else 0 for m, _ in self.rounds]
+
+    def forward(self, x: int) -> int:
+        mask, shift = self.mask, self.shift
+        while True:
+            for multiplier, addend in self.rounds:
+                x = (x * multiplier + addend) & mask
+                x ^= x >> shift
+            if x < self.n:
+                return x
+
+    def inverse(self, y: int) -> int:
+        mask, shift = self.mask, self.shift
+        while True:
+            for (_, addend), inverse in zip(reversed(self.rounds), reversed(self.inverses),
+                                            strict=True):
+                x = y
+                for _ in range(self.bits // shift + 1):  # undo the xorshift
+                    x = y ^ (x >> shift)
+                y = ((x - addend) * inverse) & mask
+            if y < self.n:
+                return y
+
+
 class StoreData:
     """All records at one ``(scale, seed)``, with the cheap lookups the server needs."""
 
@@ -204,14 +244,7 @@ class StoreData:
         self.products = self.counts["products"]
         self.users = self.counts["users"]
         self.carts = self.counts["carts"]
-        # perm(p) = (a * p + b) mod carts, a coprime with carts so it is a bijection.
-        n = self.carts
-        a = max(1, int(n * 0.6180339887))
-        while math.gcd(a, n) != 1:
-            a += 1
-        self._a = a % n if n > 1 else 0
-        self._a_inverse = pow(self._a, -1, n) if n > 1 else 0
-        self._b = Rng(self.seed, _PERM, 0).next64() % n
+        self._shuffle = Shuffle(self.carts, self.seed)
 
     def product(self, i: int) -> dict[str, Any]:
         return product(i, self.seed)
@@ -224,7 +257,7 @@ class StoreData:
         return _EPOCH + dt.timedelta(seconds=self._cart_second(i))
 
     def cart_user(self, i: int) -> int:
-        return (self._a * (i - 1) + self._b) % self.carts % self.users + 1
+        return self._shuffle.forward(i - 1) % self.users + 1
 
     def cart(self, i: int) -> dict[str, Any]:
         lines = self._cart_lines(i)
@@ -254,11 +287,8 @@ class StoreData:
         """Ids of the user's carts, ascending; O(carts per user)."""
         if not 1 <= user_id <= self.users:
             return []
-        ids = [
-            (self._a_inverse * (q - self._b)) % self.carts + 1
-            for q in range(user_id - 1, self.carts, self.users)
-        ]
-        return sorted(ids)
+        inverse = self._shuffle.inverse
+        return sorted(inverse(q) + 1 for q in range(user_id - 1, self.carts, self.users))
 
     # -- JSON text of many records at once: the server's hot path --------------------------
 
