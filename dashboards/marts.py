@@ -21,7 +21,7 @@ SCHEMA = "analytics"
 KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     "kpi_pipeline_run": (
         ("run_date", "date"), ("built_at", "timestamp"), ("first_order_date", "date"),
-        ("last_order_date", "date"), ("last_loaded_at", "timestamp"),
+        ("last_order_date", "date"), ("last_loaded_at", "timestamp"), ("on_time_days", "int"),
     ),
     "kpi_customer_summary": (
         ("customers", "int"), ("ordering_customers", "int"), ("orders", "int"),
