@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 import pytest
+from demo_run import DemoRun
 from prerequisites import chromium_missing, missing_library, odbc_missing
 
 OUTSIDE_REPO = "(outside the repository)"
@@ -155,20 +153,6 @@ def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
     FakeManagedIdentityCredential.reset()
     monkeypatch.setattr(entra, "_credentials", {})
     return recorder
-
-
-@dataclass(frozen=True)
-class DemoRun:
-    """A whole `deltastore demo` at scale 1, run once per session (about 15 s)."""
-
-    data_dir: Path
-    sync_target: Path
-    dashboards: Path
-
-    def query(self, sql: str, params: list[object] | None = None) -> list[tuple]:
-        """Rows of one query over the published marts (read-only connection)."""
-        with duckdb.connect(str(self.sync_target), read_only=True) as connection:
-            return connection.execute(sql, params or []).fetchall()
 
 
 @pytest.fixture(scope="session")

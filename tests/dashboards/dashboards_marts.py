@@ -31,7 +31,9 @@ STATES = {"CA": "California", "TX": "Texas", "NY": "New York", "FL": "Florida",
 CARRIERS = ("FedEx", "UPS", "USPS")
 CATEGORIES = {
     "electronics": ["USB-C Hub", "Noise-cancelling Headphones", "Portable SSD 1TB",
-                    "Mechanical Keyboard", "Webcam 1080p", "Wireless Mouse"],
+                    "Mechanical Keyboard", "Webcam 1080p", "Wireless Mouse",
+                    # a name a spreadsheet would run as a formula: downloads neutralise it
+                    "=Gift Card Bundle"],
     "jewelery": ["Silver Hoop Earrings", "Gold Chain Necklace", "Pearl Bracelet"],
     "men's clothing": ["Slim Fit Chinos", "Cotton Crew T-Shirt", "Rain Jacket",
                        "Wool Sweater"],
@@ -224,7 +226,7 @@ def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     tables.update(filter_marts(orders, segments, products))
     tables["kpi_pipeline_run"] = [(RUN_DATE, dt.datetime(2024, 7, 1, 2, 14, 5),
                                    min(o[1] for o in orders), max(o[1] for o in orders),
-                                   dt.datetime(2024, 7, 1, 2, 3, 41))]
+                                   dt.datetime(2024, 7, 1, 2, 3, 41), 5)]
     tables["dim_customers"] = [
         (f"{n:032x}", "new store" if n % 3 else "old store", n, f"customer{n}@example.com",
          rng.choice(list(STATES)), dt.datetime(2023, 1, 1, 9, 30) + dt.timedelta(hours=7 * n),

@@ -86,7 +86,7 @@ def test_empty_tables_export_header_and_schema(empty_db: Path, tmp_path: Path) -
     counts = export_marts(settings, "csv", tmp_path / "csv")
     assert counts and set(counts.values()) == {0}
     assert (tmp_path / "csv" / "kpi_pipeline_run.csv").read_text().strip() == (
-        "run_date,built_at,first_order_date,last_order_date,last_loaded_at")
+        "run_date,built_at,first_order_date,last_order_date,last_loaded_at,on_time_days")
     export_marts(settings, "parquet", tmp_path / "parquet")
     schema = pq.read_schema(tmp_path / "parquet" / "kpi_carrier_performance.parquet")
     assert schema.field("is_best_carrier").type == pa.bool_()

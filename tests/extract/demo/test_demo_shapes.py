@@ -7,7 +7,7 @@ store_data.py); here they are checked where an analyst sees them: in the publish
 from __future__ import annotations
 
 import pytest
-from conftest import DemoRun
+from demo_run import DemoRun
 
 pytestmark = pytest.mark.slow
 
