@@ -46,13 +46,14 @@ The dirt real data has, at fixed row numbers so it exists at any scale from 0.02
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from deltastore.extract.demo.rng import Rng, cumulative
+from deltastore.extract.demo.rng import Rng, cumulative, keyed_draw, keyed_unit
 from deltastore.extract.demo.seasons import DAY, DAYS, Calendar, day_weights
 from deltastore.us_states import US_STATES
 
@@ -248,13 +249,17 @@ class LegacyData:
 
     def customer_state(self, i: int) -> str:
         """Where customer ``i`` lives, drawn by population."""
-        return Rng(self.seed, _STATE, i).weighted(_STATE_CODES, _STATE_SHARES)
+        return _STATE_CODES[bisect.bisect_right(_STATE_SHARES, keyed_unit(self.seed, _STATE, i))]
 
     def _customer_at(self, rng: Rng, ordered_second: int) -> int:
         """The customer of an order placed ``ordered_second`` into the demo year: someone
         who signed up a random gap (``_REPEAT_GAPS``) before it."""
-        mean = rng.weighted(_GAP_SECONDS, _GAP_SHARES)
-        gap = -mean * math.log(1.0 - rng.random())
+        # one draw picks the kind of gap, and its place within that kind's share is a
+        # uniform draw again, for the gap's length
+        u = rng.random()
+        kind = bisect.bisect_right(_GAP_SHARES, u)
+        low = _GAP_SHARES[kind - 1] if kind else 0.0
+        gap = -_GAP_SECONDS[kind] * math.log(1.0 - (u - low) / (_GAP_SHARES[kind] - low))
         signup = ordered_second + _SIGNUP_LEAD_DAYS * DAY - gap
         if signup > 0:
             share = _SIGNUPS.share_before(signup)
@@ -269,8 +274,9 @@ class LegacyData:
 
     def product_price_cents(self, i: int) -> int:
         low, high = _PRICE_CENTS[self.product_category(i)]
-        # Prices end in 9 like a shop's.
-        return Rng(self.seed, _PRICE, i).randint(low // 10, high // 10) * 10 + 9
+        # Prices end in 9 like a shop's (one draw: ``Rng(...).randint`` without the object).
+        span = high // 10 - low // 10 + 1
+        return (low // 10 + keyed_draw(self.seed, _PRICE, i) % span) * 10 + 9
 
     def product_is_poor(self, i: int) -> bool:
         """Whether product ``i`` disappoints its reviewers (``_POOR_SHARE`` of its category)."""
@@ -402,7 +408,11 @@ class LegacyData:
 
 def _payment_status(rng: Rng, seconds_to_year_end: int) -> str:
     """Completed, Failed or Pending; recent orders are more often still pending."""
-    pending = next(share for days, share in _PENDING_BY_AGE if seconds_to_year_end < days * DAY)
+    pending = _PENDING_BY_AGE[-1][1]
+    for days, share in _PENDING_BY_AGE:
+        if seconds_to_year_end < days * DAY:
+            pending = share
+            break
     draw = rng.random()
     return "Pending" if draw < pending else "Failed" if draw < pending + _FAILED_SHARE else (
         "Completed")

@@ -550,6 +550,19 @@ def test_4_state_picker_searches_selects_one_and_names_beside_codes(
     assert everything == ""
 
 
+def test_4_picker_rows_are_touch_targets_on_a_phone(browser: Browser, site: Path) -> None:
+    """The review measured 13 px checkboxes: on a touch screen each row is at least 44 px
+    tall and its "only" button at least 24 px (WCAG 2.2, target size)."""
+    with opened(browser, site, "customers", width=390, height=844) as page:
+        page.emulate_touch()
+        sizes = run(page, """(() => {
+          const box = document.querySelector('[data-filter=state]'); box.open = true;
+          return [...box.querySelectorAll('.option')].map(o => [
+            o.querySelector('label').getBoundingClientRect().height,
+            o.querySelector('.only').getBoundingClientRect().height]); })()""")
+    assert sizes and all(row >= 44 and only >= 24 for row, only in sizes)
+
+
 @pytest.mark.parametrize("page_name, selector, expected", [
     ("customers", "#panel-map g.tile[data-state=TX]", "#state=TX"),
     ("customers", "#panel-segments rect[data-pick-value=casual]", "#segment=casual"),
