@@ -25,7 +25,7 @@ from typing import Any
 
 from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DEFAULT_ODBC_DRIVER
 from deltastore.entra import managed_identity_token
-from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.settings import Settings
 from deltastore.transform.manifest import dbt_layers
 
@@ -82,7 +82,7 @@ class DbtRun:
     nodes: list[NodeResult]
     target_dir: Path
     error: str | None = None  # dbt's own message when it stopped before or between nodes
-    error_class: type[Exception] = field(default=LoadError, repr=False)
+    error_class: type[Exception] = field(default=TransientError, repr=False)
 
     def summary(self, seconds: float) -> str:
         counts = Counter(n.status for n in self.nodes)
@@ -113,7 +113,8 @@ class DbtRun:
             stale = self.failed({"error"})
             broken = self.failed({"runtime error"})
             if broken:
-                raise LoadError(f"dbt source freshness could not check {_names(broken)}; {where}")
+                raise TransientError(f"dbt source freshness could not check {_names(broken)}; "
+                                     f"{where}")
             if stale:
                 raise DataError(
                     f"sources are older than their error threshold: {_names(stale)}; "
@@ -128,14 +129,14 @@ class DbtRun:
                             "columns and types of the data contract in the model's yml; "
                             f"fix the model or the contract ({where})")
         if errors:
-            raise LoadError(f"dbt {self.command}: {len(errors)} node(s) errored: {_names(errors)}; "
-                            f"{where}")
+            raise TransientError(f"dbt {self.command}: {len(errors)} node(s) errored: "
+                                 f"{_names(errors)}; {where}")
         if data_failures:
             raise DataError(
                 f"dbt {self.command}: {len(data_failures)} test(s) failed: "
                 f"{_names(data_failures)}; fix the data or the test ({where})"
             )
-        raise LoadError(f"dbt {self.command} failed; {where}")
+        raise TransientError(f"dbt {self.command} failed; {where}")
 
 
 def _names(nodes: Sequence[NodeResult], limit: int = 10) -> str:
@@ -318,8 +319,8 @@ def _collector_skips_what_exists() -> Iterator[None]:
     """Python's garbage collector leaves alone what exists when dbt starts (its modules, the
     parsed project) until dbt is done; then they are collected as usual again.
 
-    Otherwise every full collection during a run walks them all again: 1-1.5 s of the
-    demo's 10 s build went to that. Objects dbt creates meanwhile are collected as usual.
+    Otherwise every full collection during a run walks them all again, a sizeable share of
+    a small build's time. Objects dbt creates meanwhile are collected as usual.
     """
     gc.freeze()
     try:
@@ -499,21 +500,12 @@ def _error_class(exc: BaseException) -> type[Exception]:
     """Map dbt's exception to ours: config/usage/parse problems are not worth a retry."""
     import click
     from dbt.exceptions import DbtProfileError, DbtProjectError, ParsingError
-    from dbt_common.exceptions import (
-        CompilationError,
-        DbtConfigError,
-        DbtDatabaseError,
-        DbtRuntimeError,
-    )
+    from dbt_common.exceptions import CompilationError, DbtConfigError
 
     if isinstance(exc, (click.ClickException, DbtProfileError, DbtProjectError, DbtConfigError,
                         ParsingError, CompilationError)):
         return ConfigError
-    if isinstance(exc, DbtDatabaseError):
-        return TransientError
-    if isinstance(exc, DbtRuntimeError):
-        return LoadError
-    return LoadError
+    return TransientError
 
 
 def _one_paragraph(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """SQL Server Change Tracking: read only what changed in a legacy table, deletions included.
 
-When Change Tracking is on for a table (see README, "Change capture"), an incremental read
+When Change Tracking is on for a table (see docs/sql-server.md), an incremental read
 asks ``CHANGETABLE(CHANGES <table>, @last_sync_version)`` for the keys changed since the
 version the last run saved, joined to the table for their current values; a key whose row
 is gone was deleted. No timestamp is trusted, so late commits and ``datetime``'s 3 ms
@@ -24,18 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.db import quote
 from deltastore.errors import ConfigError, TransientError
 from deltastore.mssql_errors import classify, native_error
 from deltastore.schemas import Table
+from deltastore.sql_names import quote
 
 PREFIX = "ct:"
 KIND = "mssql"
 Rows = list[tuple[Any, ...]]
-
-
-def q(name: str) -> str:
-    return quote(KIND, name)
 
 
 def version_of(watermark: str | None) -> int | None:
@@ -61,7 +57,7 @@ def versions_sql() -> str:
 
 
 def full_sql(table: Table, source: str) -> str:
-    columns = ", ".join(q(c) for c in table.column_names)
+    columns = ", ".join(quote(KIND, c) for c in table.column_names)
     return f"SELECT {columns} FROM {source}"
 
 
@@ -71,12 +67,12 @@ def changes_sql(table: Table, source: str) -> str:
     The key comes from CHANGETABLE (a deleted row has no other values); one parameter,
     the last synchronised version.
     """
-    columns = [f"ct.{q(c)}" if c in table.primary_key else f"t.{q(c)}"
+    columns = [f"ct.{quote(KIND, c)}" if c in table.primary_key else f"t.{quote(KIND, c)}"
                for c in table.column_names]
-    first_key = q(table.primary_key[0])
-    join = " AND ".join(f"t.{q(c)} = ct.{q(c)}" for c in table.primary_key)
+    first_key = quote(KIND, table.primary_key[0])
+    join = " AND ".join(f"t.{quote(KIND, c)} = ct.{quote(KIND, c)}" for c in table.primary_key)
     return (f"SELECT {', '.join(columns)}, "
-            f"CASE WHEN t.{first_key} IS NULL THEN 1 ELSE 0 END AS {q('_ct_deleted')} "
+            f"CASE WHEN t.{first_key} IS NULL THEN 1 ELSE 0 END AS {quote(KIND, '_ct_deleted')} "
             f"FROM CHANGETABLE(CHANGES {source}, ?) AS ct "
             f"LEFT OUTER JOIN {source} AS t ON {join}")
 
@@ -115,7 +111,7 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
         current, min_valid = cursor.fetchone()
         if current is None or min_valid is None:
             raise ConfigError(f"Change Tracking is not enabled on `{source}` (or this login "
-                              "may not see it); enable it (README, Change capture) or turn "
+                              "may not see it); enable it (docs/sql-server.md) or turn "
                               "it off on the table to use the `updated_at` watermark")
         if last is None:
             full, reason = True, "no saved version: first read"
@@ -137,7 +133,7 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
         if native_error(exc) == SNAPSHOT_NOT_ALLOWED:
             raise ConfigError(f"reading `{source}` needs snapshot isolation: run `ALTER "
                               "DATABASE <legacy> SET ALLOW_SNAPSHOT_ISOLATION ON` "
-                              "(README, Change capture)") from None
+                              "(docs/sql-server.md)") from None
         if type(exc).__module__ == "pyodbc":  # by SQL Server error number
             raise classify(exc, f"reading the changes of `{source}`") from None
         raise TransientError(f"reading the changes of `{source}` failed: {exc}") from None

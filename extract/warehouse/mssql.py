@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deltastore import odbc_binding
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
 from deltastore.extract.warehouse.base import (
     Batch,
@@ -37,6 +37,7 @@ from deltastore.extract.warehouse.base import (
 )
 from deltastore.mssql_errors import classify
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
+from deltastore.sql_names import insert_values_sql, qualified, quote
 
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
@@ -45,14 +46,6 @@ KEY_TEXT_TYPE = "NVARCHAR(200)"  # text in a key must stay under the 900-byte in
 _CENT = Decimal("0.01")
 # A rejected record is kept whole, however long.
 _UNBOUNDED_TEXT = {(REJECTS.schema, REJECTS.name, c) for c in ("payload", "reason")}
-
-
-def q(name: str) -> str:
-    return quote(KIND, name)
-
-
-def qualified(table: Table) -> str:
-    return f"{q(table.schema)}.{q(table.name)}"
 
 
 def temp_name(table: Table) -> str:
@@ -71,54 +64,57 @@ def sql_type(table: Table, column: str, logical: str) -> str:
 
 def create_schema_sql(schema: str) -> str:
     literal = schema.replace("'", "''")
-    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {q(schema)}')"
+    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {quote(KIND, schema)}')"
 
 
 def create_table_sql(table: Table) -> str:
     columns = target_columns(table) if table.schema != META else list(table.columns)
-    parts = [f"{q(c)} {sql_type(table, c, t)}" + (" NOT NULL" if c in table.primary_key else "")
-             for c, t in columns]
+    parts = [f"{quote(KIND, c)} {sql_type(table, c, t)}"
+             + (" NOT NULL" if c in table.primary_key else "") for c, t in columns]
     if table.primary_key:
-        parts.append(f"CONSTRAINT {q(f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
-                     f"({', '.join(q(c) for c in table.primary_key)})")
+        parts.append(f"CONSTRAINT {quote(KIND, f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
+                     f"({', '.join(quote(KIND, c) for c in table.primary_key)})")
     return (f"IF OBJECT_ID(N'{table.schema}.{table.name}', N'U') IS NULL "
-            f"CREATE TABLE {qualified(table)} ({', '.join(parts)})")
+            f"CREATE TABLE {qualified(KIND, table.schema, table.name)} ({', '.join(parts)})")
 
 
 def create_stage_sql(table: Table) -> str:
-    parts = ", ".join(f"{q(c)} {sql_type(table, c, t)}" for c, t in table.columns)
+    parts = ", ".join(f"{quote(KIND, c)} {sql_type(table, c, t)}" for c, t in table.columns)
     return f"DROP TABLE IF EXISTS {temp_name(table)}; CREATE TABLE {temp_name(table)} ({parts})"
 
 
 def stage_insert_sql(table: Table) -> str:
     marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {temp_name(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
+    names = ", ".join(quote(KIND, c) for c in table.column_names)
+    return f"INSERT INTO {temp_name(table)} ({names}) VALUES ({marks})"
 
 
 def _key_match(table: Table) -> str:
-    return " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in table.primary_key)
+    keys = [quote(KIND, c) for c in table.primary_key]
+    return " AND ".join(f"t.{c} = s.{c}" for c in keys)
 
 
 def update_sql(table: Table) -> str:
     """Rewrite changed or revived rows. ``EXCEPT`` compares NULLs as equal on every version."""
-    cols = business_columns(table)
-    sets = [f"t.{q(c)} = s.{q(c)}" for c in cols]
+    cols = [quote(KIND, c) for c in business_columns(table)]
+    sets = [f"t.{c} = s.{c}" for c in cols]
     sets += ["t.[_loaded_at] = ?", "t.[_batch_id] = ?", "t.[_deleted_at] = NULL"]
     changed = "t.[_deleted_at] IS NOT NULL"
     if cols:
-        changed += (f" OR EXISTS (SELECT {', '.join('s.' + q(c) for c in cols)} "
-                    f"EXCEPT SELECT {', '.join('t.' + q(c) for c in cols)})")
-    return (f"UPDATE t SET {', '.join(sets)} FROM {qualified(table)} AS t "
+        changed += (f" OR EXISTS (SELECT {', '.join('s.' + c for c in cols)} "
+                    f"EXCEPT SELECT {', '.join('t.' + c for c in cols)})")
+    target = qualified(KIND, table.schema, table.name)
+    return (f"UPDATE t SET {', '.join(sets)} FROM {target} AS t "
             f"INNER JOIN {temp_name(table)} AS s ON {_key_match(table)} WHERE {changed}")
 
 
 def insert_sql(table: Table) -> str:
-    names = [q(c) for c in table.column_names]
-    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, [_loaded_at], [_batch_id], "
+    names = [quote(KIND, c) for c in table.column_names]
+    target = qualified(KIND, table.schema, table.name)
+    return (f"INSERT INTO {target} ({', '.join(names)}, [_loaded_at], [_batch_id], "
             f"[_deleted_at]) SELECT {', '.join('s.' + n for n in names)}, ?, ?, NULL "
             f"FROM {temp_name(table)} AS s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table)})")
+            f"(SELECT 1 FROM {target} AS t WHERE {_key_match(table)})")
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
@@ -128,20 +124,16 @@ def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
     if load is not None and load.key_stage is not None:
         stage = temp_name(keys_table(table))
         test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
-    return (f"UPDATE t SET t.[_deleted_at] = ? FROM {qualified(table)} AS t "
+    target = qualified(KIND, table.schema, table.name)
+    return (f"UPDATE t SET t.[_deleted_at] = ? FROM {target} AS t "
             f"WHERE t.[_deleted_at] IS NULL AND {test} "
             f"(SELECT 1 FROM {stage} AS s WHERE {_key_match(table)})"
-            + (protected_filter(load, "t", q) if load else ""))
-
-
-def insert_values_sql(table: Table) -> str:
-    marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
+            + (protected_filter(load, "t", KIND) if load else ""))
 
 
 def last_watermark_sql() -> str:
-    return (f"SELECT TOP 1 [watermark] FROM {qualified(LOAD_STATE)} WHERE [table_name] = ? "
+    return ("SELECT TOP 1 [watermark] FROM "
+            f"{qualified(KIND, LOAD_STATE.schema, LOAD_STATE.name)} WHERE [table_name] = ? "
             "AND [status] = 'ok' AND [watermark] IS NOT NULL ORDER BY [started_at] DESC")
 
 
@@ -310,13 +302,13 @@ class MssqlWarehouse:
                 merged = MergeCounts(inserted, updated, deleted,
                                      load.elapsed + time.monotonic() - merge_started)
                 counts.append(merged)
-                cursor.execute(insert_values_sql(LOAD_STATE),
+                cursor.execute(insert_values_sql(KIND, LOAD_STATE),
                                *load_state_values(batch, load, merged))
             if rejects:
                 cursor.fast_executemany = True
                 cursor.setinputsizes(input_sizes(REJECTS))
                 for chunk in chunks([reject_values(batch, r) for r in rejects]):
-                    cursor.executemany(insert_values_sql(REJECTS), chunk)
+                    cursor.executemany(insert_values_sql(KIND, REJECTS), chunk)
             con.commit()
         except pyodbc.Error as exc:
             con.rollback()

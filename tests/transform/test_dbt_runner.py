@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from deltastore.errors import ConfigError, DataError, LoadError
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import last_build
@@ -202,7 +202,7 @@ def test_model_error_exits_1(built: tuple) -> None:
     assert not run.success
     assert [n.status for n in run.nodes if n.name == "int_customers_enriched"] == ["error"]
     assert any(line.startswith("ERROR   model     int_customers_enriched") for line in lines)
-    with pytest.raises(LoadError, match="errored: `int_customers_enriched`") as caught:
+    with pytest.raises(TransientError, match="errored: `int_customers_enriched`") as caught:
         run.raise_for_status()
     assert caught.value.exit_code == 1
 

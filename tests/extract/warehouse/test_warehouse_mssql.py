@@ -21,6 +21,7 @@ from deltastore.extract.warehouse import Batch, TableLoad
 from deltastore.extract.warehouse import mssql as m
 from deltastore.extract.warehouse.base import keys_table
 from deltastore.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
+from deltastore.sql_names import insert_values_sql
 
 CART_ITEMS = table("new_store", "cart_items")
 PRODUCTS = table("new_store", "products")
@@ -34,7 +35,8 @@ def parse(sql: str) -> list[exp.Expr]:
 
 @pytest.mark.parametrize("t", [*ALL_TABLES, LOAD_STATE, REJECTS], ids=lambda t: t.qualified_name)
 def test_every_statement_parses_as_tsql(t: Any) -> None:
-    statements = [m.create_schema_sql(t.schema), m.create_table_sql(t), m.insert_values_sql(t)]
+    statements = [m.create_schema_sql(t.schema), m.create_table_sql(t),
+                  insert_values_sql(m.KIND, t)]
     if t.schema != "meta":
         statements += [m.create_stage_sql(t), m.stage_insert_sql(t), m.update_sql(t),
                        m.insert_sql(t), m.mark_deleted_sql(t)]
