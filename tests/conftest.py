@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from demo_run import DemoRun
 from prerequisites import chromium_missing, missing_library, odbc_missing
+
+if TYPE_CHECKING:
+    from demo_run import DemoRun
 
 OUTSIDE_REPO = "(outside the repository)"
 OUTSIDE_MARKERS = ("kind", "mssql")
@@ -160,6 +163,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     """The demo exactly as a new user runs it (real generators, demo store on loopback, dbt,
     sync, dashboards): the shapes of the demo data and the dashboards over it are tested
     on this one run."""
+    from demo_run import DemoRun
+
     from deltastore.settings import Settings
     from deltastore.workflows.demo import run_demo
 
