@@ -43,6 +43,9 @@ class OdbcRecorder:
     # rows answered to statements containing the key
     answers: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     converters: dict[int, Any] = field(default_factory=dict)
+    # errors raised by statements containing the key (the driver's exact form, built with
+    # ``pyodbc_error``)
+    failures: dict[str, BaseException] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
@@ -60,7 +63,11 @@ class OdbcRecorder:
             self.executed.append((sql, params, inputsizes))
 
     def answer(self, sql: str) -> list[tuple[Any, ...]] | None:
-        """Rows for a query (None: a statement without a result set)."""
+        """Rows for a query (None: a statement without a result set); raises the failure
+        scripted for it."""
+        for key, error in self.failures.items():
+            if key in sql:
+                raise error
         if sql.strip().lower().startswith("select 1"):
             return [(1,)]
         found = None
@@ -160,6 +167,17 @@ class FakeManagedIdentityCredential:
     @classmethod
     def reset(cls) -> None:
         cls.built, cls.scopes = [], []
+
+
+def pyodbc_error(cls_name: str, state: str, text: str, number: int,
+                 function: str = "SQLExecDirectW") -> BaseException:
+    """A driver error as pyodbc raises it on Linux (src/errors.cpp, GetErrorFromHandle: the
+    first diagnostic record only): ``cls(state, "[state] text (number) (function)")``."""
+    import pyodbc
+
+    cls = getattr(pyodbc, cls_name)
+    return cls(state, f"[{state}] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"
+                      f"{text} ({number}) ({function})")
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
