@@ -43,8 +43,9 @@ _ENCRYPT = {"yes": "yes", "mandatory": "yes", "true": "yes", "no": "no", "option
 _YES_NO = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
 _INTENT = {"readonly": "ReadOnly", "readwrite": "ReadWrite"}
 
-# The login modes the pipeline documents (README, Login modes). Spelled as Driver 18 spells
-# them; `ActiveDirectoryDefault` and friends are not Driver 18 `Authentication` values.
+# The login modes the pipeline documents (docs/sql-server.md, "Login modes"). Spelled as
+# Driver 18 spells them; `ActiveDirectoryDefault` and friends are not Driver 18
+# `Authentication` values.
 AUTH_SQL = "sql"
 AUTH_MSI = "ActiveDirectoryMsi"
 AUTH_SERVICE_PRINCIPAL = "ActiveDirectoryServicePrincipal"

@@ -1,6 +1,6 @@
 """SQL Server Change Tracking: read only what changed in a legacy table, deletions included.
 
-When Change Tracking is on for a table (see README, "Change capture"), an incremental read
+When Change Tracking is on for a table (see docs/sql-server.md), an incremental read
 asks ``CHANGETABLE(CHANGES <table>, @last_sync_version)`` for the keys changed since the
 version the last run saved, joined to the table for their current values; a key whose row
 is gone was deleted. No timestamp is trusted, so late commits and ``datetime``'s 3 ms
@@ -124,7 +124,7 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
         current, min_valid = cursor.fetchone()
         if current is None or min_valid is None:
             raise ConfigError(f"Change Tracking is not enabled on `{source}` (or this login "
-                              "may not see it); enable it (README, Change capture) or turn "
+                              "may not see it); enable it (docs/sql-server.md) or turn "
                               "it off on the table to use the `updated_at` watermark")
         if last is None:
             full, reason = True, "no saved version: first read"
@@ -146,7 +146,7 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
         if native_error(exc) == SNAPSHOT_NOT_ALLOWED:
             raise ConfigError(f"reading `{source}` needs snapshot isolation: run `ALTER "
                               "DATABASE <legacy> SET ALLOW_SNAPSHOT_ISOLATION ON` "
-                              "(README, Change capture)") from None
+                              "(docs/sql-server.md)") from None
         if type(exc).__module__ == "pyodbc":  # by SQL Server error number
             raise classify(exc, f"reading the changes of `{source}`") from None
         raise TransientError(f"reading the changes of `{source}` failed: {exc}") from None
