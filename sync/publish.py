@@ -30,10 +30,11 @@ Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, 
 ``deltastore.dburl``). Transient faults (error numbers in ``sync.retry``) and dropped
 connections are retried with exponential backoff; each attempt starts over, which is safe
 because nothing is published before the swap. For Azure AD authentication add
-``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
-``authentication=ActiveDirectoryServicePrincipal`` (user = application id, password =
-client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``) to the URL; it becomes the ODBC
-driver's ``Authentication=`` option.
+``authentication=ActiveDirectoryMsi`` (managed identity, no password: an Entra token from
+azure-identity, passed as the pre-connect attribute SQL_COPT_SS_ACCESS_TOKEN, see
+``deltastore.entra``) or ``authentication=ActiveDirectoryServicePrincipal`` (user =
+application id, password = client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``, which
+becomes the ODBC driver's ``Authentication=`` option) to the URL.
 """
 
 from __future__ import annotations

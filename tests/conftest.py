@@ -140,7 +140,11 @@ def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
         pytest.skip(reason)  # CI=true turns this into a failure (pytest_runtest_makereport)
     import azure.identity
     import pyodbc
-    from odbc_recorder import FakeManagedIdentityCredential, OdbcRecorder
+    from odbc_recorder import (
+        FakeDefaultAzureCredential,
+        FakeManagedIdentityCredential,
+        OdbcRecorder,
+    )
 
     from deltastore import entra
 
@@ -148,6 +152,19 @@ def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
     monkeypatch.setattr(pyodbc, "connect", recorder.connect)
     monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
                         FakeManagedIdentityCredential)
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeDefaultAzureCredential)
     FakeManagedIdentityCredential.reset()
+    FakeDefaultAzureCredential.reset()
     monkeypatch.setattr(entra, "_credentials", {})
+    _forget_dbt_sqlserver_tokens()
     return recorder
+
+
+def _forget_dbt_sqlserver_tokens() -> None:
+    """dbt-sqlserver caches tokens for the process (sqlserver_runtime.py); each test starts
+    with none, so the fake credential's tokens are the ones the test sees."""
+    try:
+        from dbt.adapters.sqlserver.sqlserver_runtime import _RUNTIME_STATE
+    except ImportError:  # pragma: no cover - dbt-sqlserver is a dependency
+        return
+    _RUNTIME_STATE.reset_access_token_cache()

@@ -150,10 +150,13 @@ class RecordedConnection:
 
 
 class FakeManagedIdentityCredential:
-    """Built like the real one (keyword-only ``client_id``); every instance is recorded."""
+    """Built like the real one (keyword-only ``client_id``); every instance is recorded.
+    Tokens are azure-core's own objects: ``AccessToken`` from ``get_token``,
+    ``AccessTokenInfo`` from ``get_token_info``."""
 
     built: list[dict[str, Any]] = []
     scopes: list[tuple[str, ...]] = []
+    expires_on: int | None = None  # None: TOKEN_EXPIRES_ON
 
     def __init__(self, *, client_id: str | None = None, **kwargs: Any) -> None:
         FakeManagedIdentityCredential.built.append({"client_id": client_id, **kwargs})
@@ -162,11 +165,49 @@ class FakeManagedIdentityCredential:
         from azure.core.credentials import AccessToken
 
         FakeManagedIdentityCredential.scopes.append(scopes)
-        return AccessToken(TOKEN, TOKEN_EXPIRES_ON)
+        return AccessToken(TOKEN, self.expires_on or TOKEN_EXPIRES_ON)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+
+        FakeManagedIdentityCredential.scopes.append(scopes)
+        return AccessTokenInfo(TOKEN, self.expires_on or TOKEN_EXPIRES_ON,
+                               refresh_on=(self.expires_on or TOKEN_EXPIRES_ON) - 1800)
 
     @classmethod
     def reset(cls) -> None:
-        cls.built, cls.scopes = [], []
+        cls.built, cls.scopes, cls.expires_on = [], [], None
+
+
+class FakeDefaultAzureCredential:
+    """Stands in for ``azure.identity.DefaultAzureCredential``, which dbt-sqlserver's `auto`
+    mode builds with no arguments for every token it fetches (sqlserver_auth.py
+    ``get_auto_access_token``: ``DefaultAzureCredential().get_token(scope, timeout=…)``).
+    Records the environment variables that steer the real one at the moment it is built,
+    and the keyword arguments of each ``get_token``; tokens live ``lifetime`` seconds."""
+
+    built: list[dict[str, str | None]] = []
+    requests: list[dict[str, Any]] = []
+    lifetime = 3600
+    STEERING = ("AZURE_TOKEN_CREDENTIALS", "AZURE_CLIENT_ID")
+
+    def __init__(self, **kwargs: Any) -> None:
+        import os
+
+        assert not kwargs, kwargs
+        FakeDefaultAzureCredential.built.append(
+            {name: os.environ.get(name) for name in self.STEERING})
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        FakeDefaultAzureCredential.requests.append({"scopes": scopes, **kwargs})
+        number = len(FakeDefaultAzureCredential.requests)
+        return AccessToken(f"{TOKEN}.{number}", int(time.time()) + self.lifetime)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.built, cls.requests, cls.lifetime = [], [], 3600
 
 
 def pyodbc_error(cls_name: str, state: str, text: str, number: int,

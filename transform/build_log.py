@@ -22,6 +22,7 @@ from typing import Any
 
 from deltastore.db import column_type, connect, quote
 from deltastore.errors import LoadError
+from deltastore.mssql_errors import classify
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
 from deltastore.transform.lineage import ProjectNode, project_nodes
@@ -266,6 +267,10 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                 cursor.fast_executemany = True  # one round trip, not one per node
                 cursor.setinputsizes(node_input_sizes())
             cursor.executemany(insert_sql(kind, DBT_BUILD_NODES), node_rows)
+            if kind == "mssql":
+                # pyodbc keeps input sizes on the cursor until reset: the project rows
+                # below would be bound as the node rows were (recorded_at as text).
+                cursor.setinputsizes(None)
         if project:
             cursor.execute(f"DELETE FROM {_qualified(kind, DBT_PROJECT_NODES)}")
             cursor.executemany(insert_sql(kind, DBT_PROJECT_NODES),
@@ -274,6 +279,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
         connection.commit()
     except _driver_errors(kind) as exc:
         connection.rollback()
+        if kind == "mssql":  # by SQL Server error number: a permission error is exit 2
+            raise classify(exc, f"recording the dbt build in `{url}`") from None
         raise LoadError(f"cannot record the dbt build in `{url}`: {_first_line(exc)}") from None
     finally:
         connection.close()
