@@ -249,3 +249,27 @@ def parse_connection_string(text: str) -> dict[str, str]:
         assert i == len(text) or text[i] == ";", f"junk after `{key}` at {i} in a value"
         i += 1
     return pairs
+
+
+@dataclass
+class DriverCall:
+    connection_string: str
+    kwargs: dict[str, Any]
+    error: BaseException
+
+
+@dataclass
+class RealDriver:
+    """The real ``pyodbc.connect`` with Microsoft's Driver 18, watched: every call that
+    raised is kept with the exact error pyodbc built from the driver's diagnostics."""
+
+    path: Any
+    real_connect: Any
+    calls: list[DriverCall] = field(default_factory=list)
+
+    def connect(self, connection_string: str, **kwargs: Any) -> Any:
+        try:
+            return self.real_connect(connection_string, **kwargs)
+        except Exception as exc:
+            self.calls.append(DriverCall(connection_string, kwargs, exc))
+            raise
