@@ -202,11 +202,11 @@ def describe(exc: BaseException) -> str:
     if found:
         first = found[0]
         code = f"error {first.number}" if first.number else f"SQLSTATE {first.state}"
-        return f"{code}: {_driver_text(first.text)}"
+        return f"{code}: {driver_text(first.text)}"
     state, message = _parts(exc)
     return f"SQLSTATE {state}: {message}" if state else (message or type(exc).__name__)
 
 
-def _driver_text(text: str) -> str:
+def driver_text(text: str) -> str:
     """The server's or driver's words without the ``[vendor][driver][SQL Server]`` prefix."""
     return re.sub(r"^(\[[^\]]*\])+", "", text).strip()

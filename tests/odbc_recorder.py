@@ -12,13 +12,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake-token-for-tests.c2lnbmF0dXJl"
+# A token shaped as Entra issues them (header.claims.signature, base64url), with the claims a
+# managed identity's Azure SQL token carries; the signature is not one.
+IDENTITY_CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+IDENTITY_RESOURCE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/"
+                     "deltastore/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+                     "deltastore-pipeline")
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + base64.urlsafe_b64encode(json.dumps({
+    "aud": "https://database.windows.net/", "appid": IDENTITY_CLIENT_ID,
+    "oid": "9a8b7c6d-0000-4000-8000-123456789abc", "xms_mirid": IDENTITY_RESOURCE,
+}).encode()).decode().rstrip("=") + ".c2lnbmF0dXJl"
 TOKEN_EXPIRES_ON = int(time.time()) + 3600
 
 

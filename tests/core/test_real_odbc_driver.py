@@ -10,9 +10,10 @@ refuses fails at once with its own error (``[FA005]``, ``[08001] Invalid value â
 these tests show for the combinations the project must never send.
 
 Each step opens its connection exactly as it does in production: the legacy reader, the
-warehouse writer, dbt through dbt-sqlserver's own code, the sync, the dbt build log; every
-login mode. Managed identity tokens come from stand-ins for azure-identity's credentials
-(tests/odbc_recorder.py); sockets are limited to loopback. A login timeout of 1 s keeps
+warehouse writer, dbt through dbt-sqlserver's own code, the sync, the dbt build log, and
+`deltastore doctor` on each endpoint; every login mode. Managed identity tokens come from
+stand-ins for azure-identity's credentials (tests/odbc_recorder.py); sockets are limited to
+loopback. A login timeout of 1 s keeps
 each attempt short.
 """
 
@@ -28,12 +29,15 @@ from odbc_recorder import TOKEN, FakeDefaultAzureCredential, RealDriver, token_b
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
+from deltastore.extract.preflight import check_legacy
 from deltastore.extract.sources.legacy_db import LegacyReader
 from deltastore.extract.warehouse.mssql import MssqlWarehouse
 from deltastore.mssql_errors import classify
 from deltastore.settings import Settings
 from deltastore.sync import published_row_counts
+from deltastore.sync.preflight import check_sync_target
 from deltastore.transform import build_log
+from deltastore.transform.preflight import check_warehouse
 from deltastore.transform.runner import run_dbt
 
 pytestmark = pytest.mark.odbc
@@ -134,6 +138,18 @@ def test_dbt_connects_through_dbt_sqlserver_and_retries_the_network(
     assert_only_the_network_failed(real_driver, mode)
     if "managed identity" in mode:
         assert len(FakeDefaultAzureCredential.requests) == 1  # one token, still valid
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_doctor_logs_in_to_every_endpoint_and_reports_the_network(
+        mode: str, real_driver: RealDriver, closed_port: int, tmp_path: Path) -> None:
+    url = url_for(mode, closed_port, real_driver)
+    settings = settings_for(url, tmp_path)
+    for check in (check_legacy, check_warehouse, check_sync_target):
+        [login] = check(settings)
+        assert not login.ok and login.detail == "cannot log in: Login timeout expired"
+    assert len(real_driver.calls) == 3
+    assert_only_the_network_failed(real_driver, mode)
 
 
 # --- what the project must never send: the driver's own refusals ----------------------------

@@ -16,15 +16,13 @@ adapter logs in shows up here as a diff.
 
 from __future__ import annotations
 
-import http.server
-import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback_http import json_server
 from odbc_recorder import (
     TOKEN,
     FakeDefaultAzureCredential,
@@ -209,38 +207,18 @@ def identity_endpoint(monkeypatch: pytest.MonkeyPatch, loopback_only: None
     """A managed identity endpoint on loopback answering like IMDS
     (`/metadata/identity/oauth2/token`, azure-identity's ImdsCredential reads its host from
     AZURE_POD_IDENTITY_AUTHORITY_HOST); yields the paths it was asked for."""
-    asked: list[str] = []
+    def token(path: str) -> dict[str, str]:
+        return {"access_token": TOKEN, "expires_in": "3600",
+                "expires_on": str(int(time.time()) + 3600),
+                "resource": "https://database.windows.net/", "token_type": "Bearer"}
 
-    class Endpoint(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            asked.append(self.path)
-            body = json.dumps({"access_token": TOKEN, "expires_in": "3600",
-                               "expires_on": str(int(time.time()) + 3600),
-                               "resource": "https://database.windows.net/",
-                               "token_type": "Bearer"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE",
                  "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_SECRET", "AZURE_TOKEN_CREDENTIALS",
                  "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST",
-                       f"http://127.0.0.1:{server.server_port}")
-    try:
+    with json_server(token) as (url, asked):
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", url)
         yield asked
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("client_id", [CLIENT_ID, None])
