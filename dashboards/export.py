@@ -13,9 +13,7 @@ import csv
 import datetime as dt
 import decimal
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -24,9 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deltastore.dashboards.marts import SCHEMA
-from deltastore.db import connect, quote
+from deltastore.db import connect
 from deltastore.errors import ConfigError, TransientError
+from deltastore.files import write_atomically
 from deltastore.settings import Settings
+from deltastore.sql_names import qualified
 
 log = logging.getLogger(__name__)
 
@@ -115,26 +115,20 @@ def _batches(cursor: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
 
 def _export_table(cursor: Any, kind: str, table: str, fmt: str, path: Path,
                   batch_size: int) -> int:
-    source = f"{quote(kind, SCHEMA)}.{quote(kind, table)}"
-    # Write beside the target and rename at the end: a BI tool never reads half a file.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
+    source = qualified(kind, SCHEMA, table)
+
+    def write(temporary: Path) -> int:
         if kind == "duckdb":
-            rows = _copy_duckdb(cursor, source, fmt, Path(temporary))
-        else:
-            try:
-                cursor.execute(f"select * from {source}")
-            except Exception as exc:  # driver errors differ per database
-                raise TransientError(f"cannot read `{SCHEMA}.{table}`: {exc}") from None
-            write = _write_csv if fmt == "csv" else _write_parquet
-            rows = write(cursor, cursor.description, Path(temporary), batch_size)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return rows
+            return _copy_duckdb(cursor, source, fmt, temporary)
+        try:
+            cursor.execute(f"select * from {source}")
+        except Exception as exc:  # driver errors differ per database
+            raise TransientError(f"cannot read `{SCHEMA}.{table}`: {exc}") from None
+        writer = _write_csv if fmt == "csv" else _write_parquet
+        return writer(cursor, cursor.description, temporary, batch_size)
+
+    # A BI tool never reads half a file.
+    return write_atomically(path, write)
 
 
 def _copy_duckdb(cursor: Any, source: str, fmt: str, path: Path) -> int:

@@ -54,10 +54,6 @@ def month(value: dt.date) -> str:
     return value.strftime("%b %Y")
 
 
-def month_short(value: dt.date) -> str:
-    return value.strftime("%b %y")
-
-
 def date(value: dt.date | None) -> str:
     return "–" if value is None else value.strftime("%d %b %Y")
 

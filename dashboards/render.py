@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from deltastore.dashboards import definitions
 from deltastore.dashboards.marts import Marts, read_marts
 from deltastore.dashboards.pages import customers, fulfillment, overview, products
 from deltastore.errors import ConfigError
+from deltastore.files import write_atomically
 from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,19 +38,7 @@ def write_site(marts: Marts, out_dir: Path, rendered_at: dt.datetime | None = No
             f"cannot create `{out_dir}`: {exc.strerror}; pass a writable --out"
         ) from None
     for module in PAGE_MODULES:
-        _write_atomically(out_dir / module.FILENAME, module.render(marts, now))
-    _write_atomically(out_dir / definitions.FILENAME, definitions.render())
+        write_atomically(out_dir / module.FILENAME, module.render(marts, now))
+    write_atomically(out_dir / definitions.FILENAME, definitions.render())
     log.info("dashboards written to %s", out_dir)
     return out_dir / overview.FILENAME
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -9,9 +9,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from deltastore import duckdb_errors
 from deltastore.dburl import AUTH_MSI, DatabaseURL
 from deltastore.entra import SQL_COPT_SS_ACCESS_TOKEN, managed_identity_token, token_attribute
-from deltastore.errors import ConfigError, TransientError
+from deltastore.errors import ConfigError
 from deltastore.limits import available_cpus, duckdb_memory_limit
 from deltastore.mssql_errors import classify
 
@@ -66,9 +67,10 @@ def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = Fal
         url.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return duckdb.connect(str(url.path), read_only=read_only, config=duckdb_config())
-        except duckdb.IOException as exc:
-            # Another process holds the file's write lock: worth a retry later.
-            raise TransientError(f"cannot open `{url}`: {exc}") from None
+        except duckdb.Error as exc:
+            # Typically another process holds the file's write lock (IOException): worth a
+            # retry later.
+            raise duckdb_errors.classify(exc, f"opening `{url}`") from None
     if url.kind == "sqlite":
         assert url.path is not None
         if read_only:
@@ -113,10 +115,3 @@ def odbc_connect_args(url: DatabaseURL) -> tuple[str, dict[str, Any]]:
         token = managed_identity_token(url.user)
         options["attrs_before"] = {SQL_COPT_SS_ACCESS_TOKEN: token_attribute(token.token)}
     return connection_string, options
-
-
-def quote(kind: str, name: str) -> str:
-    """Quote an identifier for a database kind."""
-    if kind == "mssql":
-        return "[" + name.replace("]", "]]") + "]"
-    return '"' + name.replace('"', '""') + '"'

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from deltastore.booleans import parse_bool
 from deltastore.errors import ConfigError
 
 Kind = Literal["duckdb", "sqlite", "mssql"]
@@ -37,10 +38,11 @@ _MSSQL_OPTIONS = (
     "driver", "encrypt", "trust_server_certificate", "authentication", "login_timeout",
     "application_intent",
 )
-# Driver 18 `Encrypt` values: yes/mandatory, no/optional, strict (TDS 8.0).
-_ENCRYPT = {"yes": "yes", "mandatory": "yes", "true": "yes", "no": "no", "optional": "no",
-            "false": "no", "strict": "strict"}
-_YES_NO = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
+# Driver 18 `Encrypt` values besides yes and no: mandatory (= yes), optional (= no) and
+# strict (TDS 8.0). Yes and no, here and for trust_server_certificate, may be written as any
+# of the pipeline's boolean words (deltastore/booleans.py).
+_ENCRYPT_WORDS = {"mandatory": "yes", "optional": "no", "strict": "strict"}
+_YES_NO_OPTIONS = ("encrypt", "trust_server_certificate")
 _INTENT = {"readonly": "ReadOnly", "readwrite": "ReadWrite"}
 
 # The login modes the pipeline documents (docs/sql-server.md, "Login modes"). Spelled as
@@ -201,8 +203,9 @@ class DatabaseURL:
 
 def _option_value(variable: str, key: str, value: str) -> str:
     """Check one URL option; the value comes back spelled as ODBC Driver 18 expects it."""
-    choices = {"encrypt": _ENCRYPT, "trust_server_certificate": _YES_NO,
-               "application_intent": _INTENT, "authentication": _AUTH}.get(key)
+    if key in _YES_NO_OPTIONS:
+        return _yes_no(variable, key, value)
+    choices = {"application_intent": _INTENT, "authentication": _AUTH}.get(key)
     if choices is not None:
         found = choices.get(value.strip().lower())
         if found is None:
@@ -213,6 +216,18 @@ def _option_value(variable: str, key: str, value: str) -> str:
     if key == "login_timeout" and not (value.isdigit() and int(value) > 0):
         raise ConfigError(f"{variable}: `login_timeout={value}` must be whole seconds above 0")
     return value
+
+
+def _yes_no(variable: str, key: str, value: str) -> str:
+    word = value.strip().lower()
+    if key == "encrypt" and word in _ENCRYPT_WORDS:
+        return _ENCRYPT_WORDS[word]
+    try:
+        return "yes" if parse_bool(word) else "no"
+    except ValueError:
+        allowed = "`yes`, `no`" + (" or `strict`" if key == "encrypt" else "")
+        raise ConfigError(f"{variable}: `{key}={value}` is not understood; use {allowed} "
+                          "(yes and no may also be written true/false, on/off, 1/0)") from None
 
 
 def _redact(text: str) -> str:

@@ -6,6 +6,9 @@ Exit codes are a contract with Argo's retry policy:
 sync gate, volume guard, checksum mismatch, mart columns off their contract; retrying won't
 help until the data changes) · 4 bug: an exception the code did not expect (the traceback
 is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT).
+The code comes from retryability alone: ``TransientError`` 1, ``ConfigError`` 2,
+``DataError`` 3, whatever failed (a load, the sync, dbt) and whichever engine raised it
+(``deltastore.mssql_errors`` and ``deltastore.duckdb_errors`` sort the drivers' errors).
 Of these, Argo retries only code 1 (``workflows/argo/containers.py``, RETRY_EXPRESSION;
 it also retries pods lost, evicted or SIGTERMed, which exit with no code of ours).
 """
@@ -42,12 +45,6 @@ class DataError(DeltaStoreError):
     """The data itself is wrong (bad response shape, failed test, checksum mismatch)."""
 
     exit_code = EXIT_DATA
-
-
-class LoadError(DeltaStoreError):
-    """A load failed after its retries; the target is left as it was."""
-
-    exit_code = EXIT_FAILED
 
 
 def first_line(exc: BaseException) -> str:

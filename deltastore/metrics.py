@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deltastore.errors import ConfigError
+from deltastore.files import write_atomically
 from deltastore.settings import Settings
 
 # File names inside the metrics directory; workflows/argo/containers.py reads the same names.
@@ -43,7 +44,8 @@ def _write(settings: Settings, name: str, text: str) -> Path | None:
     path = settings.metrics_dir / name
     try:
         settings.metrics_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        # A textfile collector or Argo may read the file at any moment.
+        write_atomically(path, text)
     except OSError as exc:
         raise ConfigError(f"DELTASTORE_METRICS_DIR: cannot write `{path}`: {exc.strerror}; "
                           "point it at a writable folder or unset it") from None

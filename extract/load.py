@@ -33,7 +33,6 @@ from deltastore.extract.sources.legacy_db import (
 from deltastore.extract.sources.prefetch import BackgroundSink
 from deltastore.extract.sources.store_api import (
     DEFAULT_PAGE_SIZE,
-    RetryPolicy,
     StoreApiClient,
     redact_url,
 )
@@ -48,6 +47,7 @@ from deltastore.extract.warehouse import (
 )
 from deltastore.extract.warehouse.base import keys_table
 from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
+from deltastore.retry import RetryPolicy
 from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 

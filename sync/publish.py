@@ -27,14 +27,19 @@ read warehouse tables the target does not have; neither are dbt's leftovers
 untouched.
 
 Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
-``deltastore.dburl``). Transient faults (error numbers in ``sync.retry``) and dropped
-connections are retried with exponential backoff; each attempt starts over, which is safe
+``deltastore.dburl``). Opening a connection is retried on transient faults (the error
+numbers in ``deltastore.mssql_errors``), and so is the swap while readers' locks time out,
+with the pipeline's one backoff policy (``deltastore.retry``). Any other transient fault
+ends the sync with exit 1 and Argo runs the step again from the start, which is safe
 because nothing is published before the swap. For Azure AD authentication add
-``authentication=ActiveDirectoryMsi`` (managed identity, no password: an Entra token from
-azure-identity, passed as the pre-connect attribute SQL_COPT_SS_ACCESS_TOKEN, see
-``deltastore.entra``) or ``authentication=ActiveDirectoryServicePrincipal`` (user =
-application id, password = client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``, which
-becomes the ODBC driver's ``Authentication=`` option) to the URL.
+``authentication=ActiveDirectoryMsi`` (managed identity, no password) or
+``authentication=ActiveDirectoryServicePrincipal`` (user = application id, password =
+client secret in ``DELTASTORE_SYNC_TARGET_PASSWORD``) to the URL. A service principal
+logs in through the ODBC driver's own ``Authentication=ActiveDirectoryServicePrincipal``
+keyword with ``UID``/``PWD``; managed identity sends no such keyword: the pipeline gets an
+access token from azure-identity's ``ManagedIdentityCredential`` (``deltastore.entra``)
+and hands it to the driver as the ``SQL_COPT_SS_ACCESS_TOKEN`` connection attribute
+(``deltastore.db``).
 """
 
 from __future__ import annotations
@@ -46,18 +51,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore import odbc_binding
+from deltastore import duckdb_errors, odbc_binding
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, TransientError
 from deltastore.metrics import MART_ROWS, write_gauges
-from deltastore.mssql_errors import classify, native_error
+from deltastore.mssql_errors import classify, is_transient, native_error
+from deltastore.retry import RetryPolicy, call_with_retries
 from deltastore.settings import Settings
+from deltastore.sql_names import qualified
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import table_copy
 from deltastore.sync.gate import check_build_gate
 from deltastore.sync.preflight import require_grants
-from deltastore.sync.retry import is_transient, with_retries
 from deltastore.sync.statements import (
     MART_SCHEMA,
     OLD_SUFFIX,
@@ -70,7 +76,10 @@ from deltastore.sync.statements import (
 from deltastore.sync.volume import check_volume
 
 SWAP_LOCK_TIMEOUT_MS = 30_000  # how long the swap waits for readers' locks, per attempt
-SWAP_ATTEMPTS = 3
+# The sync's two retry levels (see deltastore/retry.py for the attempts they add up to).
+CONNECT_RETRY = RetryPolicy(attempts=5, max_seconds=300.0, base_delay=2.0, max_delay=60.0)
+SWAP_RETRY = RetryPolicy(attempts=3, max_seconds=3 * SWAP_LOCK_TIMEOUT_MS / 1000 + 60.0,
+                         base_delay=2.0, max_delay=8.0)
 SOURCE_ALIAS = "deltastore_sync_source"  # the warehouse, attached inside a DuckDB target
 
 # Called as hook(stage, table, target_connection) at "shadow-loaded" (before verification)
@@ -118,19 +127,20 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
     if target.kind == "mssql":
         # Every permission the statements below need, before any of them runs: a missing
         # GRANT is exit 2 with the statement that fixes it (sync/grants.py).
-        with_retries(lambda: require_grants(target), what=f"checking the grants on `{target}`",
-                     echo=echo, sleep=sleep)
+        call_with_retries(lambda: require_grants(target),
+                          what=f"checking the grants on `{target}`", policy=CONNECT_RETRY,
+                          retryable=is_transient, notify=echo, sleep=sleep)
     echo(f"sync: `{source}` schema `{MART_SCHEMA}` -> `{target}`")
     started = time.perf_counter()
     try:
-        results = with_retries(
-            lambda: _Sync(settings, use_batches, echo, hook, sleep, force).run(),
-            what=f"sync to `{target}`", echo=echo, sleep=sleep,
-        )
+        # Once per process: a transient failure past the retries below exits 1, and Argo
+        # runs the whole step again (deltastore/retry.py counts the attempts).
+        results = _Sync(settings, use_batches, echo, hook, sleep, force).run()
     except Exception as exc:
-        if type(exc).__module__ == "pyodbc":  # not transient: say what and how to fix
-            raise classify(exc, f"sync to `{target}`") from None
-        raise
+        error = _sync_error(exc, f"sync to `{target}`")
+        if error is exc:
+            raise
+        raise error from (exc if type(error) is TransientError else None)
     write_gauges(settings, MART_ROWS, "deltastore_mart_rows",
                  "Rows in each published mart after the last sync.", "mart",
                  {r.table: r.rows for r in results})
@@ -158,11 +168,11 @@ class _Sync:
         self.shadows: list[tuple[str, str]] = []  # (schema, name)
 
     def run(self) -> list[TableSyncResult]:
-        target = connect(self.settings.sync_target_url)
+        target = self._connect(self.settings.sync_target_url)
         source: Any = None
         try:
             if self.batched:
-                source = connect(self.settings.warehouse_url, read_only=True)
+                source = self._connect(self.settings.warehouse_url, read_only=True)
             else:
                 _attach(target, self.settings.warehouse_url)
             tables = self._source_tables(source or target)
@@ -189,15 +199,9 @@ class _Sync:
             self._swap_with_retries(target, tables)
             self.shadows = []
             return results
-        except Exception as exc:
+        except Exception:
             self._discard_shadows(target)
-            if isinstance(exc, DeltaStoreError) or is_transient(exc):
-                raise
-            if type(exc).__module__ == "pyodbc":
-                raise classify(exc, "the sync (the published marts were left as they were)"
-                               ) from None
-            raise LoadError(f"sync failed: {exc}; the published marts were left as they "
-                            "were") from exc
+            raise
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -275,18 +279,21 @@ class _Sync:
                   f"per insert call, at most {row_bytes * rows / 2**20:.1f} MiB of parameters")
         return rows
 
+    def _connect(self, url: DatabaseURL, read_only: bool = False) -> Any:
+        """Open a connection, again on a transient fault (an Azure SQL failover, a DuckDB
+        file another process holds locked)."""
+        return call_with_retries(
+            lambda: connect(url, read_only=read_only), what=f"connecting to `{url}`",
+            policy=CONNECT_RETRY, retryable=is_transient, notify=self.echo, sleep=self.sleep)
+
     def _swap_with_retries(self, target: Any, tables: list[str]) -> None:
         """The swap, tried again (shadows kept) while readers' locks make it time out."""
-        for attempt in range(1, SWAP_ATTEMPTS + 1):
-            try:
-                self._swap(target, tables)
-                return
-            except Exception as exc:
-                if native_error(exc) != 1222 or attempt == SWAP_ATTEMPTS:
-                    raise
-                self.echo(f"  swap waited {SWAP_LOCK_TIMEOUT_MS / 1000:.0f} s for readers' "
-                          f"locks; attempt {attempt + 1}/{SWAP_ATTEMPTS}")
-                self.sleep(2.0 * attempt)
+        call_with_retries(
+            lambda: self._swap(target, tables), what="the swap", policy=SWAP_RETRY,
+            retryable=lambda exc: native_error(exc) == 1222, notify=self.echo,
+            sleep=self.sleep,
+            hint=f"readers held their locks longer than {SWAP_LOCK_TIMEOUT_MS / 1000:.0f} s "
+                 "each time; nothing was published")
 
     def _swap(self, target: Any, tables: list[str]) -> None:
         """Publish every shadow in one transaction; any failure rolls every move back."""
@@ -317,7 +324,7 @@ class _Sync:
         existing = {r[0] for r in _fetchall(target, sync_sql.tables_query(dialect),
                                             (MART_SCHEMA,))}
         return {t: int(_fetchall(target, "SELECT COUNT(*) FROM "
-                                 + sync_sql.qualified(dialect, MART_SCHEMA, t))[0][0])
+                                 + qualified(dialect, MART_SCHEMA, t))[0][0])
                 for t in tables if t in existing}
 
     def _drop_old(self, target: Any, tables: list[str]) -> None:
@@ -358,6 +365,21 @@ def _dialect(url: DatabaseURL) -> Dialect:
     return "mssql" if url.kind == "mssql" else "duckdb"
 
 
+def _sync_error(exc: Exception, what: str) -> DeltaStoreError:
+    """What stopped the sync, as the pipeline's error of its kind; before the swap commits
+    nothing is published."""
+    unchanged = "the published marts were left as they were"
+    if isinstance(exc, DeltaStoreError):
+        return exc
+    if type(exc).__module__ == "pyodbc":
+        return classify(exc, f"{what} ({unchanged})")
+    import duckdb
+
+    if isinstance(exc, duckdb.Error):
+        return duckdb_errors.classify(exc, what, unchanged)
+    return TransientError(f"{what} failed: {exc}; {unchanged}")
+
+
 def _attach(target: Any, warehouse: DatabaseURL) -> None:
     if warehouse.path is None or not warehouse.path.exists():
         raise ConfigError(f"the warehouse `{warehouse}` does not exist yet: run "
@@ -369,9 +391,10 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
     except duckdb.Error as exc:
         # Typically another DuckDB instance in this process still holds the file, e.g. dbt
         # run in-process with dbt-duckdb's `keep_open: true`.
-        raise LoadError(f"cannot attach the warehouse `{warehouse}` read-only: {exc}; close "
-                        "other connections to it (dbt/profiles.yml needs `keep_open: false` "
-                        "for in-process runs)") from None
+        raise duckdb_errors.classify(
+            exc, f"attaching the warehouse `{warehouse}` read-only",
+            "close other connections to it (dbt/profiles.yml needs `keep_open: false` for "
+            "in-process runs)") from None
 
 
 def _checksum(conn: Any, dialect: Dialect, schema: str, table: str, columns: list[Column],
@@ -417,7 +440,7 @@ def published_row_counts(url: DatabaseURL) -> dict[str, int]:
         names = [r[0] for r in _fetchall(conn, sync_sql.tables_query(dialect), (MART_SCHEMA,))
                  if not r[0].endswith((SHADOW_SUFFIX, OLD_SUFFIX))]
         return {name: int(_fetchall(conn, "SELECT COUNT(*) FROM "
-                                    + sync_sql.qualified(dialect, MART_SCHEMA, name))[0][0])
+                                    + qualified(dialect, MART_SCHEMA, name))[0][0])
                 for name in names}
     finally:
         conn.close()

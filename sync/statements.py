@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from deltastore.errors import DataError
+from deltastore.sql_names import qualified, quote
 
 Dialect = Literal["duckdb", "mssql"]
 Kind = Literal["int", "wideint", "decimal", "float", "text", "date", "timestamp", "timestamptz",
@@ -144,17 +145,6 @@ def tables_query(dialect: Dialect, catalog: str | None = None) -> str:
 
 
 # --- names and DDL -----------------------------------------------------------------------
-
-def quote(dialect: Dialect, name: str) -> str:
-    if dialect == "mssql":
-        return "[" + name.replace("]", "]]") + "]"
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(dialect: Dialect, schema: str, table: str, catalog: str | None = None) -> str:
-    parts = ([catalog] if catalog else []) + [schema, table]
-    return ".".join(quote(dialect, p) for p in parts)
-
 
 def target_type(dialect: Dialect, column: Column) -> str:
     """The column type a synced column gets on the target; values keep their exact value."""
@@ -321,7 +311,7 @@ def _render(dialect: Dialect, column: Column) -> str:
 def checksum_query(dialect: Dialect, schema: str, table: str, columns: Sequence[Column],
                    catalog: str | None = None) -> str:
     """``SELECT row_count, checksum FROM table`` with the checksum defined in the docstring."""
-    source = qualified(dialect, schema, table, catalog)
+    source = qualified(dialect, catalog, schema, table)
     if dialect == "duckdb":
         pieces = [f"coalesce({_render(dialect, c)}, '\\N')" for c in columns]
         row = " || chr(31) || ".join(pieces)
@@ -343,7 +333,7 @@ def engine_checksum_query(schema: str, table: str, columns: Sequence[Column],
     """DuckDB only: row count and the sum of DuckDB's ``hash`` of every row."""
     names = ", ".join(quote("duckdb", c.name) for c in columns)
     return (f"SELECT count(*), coalesce(sum(hash({names})), 0) "
-            f"FROM {qualified('duckdb', schema, table, catalog)}")
+            f"FROM {qualified('duckdb', catalog, schema, table)}")
 
 
 def render_value(value: Any, column: Column) -> str:
@@ -366,8 +356,10 @@ def render_value(value: Any, column: Column) -> str:
 
 
 def row_hash(values: Sequence[Any], columns: Sequence[Column]) -> int:
+    # A checksum that must equal SQL's md5, not a security use: FIPS-mode OpenSSL allows it
+    # only when told so.
     text = SEPARATOR.join(render_value(v, c) for v, c in zip(values, columns, strict=True))
-    return int(hashlib.md5(text.encode("utf-8")).hexdigest()[1:16], 16)
+    return int(hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()[1:16], 16)
 
 
 def checksum_rows(rows: Iterable[Sequence[Any]], columns: Sequence[Column]) -> tuple[int, int]:

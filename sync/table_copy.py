@@ -17,18 +17,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deltastore import odbc_binding as binding
+from deltastore.sql_names import qualified, quote
 from deltastore.sync import statements as sync_sql
 from deltastore.sync.statements import NVARCHAR_LIMIT, Column, Dialect
 
 
 def attach_read_only(target: Any, path: str, alias: str) -> None:
     literal = path.replace("'", "''")
-    target.execute(f"ATTACH '{literal}' AS {sync_sql.quote('duckdb', alias)} (READ_ONLY)")
+    target.execute(f"ATTACH '{literal}' AS {quote('duckdb', alias)} (READ_ONLY)")
 
 
 def copy_attached(target: Any, alias: str, schema: str, table: str, shadow: str) -> None:
-    source = sync_sql.qualified("duckdb", schema, table, alias)
-    target.execute(f"CREATE TABLE {sync_sql.qualified('duckdb', schema, shadow)} AS "
+    source = qualified("duckdb", alias, schema, table)
+    target.execute(f"CREATE TABLE {qualified('duckdb', schema, shadow)} AS "
                    f"SELECT * FROM {source}")
 
 
@@ -80,7 +81,7 @@ def write_batches(target: Any, dialect: Dialect, schema: str, shadow: str,
     import pyarrow as pa
 
     names = [c.name for c in columns]
-    into = sync_sql.qualified(dialect, schema, shadow)
+    into = qualified(dialect, schema, shadow)
     for rows in batches:
         arrays = [pa.array(list(values)) for values in zip(*rows, strict=True)]
         target.register("deltastore_sync_batch", pa.Table.from_arrays(arrays, names=names))

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore.db import column_type, connect, quote
-from deltastore.errors import LoadError
-from deltastore.mssql_errors import classify
+from deltastore import duckdb_errors, mssql_errors
+from deltastore.db import column_type, connect
+from deltastore.errors import ConfigError, DeltaStoreError, TransientError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
 from deltastore.settings import Settings
+from deltastore.sql_names import insert_values_sql, qualified, quote
 from deltastore.transform.lineage import ProjectNode, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -125,10 +126,6 @@ def _sql_type(kind: str, table: Table, column: str, logical: str) -> str:
     return column_type(kind, logical)
 
 
-def _qualified(kind: str, table: Table) -> str:
-    return f"{quote(kind, table.schema)}.{quote(kind, table.name)}"
-
-
 def create_sql(kind: str) -> list[str]:
     """Create schema ``meta`` and both tables when missing."""
     schema = DBT_BUILDS.schema
@@ -142,7 +139,7 @@ def create_sql(kind: str) -> list[str]:
                  + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
         if table.primary_key:
             parts.append(f"PRIMARY KEY ({', '.join(quote(kind, c) for c in table.primary_key)})")
-        body = f"{_qualified(kind, table)} ({', '.join(parts)})"
+        body = f"{qualified(kind, table.schema, table.name)} ({', '.join(parts)})"
         statements.append(
             f"IF OBJECT_ID(N'{table.qualified_name}', N'U') IS NULL CREATE TABLE {body}"
             if kind == "mssql" else f"CREATE TABLE IF NOT EXISTS {body}")
@@ -151,26 +148,23 @@ def create_sql(kind: str) -> list[str]:
 
 def delete_sql(kind: str, table: Table) -> str:
     """Forget an invocation before writing it, so recording the same results twice is safe."""
-    return f"DELETE FROM {_qualified(kind, table)} WHERE {quote(kind, 'invocation_id')} = ?"
-
-
-def insert_sql(kind: str, table: Table) -> str:
-    columns = ", ".join(quote(kind, c) for c in table.column_names)
-    marks = ", ".join("?" for _ in table.columns)
-    return f"INSERT INTO {_qualified(kind, table)} ({columns}) VALUES ({marks})"
+    return (f"DELETE FROM {qualified(kind, table.schema, table.name)} "
+            f"WHERE {quote(kind, 'invocation_id')} = ?")
 
 
 def last_build_sql(kind: str) -> str:
     columns = ", ".join(quote(kind, c) for c in DBT_BUILDS.column_names)
     order = f"ORDER BY {quote(kind, 'recorded_at')} DESC"
+    builds = qualified(kind, DBT_BUILDS.schema, DBT_BUILDS.name)
     if kind == "mssql":
-        return f"SELECT TOP 1 {columns} FROM {_qualified(kind, DBT_BUILDS)} {order}"
-    return f"SELECT {columns} FROM {_qualified(kind, DBT_BUILDS)} {order} LIMIT 1"
+        return f"SELECT TOP 1 {columns} FROM {builds} {order}"
+    return f"SELECT {columns} FROM {builds} {order} LIMIT 1"
 
 
 def nodes_sql(kind: str) -> str:
     columns = ", ".join(quote(kind, c) for c in DBT_BUILD_NODES.column_names[1:])
-    return (f"SELECT {columns} FROM {_qualified(kind, DBT_BUILD_NODES)} "
+    nodes = qualified(kind, DBT_BUILD_NODES.schema, DBT_BUILD_NODES.name)
+    return (f"SELECT {columns} FROM {nodes} "
             f"WHERE {quote(kind, 'invocation_id')} = ? "
             f"ORDER BY {quote(kind, 'seconds')} DESC, {quote(kind, 'unique_id')}")
 
@@ -178,22 +172,21 @@ def nodes_sql(kind: str) -> str:
 def latest_states_sql(kind: str) -> str:
     """Each project node with its latest result that is not `skipped` (a skipped node kept
     its earlier table), and when that build was made; NULL status = never built."""
-    def q(name: str) -> str:
-        return quote(kind, name)
-
+    uid, kind_, feeds, status, seconds, generated, recorded, invocation = (
+        quote(kind, name) for name in ("unique_id", "resource_type", "feeds_marts", "status",
+                                       "seconds", "generated_at", "recorded_at",
+                                       "invocation_id"))
+    project, nodes, builds = (qualified(kind, t.schema, t.name)
+                              for t in (DBT_PROJECT_NODES, DBT_BUILD_NODES, DBT_BUILDS))
     return (
-        f"SELECT p.{q('unique_id')}, p.{q('resource_type')}, p.{q('feeds_marts')}, "
-        f"l.{q('status')}, l.{q('seconds')}, l.{q('generated_at')} "
-        f"FROM {_qualified(kind, DBT_PROJECT_NODES)} AS p LEFT JOIN ("
-        f"SELECT n.{q('unique_id')}, n.{q('status')}, n.{q('seconds')}, b.{q('generated_at')}, "
-        f"ROW_NUMBER() OVER (PARTITION BY n.{q('unique_id')} "
-        f"ORDER BY b.{q('recorded_at')} DESC) AS rn "
-        f"FROM {_qualified(kind, DBT_BUILD_NODES)} AS n "
-        f"INNER JOIN {_qualified(kind, DBT_BUILDS)} AS b "
-        f"ON b.{q('invocation_id')} = n.{q('invocation_id')} "
-        f"WHERE n.{q('status')} <> 'skipped'"
-        f") AS l ON l.{q('unique_id')} = p.{q('unique_id')} AND l.rn = 1 "
-        f"ORDER BY p.{q('unique_id')}"
+        f"SELECT p.{uid}, p.{kind_}, p.{feeds}, l.{status}, l.{seconds}, l.{generated} "
+        f"FROM {project} AS p LEFT JOIN ("
+        f"SELECT n.{uid}, n.{status}, n.{seconds}, b.{generated}, "
+        f"ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) AS rn "
+        f"FROM {nodes} AS n INNER JOIN {builds} AS b ON b.{invocation} = n.{invocation} "
+        f"WHERE n.{status} <> 'skipped'"
+        f") AS l ON l.{uid} = p.{uid} AND l.rn = 1 "
+        f"ORDER BY p.{uid}"
     )
 
 
@@ -227,9 +220,12 @@ def _driver_errors(kind: str) -> tuple[type[Exception], ...]:
     return (duckdb.Error,)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc.args[-1] if exc.args else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaStoreError:
+    """The driver's error as the pipeline's error of its kind (and exit code)."""
+    if kind == "mssql":
+        error = mssql_errors.classify(exc, what)
+        return type(error)(f"{error}; {note}") if note else error
+    return duckdb_errors.classify(exc, what, note)
 
 
 def record_build(settings: Settings, run_results: dict[str, Any],
@@ -244,8 +240,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
     url = settings.warehouse_url
     kind = url.kind
     if kind not in ("duckdb", "mssql"):
-        raise LoadError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
-                        "warehouse; use DuckDB or SQL Server")
+        raise ConfigError(f"DELTASTORE_WAREHOUSE_URL: cannot record dbt builds in a `{kind}` "
+                          "warehouse; use DuckDB or SQL Server")
     recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     row = (build.invocation_id, build.command, build.generated_at, build.run_date,
            build.success, json.dumps(list(build.failed_nodes)), recorded_at)
@@ -261,27 +257,26 @@ def record_build(settings: Settings, run_results: dict[str, Any],
             cursor.execute(statement)
         for table in (DBT_BUILD_NODES, DBT_BUILDS):
             cursor.execute(delete_sql(kind, table), (build.invocation_id,))
-        cursor.execute(insert_sql(kind, DBT_BUILDS), row)
+        cursor.execute(insert_values_sql(kind, DBT_BUILDS), row)
         if node_rows:
             if kind == "mssql":
                 cursor.fast_executemany = True  # one round trip, not one per node
                 cursor.setinputsizes(node_input_sizes())
-            cursor.executemany(insert_sql(kind, DBT_BUILD_NODES), node_rows)
+            cursor.executemany(insert_values_sql(kind, DBT_BUILD_NODES), node_rows)
             if kind == "mssql":
                 # pyodbc keeps input sizes on the cursor until reset: the project rows
                 # below would be bound as the node rows were (recorded_at as text).
                 cursor.setinputsizes(None)
         if project:
-            cursor.execute(f"DELETE FROM {_qualified(kind, DBT_PROJECT_NODES)}")
-            cursor.executemany(insert_sql(kind, DBT_PROJECT_NODES),
+            project_nodes = qualified(kind, DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name)
+            cursor.execute(f"DELETE FROM {project_nodes}")
+            cursor.executemany(insert_values_sql(kind, DBT_PROJECT_NODES),
                                [(n.unique_id, n.resource_type, n.feeds_marts, recorded_at)
                                 for n in project])
         connection.commit()
     except _driver_errors(kind) as exc:
         connection.rollback()
-        if kind == "mssql":  # by SQL Server error number: a permission error is exit 2
-            raise classify(exc, f"recording the dbt build in `{url}`") from None
-        raise LoadError(f"cannot record the dbt build in `{url}`: {_first_line(exc)}") from None
+        raise _classified(kind, exc, f"recording the dbt build in `{url}`") from None
     finally:
         connection.close()
 
@@ -298,16 +293,18 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LoadError(f"cannot record the dbt build: `{path}` is unreadable ({exc})") from None
+        raise TransientError(f"cannot record the dbt build: `{path}` is unreadable ({exc})"
+                             ) from None
     if not isinstance(data, dict):
-        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt run_results.json")
+        raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
+                             "run_results.json")
     if data.get("results") == []:
         return None  # a build that ran nothing proves nothing: never recorded
     try:
         record_build(settings, data, _project_from(path.parent / "manifest.json", not_before))
     except ValueError as exc:
-        raise LoadError(f"cannot record the dbt build: `{path}` is not a dbt "
-                        f"run_results.json ({exc})") from None
+        raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
+                             f"run_results.json ({exc})") from None
     return BuildRecord.from_run_results(data)
 
 
@@ -348,7 +345,7 @@ def latest_node_states(settings: Settings) -> list[NodeState] | None:
         cursor.execute(latest_states_sql(url.kind))
         rows = cursor.fetchall()
     except _driver_errors(url.kind) as exc:
-        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+        raise _classified(url.kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     if not rows:
@@ -368,11 +365,11 @@ def _may_hold_builds(url: Any) -> bool:
 def _read_connection(url: Any) -> Any:
     try:
         return connect(url, read_only=True)
-    except _driver_errors(url.kind) as exc:
+    except DeltaStoreError as exc:
         # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
-        raise LoadError(f"cannot read the dbt builds in the warehouse `{url}`: "
-                        f"{_first_line(exc)}; close other connections to it (dbt/profiles.yml "
-                        "needs `keep_open: false`)") from None
+        raise type(exc)(f"cannot read the dbt builds in the warehouse: {exc}; close other "
+                        "connections to it (dbt/profiles.yml needs `keep_open: false`)"
+                        ) from None
 
 
 def last_build(settings: Settings) -> BuildRecord | None:
@@ -396,7 +393,7 @@ def last_build(settings: Settings) -> BuildRecord | None:
         nodes = tuple(BuildNode(str(u), str(r), str(s), float(sec or 0.0), str(m or ""))
                       for u, r, s, sec, m in cursor.fetchall())
     except _driver_errors(kind) as exc:
-        raise LoadError(f"cannot read the dbt builds in `{url}`: {_first_line(exc)}") from None
+        raise _classified(kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     return BuildRecord(

@@ -21,7 +21,7 @@ from typing import Any
 
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
-from deltastore.transform.erd import erd_markdown, marts_erd
+from deltastore.transform.erd import erd_markdown, write_erd
 from deltastore.transform.manifest import load_manifest
 from deltastore.transform.runner import Echo, project_files, run_dbt, target_dir
 
@@ -94,10 +94,8 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
     run.raise_for_status()
     manifest = built if built is not None else load_manifest(run.target_dir / "manifest.json")
     catalog = load_manifest(run.target_dir / "catalog.json")
-    diagram = marts_erd(manifest, catalog)
-    out.mkdir(parents=True, exist_ok=True)
     erd_file = out / "marts-erd.md"
-    erd_file.write_text(erd_markdown(diagram))
+    diagram = write_erd(manifest, catalog, erd_file)
     section = "### Marts entity-relationship diagram\n\n" + erd_markdown(diagram).split(
         "\n\n", 1)[1]
     html = static_site(with_overview(manifest, section), catalog)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore.transform.manifest import load_manifest
-
 MARTS_SCHEMA = "analytics"
 
 
@@ -173,11 +171,9 @@ def erd_markdown(diagram: str, schema: str = MARTS_SCHEMA) -> str:
     )
 
 
-def write_erd(manifest_path: Path, out_file: Path, catalog_path: Path | None = None,
+def write_erd(manifest: Mapping[str, Any], catalog: Mapping[str, Any] | None, out_file: Path,
               schema: str = MARTS_SCHEMA) -> str:
     """Write the ERD as Markdown with a Mermaid block to ``out_file``; return the diagram."""
-    manifest = load_manifest(manifest_path)
-    catalog = load_manifest(catalog_path) if catalog_path and catalog_path.exists() else None
     diagram = marts_erd(manifest, catalog, schema)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(erd_markdown(diagram, schema))

@@ -25,7 +25,7 @@ from typing import Any
 
 from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DEFAULT_ODBC_DRIVER
 from deltastore.entra import dbt_credential_environment, managed_identity_token
-from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.mssql_errors import message_class
 from deltastore.settings import Settings
 from deltastore.transform.manifest import dbt_layers
@@ -82,7 +82,7 @@ class DbtRun:
     nodes: list[NodeResult]
     target_dir: Path
     error: str | None = None  # dbt's own message when it stopped before or between nodes
-    error_class: type[Exception] = field(default=LoadError, repr=False)
+    error_class: type[Exception] = field(default=TransientError, repr=False)
 
     def summary(self, seconds: float) -> str:
         counts = Counter(n.status for n in self.nodes)
@@ -113,7 +113,8 @@ class DbtRun:
             stale = self.failed({"error"})
             broken = self.failed({"runtime error"})
             if broken:
-                raise LoadError(f"dbt source freshness could not check {_names(broken)}; {where}")
+                raise TransientError(f"dbt source freshness could not check {_names(broken)}; "
+                                     f"{where}")
             if stale:
                 raise DataError(
                     f"sources are older than their error threshold: {_names(stale)}; "
@@ -141,7 +142,7 @@ class DbtRun:
                 f"dbt {self.command}: {len(data_failures)} test(s) failed: "
                 f"{_names(data_failures)}; fix the data or the test ({where})"
             )
-        raise LoadError(f"dbt {self.command} failed; {where}")
+        raise TransientError(f"dbt {self.command} failed; {where}")
 
 
 def _errors_class(errors: Sequence[NodeResult]) -> type[Exception]:
@@ -151,7 +152,7 @@ def _errors_class(errors: Sequence[NodeResult]) -> type[Exception]:
     deadlock)."""
     classes = {message_class(n.message) for n in errors}
     if classes & {None, TransientError}:
-        return LoadError
+        return TransientError
     return ConfigError if ConfigError in classes else DataError
 
 
@@ -343,8 +344,8 @@ def _collector_skips_what_exists() -> Iterator[None]:
     """Python's garbage collector leaves alone what exists when dbt starts (its modules, the
     parsed project) until dbt is done; then they are collected as usual again.
 
-    Otherwise every full collection during a run walks them all again: 1-1.5 s of the
-    demo's 10 s build went to that. Objects dbt creates meanwhile are collected as usual.
+    Otherwise every full collection during a run walks them all again, a sizeable share of
+    a small build's time. Objects dbt creates meanwhile are collected as usual.
     """
     gc.freeze()
     try:
@@ -521,21 +522,12 @@ def _error_class(exc: BaseException) -> type[Exception]:
     """Map dbt's exception to ours: config/usage/parse problems are not worth a retry."""
     import click
     from dbt.exceptions import DbtProfileError, DbtProjectError, ParsingError
-    from dbt_common.exceptions import (
-        CompilationError,
-        DbtConfigError,
-        DbtDatabaseError,
-        DbtRuntimeError,
-    )
+    from dbt_common.exceptions import CompilationError, DbtConfigError
 
     if isinstance(exc, (click.ClickException, DbtProfileError, DbtProjectError, DbtConfigError,
                         ParsingError, CompilationError)):
         return ConfigError
-    if isinstance(exc, DbtDatabaseError):
-        return TransientError
-    if isinstance(exc, DbtRuntimeError):
-        return LoadError
-    return LoadError
+    return TransientError
 
 
 def _one_paragraph(exc: BaseException) -> str:

@@ -13,19 +13,18 @@ import datetime as dt
 import gc
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
+from deltastore.booleans import parse_bool
 from deltastore.db import configure_duckdb
 from deltastore.errors import (
     EXIT_BUG,
-    EXIT_CONFIG,
     EXIT_INTERRUPTED,
     ConfigError,
     DeltaStoreError,
 )
-from deltastore.settings import Settings
+from deltastore.settings import Settings, log_level_from_env
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -73,18 +72,19 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help: str,
     )
 
 
-def parse_bool(text: str) -> bool:
-    """`--flag`, `--flag=true` and `--flag=false` all work, so Argo can pass a parameter."""
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("", "0", "false", "no", "off"):
+def bool_option(text: str) -> bool:
+    """`--flag`, `--flag=true` and `--flag=false` all work, so Argo can pass a parameter;
+    empty (an Argo parameter left blank) means the default, false."""
+    if not text.strip():
         return False
-    raise argparse.ArgumentTypeError(f"`{text}` is not true or false")
+    try:
+        return parse_bool(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"`{text}`: {exc}") from None
 
 
 def add_bool_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
-    parser.add_argument(flag, nargs="?", const=True, default=False, type=parse_bool,
+    parser.add_argument(flag, nargs="?", const=True, default=False, type=bool_option,
                         metavar="true|false", help=help)
 
 
@@ -113,11 +113,11 @@ OWN_LOGGERS = ("deltastore",)
 log = logging.getLogger(__name__)
 
 
-def configure_logging(verbose: bool) -> None:
-    """INFO (or DELTASTORE_LOG_LEVEL) for everything; DEBUG only for the project's loggers."""
-    wanted = "DEBUG" if verbose else os.environ.get("DELTASTORE_LOG_LEVEL", "INFO").upper()
-    if wanted not in logging.getLevelNamesMapping():
-        wanted = "INFO"
+def configure_logging(verbose: bool, settings: Settings | None = None) -> None:
+    """DELTASTORE_LOG_LEVEL (default INFO) for everything; ``-v``: DEBUG for the project's
+    loggers only. An unknown level is a ConfigError naming the variable."""
+    level = settings.log_level if settings is not None else log_level_from_env()
+    wanted = "DEBUG" if verbose else level
     root_level = "INFO" if wanted == "DEBUG" else wanted
     logging.basicConfig(level=root_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -129,8 +129,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     parser = build_parser()
     args = parser.parse_args(argv)
     args.settings = settings
-    configure_logging(args.verbose)
     try:
+        configure_logging(args.verbose, settings)
         result = args.handler(args)
     except DeltaStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -151,19 +151,13 @@ def run() -> int:
     """The `deltastore` console script: ``main``, then a quick exit.
 
     A dbt step leaves hundreds of thousands of objects behind (parsed projects, results);
-    the garbage collection Python runs while shutting down walks them all (0.6-0.7 s), just
+    the garbage collection Python runs while shutting down walks them all, just
     before the process's memory is freed anyway. Frozen objects are left out of it. Only
     here: a process that calls ``main`` and goes on (the tests) must keep collecting.
     """
     code = main()
     gc.freeze()
     return code
-
-
-def usage_error(message: str) -> int:
-    """For handlers that find a bad combination of arguments."""
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_CONFIG
 
 
 if __name__ == "__main__":  # pragma: no cover

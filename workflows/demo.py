@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, DataError, DeltaStoreError, LoadError, TransientError
+from deltastore.errors import ConfigError, DataError, DeltaStoreError, TransientError
 from deltastore.extract.demo import DEMO_END_DATE
 from deltastore.settings import Settings
 from deltastore.sync import published_row_counts
@@ -187,6 +187,6 @@ def _raise_for_failure(steps: list[StepResult]) -> None:
     if failed is None:
         return
     error: type[DeltaStoreError] = {2: ConfigError, 3: DataError}.get(
-        failed.exit_code or 1, LoadError)
+        failed.exit_code or 1, TransientError)
     raise error(f"demo stopped: step `{failed.name}` failed (exit code {failed.exit_code}); "
                 "see its output above")

@@ -21,12 +21,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.demo.legacy_records import LegacyData
 from deltastore.limits import available_cpus
 from deltastore.schemas import OLD_STORE_TABLES, Table
+from deltastore.sql_names import qualified, quote
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ TABLES = {t.name: t for t in OLD_STORE_TABLES}
 
 def table_ref(kind: str, table: Table) -> str:
     """The table's name as written in SQL: ``[dbo].[orders]`` or ``"orders"``."""
-    if kind == "mssql":
-        return f"{quote(kind, MSSQL_SCHEMA)}.{quote(kind, table.name)}"
-    return quote(kind, table.name)
+    return qualified(kind, MSSQL_SCHEMA if kind == "mssql" else None, table.name)
 
 
 def drop_table_sql(kind: str, table: Table) -> str:

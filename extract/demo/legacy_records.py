@@ -24,7 +24,6 @@ The dirt real data has, at fixed row numbers so it exists at any scale from 0.02
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
@@ -261,28 +260,6 @@ class LegacyData:
         text = None if rng.random() < 0.2 else rng.choice(_REVIEW_TEXT[rating])
         reviewed = START_MOMENT + dt.timedelta(seconds=rng.randint(0, _WINDOW_SECONDS))
         return (i, product_id, rng.randint(1, self.customers), rating, text, reviewed)
-
-    # -- whole tables, streamed -------------------------------------------------------
-
-    def customer_rows(self) -> Iterator[tuple]:
-        return (self.customer(i) for i in range(1, self.customers + 1))
-
-    def product_rows(self) -> Iterator[tuple]:
-        return (self.product(i) for i in range(1, self.products + 1))
-
-    def supplier_rows(self) -> Iterator[tuple]:
-        return (self.supplier(i) for i in range(1, self.suppliers + 1))
-
-    def order_rows(self) -> Iterator[OrderRows]:
-        next_item = 1
-        for i in range(1, self.orders + 1):
-            rows = self.order(i, next_item)
-            next_item += len(rows.items)
-            yield rows
-
-    def review_rows(self) -> Iterator[tuple]:
-        return (self.review(i) for i in range(1, self.reviews + 1))
-
 
 
 def _later(rng: Rng, moment: dt.datetime, max_days: int = 365) -> dt.datetime:

@@ -51,7 +51,9 @@ def hash_bits(seed: int, stream: int, index: int) -> int:
     small random numbers cuts them from this as mixed-radix digits (``divmod``).
     """
     key = _HASH_KEY.pack(seed & _MASK, stream & _MASK, index & _MASK)
-    return int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "little")
+    # Not a security use (FIPS-mode hosts refuse BLAKE2 unless told so).
+    digest = hashlib.blake2b(key, digest_size=16, usedforsecurity=False).digest()
+    return int.from_bytes(digest, "little")
 
 
 def unit(value: int) -> float:

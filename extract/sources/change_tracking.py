@@ -28,18 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.db import quote
 from deltastore.errors import ConfigError, TransientError
 from deltastore.mssql_errors import classify, native_error
 from deltastore.schemas import Table
+from deltastore.sql_names import quote
 
 PREFIX = "ct:"
 KIND = "mssql"
 Rows = list[tuple[Any, ...]]
-
-
-def q(name: str) -> str:
-    return quote(KIND, name)
 
 
 def version_of(watermark: str | None) -> int | None:
@@ -65,7 +61,7 @@ def versions_sql() -> str:
 
 
 def full_sql(table: Table, source: str) -> str:
-    columns = ", ".join(q(c) for c in table.column_names)
+    columns = ", ".join(quote(KIND, c) for c in table.column_names)
     return f"SELECT {columns} FROM {source}"
 
 
@@ -75,12 +71,12 @@ def changes_sql(table: Table, source: str) -> str:
     The key comes from CHANGETABLE (a deleted row has no other values); one parameter,
     the last synchronised version.
     """
-    columns = [f"ct.{q(c)}" if c in table.primary_key else f"t.{q(c)}"
+    columns = [f"ct.{quote(KIND, c)}" if c in table.primary_key else f"t.{quote(KIND, c)}"
                for c in table.column_names]
-    first_key = q(table.primary_key[0])
-    join = " AND ".join(f"t.{q(c)} = ct.{q(c)}" for c in table.primary_key)
+    first_key = quote(KIND, table.primary_key[0])
+    join = " AND ".join(f"t.{quote(KIND, c)} = ct.{quote(KIND, c)}" for c in table.primary_key)
     return (f"SELECT {', '.join(columns)}, "
-            f"CASE WHEN t.{first_key} IS NULL THEN 1 ELSE 0 END AS {q('_ct_deleted')} "
+            f"CASE WHEN t.{first_key} IS NULL THEN 1 ELSE 0 END AS {quote(KIND, '_ct_deleted')} "
             f"FROM CHANGETABLE(CHANGES {source}, ?) AS ct "
             f"LEFT OUTER JOIN {source} AS t ON {join}")
 

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from deltastore.db import connect, quote
+from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DeltaStoreError, TransientError, first_line
 from deltastore.extract.sources import change_tracking
@@ -27,6 +27,7 @@ from deltastore.extract.sources.mssql_watermark import (
 )
 from deltastore.mssql_errors import classify, error_class
 from deltastore.schemas import Table
+from deltastore.sql_names import qualified, quote
 
 MAKE_DEMO = "run `deltastore demo-data legacy` to generate the demo legacy database"
 # SQL Server's schema of the old store's tables (DELTASTORE_LEGACY_DB_SCHEMA); SQLite and
@@ -36,9 +37,7 @@ MSSQL_SCHEMA = "dbo"
 
 def source_table(kind: str, table: Table, schema: str = MSSQL_SCHEMA) -> str:
     """The table's name in the legacy database, quoted."""
-    if kind == "mssql":
-        return f"{quote(kind, schema)}.{quote(kind, table.name)}"
-    return quote(kind, table.name)
+    return qualified(kind, schema if kind == "mssql" else None, table.name)
 
 
 def select_sql(kind: str, table: Table, incremental: bool, schema: str = MSSQL_SCHEMA) -> str:

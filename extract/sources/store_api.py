@@ -1,9 +1,9 @@
 """HTTP client for a FakeStore-compatible store API.
 
-Retries connection errors, timeouts, 5xx, 429 and 2xx bodies that are not JSON with
-exponential backoff and full jitter, honouring ``Retry-After``; bounded both in attempts
-and in total seconds, after which it raises ``TransientError`` (exit 1, Argo retries the
-step). Uses the paging extension
+Retries connection errors, timeouts, 5xx, 429 and 2xx bodies that are not JSON with the
+pipeline's one backoff policy (``deltastore/retry.py``: exponential, full jitter), honouring
+``Retry-After``; bounded both in attempts and in total seconds, after which it raises
+``TransientError`` (exit 1, Argo retries the step). Uses the paging extension
 (``limit``/``offset`` answered with ``X-Total-Count``) when the server has it, otherwise
 reads each endpoint whole in one request, so it also works against fakestoreapi.com.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from deltastore.errors import ConfigError, DataError, TransientError
+from deltastore.retry import RetriesExhausted, RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +38,6 @@ _NETWORK_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying one request. Delays grow as base·2^n, capped, fully jittered."""
-
-    attempts: int = 5
-    max_seconds: float = 120.0
-    base_delay: float = 0.25
-    max_delay: float = 30.0
-
-    def backoff(self, attempt: int, rng: Callable[[float, float], float] = random.uniform) -> float:
-        """Delay after failed attempt number ``attempt`` (1-based): uniform in [0, cap]."""
-        return rng(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -93,7 +79,6 @@ class StoreApiClient:
         self.session.headers.setdefault("Accept", "application/json")
         self._sleep = sleep
         self._clock = clock
-        self.requests_made = 0
 
     def close(self) -> None:
         self.session.close()
@@ -157,61 +142,61 @@ class StoreApiClient:
         a mix of failures ends as a transient error (exit 1).
         """
         url = f"{self.base_url}/{endpoint}"
-        started = self._clock()
-        last = "no attempt made"
-        attempt = bad_bodies = 0
-        while attempt < self.retry.attempts:
-            attempt += 1
-            self.requests_made += 1
+        decode = (decoder or JsonDecoder()).decode
+        bad_bodies = 0
+
+        def attempt() -> tuple[requests.Response, Page]:
+            nonlocal bad_bodies
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
-                status = response.status_code
-                if status < 400:
-                    return response, (decoder or JsonDecoder()).decode(endpoint,
-                                                                       response.content)
             except _NETWORK_ERRORS as exc:
-                last = f"{type(exc).__name__}: {_short(exc)}"
-                wait = self.retry.backoff(attempt)
-            except BadBody as exc:
-                bad_bodies += 1
-                if attempt >= self.retry.attempts and bad_bodies == attempt:
-                    # Every answer was garbage: not an outage, a broken server or URL.
-                    raise DataError(f"{exc} in {attempt} attempt(s); the server is broken or "
-                                    "the URL is wrong") from None
-                last = str(exc)
-                wait = self.retry.backoff(attempt)
+                raise _Unanswered(f"{type(exc).__name__}: {_short(exc)}") from None
             except requests.RequestException as exc:  # bad URL, redirect loop: not transient
                 raise ConfigError(
                     f"store API `GET /{endpoint}` cannot be sent ({type(exc).__name__}); check "
                     f"DELTASTORE_STORE_API_URL (`{self.shown_url}`)"
                 ) from None
-            else:
-                if status != 429 and status < _RETRY_STATUS_FLOOR:
-                    raise ConfigError(
-                        f"store API `GET /{endpoint}` answered HTTP `{status}`; check "
-                        f"DELTASTORE_STORE_API_URL (`{self.shown_url}`) points at a "
-                        "FakeStore-compatible API"
-                    )
-                last = f"HTTP `{status}`"
-                wait = self.retry.backoff(attempt)
-                if status == 429:
-                    asked = retry_after_seconds(response.headers.get("Retry-After"))
-                    if asked is not None:
-                        wait = max(wait, asked)
-            if attempt >= self.retry.attempts:
-                break
-            if self._clock() - started + wait > self.retry.max_seconds:
-                last += f" (waiting {wait:.1f}s more would exceed the retry budget)"
-                break
-            log.warning("store API /%s: %s; retry %d/%d in %.2fs", endpoint, last, attempt,
-                        self.retry.attempts - 1, wait)
-            self._sleep(wait)
-        elapsed = self._clock() - started
-        raise TransientError(
-            f"store API `GET /{endpoint}` failed after {attempt} attempt(s) in {elapsed:.1f}s; "
-            f"last: {last}. Check that `{self.shown_url}` is up (or raise "
-            "DELTASTORE_HTTP_RETRIES / DELTASTORE_HTTP_RETRY_SECONDS) and rerun"
-        )
+            status = response.status_code
+            if status == 429 or status >= _RETRY_STATUS_FLOOR:
+                asked = (retry_after_seconds(response.headers.get("Retry-After"))
+                         if status == 429 else None)
+                raise _Unanswered(f"HTTP `{status}`", asked)
+            if status >= 400:
+                raise ConfigError(
+                    f"store API `GET /{endpoint}` answered HTTP `{status}`; check "
+                    f"DELTASTORE_STORE_API_URL (`{self.shown_url}`) points at a "
+                    "FakeStore-compatible API"
+                )
+            try:
+                return response, decode(endpoint, response.content)
+            except BadBody:
+                bad_bodies += 1
+                raise
+
+        try:
+            return call_with_retries(
+                attempt, what=f"store API `GET /{endpoint}`", policy=self.retry,
+                retryable=lambda exc: isinstance(exc, (_Unanswered, BadBody)),
+                at_least=lambda exc: getattr(exc, "retry_after", None),
+                hint=f"Check that `{self.shown_url}` is up (or raise DELTASTORE_HTTP_RETRIES / "
+                     "DELTASTORE_HTTP_RETRY_SECONDS) and rerun",
+                sleep=self._sleep, clock=self._clock)
+        except RetriesExhausted as exc:
+            if exc.attempts == self.retry.attempts and bad_bodies == exc.attempts:
+                # Every answer was garbage: not an outage, a broken server or URL.
+                raise DataError(f"{exc.last} in {exc.attempts} attempt(s); the server is "
+                                "broken or the URL is wrong") from None
+            raise
+
+
+class _Unanswered(TransientError):
+    """No usable answer (network error, 5xx, 429); ``retry_after`` is what the server asked
+    to wait, if it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class BadBody(DataError):
     """A 2xx body that is not JSON: retried, then a DataError."""

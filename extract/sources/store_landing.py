@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deltastore.errors import LoadError
+from deltastore.errors import TransientError
 from deltastore.extract.sources.prefetch import Cancelled, prefetched, run_concurrently
 from deltastore.extract.sources.store_api import StoreApiClient
 from deltastore.extract.sources.store_raw import EndpointRecords, RawDatabase, Rejected
@@ -85,7 +85,7 @@ def land_store_api(client: StoreApiClient, directory: Path,
                 for r in records:
                     r.close()
     except OSError as exc:
-        raise LoadError(f"cannot write landing files in `{directory}`: {exc.strerror}; "
+        raise TransientError(f"cannot write landing files in `{directory}`: {exc.strerror}; "
                         "check free space and permissions of DELTASTORE_DATA_DIR") from None
     for endpoint, rejected in zip(ENDPOINTS, found, strict=True):
         _note_rejects(landing, endpoint, rejected)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from deltastore.db import column_type, duckdb_config
-from deltastore.errors import DataError, LoadError, first_line
+from deltastore.duckdb_errors import classify
+from deltastore.errors import DataError, first_line
 from deltastore.extract.sources import store_sql
 from deltastore.extract.sources.store_api import JsonDecoder, Page, not_records
 from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
@@ -89,7 +90,7 @@ class EndpointRecords:
         try:
             return self._sql.execute(sql, params)
         except self._error as exc:
-            raise LoadError(f"landing `/{self.endpoint}` failed: {first_line(exc)}") from None
+            raise classify(exc, f"landing `/{self.endpoint}`") from None
 
     # --- receiving ----------------------------------------------------------------------
 
@@ -149,7 +150,7 @@ class EndpointRecords:
                 rejected += self._flatten_in_python(batch)
             return rejected
         except self._error as exc:
-            raise LoadError(f"landing `/{self.endpoint}` failed: {first_line(exc)}") from None
+            raise classify(exc, f"landing `/{self.endpoint}`") from None
         finally:
             reader.close()
 

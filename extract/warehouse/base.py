@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from deltastore.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, Table
+from deltastore.sql_names import quote
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def reject_values(batch: Batch, reject: RejectRow) -> tuple[Any, ...]:
     return tuple(values[c] for c in REJECTS.column_names)
 
 
-def protected_filter(load: TableLoad, alias: str, quote_name: Callable[[str], str]) -> str:
+def protected_filter(load: TableLoad, alias: str, kind: str) -> str:
     """SQL that keeps rejected-but-present rows out of the deletion marks ('' if none).
 
     The ids are validated integers, so writing them into the statement is safe.
@@ -110,7 +111,7 @@ def protected_filter(load: TableLoad, alias: str, quote_name: Callable[[str], st
     if not load.protected or load.protect_column is None:
         return ""
     ids = ", ".join(str(int(i)) for i in sorted(load.protected))
-    return f" AND {alias}.{quote_name(load.protect_column)} NOT IN ({ids})"
+    return f" AND {alias}.{quote(kind, load.protect_column)} NOT IN ({ids})"
 
 
 def stage_name(table: Table) -> str:

@@ -7,6 +7,7 @@ every staged table, the ``meta.load_state`` rows and the rejects in one transact
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -16,9 +17,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError, LoadError, TransientError, first_line
+from deltastore.duckdb_errors import classify
+from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -32,12 +34,16 @@ from deltastore.extract.warehouse.base import (
     stage_name,
     target_columns,
 )
+from deltastore.retry import RetryPolicy, call_with_retries
 from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
+from deltastore.sql_names import insert_values_sql, qualified, quote
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
-LOCK_POLL_SECONDS = 0.5
-CREATE_ATTEMPTS = 5
+# Opening a file another process holds locked: bounded by the wait in seconds alone.
+LOCK_RETRY = RetryPolicy(attempts=1_000_000, max_seconds=LOCK_WAIT_SECONDS, base_delay=0.1,
+                         max_delay=1.0)
+CREATE_RETRY = RetryPolicy(attempts=5, max_seconds=10.0, base_delay=0.05, max_delay=0.4)
 log = logging.getLogger(__name__)
 # Arrow types that DB-API values convert to without surprises; others are inferred per
 # batch and cast by DuckDB on insert (text timestamps, floats or Decimals for money).
@@ -45,56 +51,52 @@ _ARROW_TYPES = {"int": pa.int64(), "text": pa.string(), "float": pa.float64(),
                 "bool": pa.bool_()}
 
 
-def q(name: str) -> str:
-    return quote(KIND, name)
-
-
-def qualified(table: Table) -> str:
-    return f"{q(table.schema)}.{q(table.name)}"
-
-
 def create_table_sql(table: Table, with_load_columns: bool = True) -> str:
     columns = target_columns(table) if with_load_columns else list(table.columns)
-    parts = [f"{q(c)} {column_type(KIND, t)}" for c, t in columns]
+    parts = [f"{quote(KIND, c)} {column_type(KIND, t)}" for c, t in columns]
     if table.primary_key:
-        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in table.primary_key)})")
-    return f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({', '.join(parts)})"
+        parts.append(f"PRIMARY KEY ({', '.join(quote(KIND, c) for c in table.primary_key)})")
+    target = qualified(KIND, table.schema, table.name)
+    return f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(parts)})"
 
 
 def create_stage_sql(table: Table) -> str:
-    parts = ", ".join(f"{q(c)} {column_type(KIND, t)}" for c, t in table.columns)
-    return f"CREATE OR REPLACE TEMP TABLE {q(stage_name(table))} ({parts})"
+    parts = ", ".join(f"{quote(KIND, c)} {column_type(KIND, t)}" for c, t in table.columns)
+    return f"CREATE OR REPLACE TEMP TABLE {quote(KIND, stage_name(table))} ({parts})"
 
 
 def stage_ndjson_sql(table: Table, path: Path) -> str:
     types = ", ".join(f"'{c}': '{column_type(KIND, t)}'" for c, t in table.columns)
     literal = "'" + str(path).replace("'", "''") + "'"
-    names = ", ".join(q(c) for c in table.column_names)
-    return (f"INSERT INTO {q(stage_name(table))} SELECT {names}"
+    names = ", ".join(quote(KIND, c) for c in table.column_names)
+    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names}"
             f" FROM read_json({literal}, format = 'newline_delimited', columns = {{{types}}})")
 
 
 def _key_match(table: Table, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{q(c)} = {right}.{q(c)}" for c in table.primary_key)
+    keys = [quote(KIND, c) for c in table.primary_key]
+    return " AND ".join(f"{left}.{c} = {right}.{c}" for c in keys)
 
 
 def update_sql(table: Table) -> str:
     """Rewrite rows whose business columns changed, or that come back after a deletion."""
-    changed = [f"t.{q(c)} IS DISTINCT FROM s.{q(c)}" for c in business_columns(table)]
+    business = [quote(KIND, c) for c in business_columns(table)]
+    changed = [f"t.{c} IS DISTINCT FROM s.{c}" for c in business]
     changed.append("t._deleted_at IS NOT NULL")
-    sets = [f"{q(c)} = s.{q(c)}" for c in business_columns(table)]
+    sets = [f"{c} = s.{c}" for c in business]
     sets += ["_loaded_at = $loaded_at", "_batch_id = $batch_id", "_deleted_at = NULL"]
-    return (f"UPDATE {qualified(table)} AS t SET {', '.join(sets)} "
-            f"FROM {q(stage_name(table))} AS s WHERE {_key_match(table, 't', 's')} "
+    return (f"UPDATE {qualified(KIND, table.schema, table.name)} AS t SET {', '.join(sets)} "
+            f"FROM {quote(KIND, stage_name(table))} AS s WHERE {_key_match(table, 't', 's')} "
             f"AND ({' OR '.join(changed)})")
 
 
 def insert_sql(table: Table) -> str:
-    names = [q(c) for c in table.column_names]
-    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, _loaded_at, _batch_id, "
+    names = [quote(KIND, c) for c in table.column_names]
+    target = qualified(KIND, table.schema, table.name)
+    return (f"INSERT INTO {target} ({', '.join(names)}, _loaded_at, _batch_id, "
             f"_deleted_at) SELECT {', '.join('s.' + n for n in names)}, $loaded_at, $batch_id, "
-            f"NULL FROM {q(stage_name(table))} AS s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table, 't', 's')})")
+            f"NULL FROM {quote(KIND, stage_name(table))} AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {target} AS t WHERE {_key_match(table, 't', 's')})")
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
@@ -104,10 +106,11 @@ def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
     if load is not None and load.key_stage is not None:
         stage = stage_name(keys_table(table))
         test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
-    return (f"UPDATE {qualified(table)} AS t SET _deleted_at = $loaded_at "
+    target = qualified(KIND, table.schema, table.name)
+    return (f"UPDATE {target} AS t SET _deleted_at = $loaded_at "
             f"WHERE t._deleted_at IS NULL AND {test} "
-            f"(SELECT 1 FROM {q(stage)} AS s WHERE {_key_match(table, 't', 's')})"
-            + (protected_filter(load, "t", q) if load else ""))
+            f"(SELECT 1 FROM {quote(KIND, stage)} AS s WHERE {_key_match(table, 't', 's')})"
+            + (protected_filter(load, "t", KIND) if load else ""))
 
 
 def arrow_batch(table: Table, rows: Sequence[Sequence[Any]]) -> pa.Table:
@@ -140,15 +143,15 @@ class DuckDBWarehouse:
         self.connection.close()
 
     def _run(self, sql: str, params: Any = None) -> Any:
-        """Execute one statement; a database error becomes LoadError (exit 1)."""
+        """Execute one statement; a database error becomes the error of its kind."""
         try:
             return self.connection.execute(sql, params)
         except duckdb.Error as exc:
-            raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
+            raise classify(exc, f"`{self.url}`") from None
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         for table in (*tables, LOAD_STATE, REJECTS):
-            self._create(f"CREATE SCHEMA IF NOT EXISTS {q(table.schema)}")
+            self._create(f"CREATE SCHEMA IF NOT EXISTS {quote(KIND, table.schema)}")
             self._create(create_table_sql(table, with_load_columns=table.schema != META))
             self._check_columns(table)
 
@@ -159,16 +162,8 @@ class DuckDBWarehouse:
         to one database may create ``meta.load_state`` together; DuckDB then aborts one with
         a write-write conflict, and a second try finds the object there.
         """
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                self.connection.execute(sql)
-                return
-            except duckdb.TransactionException as exc:
-                if "conflict" not in str(exc) or attempt == CREATE_ATTEMPTS:
-                    raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
-                time.sleep(0.05 * attempt)
-            except duckdb.Error as exc:
-                raise LoadError(f"`{self.url}`: {first_line(exc)}") from None
+        call_with_retries(lambda: self._run(sql), what=f"creating a table in `{self.url}`",
+                          policy=CREATE_RETRY, retryable=_lost_a_conflict, notify=log.info)
 
     def _check_columns(self, table: Table) -> None:
         found = [r[0] for r in self._run(
@@ -186,7 +181,8 @@ class DuckDBWarehouse:
 
     def last_watermark(self, table: Table) -> str | None:
         row = self._run(
-            f"SELECT watermark FROM {qualified(LOAD_STATE)} WHERE table_name = ? "
+            "SELECT watermark FROM "
+            f"{qualified(KIND, LOAD_STATE.schema, LOAD_STATE.name)} WHERE table_name = ? "
             "AND status = 'ok' AND watermark IS NOT NULL ORDER BY started_at DESC LIMIT 1",
             [table.qualified_name],
         ).fetchone()
@@ -204,10 +200,10 @@ class DuckDBWarehouse:
         con = self.connection
         con.register("_arrow_batch", batch)
         try:
-            con.execute(f"INSERT INTO {q(stage_name(table))} SELECT * FROM _arrow_batch")
+            con.execute(f"INSERT INTO {quote(KIND, stage_name(table))} SELECT * FROM _arrow_batch")
         except duckdb.Error as exc:
-            raise LoadError(f"staging `{table.qualified_name}` failed: {first_line(exc)}; "
-                            "the legacy data does not fit the raw table contract") from None
+            raise classify(exc, f"staging `{table.qualified_name}`",
+                           "the legacy data does not fit the raw table contract") from None
         finally:
             con.unregister("_arrow_batch")
 
@@ -216,8 +212,7 @@ class DuckDBWarehouse:
         try:
             row = self.connection.execute(stage_ndjson_sql(table, Path(path))).fetchone()
         except duckdb.Error as exc:
-            raise LoadError(f"loading `{path}` into `{table.qualified_name}` failed: "
-                            f"{first_line(exc)}") from None
+            raise classify(exc, f"loading `{path}` into `{table.qualified_name}`") from None
         return int(row[0]) if row else 0
 
     def commit(self, batch: Batch, loads: Sequence[TableLoad],
@@ -238,46 +233,42 @@ class DuckDBWarehouse:
                 merged = MergeCounts(inserted, updated, deleted,
                                      load.elapsed + time.monotonic() - merge_started)
                 counts.append(merged)
-                con.execute(_insert_values_sql(LOAD_STATE), load_state_values(batch, load, merged))
+                con.execute(insert_values_sql(KIND, LOAD_STATE),
+                            load_state_values(batch, load, merged))
             if rejects:
-                con.executemany(_insert_values_sql(REJECTS),
+                con.executemany(insert_values_sql(KIND, REJECTS),
                                 [reject_values(batch, r) for r in rejects])
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
-            raise LoadError(f"merging {names} into `{self.url}` failed and was rolled back: "
-                            f"{first_line(exc)}") from None
+            raise classify(exc, f"merging {names} into `{self.url}`",
+                           "it was rolled back: the warehouse is as it was") from None
         except BaseException:
             con.execute("ROLLBACK")
             raise
         for load in loads:
-            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(load.table))}")
-            con.execute(f"DROP TABLE IF EXISTS {q(stage_name(keys_table(load.table)))}")
+            con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(load.table))}")
+            con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(keys_table(load.table)))}")
         return counts
 
 
 def _connect_waiting(url: DatabaseURL, seconds: float) -> Any:
-    """Open the file, waiting a while if another process holds its write lock.
+    """Open the file, waiting up to ``seconds`` if another process holds its write lock.
 
     The two extract steps may run at the same time (they are independent in the DAG);
     DuckDB allows one writer per file, so the second one waits its turn.
     """
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return connect(url)
-        except TransientError:
-            if time.monotonic() >= deadline:
-                raise
-            log.info("`%s` is locked by another writer; waiting", url)
-            time.sleep(LOCK_POLL_SECONDS)
+    return call_with_retries(
+        lambda: connect(url), what=f"opening the warehouse `{url}`",
+        policy=dataclasses.replace(LOCK_RETRY, max_seconds=seconds),
+        retryable=lambda exc: isinstance(exc, TransientError), notify=log.info,
+        hint="another process holds its write lock; rerun when it is done")
 
 
-def _insert_values_sql(table: Table) -> str:
-    marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
+def _lost_a_conflict(exc: BaseException) -> bool:
+    """A write-write conflict with a concurrent transaction (DuckDB's TransactionException)."""
+    return isinstance(exc, TransientError) and "conflict" in str(exc).lower()
 
 
 def _count(result: Any) -> int:

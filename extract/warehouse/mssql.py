@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from deltastore import odbc_binding
-from deltastore.db import column_type, connect, quote
+from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import DataError
 from deltastore.extract.warehouse.base import (
@@ -49,6 +49,7 @@ from deltastore.extract.warehouse.base import (
 )
 from deltastore.mssql_errors import classify
 from deltastore.schemas import FREE_TEXT, LOAD_STATE, META, REJECTS, Table
+from deltastore.sql_names import insert_values_sql, qualified, quote
 
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
@@ -58,14 +59,6 @@ TEXT_LIMIT = 4000                # UTF-16 units of NVARCHAR(4000), and of a buff
 KEY_TEXT_TYPE = f"NVARCHAR({KEY_TEXT_LIMIT})"
 BINARY_COLLATION = "Latin1_General_100_BIN2"  # code point order, no case or accent folding
 _CENT = Decimal("0.01")
-
-
-def q(name: str) -> str:
-    return quote(KIND, name)
-
-
-def qualified(table: Table) -> str:
-    return f"{q(table.schema)}.{q(table.name)}"
 
 
 def temp_name(table: Table) -> str:
@@ -95,33 +88,34 @@ def sql_type(table: Table, column: str, logical: str) -> str:
 
 def create_schema_sql(schema: str) -> str:
     literal = schema.replace("'", "''")
-    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {q(schema)}')"
+    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {quote(KIND, schema)}')"
 
 
 def create_table_sql(table: Table) -> str:
     columns = target_columns(table) if table.schema != META else list(table.columns)
-    parts = [f"{q(c)} {sql_type(table, c, t)}" + (" NOT NULL" if c in table.primary_key else "")
-             for c, t in columns]
+    parts = [f"{quote(KIND, c)} {sql_type(table, c, t)}"
+             + (" NOT NULL" if c in table.primary_key else "") for c, t in columns]
     if table.primary_key:
-        parts.append(f"CONSTRAINT {q(f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
-                     f"({', '.join(q(c) for c in table.primary_key)})")
+        parts.append(f"CONSTRAINT {quote(KIND, f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
+                     f"({', '.join(quote(KIND, c) for c in table.primary_key)})")
     return (f"IF OBJECT_ID(N'{table.schema}.{table.name}', N'U') IS NULL "
-            f"CREATE TABLE {qualified(table)} ({', '.join(parts)})")
+            f"CREATE TABLE {qualified(KIND, table.schema, table.name)} ({', '.join(parts)})")
 
 
 def widen_sql(table: Table) -> list[str]:
     """Free-text columns a warehouse created before they were NVARCHAR(MAX) are widened
     (COL_LENGTH is -1 for MAX); nothing happens once they are."""
     literal = f"{table.schema}.{table.name}".replace("'", "''")
-    return [f"IF COL_LENGTH(N'{literal}', N'{c}') <> -1 ALTER TABLE {qualified(table)} "
-            f"ALTER COLUMN {q(c)} NVARCHAR(MAX) NULL"
+    return [f"IF COL_LENGTH(N'{literal}', N'{c}') <> -1 ALTER TABLE "
+            f"{qualified(KIND, table.schema, table.name)} "
+            f"ALTER COLUMN {quote(KIND, c)} NVARCHAR(MAX) NULL"
             for c, t in table.columns if t == "text" and is_free_text(table, c)
             and c not in table.primary_key]
 
 
 def create_stage_sql(table: Table) -> str:
     """The session's stage; text in the warehouse's collation, not tempdb's."""
-    parts = ", ".join(f"{q(c)} {sql_type(table, c, t)}"
+    parts = ", ".join(f"{quote(KIND, c)} {sql_type(table, c, t)}"
                       + (" COLLATE DATABASE_DEFAULT" if t == "text" else "")
                       for c, t in table.columns)
     return f"DROP TABLE IF EXISTS {temp_name(table)}; CREATE TABLE {temp_name(table)} ({parts})"
@@ -129,18 +123,19 @@ def create_stage_sql(table: Table) -> str:
 
 def stage_insert_sql(table: Table) -> str:
     marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {temp_name(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
+    names = ", ".join(quote(KIND, c) for c in table.column_names)
+    return f"INSERT INTO {temp_name(table)} ({names}) VALUES ({marks})"
 
 
 def _key_match(table: Table) -> str:
-    return " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in table.primary_key)
+    keys = [quote(KIND, c) for c in table.primary_key]
+    return " AND ".join(f"t.{c} = s.{c}" for c in keys)
 
 
 def _compared(alias: str, column: str, logical: str) -> str:
     """A column as the change test compares it: text in a binary collation and with its
     length in bytes (trailing blanks count), other types as they are."""
-    name = f"{alias}.{q(column)}"
+    name = f"{alias}.{quote(KIND, column)}"
     if logical != "text":
         return name
     return f"{name} COLLATE {BINARY_COLLATION}, DATALENGTH({name})"
@@ -150,23 +145,24 @@ def update_sql(table: Table) -> str:
     """Rewrite changed or revived rows. ``EXCEPT`` compares NULLs as equal on every version."""
     cols = business_columns(table)
     logical = dict(table.columns)
-    sets = [f"t.{q(c)} = s.{q(c)}" for c in cols]
+    sets = [f"t.{quote(KIND, c)} = s.{quote(KIND, c)}" for c in cols]
     sets += ["t.[_loaded_at] = ?", "t.[_batch_id] = ?", "t.[_deleted_at] = NULL"]
     changed = "t.[_deleted_at] IS NOT NULL"
     if cols:
         source = ", ".join(_compared("s", c, logical[c]) for c in cols)
         target = ", ".join(_compared("t", c, logical[c]) for c in cols)
         changed += f" OR EXISTS (SELECT {source} EXCEPT SELECT {target})"
-    return (f"UPDATE t SET {', '.join(sets)} FROM {qualified(table)} AS t "
+    return (f"UPDATE t SET {', '.join(sets)} FROM {qualified(KIND, table.schema, table.name)} AS t "
             f"INNER JOIN {temp_name(table)} AS s ON {_key_match(table)} WHERE {changed}")
 
 
 def insert_sql(table: Table) -> str:
-    names = [q(c) for c in table.column_names]
-    return (f"INSERT INTO {qualified(table)} ({', '.join(names)}, [_loaded_at], [_batch_id], "
+    names = [quote(KIND, c) for c in table.column_names]
+    target = qualified(KIND, table.schema, table.name)
+    return (f"INSERT INTO {target} ({', '.join(names)}, [_loaded_at], [_batch_id], "
             f"[_deleted_at]) SELECT {', '.join('s.' + n for n in names)}, ?, ?, NULL "
             f"FROM {temp_name(table)} AS s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {qualified(table)} AS t WHERE {_key_match(table)})")
+            f"(SELECT 1 FROM {target} AS t WHERE {_key_match(table)})")
 
 
 def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
@@ -176,20 +172,16 @@ def mark_deleted_sql(table: Table, load: TableLoad | None = None) -> str:
     if load is not None and load.key_stage is not None:
         stage = temp_name(keys_table(table))
         test = "NOT EXISTS" if load.key_stage == "present" else "EXISTS"
-    return (f"UPDATE t SET t.[_deleted_at] = ? FROM {qualified(table)} AS t "
+    target = qualified(KIND, table.schema, table.name)
+    return (f"UPDATE t SET t.[_deleted_at] = ? FROM {target} AS t "
             f"WHERE t.[_deleted_at] IS NULL AND {test} "
             f"(SELECT 1 FROM {stage} AS s WHERE {_key_match(table)})"
-            + (protected_filter(load, "t", q) if load else ""))
-
-
-def insert_values_sql(table: Table) -> str:
-    marks = ", ".join("?" for _ in table.columns)
-    return (f"INSERT INTO {qualified(table)} ({', '.join(q(c) for c in table.column_names)}) "
-            f"VALUES ({marks})")
+            + (protected_filter(load, "t", KIND) if load else ""))
 
 
 def last_watermark_sql() -> str:
-    return (f"SELECT TOP 1 [watermark] FROM {qualified(LOAD_STATE)} WHERE [table_name] = ? "
+    return ("SELECT TOP 1 [watermark] FROM "
+            f"{qualified(KIND, LOAD_STATE.schema, LOAD_STATE.name)} WHERE [table_name] = ? "
             "AND [status] = 'ok' AND [watermark] IS NOT NULL ORDER BY [started_at] DESC")
 
 
@@ -406,10 +398,10 @@ class MssqlWarehouse:
                 merged = MergeCounts(inserted, updated, deleted,
                                      load.elapsed + time.monotonic() - merge_started)
                 counts.append(merged)
-                cursor.execute(insert_values_sql(LOAD_STATE),
+                cursor.execute(insert_values_sql(KIND, LOAD_STATE),
                                *load_state_values(batch, load, merged))
             if rejects:
-                _insert(cursor, REJECTS, insert_values_sql(REJECTS),
+                _insert(cursor, REJECTS, insert_values_sql(KIND, REJECTS),
                         [reject_values(batch, r) for r in rejects])
             con.commit()
         except pyodbc.Error as exc:

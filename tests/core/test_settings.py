@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import EXIT_CONFIG, ConfigError
 from deltastore.settings import Settings
-from deltastore.workflows.cli import main
+from deltastore.workflows.cli import configure_logging, main
 
 
 def test_defaults_are_files_under_the_data_dir(tmp_path: Path) -> None:
@@ -45,6 +46,7 @@ def test_mssql_url_carries_odbc_options_and_password_from_env() -> None:
     ("DELTASTORE_BATCH_SIZE", "-5", "above 0"),
     ("DELTASTORE_RUN_DATE", "27/11/2026", "YYYY-MM-DD"),
     ("DELTASTORE_STORE_API_URL", "ftp://x", "http"),
+    ("DELTASTORE_LOG_LEVEL", "LOUD", "`WARNING`"),
 ])
 def test_invalid_settings_name_the_variable(variable: str, value: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -79,3 +81,28 @@ def test_cli_help_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("text", ["duckdb:///data/w.duckdb", "duckdb:////data/w.duckdb"])
 def test_three_and_four_slash_file_urls_mean_the_same_absolute_path(text: str) -> None:
     assert DatabaseURL.parse(text).path == Path("/data/w.duckdb")
+
+
+def test_an_unknown_log_level_stops_any_command_with_exit_2(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DELTASTORE_LOG_LEVEL", "verbose")
+    assert main(["run", "--skip", "sync"]) == EXIT_CONFIG
+    assert "DELTASTORE_LOG_LEVEL: `verbose` is not valid" in capsys.readouterr().err
+
+
+def test_the_log_level_of_the_config_file_is_the_one_logging_uses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "deltastore.env"
+    config.write_text("DELTASTORE_LOG_LEVEL=warning\n")
+    monkeypatch.delenv("DELTASTORE_LOG_LEVEL", raising=False)
+    monkeypatch.setenv("DELTASTORE_CONFIG_FILE", str(config))
+    own = logging.getLogger("deltastore")
+    before = own.level
+    try:
+        configure_logging(verbose=False)
+        assert own.level == logging.WARNING
+        assert Settings.from_env().log_level == "WARNING"
+        configure_logging(verbose=True)
+        assert own.level == logging.DEBUG
+    finally:
+        own.setLevel(before)

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
-from deltastore.db import column_type, quote
+from deltastore.db import column_type
 from deltastore.schemas import ALL_TABLES, LOAD_COLUMNS
 from deltastore.settings import Settings
+from deltastore.sql_names import quote
 from deltastore.transform.runner import run_dbt
 
 if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable packages
@@ -42,7 +43,7 @@ FILTER_MARTS = KPI_MARTS[-6:]
 def surrogate_key(*values: object) -> str:
     """dbt_utils.generate_surrogate_key, in Python: md5 of the texts joined with '-'."""
     texts = ["_dbt_utils_surrogate_key_null_" if v is None else str(v) for v in values]
-    return hashlib.md5("-".join(texts).encode()).hexdigest()
+    return hashlib.md5("-".join(texts).encode(), usedforsecurity=False).hexdigest()
 
 
 # --- the build ------------------------------------------------------------------------
@@ -118,10 +119,10 @@ def test_known_key_values(demo_warehouse: BuiltWarehouse) -> None:
     (old_customer_1,) = demo_warehouse.query(
         "select unified_customer_id from analytics.dim_customers "
         "where source_store = 'old store' and customer_id = 1")[0]
-    assert old_customer_1 == hashlib.md5(b"old store-1").hexdigest()
+    assert old_customer_1 == hashlib.md5(b"old store-1", usedforsecurity=False).hexdigest()
     (item_1,) = demo_warehouse.query(
         "select order_item_unique_id from analytics.fct_order_items where order_item_id = 1")[0]
-    assert item_1 == hashlib.md5(b"1").hexdigest()
+    assert item_1 == hashlib.md5(b"1", usedforsecurity=False).hexdigest()
 
 
 def test_order_item_keys(demo_warehouse: BuiltWarehouse) -> None:

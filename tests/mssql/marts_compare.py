@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from deltastore.db import quote
+from deltastore.sql_names import quote
 
 REPO = Path(__file__).resolve().parents[2]
 MARTS_DIR = REPO / "dbt" / "models" / "marts"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from deltastore.db import connect, quote
+from deltastore.db import connect
 from deltastore.extract.load import run_extract
 from deltastore.settings import Settings
+from deltastore.sql_names import quote
 
 CHANGED = (1, 2)
 

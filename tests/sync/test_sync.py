@@ -12,11 +12,11 @@ import duckdb
 import pytest
 import sqlglot
 
-from deltastore.errors import ConfigError, DataError, LoadError, TransientError
+from deltastore.errors import ConfigError, DataError, TransientError
+from deltastore.mssql_errors import is_transient, native_error
 from deltastore.settings import Settings
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import sync_marts
-from deltastore.sync.retry import backoff_delays, is_transient, native_error, with_retries
 from deltastore.sync.statements import Column
 from deltastore.sync.table_copy import read_batches
 from deltastore.sync.volume import volume_drops
@@ -169,7 +169,7 @@ def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str) 
     sync_marts(settings, echo=lambda _: None)
     before = _contents(settings.sync_target_url.path)
     _change_warehouse(settings)
-    with pytest.raises(LoadError, match="injected failure"):
+    with pytest.raises(TransientError, match="injected failure"):
         sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"))
     assert _contents(settings.sync_target_url.path) == before
     # The next run publishes the new data.
@@ -395,37 +395,67 @@ def test_azure_transient_errors_are_recognised() -> None:
     assert not is_transient(_odbc_error("42S02", "[42S02] Invalid object name 'x'. (208) "
                                                  "(SQLExecDirectW)"))
     assert not is_transient(ValueError("(40613)"))
-    assert backoff_delays(5) == [2.0, 4.0, 8.0, 16.0]
+
+
+LOCK_TIMEOUT = ("[HYT00] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Lock request "
+                "time out period exceeded. (1222) (SQLExecDirectW)")
+
+
+def _counting(lock_timeouts: int) -> tuple[Any, dict[str, int]]:
+    """A hook that counts copies and swaps; the swap's first ``lock_timeouts`` attempts
+    fail as SQL Server's swap does when readers hold their locks (error 1222)."""
+    seen = {"shadow-loaded": 0, "swap": 0}
+
+    def hook(stage: str, table: str, _conn: Any) -> None:
+        if table != MARTS[0]:
+            return
+        seen[stage] += 1
+        if stage == "swap" and seen["swap"] <= lock_timeouts:
+            raise _odbc_error("HYT00", LOCK_TIMEOUT)
+    return hook, seen
 
 
 @pytest.mark.odbc
-def test_with_retries_backs_off_then_gives_up() -> None:
+def test_no_retry_runs_inside_another(settings: Settings) -> None:
+    """Before, a swap that kept timing out was tried 3 times in each of 5 whole-sync
+    attempts (5 copies, 15 swaps per process). Now the copy runs once per process and the
+    swap 3 times; then exit 1, and Argo's retry is the only level above."""
+    sync_marts(settings, echo=lambda _: None)
+    before = _contents(settings.sync_target_url.path)
+    _change_warehouse(settings)
+    hook, seen = _counting(lock_timeouts=99)
     slept: list[float] = []
-    calls: list[int] = []
+    with pytest.raises(TransientError, match="the swap failed after 3 attempt.*1222.*nothing "
+                                             "was published") as caught:
+        sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append)
+    assert caught.value.exit_code == 1
+    assert seen == {"shadow-loaded": 1, "swap": 3} and len(slept) == 2
+    assert _contents(settings.sync_target_url.path) == before
 
-    def flaky() -> str:
-        calls.append(1)
-        if len(calls) < 3:
-            raise _odbc_error("08S01", "[08S01] Communication link failure (10054) "
-                                       "(SQLExecDirectW)")
-        return "done"
 
-    assert with_retries(flaky, what="sync", echo=lambda _: None, sleep=slept.append) == "done"
-    assert slept == [2.0, 4.0]
+def test_a_locked_sync_target_is_opened_once_the_lock_is_gone(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
 
-    def always_down() -> None:
-        raise _odbc_error("HY000", "[HY000] Resource limit reached. (10928) (SQLExecDirectW)")
+    from deltastore.retry import RetryPolicy
+    from deltastore.sync import publish
 
-    with pytest.raises(LoadError, match="failed 3 times"):
-        with_retries(always_down, what="sync", attempts=3, echo=lambda _: None,
-                     sleep=slept.append)
-
-    def broken() -> None:
-        raise _odbc_error("42S02", "Invalid object name (208)")
-
-    with pytest.raises(Exception, match="Invalid object"):
-        with_retries(broken, what="sync", echo=lambda _: None, sleep=slept.append)
-    assert slept == [2.0, 4.0, 2.0, 4.0]
+    monkeypatch.setattr(publish, "CONNECT_RETRY",
+                        RetryPolicy(attempts=50, max_seconds=60, base_delay=0.1, max_delay=0.2))
+    lines: list[str] = []
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(1.0)", str(settings.sync_target_url.path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        sync_marts(settings, echo=lines.append)
+    finally:
+        holder.wait(timeout=30)
+    assert any(line.startswith("connecting to `duckdb://") and "retry 1/49" in line
+               for line in lines)
+    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
 
 
 @pytest.mark.mssql
@@ -454,10 +484,11 @@ def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings
                                 {"model.deltastore.dim_things": "success"})
     held = duckdb.connect(str(settings.warehouse_url.path))
     with held:
-        with pytest.raises(LoadError, match="cannot read the dbt builds in the warehouse .* "
+        # Two connections of one process with different options: a setup to fix, exit 2.
+        with pytest.raises(ConfigError, match="cannot read the dbt builds in the warehouse.* "
                                             "`keep_open: false`"):
             sync_marts(settings, echo=lambda _: None)
-        with pytest.raises(LoadError, match="cannot attach the warehouse .* `keep_open: false`"):
+        with pytest.raises(ConfigError, match="attaching the warehouse .* `keep_open: false`"):
             sync_marts(settings, run_results_path=passed, echo=lambda _: None)
     assert set(_contents(settings.sync_target_url.path)) == set()
 

@@ -13,10 +13,10 @@ import pytest
 import sqlglot
 from odbc_recorder import OdbcRecorder, pyodbc_error
 
-from deltastore.db import quote
-from deltastore.errors import ConfigError, LoadError
+from deltastore.errors import ConfigError, TransientError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES
 from deltastore.settings import Settings
+from deltastore.sql_names import insert_values_sql, quote
 from deltastore.transform import build_log
 from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
 from deltastore.transform.lineage import ProjectNode, project_nodes
@@ -86,7 +86,8 @@ def test_a_failed_write_records_nothing(settings: Settings) -> None:
     settings.warehouse_url.path.parent.mkdir(parents=True)
     with duckdb.connect(str(settings.warehouse_url.path)) as con:
         con.execute("create schema meta; create table meta.dbt_build_nodes (invocation_id int)")
-    with pytest.raises(LoadError, match="cannot record the dbt build in `duckdb://"):
+    # The table's shape is wrong (a binder error): fixing it is a migration, not a retry.
+    with pytest.raises(ConfigError, match="recording the dbt build in `duckdb://"):
         record_build(settings, _results("lost", {"model.p.a": ("success", 1.0)}))
     with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
         tables = con.execute("select table_name from information_schema.tables "
@@ -111,7 +112,7 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
     assert record_build_file(settings, path) is None  # an empty build is never recorded
     assert last_build(settings).invocation_id == "from-file"  # type: ignore[union-attr]
     path.write_text(json.dumps({"metadata": {}, "results": [{"unique_id": "model.p.a"}]}))
-    with pytest.raises(LoadError, match="no `metadata.invocation_id`"):
+    with pytest.raises(TransientError, match="no `metadata.invocation_id`"):
         record_build_file(settings, path)
 
 
@@ -123,7 +124,7 @@ def test_statements_name_every_column_once(kind: str) -> None:
                              strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
-        insert = build_log.insert_sql(kind, table)
+        insert = insert_values_sql(kind, table)
         assert insert.count("?") == len(table.columns)
     assert build_log.nodes_sql(kind).count("?") == 1
 
@@ -133,7 +134,7 @@ def test_statements_run_on_duckdb() -> None:
     with duckdb.connect() as con:
         for statement in build_log.create_sql("duckdb") * 2:  # idempotent
             con.execute(statement)
-        con.execute(build_log.insert_sql("duckdb", DBT_BUILDS),
+        con.execute(insert_values_sql("duckdb", DBT_BUILDS),
                     ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1)))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone()[0] == "x"
         con.execute(build_log.delete_sql("duckdb", DBT_BUILDS), ("x",))
@@ -142,7 +143,7 @@ def test_statements_run_on_duckdb() -> None:
 
 def _mssql_statements() -> list[str]:
     return [*build_log.create_sql("mssql"),
-            *(build_log.insert_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
+            *(insert_values_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
             build_log.latest_states_sql("mssql"), build_log.table_exists_sql()]
@@ -228,13 +229,13 @@ def test_mssql_project_rows_are_not_bound_with_the_node_rows_sizes(
     record_build(_mssql_settings(tmp_path), _results("inv", {"model.p.a": ("success", 1.0)}),
                  project)
     sizes = {sql: inputsizes for sql, _, inputsizes in odbc.executed}
-    assert sizes[build_log.insert_sql("mssql", DBT_BUILD_NODES)] == build_log.node_input_sizes()
-    assert sizes[build_log.insert_sql("mssql", DBT_PROJECT_NODES)] is None
+    assert sizes[insert_values_sql("mssql", DBT_BUILD_NODES)] == build_log.node_input_sizes()
+    assert sizes[insert_values_sql("mssql", DBT_PROJECT_NODES)] is None
 
 
 def test_mssql_record_errors_exit_by_their_number(odbc: OdbcRecorder, tmp_path: Path) -> None:
     """Review MINOR 6: every driver error here was exit 1; a refused INSERT is exit 2."""
-    odbc.failures[build_log.insert_sql("mssql", DBT_BUILDS)] = pyodbc_error(
+    odbc.failures[insert_values_sql("mssql", DBT_BUILDS)] = pyodbc_error(
         "ProgrammingError", "42000", "The INSERT permission was denied on the object "
         "'dbt_builds', database 'warehouse', schema 'meta'.", 229)
     with pytest.raises(ConfigError, match="SQL Server error 229"):

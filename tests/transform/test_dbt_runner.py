@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from deltastore.errors import ConfigError, DataError, LoadError
+from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import last_build
@@ -209,7 +209,7 @@ def test_model_error_exits_1(built: tuple) -> None:
     assert not run.success
     assert [n.status for n in run.nodes if n.name == "int_customers_enriched"] == ["error"]
     assert any(line.startswith("ERROR   model     int_customers_enriched") for line in lines)
-    with pytest.raises(LoadError, match="errored: `int_customers_enriched`") as caught:
+    with pytest.raises(TransientError, match="errored: `int_customers_enriched`") as caught:
         run.raise_for_status()
     assert caught.value.exit_code == 1
 
@@ -390,9 +390,9 @@ def _database_error(state: str, text: str, number: int) -> str:
       ("23000", "Cannot insert the value NULL into column 'id'.", 515)], ConfigError),
     ([("23000", "Violation of PRIMARY KEY constraint 'pk'.", 2627)], DataError),
     ([("40001", "Transaction was deadlocked on lock resources.", 1205),
-      ("42000", "The SELECT permission was denied.", 229)], LoadError),
+      ("42000", "The SELECT permission was denied.", 229)], TransientError),
     ([("42000", "CREATE TABLE permission denied.", 262), (None, "Compilation Error", 0)],
-     LoadError),
+     TransientError),
 ])
 def test_node_errors_exit_by_the_sql_server_error_they_quote(
         tmp_path: Path, errors: list[tuple[str | None, str, int]],

@@ -13,6 +13,7 @@ import pytest
 from deltastore.settings import Settings
 from deltastore.transform.docs import current_build_manifest, external_references, generate_docs
 from deltastore.transform.erd import marts_erd, write_erd
+from deltastore.transform.manifest import load_manifest
 from deltastore.transform.runner import run_dbt, target_dir
 from deltastore.workflows import cli
 
@@ -48,7 +49,7 @@ def test_erd_of_the_mini_project(mini: Settings, tmp_path: Path) -> None:
     run = run_dbt(mini, "parse", echo=None)
     run.raise_for_status()
     out = tmp_path / "erd.md"
-    diagram = write_erd(run.target_dir / "manifest.json", out)
+    diagram = write_erd(load_manifest(run.target_dir / "manifest.json"), None, out)
     assert diagram == MINI_ERD
     text = out.read_text()
     assert text.startswith("# Entity-relationship diagram of the marts (schema `analytics`)")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.errors import ConfigError, TransientError
+from deltastore.errors import EXIT_FAILED, EXIT_OK, ConfigError, TransientError
 from deltastore.workflows.argo import backfill, cron, template
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
@@ -301,7 +301,7 @@ def submit_workflow(request: SubmitRequest, echo: Callable[[str], None] = print)
         else:
             body = workflow_from_template(params, request.name or template.NAME)
         echo(to_yaml(body).split("\n", 1)[1])
-        return 0
+        return EXIT_OK
     namespace = request.namespace or current_namespace(request.context, request.kubeconfig)
     api = connect(request.context, request.kubeconfig)
     if request.source == "cron":
@@ -311,14 +311,14 @@ def submit_workflow(request: SubmitRequest, echo: Callable[[str], None] = print)
     name = submit(api, namespace, body)
     echo(name)
     if not request.wait:
-        return 0
+        return EXIT_OK
     phase = wait(lambda: get_workflow(api, namespace, name), request.timeout,
                  request.poll_seconds, echo=echo)
     if phase is None:
         echo(f"{name}: still running after {request.timeout:.0f}s (timeout)")
-        return 1
+        return EXIT_FAILED
     echo(f"{name}: {phase}")
-    return 0 if phase == "Succeeded" else 1
+    return EXIT_OK if phase == "Succeeded" else EXIT_FAILED
 
 
 def show_status(name: str, namespace: str | None = None, context: str | None = None,
@@ -329,4 +329,4 @@ def show_status(name: str, namespace: str | None = None, context: str | None = N
     workflow = get_workflow(api, namespace, name)
     echo(format_rows(workflow, node_rows(workflow)))
     phase = (workflow.get("status") or {}).get("phase")
-    return 1 if phase in ("Failed", "Error") else 0
+    return EXIT_FAILED if phase in ("Failed", "Error") else EXIT_OK

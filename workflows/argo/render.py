@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from deltastore.errors import ConfigError
+from deltastore.errors import EXIT_CONFIG, EXIT_OK, ConfigError
 from deltastore.resources import find_checkout
 from deltastore.settings import Settings
 from deltastore.workflows.argo import backfill, cron, schedule, template
@@ -204,11 +204,11 @@ def render_command(options: RenderOptions, out_dir: Path, chart_dir: Path | None
     if not check_only:
         for path in write(files):
             echo(f"wrote {path}")
-        return 0
+        return EXIT_OK
     stale = check(files, echo)
     if stale:
         echo(f"{len(stale)} generated file(s) are stale: run `deltastore workflows render` "
              "and commit the result")
-        return 1
+        return EXIT_CONFIG  # the checkout must change: a rerun would find the same
     echo(f"{len(files)} generated files are up to date")
-    return 0
+    return EXIT_OK

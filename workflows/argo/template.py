@@ -218,8 +218,8 @@ def base_template(name: str, options: RenderOptions, *, title: str, description:
         pod_gc=PodGC(strategy="OnPodSuccess"),
         ttl_strategy=TTLStrategy(seconds_after_success=86400, seconds_after_failure=7 * 86400),
         # The UI shows a run's title and description only from the Workflow's own
-        # annotations (ui/src/shared/annotations.ts, cron-workflows/cron-workflow-row.tsx
-        # ~25); the controller copies workflowMetadata onto each run (operator.go ~551-571).
+        # annotations (Argo's ui/src/shared/annotations.ts); the controller copies
+        # workflowMetadata onto each run (workflow/controller/operator.go).
         workflow_metadata=WorkflowMetadata(labels=dict(LABELS), annotations=annotations),
         pod_metadata=containers.pod_metadata(),
         metrics=workflow_metrics(),

@@ -86,7 +86,8 @@ def _build(args: argparse.Namespace) -> int:
     write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
     try:
         # The sync gate and the SLO report (other pods on Kubernetes) read the build from
-        # the warehouse. dbt-duckdb has released the file by now (dbt_runner._release_duckdb).
+        # the warehouse. dbt-duckdb has released the file by now (transform/runner.py,
+        # _release_duckdb).
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
                                      not_before=started)
         if recorded:

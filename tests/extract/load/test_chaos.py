@@ -27,7 +27,7 @@ from extract_load_helpers import dump_warehouse
 from deltastore.errors import DeltaStoreError
 from deltastore.extract.demo.store_server import DemoStore
 from deltastore.extract.load import run_extract
-from deltastore.extract.sources.store_api import RetryPolicy
+from deltastore.retry import RetryPolicy
 from deltastore.schemas import NEW_STORE_TABLES
 from deltastore.settings import Settings
 

@@ -15,11 +15,11 @@ import requests
 from extract_load_helpers import dump_warehouse
 
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import LoadError
+from deltastore.errors import TransientError
 from deltastore.extract.demo.legacy_data import generate_legacy_db
 from deltastore.extract.demo.store_server import DemoStore, Fault
 from deltastore.extract.load import TableResult, run_extract
-from deltastore.extract.sources.store_api import RetryPolicy
+from deltastore.retry import RetryPolicy
 from deltastore.schemas import ALL_TABLES, OLD_STORE_TABLES
 from deltastore.settings import Settings
 
@@ -211,7 +211,7 @@ def test_unwritable_landing_files_fail_the_load_with_a_clear_message(
         make_settings: MakeSettings, data_dir: Path) -> None:
     (data_dir / "landing").write_text("a file where the landing folder should be")
     with DemoStore(scale=0.01) as store, \
-            pytest.raises(LoadError, match="cannot write landing files in `.*landing/"):
+            pytest.raises(TransientError, match="cannot write landing files in `.*landing/"):
         run_extract(make_settings(store.url), "store-api", retry=FAST)
     assert not (data_dir / "warehouse.duckdb").exists()
 

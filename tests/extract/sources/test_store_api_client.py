@@ -14,11 +14,11 @@ import pytest
 from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.extract.demo.store_server import DemoStore, Fault
 from deltastore.extract.sources.store_api import (
-    RetryPolicy,
     StoreApiClient,
     redact_url,
     retry_after_seconds,
 )
+from deltastore.retry import RetryPolicy
 
 FAST = RetryPolicy(attempts=3, max_seconds=10, base_delay=0.01, max_delay=0.05)
 

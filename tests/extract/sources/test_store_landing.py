@@ -21,10 +21,11 @@ import duckdb
 import pytest
 
 from deltastore.errors import DataError
-from deltastore.extract.sources.store_api import RetryPolicy, StoreApiClient
+from deltastore.extract.sources.store_api import StoreApiClient
 from deltastore.extract.sources.store_landing import TABLES, land_store_api, without_secrets
 from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
 from deltastore.extract.warehouse.duckdb import create_stage_sql, stage_name, stage_ndjson_sql
+from deltastore.retry import RetryPolicy
 
 PRODUCT: dict[str, Any] = {
     "id": 1, "title": "Backpack", "price": 109.95, "description": "Fits \"a\" laptop\n",

@@ -23,6 +23,7 @@ from deltastore.extract.warehouse import Batch, TableLoad
 from deltastore.extract.warehouse import mssql as m
 from deltastore.extract.warehouse.base import RejectRow, keys_table
 from deltastore.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
+from deltastore.sql_names import insert_values_sql
 
 CART_ITEMS = table("new_store", "cart_items")
 PRODUCTS = table("new_store", "products")
@@ -36,7 +37,8 @@ def parse(sql: str) -> list[exp.Expr]:
 
 @pytest.mark.parametrize("t", [*ALL_TABLES, LOAD_STATE, REJECTS], ids=lambda t: t.qualified_name)
 def test_every_statement_parses_as_tsql(t: Any) -> None:
-    statements = [m.create_schema_sql(t.schema), m.create_table_sql(t), m.insert_values_sql(t)]
+    statements = [m.create_schema_sql(t.schema), m.create_table_sql(t),
+                  insert_values_sql(m.KIND, t)]
     if t.schema != "meta":
         statements += [m.create_stage_sql(t), m.stage_insert_sql(t), m.update_sql(t),
                        m.insert_sql(t), m.mark_deleted_sql(t)]
@@ -178,7 +180,7 @@ def test_the_writer_sends_ten_thousand_rejects_in_bounded_calls(odbc: OdbcRecord
                          f'{{"id": {i}, "price": "n/a"}}') for i in range(10_000)]
     wh.commit(Batch("batch-1", dt.datetime(2026, 1, 1)), [], rejects)
     calls = [(params, sizes) for sql, params, sizes in odbc.executed
-             if sql == m.insert_values_sql(REJECTS)]
+             if sql == insert_values_sql(m.KIND, REJECTS)]
     assert sum(rows for (rows,), _ in calls) == 10_000
     assert all(odbc_binding.row_bytes(sizes) * rows <= m.MAX_BATCH_BYTES
                for (rows,), sizes in calls)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from deltastore.errors import EXIT_CONFIG
 from deltastore.workflows.cli import main
 
 
@@ -27,7 +28,7 @@ def test_render_then_check(tmp_path, capsys):
 
     daily = tmp_path / "manifests" / "cronworkflow-deltastore-daily.yaml"
     daily.write_text(daily.read_text().replace("Forbid", "Allow"))
-    assert render(tmp_path, "--check") == 1
+    assert render(tmp_path, "--check") == EXIT_CONFIG  # regenerate and commit: no retry
     out = capsys.readouterr().out
     assert "+  concurrencyPolicy: Forbid" in out
     assert "run `deltastore workflows render`" in out

@@ -1,0 +1,30 @@
+"""Identifiers written into SQL text: one quoting rule per database kind.
+
+SQL Server brackets a name (``]`` doubled); DuckDB and SQLite take standard double quotes
+(``"`` doubled). Every statement the pipeline builds quotes its names here, so a name can
+never end the quoting early.
+"""
+
+from __future__ import annotations
+
+from deltastore.schemas import Table
+
+
+def quote(kind: str, name: str) -> str:
+    """``name`` as a quoted identifier for a database kind (``mssql``, ``duckdb``, ``sqlite``)."""
+    if kind == "mssql":
+        return "[" + name.replace("]", "]]") + "]"
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(kind: str, *names: str | None) -> str:
+    """Dotted, quoted name from the outermost part in: ``catalog, schema, table`` or
+    ``schema, table``; a None part (no catalog) is left out."""
+    return ".".join(quote(kind, name) for name in names if name is not None)
+
+
+def insert_values_sql(kind: str, table: Table) -> str:
+    """``INSERT`` of one row into every column of ``table``, with ``?`` parameters."""
+    names = ", ".join(quote(kind, c) for c in table.column_names)
+    marks = ", ".join("?" for _ in table.columns)
+    return f"INSERT INTO {qualified(kind, table.schema, table.name)} ({names}) VALUES ({marks})"
