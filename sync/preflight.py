@@ -40,10 +40,25 @@ def check_sync_target(settings: Settings) -> list[Check]:
                          lambda connection, _: [_utf8(connection), *grant_checks_of(connection)])
 
 
+# A login that may create schemas (db_owner, a test's sa) makes the missing ones itself and
+# then owns them: for it a missing schema is no missing grant.
+CREATE_SCHEMA = Grant("CREATE SCHEMA", "DATABASE", None, "creates a missing schema")
+
+
 def grant_checks_of(connection: Any) -> list[Check]:
     """The sync's grants (sync/grants.py) on an open target connection."""
-    row = query_row(connection, grants_sql(SYNC_TARGET_GRANTS))
-    return grant_checks(TARGET, SYNC_TARGET_GRANTS, row, _missing_schema)
+    row = query_row(connection, grants_sql((*SYNC_TARGET_GRANTS, CREATE_SCHEMA)))
+    *held, can_create = row[1:]
+    created = [g.securable for g, value in zip(SYNC_TARGET_GRANTS, held, strict=True)
+               if value is None and g.securable_class == "SCHEMA" and can_create == 1]
+    held = [1 if g.securable in created else value
+            for g, value in zip(SYNC_TARGET_GRANTS, held, strict=True)]
+    checks = grant_checks(TARGET, SYNC_TARGET_GRANTS, (row[0], *held), _missing_schema)
+    if created:
+        checks.append(Check(TARGET, "schemas", True,
+                            f"{', '.join(map(str, created))} missing: the sync creates them "
+                            f"(its login holds CREATE SCHEMA) and owns them"))
+    return checks
 
 
 def require_grants(url: DatabaseURL) -> None:

@@ -204,8 +204,9 @@ def node_input_sizes() -> list[tuple[int, int, int]]:
 
 
 def table_exists_sql() -> str:
-    return ("SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?")
+    # Upper case: in a case-sensitive SQL Server database the view's name is, too.
+    return ("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")
 
 
 # --- reading and writing ------------------------------------------------------------------

@@ -14,19 +14,24 @@ from deltastore.preflight import WHOAMI_SQL, grants_sql
 from deltastore.settings import Settings
 from deltastore.sync import sync_marts
 from deltastore.sync.grants import SYNC_TARGET_GRANTS
-from deltastore.sync.preflight import UTF8_SQL, check_sync_target, require_grants
+from deltastore.sync.preflight import (
+    CREATE_SCHEMA,
+    UTF8_SQL,
+    check_sync_target,
+    require_grants,
+)
 
 USER = "deltastore_sync"
 TARGET = f"mssql://{USER}@marts.example.net/marts"
 
 
 def answers(odbc: OdbcRecorder, held: tuple[int | None, ...] = (1, 1, 1, 1),
-            code_page: int | None = 65001) -> None:
+            code_page: int | None = 65001, create_schema: int = 0) -> None:
     odbc.answers.update({
         WHOAMI_SQL: [(USER, USER, "marts", "12.0.2000.8", 5,
                       "SQL_Latin1_General_CP1_CI_AS")],
         UTF8_SQL: [(code_page,)],
-        grants_sql(SYNC_TARGET_GRANTS): [(USER, *held)],
+        grants_sql((*SYNC_TARGET_GRANTS, CREATE_SCHEMA)): [(USER, *held, create_schema)],
     })
 
 
@@ -73,3 +78,14 @@ def test_the_sync_refuses_before_touching_the_target_with_doctors_advice(
         sync_marts(settings(tmp_path), force=True, echo=lambda _: None)
     after = odbc.statements[sent_by_doctor:]
     assert after and all(s.startswith("SELECT USER_NAME(), HAS_PERMS_BY_NAME") for s in after)
+
+
+def test_a_login_that_may_create_schemas_needs_none_made_for_it(odbc: OdbcRecorder,
+                                                                tmp_path: Path) -> None:
+    """db_owner (or a test's sa) on an empty database: the sync makes its schemas."""
+    answers(odbc, held=(1, None, None, None), create_schema=1)
+    checks = {c.name: c for c in check_sync_target(settings(tmp_path))}
+    assert all(c.ok for c in checks.values()), [c.line() for c in checks.values()]
+    assert checks["schemas"].detail.startswith(
+        "analytics, analytics_sync_stage, analytics_sync_retired missing: the sync creates")
+    require_grants(settings(tmp_path).sync_target_url)
