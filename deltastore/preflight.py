@@ -103,10 +103,11 @@ def grants_sql(grants: Sequence[Grant]) -> str:
 
 
 def grant_checks(endpoint: str, grants: Sequence[Grant], row: Sequence[Any],
-                 missing_securable: Callable[[Grant], str] | None = None) -> list[Check]:
+                 missing_securable: Callable[[Grant, str], str] | None = None) -> list[Check]:
     """Checks from the row of ``grants_sql``: one line when every grant is held, else one
-    per missing grant with the GRANT that fixes it (or, for a securable that does not exist,
-    what ``missing_securable`` says)."""
+    per missing grant with the GRANT that fixes it (or, for a securable this login cannot
+    find, what ``missing_securable(grant, principal)`` says: HAS_PERMS_BY_NAME gives NULL
+    both for one that does not exist and for one the login may not see)."""
     principal = str(row[0])
     held = [g for g, value in zip(grants, row[1:], strict=True) if value == 1]
     if len(held) == len(grants):
@@ -120,9 +121,10 @@ def grant_checks(endpoint: str, grants: Sequence[Grant], row: Sequence[Any],
         name = f"grant {grant.describe()}"
         if value is None and missing_securable is not None:
             checks.append(Check(endpoint, name, False,
-                                f"{grant.securable_class.lower()} `{grant.securable}` does "
-                                "not exist (or this login cannot see it)",
-                                missing_securable(grant)))
+                                f"{principal} cannot find {grant.securable_class.lower()} "
+                                f"`{grant.securable}`: it does not exist, or the login holds "
+                                "nothing on it",
+                                missing_securable(grant, principal)))
         else:
             checks.append(Check(endpoint, name, False, f"{principal} lacks it "
                                 f"({grant.reason})", grant.statement(principal)))

@@ -76,10 +76,10 @@ def require_grants(url: DatabaseURL) -> None:
             + " (docs/sql-server.md, Logins and grants; `deltastore doctor` checks them all)")
 
 
-def _missing_schema(grant: Grant) -> str:
+def _missing_schema(grant: Grant, principal: str) -> str:
     assert grant.securable is not None
-    return (f"CREATE SCHEMA {quote(grant.securable)} AUTHORIZATION [dbo]; then the GRANT "
-            f"({SCRIPT} does both)")
+    return (f"{grant.statement(principal)} (if the schema is missing, first CREATE SCHEMA "
+            f"{quote(grant.securable)} AUTHORIZATION [dbo]; {SCRIPT} does both)")
 
 
 def _utf8(connection: Any) -> Check:

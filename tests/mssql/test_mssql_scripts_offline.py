@@ -10,7 +10,7 @@ import duckdb
 import sqlglot
 from odbc_recorder import OdbcRecorder, RecordedConnection
 
-from deltastore.schemas import OLD_STORE_TABLES
+from deltastore.schemas import FREE_TEXT, OLD_STORE_TABLES
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,6 +23,9 @@ def test_old_store_script_moves_every_table_and_retypes_every_timestamp() -> Non
     assert moved == {t.name for t in OLD_STORE_TABLES}
     assert retyped == {(t.name, c) for t in OLD_STORE_TABLES for c, kind in t.columns
                        if kind == "timestamp"}
+    widened = set(re.findall(r"ALTER TABLE old_store\.(\w+) ALTER COLUMN (\w+) "
+                             r"NVARCHAR\(MAX\) NULL;", sql))
+    assert widened == {(t, c) for s, t, c in FREE_TEXT if s == "old_store"}
     body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
     assert sqlglot.parse(body, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
 
