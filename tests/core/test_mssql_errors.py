@@ -91,20 +91,18 @@ def test_a_number_in_the_message_text_is_not_the_error_number() -> None:
 
 # --- the two-record forms (pyodbc on Windows; the review's examples) ----------------------
 
-DUPLICATE = odbc_error(
-    pyodbc.IntegrityError, "23000",
-    f"{DRIVER}Violation of PRIMARY KEY constraint 'PK__scope_ap__C8B2203B483E8976'. Cannot "
-    "insert duplicate key in object 'scope.scope_appraisal'. The duplicate key value is "
-    "(1784977, 1).", 2627, "SQLExecDirectW",
-    ("23000", f"{DRIVER}The statement has been terminated.", 3621))
-
-
 def test_a_duplicate_key_with_its_terminated_record_is_a_data_error() -> None:
-    found = records(DUPLICATE.args[1])
+    duplicate = odbc_error(
+        pyodbc.IntegrityError, "23000",
+        f"{DRIVER}Violation of PRIMARY KEY constraint 'PK__scope_ap__C8B2203B483E8976'. "
+        "Cannot insert duplicate key in object 'scope.scope_appraisal'. The duplicate key "
+        "value is (1784977, 1).", 2627, "SQLExecDirectW",
+        ("23000", f"{DRIVER}The statement has been terminated.", 3621))
+    found = records(duplicate.args[1])
     assert [(r.state, r.number) for r in found] == [("23000", 2627), ("23000", 3621)]
     assert "(1784977, 1)." in found[0].text  # the key value is text, not the number
-    assert native_error(DUPLICATE) == 2627
-    error = classify(DUPLICATE, "merging `old_store.orders`")
+    assert native_error(duplicate) == 2627
+    error = classify(duplicate, "merging `old_store.orders`")
     assert isinstance(error, DataError) and error.exit_code == EXIT_DATA
     assert "SQL Server error 2627" in str(error)
 
