@@ -102,8 +102,9 @@ def export_marts(settings: Settings, fmt: str, out_dir: Path | None = None) -> d
     counts: dict[str, int] = {}
     try:
         cursor = connection.cursor()
-        cursor.execute("select table_name from information_schema.tables "
-                       "where table_schema = ? order by table_name", [SCHEMA])
+        # Upper case: a case-sensitive SQL Server database resolves these names as written.
+        cursor.execute("select TABLE_NAME from INFORMATION_SCHEMA.TABLES "
+                       "where TABLE_SCHEMA = ? order by TABLE_NAME", [SCHEMA])
         tables = [row[0] for row in cursor.fetchall()]
         if not tables:
             raise ConfigError(f"the sync target `{url}` has no tables in schema `{SCHEMA}`; "

@@ -141,7 +141,8 @@ def read_marts(url: DatabaseURL) -> Marts:
 
 def _analytics_tables(cursor: Any) -> list[str]:
     cursor.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+        # Upper case: a case-sensitive SQL Server database resolves these names as written.
+        "select TABLE_NAME from INFORMATION_SCHEMA.TABLES where TABLE_SCHEMA = ?", [SCHEMA]
     )
     return [row[0] for row in cursor.fetchall()]
 
