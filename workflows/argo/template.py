@@ -88,6 +88,9 @@ PARAMETERS = (
                       "incremental models from scratch.", ("true", "false")),
     WorkflowParameter("dbt-select", "", "dbt node selection for the build; empty = everything."),
     WorkflowParameter("skip-sync", "false", "Skip the sync to Azure SQL.", ("true", "false")),
+    WorkflowParameter("skip-doctor", "true", "Skip `deltastore doctor`, the read-only "
+                      "pre-flight of every endpoint; `false` runs it first and stops the run "
+                      "on a missing grant or table.", ("true", "false")),
 )
 
 

@@ -54,7 +54,7 @@ def test_backfill_dag(default_objects):
     assert outer["slo-report"]["depends"] == "(sync.Succeeded || sync.Skipped)"
     params = [p["name"] for p in spec["arguments"]["parameters"]]
     assert params == ["backfill-start", "backfill-end", "full-refresh", "dbt-select",
-                      "skip-sync"]
+                      "skip-sync", "skip-doctor"]
 
 
 def test_a_year_of_days_fits_the_backfill_deadline(default_objects):
@@ -66,7 +66,8 @@ def test_a_year_of_days_fits_the_backfill_deadline(default_objects):
     from deltastore.workflows.pipeline import step
 
     spec = default_objects["workflowtemplate-deltastore-backfill.yaml"]["spec"]
-    before = step("extract-legacy-db").deadline_seconds + step("source-freshness").deadline_seconds
+    before = sum(step(s).deadline_seconds for s in ("doctor", "extract-legacy-db",
+                                                     "source-freshness"))
     after = step("sync").deadline_seconds + step("slo-report").deadline_seconds
     assert spec["activeDeadlineSeconds"] >= before + backfill.MAX_DAYS * backfill.DAY_SECONDS \
         + after
