@@ -101,6 +101,8 @@ ALL_TABLES: tuple[Table, ...] = NEW_STORE_TABLES + OLD_STORE_TABLES
 
 # Bookkeeping tables in the warehouse, schema ``meta``.
 META = "meta"
+# The sync's record of what it published (sync/state.py), in the warehouse.
+META_SYNC = "meta_sync"
 LOAD_STATE = Table(META, "load_state", (
     ("batch_id", "text"), ("source", "text"), ("table_name", "text"),
     ("watermark", "text"), ("rows_read", "int"), ("rows_inserted", "int"),
@@ -118,6 +120,9 @@ DBT_BUILDS = Table(META, "dbt_builds", (
     ("run_date", "text"), ("success", "bool"),
     ("failed_nodes", "text"),  # JSON list of `unique_id (status)`
     ("recorded_at", "timestamp"),
+    # The dbt project's files, hashed (transform/retry.py): `--retry-failed` trusts a build
+    # of the same project only. Added later: older warehouses get it by ALTER TABLE.
+    ("project_hash", "text"),
 ), ("invocation_id",))
 DBT_BUILD_NODES = Table(META, "dbt_build_nodes", (
     ("invocation_id", "text"), ("unique_id", "text"), ("resource_type", "text"),
@@ -136,6 +141,18 @@ DBT_PROJECT_NODES = Table(META, "dbt_project_nodes", (
 DBT_MART_KEYS = Table(META, "dbt_mart_keys", (
     ("mart", "text"), ("key_columns", "text"), ("recorded_at", "timestamp"),
 ), ("mart",))
+
+
+# Free text without a length bound: descriptions, reviews, addresses, and the rejected
+# records kept whole. SQL Server stores these as NVARCHAR(MAX); any other text column as
+# NVARCHAR(4000), where a longer value is a data error naming the row.
+FREE_TEXT: frozenset[tuple[str, str, str]] = frozenset({
+    (NEW_STORE, "products", "title"), (NEW_STORE, "products", "description"),
+    (NEW_STORE, "products", "image"), (NEW_STORE, "users", "street"),
+    (OLD_STORE, "customers", "address"), (OLD_STORE, "suppliers", "address"),
+    (OLD_STORE, "products", "product_name"), (OLD_STORE, "reviews", "review_text"),
+    (META, "rejects", "reason"), (META, "rejects", "payload"),
+})
 
 
 def table(schema: str, name: str) -> Table:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.schemas import DBT_MART_KEYS
+from deltastore.schemas import DBT_MART_KEYS, META_SYNC
 from deltastore.sql_names import qualified, quote
 from deltastore.sync.statements import (
     STAGE_SCHEMA,
@@ -40,7 +40,7 @@ from deltastore.sync.statements import (
     delete_matching_sql,
 )
 
-STATE_SCHEMA = "meta_sync"
+STATE_SCHEMA = META_SYNC
 PUBLISHES = "publishes"
 PUBLISHED_MARTS = "published_marts"
 ROWS_PREFIX = "rows__"    # the published snapshot of a keyed mart

@@ -25,7 +25,7 @@ from deltastore.extract.sources.mssql_watermark import (
     add_converters,
     watermark_parameter,
 )
-from deltastore.mssql_errors import classify
+from deltastore.mssql_errors import classify, error_class
 from deltastore.schemas import Table
 from deltastore.sql_names import qualified, quote
 
@@ -145,6 +145,9 @@ class LegacyReader:
                                + " WHERE 1 = 0")
                 cursor.fetchall()
             except Exception as exc:  # each driver has its own error classes
+                if type(exc).__module__ == "pyodbc" and error_class(exc) is not ConfigError:
+                    # A lost connection or a failover is no missing table: retry it.
+                    raise classify(exc, f"checking `{table.name}` in `{self.url}`") from None
                 problems.append(f"`{table.name}` ({first_line(exc)})")
             finally:
                 cursor.close()
@@ -162,8 +165,8 @@ class LegacyReader:
             return change_tracking.is_tracked(
                 self._open(), source_table(self.url.kind, table, self.schema))
         except Exception as exc:
-            raise TransientError(f"checking Change Tracking on `{table.name}` in `{self.url}` "
-                                 f"failed: {first_line(exc)}") from None
+            raise _read_error(exc, f"checking Change Tracking on `{table.name}` in "
+                                   f"`{self.url}`") from None
 
     def read_changes(self, table: Table, saved: str | None,
                      on_rows: Callable[[list[tuple[Any, ...]]], None],

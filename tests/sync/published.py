@@ -26,7 +26,7 @@ def record_passing_build(settings: Settings, project: list[ProjectNode],
     """What `deltastore build` leaves in the warehouse: every node passed, and the keys."""
     record_build(settings, run_results(
         {n.unique_id: "pass" if n.resource_type == "test" else "success" for n in project},
-        invocation), project, keys)
+        invocation), project, keys=keys)
 
 
 def contents(path: Path | None, schema: str = "analytics") -> dict[str, list[tuple[Any, ...]]]:

@@ -57,6 +57,8 @@ class StandInServer(OdbcRecorder):
         names = [(s.replace("]]", "]"), t.replace("]]", "]")) for s, t in _TABLE.findall(sql)]
         if "sp_getapplock" in sql:
             return [(self.lock_result,)]
+        if sql.startswith("SELECT USER_NAME(), "):  # the grants check: every one is held
+            return [("sync", *[1] * sql.count("HAS_PERMS_BY_NAME"))]
         if sql.startswith("CREATE TABLE"):
             self.tables[names[0]] = _declared(sql)
         elif sql.startswith("ALTER SCHEMA"):
@@ -185,7 +187,9 @@ def test_first_and_incremental_publish_send_these_statements(
     sent = [sql for sql, _ in server.params]
     for sql in sent:
         _tsql(sql)
-    assert sent[0].startswith("SET NOCOUNT ON; DECLARE @result INT; EXEC @result = "
+    # The grants first (sync/preflight.py, read-only), then the lock before anything else.
+    assert sent[0].startswith("SELECT USER_NAME(), HAS_PERMS_BY_NAME(")
+    assert sent[1].startswith("SET NOCOUNT ON; DECLARE @result INT; EXEC @result = "
                               "sp_getapplock @Resource = N'deltastore_sync'")
     assert sent[-1].startswith("EXEC sp_releaseapplock")
     # Keyed marts get their key as clustered primary key; kpi_totals has none.
@@ -267,8 +271,9 @@ def test_a_second_sync_waits_for_the_first_then_leaves_everything_alone(
         sync_marts(_target(shop), echo=lambda _: None)
     assert caught.value.exit_code == 1
     sent = [sql for sql, _ in server.params]
-    assert len(sent) == 1 and "sp_getapplock" in sent[0]  # nothing dropped, nothing read
-    assert "@LockTimeout = 60000" in sent[0] and "@LockOwner = 'Session'" in sent[0]
+    # The grants check (read-only), the lock, nothing else: nothing dropped, nothing read.
+    assert len(sent) == 2 and "sp_getapplock" in sent[1]
+    assert "@LockTimeout = 60000" in sent[1] and "@LockOwner = 'Session'" in sent[1]
 
 
 def test_a_swap_that_would_drop_security_is_refused_before_copying(

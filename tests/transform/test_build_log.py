@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from odbc_recorder import OdbcRecorder, pyodbc_error
 
 from deltastore.errors import ConfigError, TransientError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_MART_KEYS, DBT_PROJECT_NODES
@@ -118,14 +119,30 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 5
+    assert len(creates) == 6   # the schema, four tables, one added column
     for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS),
-                             creates[1:], strict=True):
+                             creates[1:5], strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
         insert = insert_values_sql(kind, table)
         assert insert.count("?") == len(table.columns)
     assert build_log.nodes_sql(kind).count("?") == 1
+
+
+def test_a_warehouse_from_before_the_project_hash_gets_the_column(settings: Settings) -> None:
+    """Builds recorded before `project_hash` existed read back with None; the next record
+    adds the column (ALTER TABLE ... ADD, idempotent) and fills it."""
+    record_build(settings, _results("old", {"model.p.a": ("success", 1.0)}))
+    path = settings.warehouse_url.path
+    assert path is not None
+    with duckdb.connect(str(path)) as con:
+        con.execute('ALTER TABLE "meta"."dbt_builds" DROP COLUMN "project_hash"')
+    old = last_build(settings)
+    assert old is not None and (old.invocation_id, old.project_hash) == ("old", None)
+    record_build(settings, _results("new", {"model.p.a": ("success", 1.0)},
+                                    generated_at="2026-03-02T00:00:00Z"), project_hash="abc")
+    new = last_build(settings)
+    assert new is not None and (new.invocation_id, new.project_hash) == ("new", "abc")
 
 
 def test_statements_run_on_duckdb() -> None:
@@ -134,7 +151,7 @@ def test_statements_run_on_duckdb() -> None:
         for statement in build_log.create_sql("duckdb") * 2:  # idempotent
             con.execute(statement)
         con.execute(insert_values_sql("duckdb", DBT_BUILDS),
-                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1)))
+                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1), "h"))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone()[0] == "x"
         con.execute(build_log.delete_sql("duckdb", DBT_BUILDS), ("x",))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone() is None
@@ -145,7 +162,8 @@ def _mssql_statements() -> list[str]:
             *(insert_values_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
-            build_log.latest_states_sql("mssql"), build_log.table_exists_sql()]
+            build_log.latest_states_sql("mssql"), build_log.table_exists_sql(),
+            build_log.columns_sql(), build_log.last_build_sql("mssql", {"invocation_id"})]
 
 
 @pytest.mark.parametrize("statement", _mssql_statements())
@@ -155,7 +173,7 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
 
 
 def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
-    builds, nodes, project, keys = build_log.create_sql("mssql")[1:]
+    builds, nodes, project, keys = build_log.create_sql("mssql")[1:5]
     assert "[unique_id] NVARCHAR(200) NOT NULL" in project
     assert "[mart] NVARCHAR(200) NOT NULL" in keys and "[key_columns] NVARCHAR(MAX)" in keys
     assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
@@ -269,3 +287,30 @@ def test_a_build_records_its_marts_keys(settings: Settings, tmp_path: Path) -> N
     with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
         assert con.execute("select mart, key_columns from meta.dbt_mart_keys").fetchall() == [
             ("fct", '["id"]')]
+
+
+def _mssql_settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data"),
+                              "DELTASTORE_WAREHOUSE_URL": "mssql://dbt_loader@wh/warehouse",
+                              "DELTASTORE_WAREHOUSE_PASSWORD": "pw"})
+
+
+def test_mssql_project_rows_are_not_bound_with_the_node_rows_sizes(
+        odbc: OdbcRecorder, tmp_path: Path) -> None:
+    """Review MINOR 11: pyodbc keeps a cursor's input sizes until reset, so the project
+    nodes' rows were bound as NVARCHAR(4000) and recorded_at lost its fraction."""
+    project = [ProjectNode("model.p.a", "model", True)]
+    record_build(_mssql_settings(tmp_path), _results("inv", {"model.p.a": ("success", 1.0)}),
+                 project)
+    sizes = {sql: inputsizes for sql, _, inputsizes in odbc.executed}
+    assert sizes[insert_values_sql("mssql", DBT_BUILD_NODES)] == build_log.node_input_sizes()
+    assert sizes[insert_values_sql("mssql", DBT_PROJECT_NODES)] is None
+
+
+def test_mssql_record_errors_exit_by_their_number(odbc: OdbcRecorder, tmp_path: Path) -> None:
+    """Review MINOR 6: every driver error here was exit 1; a refused INSERT is exit 2."""
+    odbc.failures[insert_values_sql("mssql", DBT_BUILDS)] = pyodbc_error(
+        "ProgrammingError", "42000", "The INSERT permission was denied on the object "
+        "'dbt_builds', database 'warehouse', schema 'meta'.", 229)
+    with pytest.raises(ConfigError, match="SQL Server error 229"):
+        record_build(_mssql_settings(tmp_path), _results("inv", {"m.a": ("success", 1.0)}))

@@ -22,7 +22,14 @@ from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import last_build
 from deltastore.transform.manifest import dbt_layers
-from deltastore.transform.runner import dbt_args, dbt_environment, run_dbt, target_dir
+from deltastore.transform.runner import (
+    DbtRun,
+    NodeResult,
+    dbt_args,
+    dbt_environment,
+    run_dbt,
+    target_dir,
+)
 from deltastore.transform.slo import check_slo
 from deltastore.workflows import cli
 
@@ -192,6 +199,36 @@ def test_build_writes_the_failed_test_count_for_argo(
     assert cli.main(["build", "--select", "assert_enough_customers"]) == 0
     assert (metrics / "failed_tests").read_text() == "0"
     capsys.readouterr()
+
+
+def test_sigterm_stops_a_running_build_exits_143_and_records_nothing(
+        tmp_path: Path) -> None:
+    """A drain during dbt-build: dbt cancels the running query (dbt-duckdb interrupts it),
+    the step exits 143 for Argo to retry, and the stopped build is not recorded, so a
+    `--retry-failed` attempt builds everything rather than trusting a partial record."""
+    import signal
+
+    from child_process import caught_signals, clean_env, start_deltastore
+
+    project = tmp_path / "project"
+    shutil.copytree(MINI_PROJECT, project)
+    env = clean_env(**_env(tmp_path, project))
+    _load_raw(tmp_path / "data" / "warehouse.duckdb")
+    process = start_deltastore(["build", "--vars", '{"slow_model": true}'], env)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # dim_customers, the slow mart, starts after its parent
+            if "int_customers_enriched" in line:
+                break
+        assert signal.SIGTERM in caught_signals(process.pid)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err[-2000:]
+    assert err.strip().endswith("terminated (SIGTERM): stopped before the end; a rerun is safe")
+    assert last_build(Settings.from_env(_env(tmp_path, project))) is None
 
 
 def test_model_error_exits_1(built: tuple) -> None:
@@ -364,3 +401,39 @@ def test_unknown_command_and_missing_project(built: tuple, tmp_path: Path) -> No
         run_dbt(elsewhere, "build")
     with pytest.raises(ConfigError, match="--full-refresh does not apply"):
         run_dbt(settings, "test", full_refresh=True)
+
+
+def _database_error(state: str, text: str, number: int) -> str:
+    """A node's message as dbt-sqlserver makes it: DbtDatabaseError(str(pyodbc_error))
+    (sqlserver_backend.py handle_backend_database_error), pyodbc's args being
+    (state, "[state] [driver]text (number) (SQLExecDirectW)")."""
+    from dbt_common.exceptions import DbtDatabaseError
+    from odbc_recorder import pyodbc_error
+
+    return str(DbtDatabaseError(str(pyodbc_error("ProgrammingError", state, text, number))))
+
+
+@pytest.mark.odbc
+@pytest.mark.parametrize(("errors", "expected"), [
+    ([("42000", "CREATE TABLE permission denied in database 'warehouse'.", 262)], ConfigError),
+    ([("42S22", "Invalid column name 'segment'.", 207),
+      ("23000", "Cannot insert the value NULL into column 'id'.", 515)], ConfigError),
+    ([("23000", "Violation of PRIMARY KEY constraint 'pk'.", 2627)], DataError),
+    ([("40001", "Transaction was deadlocked on lock resources.", 1205),
+      ("42000", "The SELECT permission was denied.", 229)], TransientError),
+    ([("42000", "CREATE TABLE permission denied.", 262), (None, "Compilation Error", 0)],
+     TransientError),
+])
+def test_node_errors_exit_by_the_sql_server_error_they_quote(
+        tmp_path: Path, errors: list[tuple[str | None, str, int]],
+        expected: type[Exception]) -> None:
+    """Review MINOR 6: every errored node was exit 1 and retried, a permission error too."""
+    nodes = [NodeResult(f"model.deltastore.m{i}", f"m{i}", "model", "error", 0.1,
+                        _database_error(state, text, number) if state else text)
+             for i, (state, text, number) in enumerate(errors)]
+    run = DbtRun("build", False, nodes, tmp_path)
+    with pytest.raises(expected) as caught:
+        run.raise_for_status()
+    assert type(caught.value) is expected
+    if expected is ConfigError:
+        assert "not retried" in str(caught.value) and "`m0`" in str(caught.value)

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from child_process import sigint_at_default_in_children
 
 from deltastore.workflows.cli import build_parser
 
@@ -87,6 +88,9 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
         (["sync", "--force"], {"DELTASTORE_SYNC_TARGET_URL": unreachable}),
         (["sync"], {"DELTASTORE_WAREHOUSE_URL": unreachable}),
         (["run", "--only", "slo-report"], {}),
+        (["doctor"], {"DELTASTORE_LEGACY_DB_URL": unreachable,
+                      "DELTASTORE_WAREHOUSE_URL": unreachable,
+                      "DELTASTORE_SYNC_TARGET_URL": unreachable}),
         (["workflows", "render", "--out", str(tmp_path / "manifests"), "--no-chart"], {}),
         (["notify", "--workflow", "wf-1", "--status", "Failed", "--failures", failures], {}),
         (["dashboards"], {}),
@@ -97,9 +101,10 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
     assert covered == commands, "add the new command to this test"
 
     outputs: list[str] = []
-    store = subprocess.Popen([str(DEPLOY), "-v", "demo-store", "serve", "--port",
-                              str(store_port), "--scale", "0.01"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with sigint_at_default_in_children():  # it is stopped with SIGINT below
+        store = subprocess.Popen([str(DEPLOY), "-v", "demo-store", "serve", "--port",
+                                  str(store_port), "--scale", "0.01"], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for_port(store_port)
         codes = {}
@@ -119,6 +124,7 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
     # The commands really ran, at DEBUG, and the secrets were used.
     assert codes["demo --scale"] == 0 and codes["notify --workflow"] == 0, (codes, tails)
     assert codes["extract --source"] != 0  # the unreachable SQL Server
+    assert codes["doctor"] == 2
     assert posted and all(HOOK_SECRET in p for p in posted)
     everything = "\n".join(outputs)
     assert " DEBUG deltastore." in everything

@@ -20,7 +20,7 @@ def containers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def figure_of(name: str, item: dict[str, Any]) -> tuple[str, str, str] | None:
     """The (parameter, file, metric) a template reports, checking the three agree."""
-    env = {e["name"]: e["value"] for e in item["container"]["env"]}
+    env = {e["name"]: e.get("value") for e in item["container"]["env"]}
     parameters = item.get("outputs", {}).get("parameters", [])
     gauges = [m for m in item["metrics"]["prometheus"]
               if m["name"] in ("deltastore_rows_loaded", "deltastore_dbt_failed_tests")]
@@ -31,7 +31,10 @@ def figure_of(name: str, item: dict[str, Any]) -> tuple[str, str, str] | None:
     assert parameter["valueFrom"]["default"] == "0", name  # a missing file never fails it
     assert gauge["gauge"] == {"realtime": False,
                               "value": f"{{{{outputs.parameters.{parameter['name']}}}}}"}
-    assert gauge["labels"] == [{"key": "step", "value": name}]
+    item_label = ([{"key": "table", "value": "{{inputs.parameters.item}}"}]
+                  if "item" in [p["name"] for p in item.get("inputs", {}).get("parameters", [])]
+                  else [])
+    assert gauge["labels"] == [{"key": "step", "value": name}, *item_label]
     assert gauge["help"]
     return parameter["name"], parameter["valueFrom"]["path"], gauge["name"]
 
@@ -41,7 +44,7 @@ def test_extracts_report_rows_and_the_build_failed_tests(default_objects):
              for name, item in containers(default_objects[PIPELINE_FILE]).items()}
     assert found == {"extract-store-api": ROWS, "extract-legacy-db": ROWS, "dbt-build": TESTS,
                      "source-freshness": None, "sync": None, "slo-report": None,
-                     "notify": None}
+                     "notify": None, "doctor": None}
 
 
 def test_every_layer_build_reports_failed_tests_next_to_its_artifacts(layer_objects):
