@@ -132,10 +132,31 @@ DBT_PROJECT_NODES = Table(META, "dbt_project_nodes", (
 ), ("unique_id",))
 
 
+# Every change of a source's shape the extract found (extract/drift.py), each recorded once:
+# what changed, what DELTASTORE_SCHEMA_CHANGES said and what the extract did about it.
+SCHEMA_CHANGES = Table(META, "schema_changes", (
+    ("detected_at", "timestamp"), ("run_id", "text"), ("source", "text"),
+    ("table_name", "text"), ("column_name", "text"),
+    ("change", "text"),     # added | missing | retyped | nullability
+    ("old_type", "text"), ("new_type", "text"),
+    ("policy", "text"),     # evolve | freeze | ignore
+    ("action", "text"),     # landed | not landed | stopped | accepted
+    ("detail", "text"),
+), ())
+# The legacy tables' columns as the source's catalog last declared them, saved with each
+# load: a change of type or nullability is measured against them.
+SOURCE_COLUMNS = Table(META, "source_columns", (
+    ("table_name", "text"), ("column_name", "text"), ("data_type", "text"),
+    ("nullable", "bool"), ("seen_at", "timestamp"),
+), ("table_name", "column_name"))
+# The bookkeeping tables every extract writes to.
+EXTRACT_META_TABLES: tuple[Table, ...] = (LOAD_STATE, REJECTS, SCHEMA_CHANGES, SOURCE_COLUMNS)
+
+
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
-    for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES,
-                                   DBT_PROJECT_NODES):
+    for t in ALL_TABLES + EXTRACT_META_TABLES + (DBT_BUILDS, DBT_BUILD_NODES,
+                                                 DBT_PROJECT_NODES):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

@@ -48,7 +48,8 @@ def write_customers(kind: str, path: Path) -> DatabaseURL:
 def test_streams_in_batches_and_reads_incrementally(kind: str, tmp_path: Path) -> None:
     url = write_customers(kind, tmp_path / f"legacy.{kind}")
     with LegacyReader(url, batch_size=2) as reader:
-        reader.check_tables([CUSTOMERS])
+        [(name, columns)] = reader.catalog([CUSTOMERS]).items()
+        assert (name, [c.name for c in columns]) == ("customers", CUSTOMERS.column_names)
         batches = list(reader.batches(CUSTOMERS, None))
         assert [len(b) for b in batches] == [2, 2, 1]
         assert [row[0] for b in batches for row in b] == [1, 2, 3, 4, 5]
@@ -78,7 +79,7 @@ def test_a_missing_database_says_how_to_create_the_demo_one(tmp_path: Path) -> N
 def test_missing_tables_are_named_before_anything_is_read(tmp_path: Path) -> None:
     url = write_customers("sqlite", tmp_path / "legacy.db")
     with LegacyReader(url) as reader, pytest.raises(ConfigError) as caught:
-        reader.check_tables(OLD_STORE_TABLES)
+        reader.catalog(OLD_STORE_TABLES)
     message = str(caught.value)
     assert "`orders`" in message and "`customers`" not in message
 
