@@ -40,3 +40,11 @@ def test_bi_reader_flags_a_visible_shadow_and_counts_every_table() -> None:
     problems = bi_reader.one_round(RecordedConnection(recorder))
     assert problems == ["BI login sees `analytics_sync_stage.dim_customers`"]
     assert "SELECT COUNT_BIG(*) FROM [analytics].[dim_customers]" in recorder.statements
+
+
+def test_added_column_script_speaks_tsql() -> None:
+    import added_column
+
+    for sql in [*added_column.source_statements("[old_store].[customers]"),
+                added_column.LANDED_SQL, added_column.RECORDED_SQL]:
+        assert sqlglot.parse_one(sql, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)

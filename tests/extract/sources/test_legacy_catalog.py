@@ -177,6 +177,9 @@ def _sys_columns_of(tables: dict[str, list[tuple[Any, ...]]], odbc: OdbcRecorder
     odbc.answer = answer  # type: ignore[method-assign]
 
 
+# dbo.products before the rename
+SYS_COLUMNS_PRICED = [("price", *r[1:]) if r[0] == "unit_price" else r
+                      for r in SYS_COLUMNS_PRODUCTS]
 SYS_COLUMNS_CUSTOMERS = [
     ("customer_id", "bigint", 8, 19, 0, False), ("first_name", "nvarchar", 100, 0, 0, True),
     ("last_name", "nvarchar", 100, 0, 0, True), ("email", "nvarchar", 510, 0, 0, True),
@@ -185,40 +188,77 @@ SYS_COLUMNS_CUSTOMERS = [
 ]
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    # a column added: landed under evolve
-    (lambda rows: rows + [("loyalty_tier", "nvarchar", 40, 0, 0, True)],
+def _replace(rows: list[tuple[Any, ...]], column: str, *new: Any) -> list[tuple[Any, ...]]:
+    return [(column, *new) if r[0] == column else r for r in rows]
+
+
+@pytest.mark.parametrize(("name", "before", "change", "expected"), [
+    ("customers", SYS_COLUMNS_CUSTOMERS,  # a column added: landed under evolve
+     lambda rows: rows + [("loyalty_tier", "nvarchar", 40, 0, 0, True)],
      [("loyalty_tier", "added", None, "nvarchar(20)", LANDED)]),
-    # text length: nvarchar(50) -> nvarchar(20) still fits `text`
-    (lambda rows: [r if r[0] != "first_name" else ("first_name", "nvarchar", 40, 0, 0, True)
-                   for r in rows],
+    ("customers", SYS_COLUMNS_CUSTOMERS,  # text length: still fits `text`
+     lambda rows: _replace(rows, "first_name", "nvarchar", 40, 0, 0, True),
      [("first_name", "retyped", "nvarchar(50)", "nvarchar(20)", ACCEPTED)]),
-    # nullability: email NOT NULL now
-    (lambda rows: [r if r[0] != "email" else (*r[:5], False) for r in rows],
+    ("customers", SYS_COLUMNS_CUSTOMERS,  # nullability
+     lambda rows: _replace(rows, "email", "nvarchar", 510, 0, 0, False),
      [("email", "nullability", "NULL", "NOT NULL", ACCEPTED)]),
-    # integer -> text: the contract's int cannot hold it
-    (lambda rows: [r if r[0] != "customer_id" else ("customer_id", "nvarchar", 40, 0, 0, False)
-                   for r in rows],
+    ("customers", SYS_COLUMNS_CUSTOMERS,  # integer -> text: the contract's int cannot hold it
+     lambda rows: _replace(rows, "customer_id", "nvarchar", 40, 0, 0, False),
      [("customer_id", "retyped", "bigint", "nvarchar(20)", STOPPED)]),
-    # dropped
-    (lambda rows: [r for r in rows if r[0] != "phone_number"],
+    ("customers", SYS_COLUMNS_CUSTOMERS,  # dropped
+     lambda rows: [r for r in rows if r[0] != "phone_number"],
      [("phone_number", "missing", "nvarchar(20)", None, STOPPED)]),
-])
+    ("products", SYS_COLUMNS_PRICED,  # decimal precision that still fits DECIMAL(12,2)
+     lambda rows: _replace(rows, "price", "decimal", 9, 10, 2, True),
+     [("price", "retyped", "decimal(12,2)", "decimal(10,2)", ACCEPTED)]),
+    ("products", SYS_COLUMNS_PRICED,  # decimal precision with 4 decimals: would be rounded
+     lambda rows: _replace(rows, "price", "decimal", 9, 18, 4, True),
+     [("price", "retyped", "decimal(12,2)", "decimal(18,4)", STOPPED)]),
+], ids=lambda v: v if isinstance(v, str) else "")
 def test_sql_server_changes_against_the_last_seen_columns(
-        change: Any, expected: list[tuple[Any, ...]], odbc: OdbcRecorder) -> None:
+        name: str, before: list[tuple[Any, ...]], change: Any,
+        expected: list[tuple[Any, ...]], odbc: OdbcRecorder) -> None:
     """The columns as the last load saw them (``meta.source_columns``) against sys.columns
     now, through the reader's own catalog read."""
     url = LEGACY_MSSQL
-    _sys_columns_of({"customers": SYS_COLUMNS_CUSTOMERS}, odbc)
+    contract = table("old_store", name)
+    _sys_columns_of({name: before}, odbc)
     with LegacyReader(url) as reader:
-        before = reader.catalog([CUSTOMERS])["customers"]
-    seen = {c.name: (c.data_type, c.nullable) for c in before}
-    _sys_columns_of({"customers": change(SYS_COLUMNS_CUSTOMERS)}, odbc)
+        seen = {c.name: (c.data_type, c.nullable) for c in reader.catalog([contract])[name]}
+    _sys_columns_of({name: change(before)}, odbc)
     with LegacyReader(url) as reader:
-        after = reader.catalog([CUSTOMERS])["customers"]
-    plan = plan_legacy_table(CUSTOMERS, after, seen, "evolve", "mssql")
+        after = reader.catalog([contract])[name]
+    plan = plan_legacy_table(contract, after, seen, "evolve", "mssql")
     assert [(c.column, c.change, c.old_type, c.new_type, c.action) for c in plan.changes] == \
         expected
     landed = tuple((c.column, "text") for c in plan.changes if c.action == LANDED)
     assert plan.new_columns == landed
     assert plan.stops == any(c.action == STOPPED for c in plan.changes)
+
+
+@pytest.mark.mssql
+def test_a_real_sql_server_answers_sys_columns_in_the_shape_the_tests_use() -> None:
+    """Runs in GitHub Actions' SQL Server job (DELTASTORE_TEST_MSSQL_URL): the rows written
+    out above, as the server and pyodbc really give them."""
+    import os
+
+    from deltastore.db import connect
+
+    url = DatabaseURL.parse(os.environ["DELTASTORE_TEST_MSSQL_URL"]).with_password(
+        os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD"))
+    con = connect(url, autocommit=True)
+    con.execute("DROP TABLE IF EXISTS [dbo].[drift_probe]")
+    con.execute("CREATE TABLE [dbo].[drift_probe] ([id] BIGINT NOT NULL, [name] NVARCHAR(50), "
+                "[notes] VARCHAR(MAX), [price] DECIMAL(12,2), [rebate] MONEY, "
+                "[placed] DATETIME, [updated_at] DATETIME2(6), [active] BIT)")
+    try:
+        rows = [tuple(r) for r in con.execute(CATALOG_SQL["mssql"], "[dbo].[drift_probe]")]
+    finally:
+        con.execute("DROP TABLE [dbo].[drift_probe]")
+        con.close()
+    assert rows == [
+        ("id", "bigint", 8, 19, 0, False), ("name", "nvarchar", 100, 0, 0, True),
+        ("notes", "varchar", -1, 0, 0, True), ("price", "decimal", 9, 12, 2, True),
+        ("rebate", "money", 8, 19, 4, True), ("placed", "datetime", 8, 23, 3, True),
+        ("updated_at", "datetime2", 8, 26, 6, True), ("active", "bit", 1, 1, 0, True)]
+    assert all(type(r[5]) is bool and type(r[2]) is int for r in rows)
