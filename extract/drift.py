@@ -22,6 +22,7 @@ once (a stop is repeated on every run until fixed, and recorded once).
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -203,7 +204,7 @@ def store_reject_changes(endpoint: str, table: Table, pages: Sequence[tuple[int,
     starts = [first for first, _ in pages]
     counts: Counter[tuple[int, str, str, str | None]] = Counter()
     for r in rejected:
-        page = max((i for i, first in enumerate(starts) if first <= r.n), default=0)
+        page = max(0, bisect.bisect_right(starts, r.n) - 1)
         counts[(page, r.field, r.problem, r.got)] += 1
     worst: dict[tuple[str, str, str | None], tuple[int, int]] = {}
     for (page, field, what, got), count in counts.items():

@@ -187,8 +187,8 @@ def _load_landing(settings: Settings, batch: Batch, landing: Landing,
         warehouse.ensure_tables(NEW_STORE_TABLES)
         found = store_api_changes(settings, landing)
         recorded = warehouse.schema_history(STORE_API).recorded
-        _stop_if_needed(settings, warehouse, batch, STORE_API,
-                        [c for changes in found.values() for c in changes], recorded)
+        _publish_changes(settings, warehouse, batch, STORE_API,
+                         [c for changes in found.values() for c in changes], recorded)
         loads = []
         for landed in landing.tables.values():
             started = time.monotonic()
@@ -228,8 +228,8 @@ def store_api_changes(settings: Settings, landing: Landing) -> dict[str, list[Sc
     return found
 
 
-def _stop_if_needed(settings: Settings, warehouse: Warehouse, batch: Batch, source: str,
-                    changes: Sequence[SchemaChange], recorded: set[tuple[object, ...]]) -> None:
+def _publish_changes(settings: Settings, warehouse: Warehouse, batch: Batch, source: str,
+                     changes: Sequence[SchemaChange], recorded: set[tuple[object, ...]]) -> None:
     """Publish this run's new changes (metrics file); record and raise those that stop."""
     fresh = not_recorded(changes, recorded)
     write_schema_changes(settings, source, fresh)
@@ -257,8 +257,8 @@ def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
             plans = [plan_legacy_table(t, live[t.name], history.seen.get(t.qualified_name),
                                        settings.schema_changes, settings.legacy_db_url.kind)
                      for t in tables]
-            _stop_if_needed(settings, warehouse, batch, LEGACY_DB,
-                            [c for p in plans for c in p.changes], history.recorded)
+            _publish_changes(settings, warehouse, batch, LEGACY_DB,
+                             [c for p in plans for c in p.changes], history.recorded)
             for plan in plans:
                 results.append(_copy_table(reader, warehouse, plan, batch, report,
                                            full_refresh, settings.legacy_lookback_seconds,

@@ -172,3 +172,19 @@ def test_records_checked_in_python_land_their_new_fields_too(make_settings: Make
     assert warehouse(data_dir, "SELECT id, zipcode, nickname FROM new_store.users WHERE id = 1"
                      ) == [(1, "12926.5", "n1")]
     assert warehouse(data_dir, "SELECT count(nickname) FROM new_store.users") == [(10,)]
+
+
+def test_the_share_is_counted_page_by_page() -> None:
+    """Three bad records of a 5-record page stop, though they are 3 of 12 in all; one of a
+    2-record page is exactly the share, not more."""
+    from deltastore.extract.drift import RejectedField, store_reject_changes
+    from deltastore.schemas import table
+
+    pages = [(1, 5), (6, 5), (11, 2)]
+    rejected = [RejectedField(n, "price", "type", "string") for n in (6, 8, 10, 12)]
+    [stop] = store_reject_changes("products", table("new_store", "products"), pages, rejected,
+                                  0.5, "evolve", [])
+    assert stop.detail.startswith("string where the contract expects number in 3 of the 5 "
+                                  "records of a page")
+    assert store_reject_changes("products", table("new_store", "products"), pages,
+                                rejected[-1:], 0.5, "evolve", []) == []
