@@ -149,11 +149,14 @@ class LegacyReader:
                                        f"`{self.url}`") from None
         missing = [name for name, columns in found.items() if not columns]
         if missing:
-            where = f" in schema `{self.schema}`" if self.url.kind == "mssql" else ""
+            # SQL Server shows a login only the tables it holds a permission on.
+            where = (f" in schema `{self.schema}` that its login may read"
+                     if self.url.kind == "mssql" else "")
             raise ConfigError(
                 f"legacy database `{self.url}` has no table "
                 f"{', '.join(f'`{n}`' for n in missing)}{where}; point DELTASTORE_LEGACY_DB_URL "
-                f"(and DELTASTORE_LEGACY_DB_SCHEMA) at the old store's database or {MAKE_DEMO}")
+                f"(and DELTASTORE_LEGACY_DB_SCHEMA) at the old store's database, grant the "
+                f"login SELECT on it, or {MAKE_DEMO}")
         return found
 
     def change_tracked(self, table: Table) -> bool:
