@@ -6,7 +6,7 @@ column as a string literal, so ``SELECT "price"`` from a table whose ``price`` w
 returns the text `price` in every row; a backticked name is always a name, and a missing
 one is an error (sqlite.org/quirks.html, "Double-quoted String Literals Are Accepted").
 Every statement the pipeline builds quotes its names here, so a name can never end the
-quoting early.
+quoting early; ``literal`` does the same for text written into a statement as a string.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ def quote(kind: str, name: str) -> str:
     if kind == "sqlite":
         return "`" + name.replace("`", "``") + "`"
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str, national: bool = False) -> str:
+    """``text`` as a SQL string literal (``'`` doubled); ``national``: T-SQL's ``N'…'``."""
+    return ("N" if national else "") + "'" + text.replace("'", "''") + "'"
 
 
 def qualified(kind: str, *names: str | None) -> str:

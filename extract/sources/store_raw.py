@@ -24,6 +24,7 @@ from deltastore.extract.sources import store_sql
 from deltastore.extract.sources.store_api import JsonDecoder, Page, not_records
 from deltastore.extract.sources.store_records import BadRecord, cart_rows, flat_row
 from deltastore.schemas import Table
+from deltastore.sql_names import literal
 
 RESCUE_BATCH = 10_000  # records left to Python, read from DuckDB this many at a time
 
@@ -234,9 +235,9 @@ class EndpointRecords:
 
     def write(self, table: Table, path: Path) -> int:
         """The table's rows as NDJSON, typed as the warehouse will read them; how many."""
-        types = ", ".join(f'"{c}": "{column_type("duckdb", t)}"' for c, t in table.columns)
-        return self._copy(f"SELECT unnest(json_transform(doc, '{{{types}}}')) FROM {self.flat}",
-                          path)
+        types = json.dumps({c: column_type("duckdb", t) for c, t in table.columns})
+        return self._copy(f"SELECT unnest(json_transform(doc, {literal(types)})) "
+                          f"FROM {self.flat}", path)
 
     def write_cart_items(self, path: Path) -> int:
         """A product listed twice in one cart is summed (the key is cart + product)."""
@@ -244,8 +245,8 @@ class EndpointRecords:
                           "FROM cart_items GROUP BY cart_id, product_id", path)
 
     def _copy(self, query: str, path: Path) -> int:
-        literal = "'" + str(path).replace("'", "''") + "'"
-        return int(self.execute(f"COPY ({query}) TO {literal} (FORMAT json)").fetchone()[0])
+        return int(self.execute(f"COPY ({query}) TO {literal(str(path))} (FORMAT json)"
+                                ).fetchone()[0])
 
 
 def _lookup(record: dict[str, Any], keys: tuple[str, ...]) -> Any:

@@ -49,7 +49,7 @@ from deltastore.schemas import (
     SOURCE_COLUMNS,
     Table,
 )
-from deltastore.sql_names import insert_values_sql, qualified, quote
+from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
@@ -85,11 +85,12 @@ def create_stage_sql(table: Table) -> str:
 
 
 def stage_ndjson_sql(table: Table, path: Path) -> str:
-    types = ", ".join(f"'{c}': '{column_type(KIND, t)}'" for c, t in table.columns)
-    literal = "'" + str(path).replace("'", "''") + "'"
+    # Column names may come from the source (schema drift), so they are escaped too.
+    types = ", ".join(f"{literal(c)}: '{column_type(KIND, t)}'" for c, t in table.columns)
     names = ", ".join(quote(KIND, c) for c in table.column_names)
-    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names}"
-            f" FROM read_json({literal}, format = 'newline_delimited', columns = {{{types}}})")
+    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names} FROM "
+            f"read_json({literal(str(path))}, format = 'newline_delimited', "
+            f"columns = {{{types}}})")
 
 
 def _key_match(table: Table, left: str, right: str) -> str:

@@ -51,7 +51,7 @@ from deltastore.schemas import (
     SOURCE_COLUMNS,
     Table,
 )
-from deltastore.sql_names import insert_values_sql, qualified, quote
+from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
@@ -95,10 +95,9 @@ def create_table_sql(table: Table) -> str:
 def add_column_sql(table: Table, column: str, logical: str) -> str:
     """A new nullable raw column (schema drift under `evolve`); nothing if it is there."""
     target = qualified(KIND, table.schema, table.name)
-    name = target.replace("'", "''")
-    literal = column.replace("'", "''")
-    return (f"IF COL_LENGTH(N'{name}', N'{literal}') IS NULL ALTER TABLE {target} "
-            f"ADD {quote(KIND, column)} {sql_type(table, column, logical)} NULL")
+    return (f"IF COL_LENGTH({literal(target, national=True)}, {literal(column, national=True)})"
+            f" IS NULL ALTER TABLE {target} ADD {quote(KIND, column)} "
+            f"{sql_type(table, column, logical)} NULL")
 
 
 def create_stage_sql(table: Table) -> str:

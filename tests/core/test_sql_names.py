@@ -60,3 +60,11 @@ def test_a_missing_column_is_an_error_never_a_string_literal() -> None:
         cursor.execute("CREATE TABLE products (product_id INTEGER, unit_price NUMERIC)")
         with pytest.raises(adbc.Error, match="no such column"):
             cursor.execute(f"SELECT {quote('sqlite', 'price')} FROM products")
+
+
+def test_a_literal_can_hold_any_text() -> None:
+    from deltastore.sql_names import literal
+
+    text = "it's a \"name\" `x`"
+    assert duckdb.connect().execute(f"SELECT {literal(text)}").fetchone() == (text,)
+    assert literal("o'k", national=True) == "N'o''k'"

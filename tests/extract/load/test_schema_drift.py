@@ -344,3 +344,20 @@ def test_the_run_summary_and_the_docs_site_list_the_changes(make_settings: MakeS
     assert section.startswith("### Source schema changes")
     assert ("| legacy-db | old_store.customers | `loyalty_tier` | added |  | TEXT | evolve | "
             "landed: as `text` |") in section
+
+
+def test_a_new_column_with_an_awkward_name_lands_quoted(make_settings: MakeSettings,
+                                                       data_dir: Path) -> None:
+    """Column names now come from the source: every statement quotes them."""
+    settings = make_settings()
+    run_extract(settings, "legacy-db")
+    name = "it's \"odd\" `x`"
+    quoted = "`" + name.replace("`", "``") + "`"
+    change_source(data_dir, "sqlite", f"ALTER TABLE customers ADD COLUMN {quoted} TEXT",
+                  f"UPDATE customers SET {quoted} = 'v'")
+    assert changes_of(run_extract(settings, "legacy-db")) == [
+        ("old_store.customers", name, "added", "landed")]
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        column = '"' + name.replace('"', '""') + '"'
+        assert con.execute(f"SELECT DISTINCT {column} FROM old_store.customers").fetchall() \
+            == [("v",)]
