@@ -142,7 +142,8 @@ def _land_endpoint(client: StoreApiClient, records: EndpointRecords, landing: La
 def _add_columns(landed: LandedTable, found: list[NewField]) -> tuple[Extra, ...]:
     """The new fields that can have a column become columns of the landed table; returns
     them as read from the records."""
-    extra = [new for new in found if new.column in landable_columns(landed.table, found)]
+    landable = landable_columns(landed.table, found)
+    extra = [new for new in found if new.column in landable]
     landed.new_columns = tuple((new.column, str(new.lands_as)) for new in extra)
     landed.table = Table(landed.table.schema, landed.table.name,
                          landed.table.columns + landed.new_columns, landed.table.primary_key)
