@@ -2,8 +2,11 @@
 
 For a rendered site (use a `deltastore demo --scale 10` run), prints:
 - the weight of each page, split into engine + charts + page script, embedded data, the rest;
-- the time to redraw the whole Fulfillment page (6 cards, 3 charts, 3 data tables) after a
-  filter change, median of 15 changes in headless Chromium;
+- the time to redraw the whole Fulfillment page (6 cards, 6 panels) after a filter change,
+  median of 15 changes in headless Chromium;
+- on Products with the rating scatter at product level (every rated product a point): the
+  redraw of the whole page after a filter change, and of the scatter panel alone, median
+  and max of 15 changes, and the page's DOM nodes;
 - lines of code of the charting and filter code;
 - with `vl-convert-python` importable (it is not a project dependency: install it into a
   scratch venv), the same three Fulfillment charts as Vega-Lite specs over the same rows,
@@ -59,9 +62,9 @@ const keep = "(length(carriers) == 0 || indexof(carriers, datum.carrier) >= 0) &
 const base = {params, data: {values: rows}, width: 500};
 const specs = {
   carriers: Object.assign({}, base, {transform: [{filter: keep},
-    {aggregate: [{op: "sum", field: "shipments", as: "shipments"},
+    {aggregate: [{op: "sum", field: "finished", as: "finished"},
                  {op: "sum", field: "delivered", as: "delivered"}], groupby: ["carrier"]},
-    {calculate: "datum.delivered / datum.shipments", as: "success_rate"}],
+    {calculate: "datum.delivered / datum.finished", as: "success_rate"}],
     mark: "bar", encoding: {y: {field: "carrier", type: "nominal", sort: "-x"},
       x: {field: "success_rate", type: "quantitative", axis: {format: ".0%%"}},
       tooltip: [{field: "carrier"}, {field: "success_rate", format: ".1%%"}]}}),
@@ -122,6 +125,39 @@ def lines_of_code() -> None:
         print(f"  {group}: {sum(count(p) for p in paths):,} lines")
 
 
+PRODUCT_CHANGES = [{"category": ["electronics"]}, {"store": ["old store"]},
+                   {"category": ["furniture", "jewelery"]}, {}, {"store": ["new store"]}] * 3
+
+SCATTER_JS = """(() => {
+  const changes = %s, page = [], panel = [], opt = Object.assign({}, DS.state().opt,
+    {level: 'products'});
+  const find = document.getElementById('find-product');
+  for (const change of changes) {
+    const state = {from: 0, to: DS.months.length - 1, opt: opt};
+    for (const [key, values] of Object.entries(change)) { state[key] = new Set(values); }
+    let start = performance.now();
+    DS.setState(state);
+    page.push(performance.now() - start);
+    start = performance.now();
+    find.dispatchEvent(new Event('input'));  // redraws the scatter panel alone
+    panel.push(performance.now() - start);
+  }
+  return [page, panel, DS.rowsOf('ratings').length, document.querySelectorAll('*').length];
+})()"""
+
+
+def scatter_ms(browser: Browser, url: str) -> None:
+    page = browser.open(url, width=1440)
+    try:
+        whole, panel, points, nodes = page.evaluate(SCATTER_JS % json.dumps(PRODUCT_CHANGES))
+    finally:
+        page.close()
+    print(f"  Products, rating scatter at product level ({points:,} points after the last "
+          f"change, {nodes:,} DOM nodes): redraw of the whole page median "
+          f"{statistics.median(whole):.1f} ms, max {max(whole):.1f} ms; of the scatter panel "
+          f"alone median {statistics.median(panel):.1f} ms, max {max(panel):.1f} ms")
+
+
 def redraw_ms(browser: Browser, url: str) -> list[float]:
     page = browser.open(url, width=1440)
     try:
@@ -170,6 +206,7 @@ def main() -> None:
         times = redraw_ms(browser, (site / "fulfillment.html").as_uri())
         print(f"  hand-written redraw of the whole Fulfillment page: median "
               f"{statistics.median(times):.1f} ms, max {max(times):.1f} ms")
+        scatter_ms(browser, (site / "products.html").as_uri())
         python = os.environ.get("VL_PYTHON", sys.executable)
         try:
             vega(browser, site, python)

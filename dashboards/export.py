@@ -5,6 +5,13 @@ no Python per row). Other targets stream: ``fetchmany(settings.batch_size)`` bat
 straight into the CSV writer or a ``pyarrow.parquet.ParquetWriter``, so memory stays flat
 however big a table is. Parquet keeps the column types (decimal, date, timestamp, bool), so
 an empty table still gets a typed schema.
+
+CSV files are opened by spreadsheets, which run a cell starting with ``=``, ``+``, ``-``,
+``@``, tab or carriage return as a formula, and the marts hold text customers typed
+(reviews, names, emails). Both CSV paths prefix such text cells with ``'`` (OWASP's
+CSV-injection rule); numbers are written as numbers. Parquet keeps every value as it is
+(typed columns, no formulas): the format to use for untrusted text. Export files are
+readable by their owner and group only, since they hold customers' personal data.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from deltastore.db import connect
 from deltastore.errors import ConfigError, TransientError
 from deltastore.files import write_atomically
 from deltastore.settings import Settings
-from deltastore.sql_names import qualified
+from deltastore.sql_names import qualified, quote
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,11 @@ _PYTHON_TYPES: dict[type, pa.DataType] = {
     bytes: pa.binary(), bytearray: pa.binary(),
 }
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Owner reads and writes, group reads, others nothing: exports hold personal data.
+EXPORT_MODE = 0o640
 
 
 def default_out_dir(settings: Settings) -> Path:
@@ -90,8 +102,9 @@ def export_marts(settings: Settings, fmt: str, out_dir: Path | None = None) -> d
     counts: dict[str, int] = {}
     try:
         cursor = connection.cursor()
-        cursor.execute("select table_name from information_schema.tables "
-                       "where table_schema = ? order by table_name", [SCHEMA])
+        # Upper case: a case-sensitive SQL Server database resolves these names as written.
+        cursor.execute("select TABLE_NAME from INFORMATION_SCHEMA.TABLES "
+                       "where TABLE_SCHEMA = ? order by TABLE_NAME", [SCHEMA])
         tables = [row[0] for row in cursor.fetchall()]
         if not tables:
             raise ConfigError(f"the sync target `{url}` has no tables in schema `{SCHEMA}`; "
@@ -127,8 +140,8 @@ def _export_table(cursor: Any, kind: str, table: str, fmt: str, path: Path,
         writer = _write_csv if fmt == "csv" else _write_parquet
         return writer(cursor, cursor.description, temporary, batch_size)
 
-    # A BI tool never reads half a file.
-    return write_atomically(path, write)
+    # A BI tool never reads half a file; only the owner and group read personal data.
+    return write_atomically(path, write, mode=EXPORT_MODE)
 
 
 def _copy_duckdb(cursor: Any, source: str, fmt: str, path: Path) -> int:
@@ -136,20 +149,44 @@ def _copy_duckdb(cursor: Any, source: str, fmt: str, path: Path) -> int:
     options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
     literal = str(path).replace("'", "''")
     try:
-        row = cursor.execute(f"COPY (SELECT * FROM {source}) TO '{literal}' ({options})"
-                             ).fetchone()
+        columns = _safe_columns(cursor, source) if fmt == "csv" else "*"
+        row = cursor.execute(f"COPY (SELECT {columns} FROM {source}) TO '{literal}' "
+                             f"({options})").fetchone()
     except Exception as exc:
         raise TransientError(f"cannot export `{source}`: {exc}") from None
     return int(row[0]) if row else 0
+
+
+def _safe_columns(cursor: Any, source: str) -> str:
+    """The select list for DuckDB's CSV COPY: text columns neutralised as ``neutralise``
+    does, every other column as it is."""
+    cursor.execute(f"DESCRIBE SELECT * FROM {source}")
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
+    out = []
+    for name, kind, *_ in cursor.fetchall():
+        column = quote("duckdb", name)
+        if str(kind).upper() == "VARCHAR":
+            out.append(f"CASE WHEN left({column}, 1) IN ({starts}) THEN chr(39) || {column} "
+                       f"ELSE {column} END AS {column}")
+        else:
+            out.append(column)
+    return ", ".join(out)
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write_csv(cursor: Any, description: Any, path: Path, batch_size: int) -> int:
     rows = 0
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow([column[0] for column in description])
+        writer.writerow([neutralise(column[0]) for column in description])
         for batch in _batches(cursor, batch_size):
-            writer.writerows(batch)
+            writer.writerows([[neutralise(value) for value in row] for row in batch])
             rows += len(batch)
     return rows
 

@@ -28,13 +28,20 @@ def months(rows: Iterable[dict[str, Any]], column: str) -> list[str]:
     return out
 
 
-def store_filter() -> Filter:
-    return Filter("store", "Store", STORES)
+def store_filter(rows: Iterable[dict[str, Any]] | None = None,
+                 column: str = "source_store") -> Filter | None:
+    """The store filter, offering the stores that have rows; None when only one has (a
+    choice of one store filters nothing, and the other would empty the page)."""
+    if rows is None:
+        return Filter("store", "Store", STORES)
+    found = {row[column] for row in rows}
+    options = tuple((value, name) for value, name in STORES if value in found)
+    return Filter("store", "Store", options) if len(options) > 1 else None
 
 
 def values_filter(key: str, label: str, rows: Iterable[dict[str, Any]], column: str,
                   order: tuple[str, ...] = (), labels: dict[str, str] | None = None,
-                  missing: str = "") -> Filter:
+                  missing: str = "", codes: bool = False) -> Filter:
     """A filter offering every value found (known ones in ``order`` first); NULL becomes
     '' and shows as ``missing``."""
     found = {row[column] for row in rows}
@@ -43,7 +50,17 @@ def values_filter(key: str, label: str, rows: Iterable[dict[str, Any]], column: 
     options: list[tuple[str, str]] = [(v, (labels or {}).get(v) or v) for v in names]
     if None in found:
         options.append(("", missing))
-    return Filter(key, label, tuple(options))
+    return Filter(key, label, tuple(options), codes)
+
+
+def state_filter(rows: Iterable[dict[str, Any]], column: str = "state_code",
+                 missing: str = "No state on record") -> Filter:
+    """US states by name, each beside its code, in name order."""
+    rows = list(rows)
+    found = {row[column] for row in rows if row[column] is not None}
+    order = tuple(sorted(found, key=lambda code: STATE_NAMES.get(code, code)))
+    return values_filter("state", "State", rows, column, order, STATE_NAMES, missing,
+                         codes=True)
 
 
 def map_extra() -> dict[str, Any]:

@@ -21,7 +21,7 @@ SCHEMA = "analytics"
 KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     "kpi_pipeline_run": (
         ("run_date", "date"), ("built_at", "timestamp"), ("first_order_date", "date"),
-        ("last_order_date", "date"), ("last_loaded_at", "timestamp"),
+        ("last_order_date", "date"), ("last_loaded_at", "timestamp"), ("on_time_days", "int"),
     ),
     "kpi_customer_summary": (
         ("customers", "int"), ("ordering_customers", "int"), ("orders", "int"),
@@ -59,7 +59,7 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("average_rating", "float"), ("review_count", "int"), ("is_low_rating", "bool"),
     ),
     "kpi_carrier_performance": (
-        ("carrier", "text"), ("shipments", "int"), ("delivered", "int"),
+        ("carrier", "text"), ("shipments", "int"), ("finished", "int"), ("delivered", "int"),
         ("success_rate", "float"), ("avg_delivery_days", "float"),
         ("on_time_delivered", "int"), ("on_time_rate", "float"), ("is_best_carrier", "bool"),
     ),
@@ -73,6 +73,10 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("order_month", "date"), ("source_store", "text"), ("segment", "text"),
         ("state_code", "text"), ("orders", "int"), ("revenue", "money"),
         ("new_customers", "int"),
+    ),
+    "kpi_active_customers": (
+        ("order_month", "date"), ("previous_order_month", "date"), ("source_store", "text"),
+        ("segment", "text"), ("state_code", "text"), ("customers", "int"),
     ),
     "kpi_cohort_activity": (
         ("cohort_month", "date"), ("months_since_first_order", "int"), ("source_store", "text"),
@@ -94,7 +98,8 @@ KPI_MARTS: dict[str, tuple[tuple[str, str], ...]] = {
     "kpi_shipment_activity": (
         ("shipment_month", "date"), ("source_store", "text"), ("state_code", "text"),
         ("carrier", "text"), ("shipment_status", "text"), ("shipments", "int"),
-        ("delivered", "int"), ("total_delivery_days", "int"), ("on_time_delivered", "int"),
+        ("finished", "int"), ("delivered", "int"), ("total_delivery_days", "int"),
+        ("on_time_delivered", "int"),
     ),
 }
 
@@ -136,7 +141,8 @@ def read_marts(url: DatabaseURL) -> Marts:
 
 def _analytics_tables(cursor: Any) -> list[str]:
     cursor.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+        # Upper case: a case-sensitive SQL Server database resolves these names as written.
+        "select TABLE_NAME from INFORMATION_SCHEMA.TABLES where TABLE_SCHEMA = ?", [SCHEMA]
     )
     return [row[0] for row in cursor.fetchall()]
 

@@ -93,10 +93,10 @@ def connect(url: DatabaseURL, *, read_only: bool = False, autocommit: bool = Fal
         connection_string, options = odbc_connect_args(url)
         try:
             return pyodbc.connect(connection_string, autocommit=autocommit, **options)
-        except pyodbc.InterfaceError as exc:
-            # Driver missing or a bad keyword: retrying won't help.
-            raise ConfigError(f"cannot connect to `{url}`: {exc.args[-1]}") from None
         except pyodbc.Error as exc:
+            # By number and state, whatever pyodbc's class: a login refused during an
+            # Azure SQL failover (InterfaceError, 28000) is worth a retry, a driver that
+            # is missing (01000/IM002) or a string it refuses (08001) is not.
             raise classify(exc, f"connecting to `{url}`") from None
     raise ConfigError(f"unsupported database `{url}`")
 

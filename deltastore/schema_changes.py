@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from deltastore import duckdb_errors, mssql_errors
 from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.schemas import SCHEMA_CHANGES, SOURCE_COLUMNS
@@ -126,11 +127,22 @@ def found_since(url: DatabaseURL, since: dt.datetime | None = None, read_only: b
 
 
 def _read_warehouse(url: DatabaseURL, read: Callable[[Any], T], read_only: bool) -> T | None:
+    """``read`` on a connection of its own; a driver's error becomes the error of its kind."""
     if url.path is not None and not url.path.exists():
         return None
     connection = connect(url, read_only=read_only)
     try:
         return read(connection) if has_tables(connection) else None
+    except Exception as exc:  # each driver has its own error classes
+        what = f"reading `meta.schema_changes` in `{url}`"
+        if type(exc).__module__ == "pyodbc":
+            raise mssql_errors.classify(exc, what) from None
+        if url.kind == "duckdb":
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                raise duckdb_errors.classify(exc, what) from None
+        raise
     finally:
         connection.close()
 

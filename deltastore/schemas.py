@@ -152,6 +152,18 @@ SOURCE_COLUMNS = Table(META, "source_columns", (
 # The bookkeeping tables every extract writes to.
 EXTRACT_META_TABLES: tuple[Table, ...] = (LOAD_STATE, REJECTS, SCHEMA_CHANGES, SOURCE_COLUMNS)
 
+# Free text without a length bound: descriptions, reviews, addresses, and the rejected
+# records kept whole. SQL Server stores these as NVARCHAR(MAX); any other text column as
+# NVARCHAR(4000), where a longer value is a data error naming the row.
+FREE_TEXT: frozenset[tuple[str, str, str]] = frozenset({
+    (NEW_STORE, "products", "title"), (NEW_STORE, "products", "description"),
+    (NEW_STORE, "products", "image"), (NEW_STORE, "users", "street"),
+    (OLD_STORE, "customers", "address"), (OLD_STORE, "suppliers", "address"),
+    (OLD_STORE, "products", "product_name"), (OLD_STORE, "reviews", "review_text"),
+    (META, "rejects", "reason"), (META, "rejects", "payload"),
+    (META, "schema_changes", "detail"),  # names every column of the table
+})
+
 
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""

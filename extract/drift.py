@@ -45,6 +45,7 @@ from deltastore.schema_changes import (
     RETYPED,
     STOPPED,
     SchemaChange,
+    SchemaHistory,
     warehouse_history,
 )
 from deltastore.schemas import LOAD_COLUMNS, OLD_STORE_TABLES, Table
@@ -280,13 +281,14 @@ def stop_error(source: str, changes: Sequence[SchemaChange]) -> DataError:
     lines = [f"{what} no longer matches its contract ({contract}); nothing was loaded "
              f"from it:"]
     lines += [f"- `{c.table}` {'field' if source == STORE_API else 'column'} `{c.column}`: "
-              + _stop_text(c) for c in stopping]
+              + stop_text(c) for c in stopping]
     lines.append("Fix the source, or change the contract and the staging model to match; "
                  "then rerun (docs/operations.md, \"Schema changes\").")
     return DataError("\n".join(lines))
 
 
-def _stop_text(c: SchemaChange) -> str:
+def stop_text(c: SchemaChange) -> str:
+    """Why a change stops its source, after the column's name."""
     if c.change == ADDED:
         return f"new ({c.new_type}), and {c.detail}"
     if c.change == MISSING and c.source == LEGACY_DB:
@@ -298,11 +300,25 @@ def _stop_text(c: SchemaChange) -> str:
 
 # --- without loading (deltastore doctor) ------------------------------------------------
 
+def legacy_plans(settings: Settings, live: Mapping[str, Sequence[SourceColumn]],
+                 history: SchemaHistory, tables: Sequence[Table] = OLD_STORE_TABLES,
+                 ) -> list[tuple[Table, list[SchemaChange]]]:
+    """Per table, what the next legacy extract would do with these live columns: every
+    change that would stop it, and the others it would report (not recorded before)."""
+    found = []
+    for table in tables:
+        plan = plan_legacy_table(table, live[table.name], history.seen.get(table.qualified_name),
+                                 settings.schema_changes, settings.legacy_db_url.kind)
+        found.append((table, [c for c in plan.changes
+                              if c.stops or c.key not in history.recorded]))
+    return found
+
+
 def legacy_drift(settings: Settings,
                  tables: Sequence[Table] = OLD_STORE_TABLES) -> list[SchemaChange]:
     """What the next legacy extract would find, read from the catalogs without loading
-    anything: the changes it would report (those recorded before are left out) and every
-    one that would stop it (``SchemaChange.stops``), each with ``line()`` to print.
+    anything: the changes it would report and every one that would stop it
+    (``SchemaChange.stops``), each with ``line()`` to print.
 
     A missing table raises ConfigError; an unreachable database the error of its kind."""
     from deltastore.extract.sources.legacy_db import LegacyReader
@@ -311,8 +327,4 @@ def legacy_drift(settings: Settings,
                       settings.legacy_db_schema) as reader:
         live = reader.catalog(tables)
     history = warehouse_history(settings.warehouse_url, LEGACY_DB)
-    found = [c for t in tables
-             for c in plan_legacy_table(t, live[t.name], history.seen.get(t.qualified_name),
-                                        settings.schema_changes,
-                                        settings.legacy_db_url.kind).changes]
-    return [c for c in found if c.stops or c.key not in history.recorded]
+    return [c for _, changes in legacy_plans(settings, live, history, tables) for c in changes]

@@ -63,6 +63,7 @@ from deltastore.sql_names import qualified
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import table_copy
 from deltastore.sync.gate import check_build_gate
+from deltastore.sync.preflight import require_grants
 from deltastore.sync.statements import (
     MART_SCHEMA,
     OLD_SUFFIX,
@@ -123,6 +124,12 @@ def sync_marts(settings: Settings, force: bool = False, run_results_path: Path |
         source.kind == "duckdb" and target.kind == "duckdb")
     if not use_batches and not (source.kind == "duckdb" and target.kind == "duckdb"):
         raise ConfigError("the in-DuckDB copy needs a DuckDB warehouse and a DuckDB sync target")
+    if target.kind == "mssql":
+        # Every permission the statements below need, before any of them runs: a missing
+        # GRANT is exit 2 with the statement that fixes it (sync/grants.py).
+        call_with_retries(lambda: require_grants(target),
+                          what=f"checking the grants on `{target}`", policy=CONNECT_RETRY,
+                          retryable=is_transient, notify=echo, sleep=sleep)
     echo(f"sync: `{source}` schema `{MART_SCHEMA}` -> `{target}`")
     started = time.perf_counter()
     try:

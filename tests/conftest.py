@@ -10,9 +10,20 @@ must turn CI red, not quietly shrink the suite.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from prerequisites import chromium_missing, missing_library, odbc_missing
+from prerequisites import (
+    chromium_missing,
+    missing_library,
+    msodbcsql_driver,
+    msodbcsql_missing,
+    odbc_missing,
+)
+
+if TYPE_CHECKING:
+    from demo_run import DemoRun
 
 OUTSIDE_REPO = "(outside the repository)"
 OUTSIDE_MARKERS = ("kind", "mssql")
@@ -133,21 +144,89 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def odbc(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> object:
-    """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s managed identity
-    credential by a stand-in (tests/odbc_recorder.py); sockets limited to loopback."""
-    if reason := odbc_missing():
-        pytest.skip(reason)  # CI=true turns this into a failure (pytest_runtest_makereport)
+def fake_azure_identity(monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> None:
+    """``azure.identity``'s managed identity and default credentials replaced by stand-ins
+    (tests/odbc_recorder.py), with every token cache of this process emptied; sockets
+    limited to loopback."""
     import azure.identity
-    import pyodbc
-    from odbc_recorder import FakeManagedIdentityCredential, OdbcRecorder
+    from odbc_recorder import FakeDefaultAzureCredential, FakeManagedIdentityCredential
 
     from deltastore import entra
 
-    recorder = OdbcRecorder()
-    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
     monkeypatch.setattr(azure.identity, "ManagedIdentityCredential",
                         FakeManagedIdentityCredential)
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeDefaultAzureCredential)
     FakeManagedIdentityCredential.reset()
+    FakeDefaultAzureCredential.reset()
     monkeypatch.setattr(entra, "_credentials", {})
+    _forget_dbt_sqlserver_tokens()
+
+
+@pytest.fixture
+def odbc(monkeypatch: pytest.MonkeyPatch, fake_azure_identity: None) -> object:
+    """``pyodbc.connect`` replaced by a recorder and ``azure.identity``'s credentials by
+    stand-ins (tests/odbc_recorder.py); sockets limited to loopback."""
+    if reason := odbc_missing():
+        pytest.skip(reason)  # CI=true turns this into a failure (pytest_runtest_makereport)
+    import pyodbc
+    from odbc_recorder import OdbcRecorder
+
+    recorder = OdbcRecorder()
+    monkeypatch.setattr(pyodbc, "connect", recorder.connect)
     return recorder
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """The demo exactly as a new user runs it (real generators, demo store on loopback, dbt,
+    sync, dashboards): the shapes of the demo data and the dashboards over it are tested
+    on this one run."""
+    from demo_run import DemoRun
+
+    from deltastore.settings import Settings
+    from deltastore.workflows.demo import run_demo
+
+    data_dir = tmp_path_factory.mktemp("demo-scale-1")
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir)})
+    run_demo(settings, scale=1, echo=lambda _line: None)
+    assert settings.sync_target_url.path is not None
+    yield DemoRun(data_dir, settings.sync_target_url.path, data_dir / "dashboards")
+
+
+def _forget_dbt_sqlserver_tokens() -> None:
+    """dbt-sqlserver caches tokens for the process (sqlserver_runtime.py); each test starts
+    with none, so the fake credential's tokens are the ones the test sees."""
+    try:
+        from dbt.adapters.sqlserver.sqlserver_runtime import _RUNTIME_STATE
+    except ImportError:  # pragma: no cover - dbt-sqlserver is a dependency
+        return
+    _RUNTIME_STATE.reset_access_token_cache()
+
+
+@pytest.fixture
+def real_driver(monkeypatch: pytest.MonkeyPatch, fake_azure_identity: None) -> object:
+    """Microsoft's real ODBC Driver 18 (PyPI's `mssql-python-odbc`, a dev dependency) behind
+    the real ``pyodbc.connect``, which is only watched: each failed call is recorded as
+    ``DriverCall`` (tests/odbc_recorder.py). Point URLs at ``closed_port`` with
+    ``driver=<RealDriver.path>`` and ``login_timeout=1``."""
+    # Under CI=true these skips fail the test (pytest_runtest_makereport).
+    if reason := odbc_missing() or msodbcsql_missing():
+        pytest.skip(reason)
+    import pyodbc
+    from odbc_recorder import RealDriver
+
+    path = msodbcsql_driver()
+    assert path is not None
+    driver = RealDriver(path, pyodbc.connect)
+    monkeypatch.setattr(pyodbc, "connect", driver.connect)
+    return driver
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -12,13 +12,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake-token-for-tests.c2lnbmF0dXJl"
+# A token shaped as Entra issues them (header.claims.signature, base64url), with the claims a
+# managed identity's Azure SQL token carries; the signature is not one.
+IDENTITY_CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+IDENTITY_RESOURCE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/"
+                     "deltastore/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+                     "deltastore-pipeline")
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + base64.urlsafe_b64encode(json.dumps({
+    "aud": "https://database.windows.net/", "appid": IDENTITY_CLIENT_ID,
+    "oid": "9a8b7c6d-0000-4000-8000-123456789abc", "xms_mirid": IDENTITY_RESOURCE,
+}).encode()).decode().rstrip("=") + ".c2lnbmF0dXJl"
 TOKEN_EXPIRES_ON = int(time.time()) + 3600
 
 
@@ -43,6 +54,9 @@ class OdbcRecorder:
     # rows answered to statements containing the key
     answers: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     converters: dict[int, Any] = field(default_factory=dict)
+    # errors raised by statements containing the key (the driver's exact form, built with
+    # ``pyodbc_error``)
+    failures: dict[str, BaseException] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def connect(self, connection_string: str, **kwargs: Any) -> RecordedConnection:
@@ -60,7 +74,11 @@ class OdbcRecorder:
             self.executed.append((sql, params, inputsizes))
 
     def answer(self, sql: str) -> list[tuple[Any, ...]] | None:
-        """Rows for a query (None: a statement without a result set)."""
+        """Rows for a query (None: a statement without a result set); raises the failure
+        scripted for it."""
+        for key, error in self.failures.items():
+            if key in sql:
+                raise error
         if sql.strip().lower().startswith("select 1"):
             return [(1,)]
         found = None
@@ -143,10 +161,13 @@ class RecordedConnection:
 
 
 class FakeManagedIdentityCredential:
-    """Built like the real one (keyword-only ``client_id``); every instance is recorded."""
+    """Built like the real one (keyword-only ``client_id``); every instance is recorded.
+    Tokens are azure-core's own objects: ``AccessToken`` from ``get_token``,
+    ``AccessTokenInfo`` from ``get_token_info``."""
 
     built: list[dict[str, Any]] = []
     scopes: list[tuple[str, ...]] = []
+    expires_on: int | None = None  # None: TOKEN_EXPIRES_ON
 
     def __init__(self, *, client_id: str | None = None, **kwargs: Any) -> None:
         FakeManagedIdentityCredential.built.append({"client_id": client_id, **kwargs})
@@ -155,11 +176,60 @@ class FakeManagedIdentityCredential:
         from azure.core.credentials import AccessToken
 
         FakeManagedIdentityCredential.scopes.append(scopes)
-        return AccessToken(TOKEN, TOKEN_EXPIRES_ON)
+        return AccessToken(TOKEN, self.expires_on or TOKEN_EXPIRES_ON)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+
+        FakeManagedIdentityCredential.scopes.append(scopes)
+        return AccessTokenInfo(TOKEN, self.expires_on or TOKEN_EXPIRES_ON,
+                               refresh_on=(self.expires_on or TOKEN_EXPIRES_ON) - 1800)
 
     @classmethod
     def reset(cls) -> None:
-        cls.built, cls.scopes = [], []
+        cls.built, cls.scopes, cls.expires_on = [], [], None
+
+
+class FakeDefaultAzureCredential:
+    """Stands in for ``azure.identity.DefaultAzureCredential``, which dbt-sqlserver's `auto`
+    mode builds with no arguments for every token it fetches (sqlserver_auth.py
+    ``get_auto_access_token``: ``DefaultAzureCredential().get_token(scope, timeout=…)``).
+    Records the environment variables that steer the real one at the moment it is built,
+    and the keyword arguments of each ``get_token``; tokens live ``lifetime`` seconds."""
+
+    built: list[dict[str, str | None]] = []
+    requests: list[dict[str, Any]] = []
+    lifetime = 3600
+    STEERING = ("AZURE_TOKEN_CREDENTIALS", "AZURE_CLIENT_ID")
+
+    def __init__(self, **kwargs: Any) -> None:
+        import os
+
+        assert not kwargs, kwargs
+        FakeDefaultAzureCredential.built.append(
+            {name: os.environ.get(name) for name in self.STEERING})
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        FakeDefaultAzureCredential.requests.append({"scopes": scopes, **kwargs})
+        number = len(FakeDefaultAzureCredential.requests)
+        return AccessToken(f"{TOKEN}.{number}", int(time.time()) + self.lifetime)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.built, cls.requests, cls.lifetime = [], [], 3600
+
+
+def pyodbc_error(cls_name: str, state: str, text: str, number: int,
+                 function: str = "SQLExecDirectW") -> BaseException:
+    """A driver error as pyodbc raises it on Linux (src/errors.cpp, GetErrorFromHandle: the
+    first diagnostic record only): ``cls(state, "[state] text (number) (function)")``."""
+    import pyodbc
+
+    cls = getattr(pyodbc, cls_name)
+    return cls(state, f"[{state}] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"
+                      f"{text} ({number}) ({function})")
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
@@ -190,3 +260,27 @@ def parse_connection_string(text: str) -> dict[str, str]:
         assert i == len(text) or text[i] == ";", f"junk after `{key}` at {i} in a value"
         i += 1
     return pairs
+
+
+@dataclass
+class DriverCall:
+    connection_string: str
+    kwargs: dict[str, Any]
+    error: BaseException
+
+
+@dataclass
+class RealDriver:
+    """The real ``pyodbc.connect`` with Microsoft's Driver 18, watched: every call that
+    raised is kept with the exact error pyodbc built from the driver's diagnostics."""
+
+    path: Any
+    real_connect: Any
+    calls: list[DriverCall] = field(default_factory=list)
+
+    def connect(self, connection_string: str, **kwargs: Any) -> Any:
+        try:
+            return self.real_connect(connection_string, **kwargs)
+        except Exception as exc:
+            self.calls.append(DriverCall(connection_string, kwargs, exc))
+            raise

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import ModuleType
 
 # Shared library (as the loader names it in its error) -> the Debian package that ships it.
-DEBIAN_PACKAGES = {"libodbc.so": "unixodbc", "libtdsodbc.so": "tdsodbc"}
+DEBIAN_PACKAGES = {"libodbc.so": "unixodbc", "libgssapi_krb5.so": "libgssapi-krb5-2",
+                   "libkrb5.so": "libkrb5-3", "libltdl.so": "libltdl7"}
 
 _MISSING_LIBRARY = re.compile(r"(lib[\w+-]+\.so)(?:\.\d+)*: cannot open shared object file")
 
@@ -57,3 +58,43 @@ def chromium_missing() -> str | None:
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
         return None
     return "needs headless Chromium: apt-get install chromium (.ci/run installs it)"
+
+
+# Where PyPI's `mssql-python-odbc` wheel (a dev dependency) keeps Microsoft's ODBC Driver 18
+# for Debian and Ubuntu. The library must stay in place: it reads its messages from
+# ../share/resources/en_US/msodbcsqlr18.rll next to that folder (copied alone, it fails in
+# SQLAllocHandle with IM004), and links libodbcinst.so.2 (shipped beside it), Kerberos'
+# libkrb5.so.3 / libgssapi_krb5.so.2 and libltdl.so.7 (Debian libgssapi-krb5-2, libltdl7).
+# The wheel exists for Linux x86_64 and aarch64 only (the dev extra installs it there).
+MSODBCSQL_GLOB = "libs/linux/debian_ubuntu/{arch}/lib/libmsodbcsql-18.*.so*"
+_WHEEL_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
+
+
+def msodbcsql_driver() -> Path | None:
+    """The real Driver 18 library from the `mssql-python-odbc` wheel, or None."""
+    import platform
+
+    try:
+        import mssql_python_odbc
+    except ImportError:
+        return None
+    arch = _WHEEL_ARCH.get(platform.machine(), platform.machine())
+    found = sorted(Path(mssql_python_odbc.__file__).parent.glob(MSODBCSQL_GLOB.format(
+        arch=arch)))
+    return found[-1] if found else None
+
+
+def msodbcsql_missing() -> str | None:
+    """Why the wheel's driver cannot load here (the wheel, or a Debian library it links),
+    or None when it can."""
+    import ctypes
+
+    path = msodbcsql_driver()
+    if path is None:
+        return ("needs the `mssql-python-odbc` wheel (a dev dependency on Linux x86_64 and "
+                "aarch64): pip install -e '.[dev]'")
+    try:
+        ctypes.CDLL(str(path))
+    except OSError as exc:
+        return missing_library(str(exc)) or f"cannot load {path.name}: {exc}"
+    return None

@@ -204,8 +204,9 @@ def node_input_sizes() -> list[tuple[int, int, int]]:
 
 
 def table_exists_sql() -> str:
-    return ("SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?")
+    # Upper case: in a case-sensitive SQL Server database the view's name is, too.
+    return ("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")
 
 
 # --- reading and writing ------------------------------------------------------------------
@@ -263,6 +264,10 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                 cursor.fast_executemany = True  # one round trip, not one per node
                 cursor.setinputsizes(node_input_sizes())
             cursor.executemany(insert_values_sql(kind, DBT_BUILD_NODES), node_rows)
+            if kind == "mssql":
+                # pyodbc keeps input sizes on the cursor until reset: the project rows
+                # below would be bound as the node rows were (recorded_at as text).
+                cursor.setinputsizes(None)
         if project:
             project_nodes = qualified(kind, DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name)
             cursor.execute(f"DELETE FROM {project_nodes}")

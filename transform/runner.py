@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DEFAULT_ODBC_DRIVER
-from deltastore.entra import managed_identity_token
+from deltastore.entra import dbt_credential_environment, managed_identity_token
 from deltastore.errors import ConfigError, DataError, TransientError
+from deltastore.mssql_errors import message_class
 from deltastore.settings import Settings
 from deltastore.transform.manifest import dbt_layers
 
@@ -36,7 +37,6 @@ Echo = Callable[[str], None]
 
 # dbt scrubs the values of variables named DBT_ENV_SECRET_* from its logs and artifacts.
 SECRET_PASSWORD = "DBT_ENV_SECRET_DELTASTORE_WAREHOUSE_PASSWORD"
-SECRET_ACCESS_TOKEN = "DBT_ENV_SECRET_DELTASTORE_WAREHOUSE_ACCESS_TOKEN"
 
 # Commands run_dbt accepts, with the options each of them understands.
 _SELECTABLE = {"build", "run", "test", "snapshot", "seed", "source freshness", "compile",
@@ -129,14 +129,36 @@ class DbtRun:
                             "columns and types of the data contract in the model's yml; "
                             f"fix the model or the contract ({where})")
         if errors:
-            raise TransientError(f"dbt {self.command}: {len(errors)} node(s) errored: "
-                                 f"{_names(errors)}; {where}")
+            cls = _errors_class(errors)
+            reasons: dict[type[Exception], str] = {
+                ConfigError: "SQL Server refused them (not retried: fix the permission or "
+                             "the SQL it names)",
+                DataError: "the data broke a constraint or a conversion"}
+            why = reasons.get(cls)
+            raise cls(f"dbt {self.command}: {len(errors)} node(s) errored: {_names(errors)}"
+                      + (f"; {why}: {_first_error(errors)}" if why else "") + f"; {where}")
         if data_failures:
             raise DataError(
                 f"dbt {self.command}: {len(data_failures)} test(s) failed: "
                 f"{_names(data_failures)}; fix the data or the test ({where})"
             )
         raise TransientError(f"dbt {self.command} failed; {where}")
+
+
+def _errors_class(errors: Sequence[NodeResult]) -> type[Exception]:
+    """Exit 1 (retried) unless every errored node quotes a SQL Server error that a retry
+    cannot fix (dbt-sqlserver puts the driver's message in the node's): then exit 2, or 3
+    when each is a data error (review MINOR 6: a permission error was retried like a
+    deadlock)."""
+    classes = {message_class(n.message) for n in errors}
+    if classes & {None, TransientError}:
+        return TransientError
+    return ConfigError if ConfigError in classes else DataError
+
+
+def _first_error(errors: Sequence[NodeResult]) -> str:
+    node = errors[0]
+    return f"`{node.name}`: {' '.join(node.message.split())[:300]}"
 
 
 def _names(nodes: Sequence[NodeResult], limit: int = 10) -> str:
@@ -170,10 +192,15 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     - ``sql``: profile ``sql`` with user and password -> ``UID={…};PWD={…}``;
     - ``ActiveDirectoryServicePrincipal``: ``client_id``/``client_secret`` -> the driver's own
       ``Authentication=ActiveDirectoryServicePrincipal;UID={id};PWD={secret}``, no token;
-    - ``ActiveDirectoryMsi``: a token from ``deltastore.entra`` (the same one extract and sync
-      use), given as ``ActiveDirectoryAccessToken``, the adapter's only mode that sends a
-      token without an ``Authentication`` keyword and honours a user-assigned identity.
-      (Its ``ActiveDirectoryMsi`` mode would send both, and drop the identity's id.)
+    - ``ActiveDirectoryMsi``: the adapter's ``auto`` mode, which fetches a token for each
+      login from azure-identity's DefaultAzureCredential and fetches a new one when less
+      than 300 s remain, so a build of any length never logs in with an expired token;
+      ``deltastore.entra.dbt_credential_environment`` narrows that chain to the identity
+      extract and sync use. The connection string has no ``Authentication``, ``UID`` or
+      ``PWD`` next to the token (sqlserver_backend.py adds them for ``ActiveDirectory*``
+      labels only). Its ``ActiveDirectoryMsi`` mode would send both (refused by the driver:
+      FA005), and ``ActiveDirectoryAccessToken`` sends one token for the whole build.
+      A token is fetched here first, so a missing identity fails before dbt starts.
     Secrets go in ``DBT_ENV_SECRET_*`` variables, which dbt scrubs from its logs; they are
     set in this process's environment only while dbt runs, never passed as arguments.
     """
@@ -208,11 +235,9 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
     auth = url.authentication
     if auth == AUTH_MSI:
-        token = managed_identity_token(url.user)
-        env |= {"DELTASTORE_DBT_MSSQL_AUTHENTICATION": "ActiveDirectoryAccessToken",
-                "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON": str(token.expires_on),
-                SECRET_ACCESS_TOKEN: token.token}
-        return env
+        managed_identity_token(url.user)  # no identity: stop here, with the reason
+        env["DELTASTORE_DBT_MSSQL_AUTHENTICATION"] = "auto"
+        return env | dbt_credential_environment(url.user)
     if not url.user or not url.password:
         url.odbc_connection_string()  # raises the error that says what is missing
     assert url.user and url.password
@@ -360,10 +385,7 @@ def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
     project = settings.dbt_project_dir
     files = sorted((str(p.relative_to(project)), p.stat().st_mtime_ns, p.stat().st_size)
                    for p in project_files(project))
-    # A managed identity's token changes between runs but not what parsing gives.
-    parse_env = {k: v for k, v in environment.items()
-                 if k not in (SECRET_ACCESS_TOKEN, "DELTASTORE_DBT_MSSQL_TOKEN_EXPIRES_ON")}
-    fingerprint = json.dumps([argv, sorted(parse_env.items()), files])
+    fingerprint = json.dumps([argv, sorted(environment.items()), files])
     key = hashlib.sha256(fingerprint.encode()).hexdigest()  # keys hold no secret in clear
     if key not in _MANIFESTS:
         outcome = dbtRunner().invoke(argv)

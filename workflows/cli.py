@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "deltastore.workflows.commands.extract",        # extract
     "deltastore.workflows.commands.dbt",            # build, freshness, slo, docs
     "deltastore.workflows.commands.sync",           # sync
+    "deltastore.workflows.commands.doctor",         # doctor
     "deltastore.workflows.commands.run",            # run, demo
     "deltastore.workflows.commands.argo",           # workflows render|submit|status
     "deltastore.workflows.commands.dashboards",     # dashboards, export

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DataError, DeltaStoreError, TransientError
-from deltastore.extract.demo import DEMO_END_DATE
+from deltastore.extract.demo import DEMO_END_DATE, GENERATOR_VERSION
 from deltastore.settings import Settings
 from deltastore.sync import published_row_counts
 from deltastore.workflows.runner import FAILED, StepResult, run_command, run_pipeline
@@ -86,15 +86,19 @@ def prepare_legacy_db(settings: Settings, scale: float, seed: int, regenerate: b
             "into a file; unset the variable or use `sqlite:///abs/path/legacy.db`"
         )
     marker = marker_path(url.path)
-    wanted = {"scale": scale, "seed": seed}
+    wanted = {"scale": scale, "seed": seed, "generator": GENERATOR_VERSION}
     if url.path.exists() and not regenerate:
         made = _read_marker(marker)
         if made is None:
             echo(f"legacy DB `{url.path}` exists (not made by the demo): keeping it")
-        elif made != wanted:
+        elif made.get("scale") != scale or made.get("seed") != seed:
             echo(f"legacy DB `{url.path}` was generated at scale {made.get('scale')} seed "
                  f"{made.get('seed')}, not scale {scale:g} seed {seed}: keeping it "
                  "(pass --regenerate to rebuild it)")
+        elif made != wanted:
+            echo(f"legacy DB `{url.path}` was made by an earlier demo generator "
+                 f"(version {made.get('generator', 1)}, now {GENERATOR_VERSION}): keeping it "
+                 "(pass --regenerate to rebuild it with this version's data)")
         else:
             echo(f"legacy DB `{url.path}` exists (scale {scale:g}, seed {seed})")
         return False
@@ -120,7 +124,8 @@ def generate_legacy(url: DatabaseURL, scale: float, seed: int) -> dict[str, int]
         marker.unlink(missing_ok=True)
     counts = generate_legacy_db(url, scale=scale, seed=seed)
     if marker is not None:
-        marker.write_text(json.dumps({"scale": scale, "seed": seed}))
+        marker.write_text(json.dumps({"scale": scale, "seed": seed,
+                                      "generator": GENERATOR_VERSION}))
     return counts
 
 

@@ -41,6 +41,9 @@ class Step:
     options: tuple[RunOption, ...] = ()
     skip_parameter: str | None = None  # workflow parameter that skips this step when "true"
     fan_out: FanOut | None = None
+    # Runs only when asked: on Argo its skip parameter defaults to "true", and `deltastore
+    # run` leaves it out unless `--only` names it.
+    opt_in: bool = False
 
     def argv(self, run_date: str = "", full_refresh: bool = False,
              dbt_select: str = "") -> list[str]:
@@ -58,9 +61,12 @@ class Step:
 
 
 PIPELINE: tuple[Step, ...] = (
-    Step("extract-store-api", ("extract", "--source", "store-api"), (), "transient",
+    # Read-only pre-flight of every endpoint (logins, tables, grants): exit 2 with the fix.
+    Step("doctor", ("doctor",), (), "never", "Pre-flight checks of every endpoint",
+         skip_parameter="skip-doctor", opt_in=True),
+    Step("extract-store-api", ("extract", "--source", "store-api"), ("doctor",), "transient",
          "Extract the web store API", ("full_refresh",)),
-    Step("extract-legacy-db", ("extract", "--source", "legacy-db"), (), "transient",
+    Step("extract-legacy-db", ("extract", "--source", "legacy-db"), ("doctor",), "transient",
          "Extract the legacy database", ("full_refresh",),
          fan_out=FanOut("--table", tuple(t.name for t in OLD_STORE_TABLES), parallelism=4)),
     Step("source-freshness", ("freshness",), ("extract-store-api", "extract-legacy-db"),

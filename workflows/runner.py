@@ -10,6 +10,7 @@ the schema changes the extracts found (``meta.schema_changes``), listed under th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -48,7 +49,7 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
     """Run ``steps`` as soon as their dependencies succeed, up to ``parallelism`` at once
     (the two extracts run side by side, as on Argo); after a failure nothing new starts.
     Prints a summary; results come in dependency order."""
-    ordered = execution_order(steps)
+    ordered = execution_order(without_opt_in(steps, only))
     selected = selected_steps(ordered, skip, only)
     date_text = run_date.isoformat() if run_date else ""
     total = len(ordered)
@@ -108,6 +109,16 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
     if changes:
         echo(changes)
     return ordered_results
+
+
+def without_opt_in(steps: tuple[Step, ...], only: Iterable[str]) -> tuple[Step, ...]:
+    """The steps of a local run: an opt-in step (the doctor) only when ``only`` names it;
+    a step that waits for one left out waits for nothing in its place."""
+    wanted = set(only)
+    left_out = {s.name for s in steps if s.opt_in and s.name not in wanted}
+    return tuple(dataclasses.replace(s, depends=tuple(d for d in s.depends
+                                                      if d not in left_out))
+                 for s in steps if s.name not in left_out)
 
 
 def selected_steps(ordered: list[Step], skip: Iterable[str],

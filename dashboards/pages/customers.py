@@ -1,7 +1,8 @@
-"""Customer Analysis: order value, where customers live, revenue trend, segments, retention.
+"""Customer Analysis: who orders, where they live, revenue over time, segments, retention.
 
 Every figure is drawn in the page (assets/customers.js) from the rows of
-``kpi_customer_activity`` and ``kpi_cohort_activity`` that pass the page's filters.
+``kpi_customer_activity``, ``kpi_active_customers`` and ``kpi_cohort_activity`` that pass
+the page's filters.
 """
 
 from __future__ import annotations
@@ -14,54 +15,72 @@ from deltastore.dashboards.marts import Marts
 
 FILENAME = "customers.html"
 SEGMENTS = ("new", "casual", "at-risk")
+SEGMENT_NOTE = ("segment as of the run date: new = first order in the last 6 months, "
+                "at-risk = no order in the last 6 months, casual = the others")
 DIMS = {"store": "source_store", "segment": "segment", "state": "state_code"}
 
 PANELS = (
-    Panel("map", "Customers by state",
-          "Each square is a state; darker means more customers (by the state of the customer, "
-          "counted in the month of their first order).", ("kpi_customer_activity",)),
     Panel("revenue", "Monthly revenue",
-          "Revenue per month; with no filter set, the dashed line is the straight-line trend.",
-          ("kpi_customer_activity", "kpi_monthly_revenue")),
+          "Revenue per month (or quarter) of the orders chosen; the dashed line is the "
+          "least-squares trend of the values shown, the faint line the same months a year "
+          "before when the data has them. Select a point to look at that month.",
+          ("kpi_customer_activity",)),
+    Panel("map", "Active customers by state",
+          "Customers who ordered at least once in the months chosen, by their state; "
+          "colours are quantile classes of the states shown. Select a state to filter.",
+          ("kpi_active_customers",), tall=True),
     Panel("segments", "Customer segments",
-          "Customers and revenue per segment: new (first order in the last 6 months), casual, "
-          "at-risk (no order in the last 6 months).", ("kpi_customer_activity",)),
+          f"Active customers and revenue per segment ({SEGMENT_NOTE}). Select a bar to "
+          "filter.", ("kpi_active_customers", "kpi_customer_activity")),
+    Panel("active", "New and returning customers",
+          "Customers ordering each month (or quarter): new ones (their first order ever) and "
+          "returning ones. A customer who orders in several months counts in each.",
+          ("kpi_active_customers",), wide=True),
     Panel("cohorts", "Cohort retention",
           "Each row is the month customers first ordered; each column the share of them "
-          "ordering again N months later (darker = more retained).", ("kpi_cohort_activity",),
-          wide=True),
+          "ordering again N months later. Colours are quantile classes of the cells shown. "
+          "Select a row to look at its month.", ("kpi_cohort_activity",), wide=True),
 )
 
-CARDS = (("revenue", "Revenue"), ("orders", "Orders"),
-         ("average_order_value", "Average order value"), ("customers", "Customers"))
+CARDS = (
+    ("revenue", "Revenue", "sum of order totals"),
+    ("orders", "Orders", "orders placed"),
+    ("average_order_value", "Average order value", "revenue ÷ orders"),
+    ("active_customers", "Active customers", "ordered at least once in these months"),
+    ("new_customers", "New customers", "first order ever in these months"),
+)
 
 
 def render(marts: Marts, rendered_at: dt.datetime) -> str:
     title, intro = html.PAGES[0][1], html.PAGES[0][2]
     activity = marts.rows("kpi_customer_activity")
     months = filters.months(activity, "order_month")
+    store = filters.store_filter(activity)
     page_filters = [
-        filters.store_filter(),
+        *([store] if store else []),
         filters.values_filter("segment", "Segment", activity, "segment", SEGMENTS),
-        filters.values_filter("state", "State", activity, "state_code",
-                              missing="No state on record"),
+        filters.state_filter(activity),
     ]
     cubes = {
         "activity": Cube(activity, ("order_month", "source_store", "segment", "state_code",
                                     "orders", "revenue", "new_customers"),
                          {"months": "order_month", **DIMS}),
+        "active": Cube(marts.rows("kpi_active_customers"),
+                       ("order_month", "previous_order_month", "source_store", "segment",
+                        "state_code", "customers"), {"months": "order_month", **DIMS}),
         "cohorts": Cube(marts.rows("kpi_cohort_activity"),
                         ("cohort_month", "months_since_first_order", "source_store", "segment",
                          "state_code", "active_customers"), {"months": "cohort_month", **DIMS}),
     }
-    trend = {r["order_month"].isoformat(): r["revenue_trend"]
-             for r in marts.rows("kpi_monthly_revenue")}
+    run = marts.one("kpi_pipeline_run")
     empty = not activity
     body = (("" if empty else html.filter_bar(page_filters, months))
-            + html.cards([html.card(k, label, delta=True, live=True) for k, label in CARDS])
+            + html.cards([html.card(k, label, note=note, delta=True, live=True)
+                          for k, label, note in CARDS])
             + '<div class="grid">' + "".join(html.panel(p, empty) for p in PANELS) + "</div>")
     data = "" if empty else html.page_config(
-        "customers", months, page_filters, cubes, {**filters.map_extra(), "trend": trend})
-    header = html.freshness(marts.one("kpi_pipeline_run"), rendered_at)
+        "customers", months, page_filters, cubes,
+        {**filters.map_extra(), "segmentNote": SEGMENT_NOTE}, run)
+    header = html.freshness(run, rendered_at)
     return html.page(FILENAME, title, intro, header, body, data,
                      "customers.js" if data else "")

@@ -17,6 +17,9 @@ from deltastore.errors import ConfigError
 DEMO_END_DATE = dt.date(2025, 12, 31)
 # First day of that 12-month window (2025 has 365 days).
 DEMO_START_DATE = DEMO_END_DATE - dt.timedelta(days=364)
+# Bumped when the generators make different data for the same scale and seed, so a demo
+# legacy database made by an earlier version is reported rather than silently reused.
+GENERATOR_VERSION = 2
 
 
 def check_scale(scale: float) -> float:

@@ -8,6 +8,7 @@ numbers for a key are the same on every platform and Python version.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import struct
 from collections.abc import Iterator, Sequence
@@ -56,6 +57,20 @@ def hash_bits(seed: int, stream: int, index: int) -> int:
     return int.from_bytes(digest, "little")
 
 
+def keyed_draw(seed: int, stream: int, index: int) -> int:
+    """``Rng(seed, stream, index).next64()`` without making the generator: for records
+    that need one number."""
+    z = (_key(seed, stream, index) + _GOLDEN) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def keyed_unit(seed: int, stream: int, index: int) -> float:
+    """``Rng(seed, stream, index).random()`` without making the generator."""
+    return (keyed_draw(seed, stream, index) >> 11) * (1.0 / (1 << 53))
+
+
 def unit(value: int) -> float:
     """A 64-bit draw as a float in [0, 1), exactly as ``Rng.random`` makes it."""
     return (value >> 11) * (1.0 / (1 << 53))
@@ -91,12 +106,9 @@ class Rng:
         return items[self.next64() % len(items)]
 
     def weighted(self, items: Sequence[T], cumulative: Sequence[float]) -> T:
-        """Pick from ``items`` with cumulative weights ending at 1.0."""
-        r = self.random()
-        for item, bound in zip(items, cumulative, strict=True):
-            if r < bound:
-                return item
-        return items[-1]
+        """Pick from ``items`` with cumulative weights ending at exactly 1.0 (``cumulative``
+        makes them so): the first item whose bound exceeds a uniform draw."""
+        return items[bisect.bisect_right(cumulative, self.random())]
 
     def distinct(self, high: int, k: int) -> list[int]:
         """``k`` distinct ints from [1, high] in draw order (k is small; k <= high)."""
@@ -116,4 +128,5 @@ def cumulative(weights: Sequence[float]) -> tuple[float, ...]:
     for w in weights:
         running += w
         bounds.append(running / total)
+    bounds[-1] = 1.0  # a draw is below 1.0, so it always lands on an item
     return tuple(bounds)

@@ -15,25 +15,32 @@ never as dicts run through ``json.dumps``; the dict functions give the same reco
 cart draws all its random numbers from one 128-bit hash (``rng.hash_bits``), products and
 users from a splitmix64 stream each (``rng.draws``).
 
+Shapes: categories differ in price range (``_PRICE_RANGE``) and in published rating
+(``_RATING_RANGE``: jewelry and electronics rate lower than clothing). Users have no sign-up
+date or address in FakeStore's dialect, so every user orders all year round.
+
 Arithmetic that keeps every lookup cheap at any scale:
 
 - product ``i`` has category ``CATEGORIES[(i - 1) % 4]``, so a category is an id range;
-- cart dates are non-decreasing with the id and spread evenly over the 12 months ending at
-  ``DEMO_END_DATE``, so a date window is an id range found by binary search;
-- cart ``i`` belongs to user ``perm(i - 1) % users + 1`` where ``perm`` is an affine
-  bijection of ``[0, carts)``; inverting it lists a user's carts without scanning.
+- cart dates are non-decreasing with the id and follow the web store's year over the 12
+  months ending at ``DEMO_END_DATE`` (``seasons``: 5 % growth a month, the Q4 peak), so a
+  date window is an id range found by binary search;
+- cart ``i`` belongs to user ``shuffle(i - 1) % users + 1`` where ``shuffle`` is a keyed
+  bijection of ``[0, carts)`` (``Shuffle``); inverting it lists a user's carts without
+  scanning. Each user's carts fall at random moments of the year, as one would expect of
+  shoppers (an affine bijection made every user order in the same rhythm).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, check_scale
-from deltastore.extract.demo.rng import Rng, draws, hash_bits, unit
+from deltastore.extract.demo.rng import draws, hash_bits, unit
+from deltastore.extract.demo.seasons import Calendar, day_weights
 
 CATEGORIES = ("electronics", "jewelery", "men's clothing", "women's clothing")
 PER_SCALE = {"products": 200, "users": 1_000, "carts": 10_000}
@@ -55,6 +62,12 @@ _NOUNS = {
 }
 _PRICE_RANGE = {"electronics": (9.99, 999.99), "jewelery": (6.99, 699.99),
                 "men's clothing": (7.99, 119.99), "women's clothing": (7.99, 99.99)}
+# The rating the API publishes for a product is drawn from its category's range.
+_RATING_RANGE = {"electronics": (1.8, 4.8), "jewelery": (1.2, 4.4),
+                 "men's clothing": (2.6, 5.0), "women's clothing": (2.9, 5.0)}
+# The web store's carts over the demo year: it grows faster than the legacy shop.
+_CART_GROWTH = 0.05
+_CARTS = Calendar(day_weights(_CART_GROWTH))
 _BRANDS = ("Acme", "Northwind", "Fjall", "Lumen", "Orbit", "Sable", "Tidewater", "Vega")
 _ADJECTIVES = ("Classic", "Premium", "Everyday", "Ultra", "Vintage", "Lightweight", "Pro",
                "Essential")
@@ -133,7 +146,8 @@ def _product_fields(i: int, seed: int) -> tuple[Any, ...]:
     price = round(low + (high - low) * unit(draw()), 2)
     description = (f"A {_ADJECTIVES[draw() % len(_ADJECTIVES)].lower()} {noun.lower()} made of "
                    f"{_MATERIALS[draw() % len(_MATERIALS)]}, built for everyday use.")
-    rate = round(1.0 + (5.0 - 1.0) * unit(draw()), 1)
+    low_rate, high_rate = _RATING_RANGE[category]
+    rate = round(low_rate + (high_rate - low_rate) * unit(draw()), 1)
     count = draw() % 701
     return (i, title, price, description, category, f"{IMAGE_BASE}/{i}.jpg", rate, count)
 
@@ -181,6 +195,45 @@ _MINUTE_PREFIXES = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 
+class Shuffle:
+    """A keyed bijection of ``[0, n)`` and its inverse.
+
+    Two rounds of multiply-add and xorshift on ``bits``-bit integers (each a bijection of
+    ``[0, 2**bits)``), repeated while the value is ``n`` or more (cycle walking, under two
+    passes on average since ``2**bits < 2n``).
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.bits = max(1, (n - 1).bit_length())
+        self.mask = (1 << self.bits) - 1
+        self.shift = self.bits // 2 + 1
+        draw = draws(seed, _PERM, 0).__next__
+        self.rounds = [((draw() | 1) & self.mask, draw() & self.mask) for _ in range(2)]
+        self.inverses = [pow(m, -1, 1 << self.bits) if self.bits else 0 for m, _ in self.rounds]
+
+    def forward(self, x: int) -> int:
+        mask, shift = self.mask, self.shift
+        while True:
+            for multiplier, addend in self.rounds:
+                x = (x * multiplier + addend) & mask
+                x ^= x >> shift
+            if x < self.n:
+                return x
+
+    def inverse(self, y: int) -> int:
+        mask, shift = self.mask, self.shift
+        while True:
+            for (_, addend), inverse in zip(reversed(self.rounds), reversed(self.inverses),
+                                            strict=True):
+                x = y
+                for _ in range(self.bits // shift + 1):  # undo the xorshift
+                    x = y ^ (x >> shift)
+                y = ((x - addend) * inverse) & mask
+            if y < self.n:
+                return y
+
+
 class StoreData:
     """All records at one ``(scale, seed)``, with the cheap lookups the server needs."""
 
@@ -191,14 +244,7 @@ class StoreData:
         self.products = self.counts["products"]
         self.users = self.counts["users"]
         self.carts = self.counts["carts"]
-        # perm(p) = (a * p + b) mod carts, a coprime with carts so it is a bijection.
-        n = self.carts
-        a = max(1, int(n * 0.6180339887))
-        while math.gcd(a, n) != 1:
-            a += 1
-        self._a = a % n if n > 1 else 0
-        self._a_inverse = pow(self._a, -1, n) if n > 1 else 0
-        self._b = Rng(self.seed, _PERM, 0).next64() % n
+        self._shuffle = Shuffle(self.carts, self.seed)
 
     def product(self, i: int) -> dict[str, Any]:
         return product(i, self.seed)
@@ -207,11 +253,11 @@ class StoreData:
         return user(i, self.seed)
 
     def cart_time(self, i: int) -> dt.datetime:
-        """Non-decreasing in ``i``; carts 1..n cover the demo year evenly."""
+        """Non-decreasing in ``i``; carts 1..n follow the web store's year (``_CARTS``)."""
         return _EPOCH + dt.timedelta(seconds=self._cart_second(i))
 
     def cart_user(self, i: int) -> int:
-        return (self._a * (i - 1) + self._b) % self.carts % self.users + 1
+        return self._shuffle.forward(i - 1) % self.users + 1
 
     def cart(self, i: int) -> dict[str, Any]:
         lines = self._cart_lines(i)
@@ -241,11 +287,8 @@ class StoreData:
         """Ids of the user's carts, ascending; O(carts per user)."""
         if not 1 <= user_id <= self.users:
             return []
-        ids = [
-            (self._a_inverse * (q - self._b)) % self.carts + 1
-            for q in range(user_id - 1, self.carts, self.users)
-        ]
-        return sorted(ids)
+        inverse = self._shuffle.inverse
+        return sorted(inverse(q) + 1 for q in range(user_id - 1, self.carts, self.users))
 
     # -- JSON text of many records at once: the server's hot path --------------------------
 
@@ -270,7 +313,7 @@ class StoreData:
 
     def _cart_second(self, i: int) -> int:
         """Seconds from the start of the demo year to cart ``i``'s timestamp."""
-        return (i - 1) * _SPAN_SECONDS // self.carts
+        return _CARTS.second((i - 1) / self.carts)
 
     def _cart_date(self, i: int) -> str:
         """``format_timestamp(self.cart_time(i))``, from lookup tables."""

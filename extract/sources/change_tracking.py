@@ -10,7 +10,11 @@ rounding cannot hide a change. The version saved in ``meta.load_state.watermark`
 Microsoft's rules this follows (learn.microsoft.com/sql/relational-databases/track-changes/
 work-with-change-tracking-sql-server and the pages of the functions it links to):
 - the version to save next time is CHANGE_TRACKING_CURRENT_VERSION(), read in the same
-  snapshot-isolation transaction as the rows, so no commit falls between the two;
+  snapshot-isolation transaction as the rows, so no commit falls between the two. The
+  transaction is an explicit ``BEGIN TRANSACTION`` on a connection in autocommit mode, as in
+  Microsoft's example: with autocommit off the driver runs ``SET IMPLICIT_TRANSACTIONS ON``,
+  and a SELECT that reads no table (the versions) starts no implicit transaction, so the
+  snapshot would begin only at the read of the changes (SET IMPLICIT_TRANSACTIONS, Remarks);
 - a saved version below CHANGE_TRACKING_MIN_VALID_VERSION(table) (retention cleanup, a
   TRUNCATE) gives invalid changes: the table is then read whole, and rows missing from
   that read are marked deleted.
@@ -79,6 +83,9 @@ def changes_sql(table: Table, source: str) -> str:
 
 SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL SNAPSHOT"
 READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+BEGIN = "BEGIN TRANSACTION"
+COMMIT = "COMMIT TRANSACTION"
+ROLLBACK = "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION"
 SNAPSHOT_NOT_ALLOWED = 3952  # "Snapshot isolation transaction failed accessing database ..."
 
 
@@ -102,11 +109,13 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
     deleted keys (primary key order). Raises TransientError on a database error.
     """
     last = version_of(saved)
+    connection.commit()  # end what the reader's connection had open (autocommit off)
+    connection.autocommit = True  # so that BEGIN TRANSACTION below is the only transaction
     cursor = connection.cursor()
     try:
-        connection.commit()  # the isolation level can only change between transactions
         cursor.execute(SNAPSHOT)
-        # The snapshot starts at the first read: this one. Rows read below see the same data.
+        cursor.execute(BEGIN)
+        # The versions and the rows below are read in this one snapshot transaction.
         cursor.execute(versions_sql(), (source,))
         current, min_valid = cursor.fetchone()
         if current is None or min_valid is None:
@@ -125,9 +134,9 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
         else:
             cursor.execute(changes_sql(table, source), (last,))
         rows, deleted = _split(cursor, table, batch_size, full, on_rows, on_deleted)
-        connection.commit()
+        cursor.execute(COMMIT)
     except Exception as exc:
-        _rollback(connection)
+        _rollback(cursor)
         if isinstance(exc, ConfigError):
             raise
         if native_error(exc) == SNAPSHOT_NOT_ALLOWED:
@@ -138,7 +147,7 @@ def read_changes(connection: Any, table: Table, source: str, saved: str | None,
             raise classify(exc, f"reading the changes of `{source}`") from None
         raise TransientError(f"reading the changes of `{source}` failed: {exc}") from None
     finally:
-        _reset(cursor)
+        _reset(connection, cursor)
     return ChangeRead(int(current), full, rows, deleted, reason)
 
 
@@ -164,17 +173,19 @@ def _split(cursor: Any, table: Table, batch_size: int, full: bool,
         deleted += len(gone)
 
 
-def _rollback(connection: Any) -> None:
+def _rollback(cursor: Any) -> None:
     # The connection may be gone; the original error is raised anyway.
     with contextlib.suppress(Exception):
-        connection.rollback()
+        cursor.execute(ROLLBACK)
 
 
-def _reset(cursor: Any) -> None:
-    """Back to the default isolation for the reader's other tables."""
+def _reset(connection: Any, cursor: Any) -> None:
+    """Back to the default isolation and to autocommit off for the reader's other tables."""
     with contextlib.suppress(Exception):  # a broken connection: its error is already out
         cursor.execute(READ_COMMITTED)
         cursor.close()
+    with contextlib.suppress(Exception):
+        connection.autocommit = False
 
 
 def is_tracked(connection: Any, source: str) -> bool:

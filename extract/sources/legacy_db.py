@@ -145,8 +145,15 @@ class LegacyReader:
                 found[table.name] = read_columns(self._open(), self.url.kind, table.name,
                                                  self.schema)
             except Exception as exc:  # each driver has its own error classes
-                raise _read_error(exc, f"reading the columns of `{table.name}` from "
-                                       f"`{self.url}`") from None
+                if type(exc).__module__ == "pyodbc":
+                    # By its number: a lost connection or a failover is retried, a
+                    # permission is a setting to fix.
+                    raise classify(exc, f"reading the columns of `{table.name}` from "
+                                        f"`{self.url}`") from None
+                raise ConfigError(f"cannot read the columns of `{table.name}` from "
+                                  f"`{self.url}` ({first_line(exc)}); point "
+                                  f"DELTASTORE_LEGACY_DB_URL at the old store's database or "
+                                  f"{MAKE_DEMO}") from None
         missing = [name for name, columns in found.items() if not columns]
         if missing:
             # SQL Server shows a login only the tables it holds a permission on.
@@ -167,8 +174,8 @@ class LegacyReader:
             return change_tracking.is_tracked(
                 self._open(), source_table(self.url.kind, table, self.schema))
         except Exception as exc:
-            raise TransientError(f"checking Change Tracking on `{table.name}` in `{self.url}` "
-                                 f"failed: {first_line(exc)}") from None
+            raise _read_error(exc, f"checking Change Tracking on `{table.name}` in "
+                                   f"`{self.url}`") from None
 
     def read_changes(self, table: Table, saved: str | None,
                      on_rows: Callable[[list[tuple[Any, ...]]], None],

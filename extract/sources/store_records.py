@@ -47,6 +47,26 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+# Per endpoint, the objects its fields sit in, in the order they first appear.
+_PARENTS: dict[str, list[tuple[str, ...]]] = {
+    endpoint: list(dict.fromkeys(f.keys[:d] for f in fields for d in range(1, len(f.keys))))
+    for endpoint, fields in FIELDS.items()}
+
+
+def _object(record: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The object at ``keys`` (each level must be one)."""
+    holder = record
+    for depth, key in enumerate(keys, 1):
+        inner = holder.get(key)
+        if not isinstance(inner, dict):
+            where = ".".join(keys[:depth])
+            if inner is None:
+                raise BadRecord(f"`{where}` is missing", where, MISSING)
+            raise BadRecord(f"`{where}` should be an object", where, WRONG_TYPE, json_type(inner))
+        holder = inner
+    return holder
+
+
 def _value(record: dict[str, Any], field: Field, label: str | None = None,
            name: str | None = None) -> Any:
     """The field's value, checked against its kind and converted as the raw column holds it.
@@ -56,15 +76,7 @@ def _value(record: dict[str, Any], field: Field, label: str | None = None,
     label = label or field.label
     name = name or label
     *parents, last = field.keys
-    holder = record
-    for depth, key in enumerate(parents, 1):
-        inner = holder.get(key)
-        if not isinstance(inner, dict):
-            where = ".".join(field.keys[:depth])
-            if inner is None:
-                raise BadRecord(f"`{where}` is missing", where, MISSING)
-            raise BadRecord(f"`{where}` should be an object", where, WRONG_TYPE, json_type(inner))
-        holder = inner
+    holder = _object(record, tuple(parents))
     value = holder.get(last)
     # bool is an int subclass in Python; JSON true is never a valid number here.
     if not isinstance(value, _ACCEPTS[field.kind]) or isinstance(value, bool):
@@ -80,7 +92,12 @@ def _value(record: dict[str, Any], field: Field, label: str | None = None,
 
 
 def flat_row(endpoint: str, record: dict[str, Any]) -> Row:
-    """The raw table's row of a product, user or cart record (a cart without its items)."""
+    """The raw table's row of a product, user or cart record (a cart without its items).
+
+    The objects the fields sit in are checked first: a record of another dialect is named
+    by the object it lacks (`rating`), not by its first field."""
+    for parent in _PARENTS[endpoint]:
+        _object(record, parent)
     return {field.column: _value(record, field) for field in FIELDS[endpoint]}
 
 

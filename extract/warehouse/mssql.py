@@ -4,12 +4,22 @@ Stages are ``#temp`` tables filled with ``fast_executemany`` in bounded batches 
 round trip per row), with explicit input sizes so pyodbc never guesses a type from the
 first row; text is bound at the longest value of the batch and a call carries at most
 ``MAX_BATCH_BYTES`` of parameters (deltastore/odbc_binding.py), not 8 KB per NVARCHAR(4000)
-cell. ``commit`` runs UPDATE, INSERT and the deletion marks of every staged table,
-the ``meta.load_state`` rows and the rejects in one transaction, with each load's schema
-drift: the raw columns it adds (``ALTER TABLE … ADD``, transactional in SQL Server), the
-changes it records and the source columns it remembers (extract/drift.py). Statements are
-built by the small pure functions below, which the tests parse as T-SQL; the class only
-runs them.
+cell; the rejects go the same way. Free text (deltastore/schemas.py ``FREE_TEXT``) is
+NVARCHAR(MAX): rows holding a value over 4,000 UTF-16 units travel in calls of their own,
+bound as MAX (data at execution), so the common rows keep their short buffers.
+``commit`` runs UPDATE, INSERT and the deletion marks of every staged table, the
+``meta.load_state`` rows and the rejects in one transaction, with each load's schema drift:
+the raw columns it adds (``ALTER TABLE … ADD``, transactional in SQL Server), the changes it
+records and the source columns it remembers (extract/drift.py). Statements are built by the
+small pure functions below, which the tests parse as T-SQL; the class only runs them.
+
+Text comparisons never depend on a collation. ``#stage`` tables live in tempdb, whose
+collation is the server's, so their text columns are declared ``COLLATE DATABASE_DEFAULT``
+(the warehouse's own; without it every comparison with a raw table of a ``_CS``/``_UTF8``
+warehouse fails with a collation conflict). The change test compares text in a binary
+collation and by ``DATALENGTH``: under the usual ``_CI_AS`` collations ``'alice' = 'Alice'``
+and ``'x' = 'x '`` (trailing blanks are padded in every collation), and such a change would
+never reach the raw table, where DuckDB's ``IS DISTINCT FROM`` writes it.
 """
 
 from __future__ import annotations
@@ -18,13 +28,14 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from deltastore import odbc_binding
 from deltastore.db import column_type, connect
 from deltastore.dburl import DatabaseURL
+from deltastore.errors import DataError
 from deltastore.extract.warehouse.base import (
     Batch,
     MergeCounts,
@@ -44,6 +55,7 @@ from deltastore.mssql_errors import classify
 from deltastore.schema_changes import SchemaChange, SchemaHistory, read_history
 from deltastore.schemas import (
     EXTRACT_META_TABLES,
+    FREE_TEXT,
     LOAD_STATE,
     META,
     REJECTS,
@@ -56,10 +68,11 @@ from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
 MAX_BATCH_BYTES = 64 * 2**20     # and at most this much of pyodbc's parameter array
-KEY_TEXT_TYPE = "NVARCHAR(200)"  # text in a key must stay under the 900-byte index limit
+KEY_TEXT_LIMIT = 200             # text in a key must stay under the 900-byte index limit
+TEXT_LIMIT = 4000                # UTF-16 units of NVARCHAR(4000), and of a buffer pyodbc binds
+KEY_TEXT_TYPE = f"NVARCHAR({KEY_TEXT_LIMIT})"
+BINARY_COLLATION = "Latin1_General_100_BIN2"  # code point order, no case or accent folding
 _CENT = Decimal("0.01")
-# A rejected record is kept whole, however long.
-_UNBOUNDED_TEXT = {(REJECTS.schema, REJECTS.name, c) for c in ("payload", "reason")}
 
 
 def temp_name(table: Table) -> str:
@@ -68,10 +81,21 @@ def temp_name(table: Table) -> str:
     return "#" + stage_name(table)
 
 
+def is_free_text(table: Table, column: str) -> bool:
+    return (table.schema, table.name, column) in FREE_TEXT
+
+
+def text_limit(table: Table, column: str) -> int | None:
+    """UTF-16 units a text column holds (None: no limit)."""
+    if column in table.primary_key:
+        return KEY_TEXT_LIMIT
+    return None if is_free_text(table, column) else TEXT_LIMIT
+
+
 def sql_type(table: Table, column: str, logical: str) -> str:
     if logical == "text" and column in table.primary_key:
         return KEY_TEXT_TYPE
-    if (table.schema, table.name, column) in _UNBOUNDED_TEXT:
+    if logical == "text" and is_free_text(table, column):
         return "NVARCHAR(MAX)"
     return column_type(KIND, logical)
 
@@ -100,8 +124,22 @@ def add_column_sql(table: Table, column: str, logical: str) -> str:
             f"{sql_type(table, column, logical)} NULL")
 
 
+def widen_sql(table: Table) -> list[str]:
+    """Free-text columns a warehouse created before they were NVARCHAR(MAX) are widened
+    (COL_LENGTH is -1 for MAX); nothing happens once they are."""
+    literal = f"{table.schema}.{table.name}".replace("'", "''")
+    return [f"IF COL_LENGTH(N'{literal}', N'{c}') <> -1 ALTER TABLE "
+            f"{qualified(KIND, table.schema, table.name)} "
+            f"ALTER COLUMN {quote(KIND, c)} NVARCHAR(MAX) NULL"
+            for c, t in table.columns if t == "text" and is_free_text(table, c)
+            and c not in table.primary_key]
+
+
 def create_stage_sql(table: Table) -> str:
-    parts = ", ".join(f"{quote(KIND, c)} {sql_type(table, c, t)}" for c, t in table.columns)
+    """The session's stage; text in the warehouse's collation, not tempdb's."""
+    parts = ", ".join(f"{quote(KIND, c)} {sql_type(table, c, t)}"
+                      + (" COLLATE DATABASE_DEFAULT" if t == "text" else "")
+                      for c, t in table.columns)
     return f"DROP TABLE IF EXISTS {temp_name(table)}; CREATE TABLE {temp_name(table)} ({parts})"
 
 
@@ -116,17 +154,27 @@ def _key_match(table: Table) -> str:
     return " AND ".join(f"t.{c} = s.{c}" for c in keys)
 
 
+def _compared(alias: str, column: str, logical: str) -> str:
+    """A column as the change test compares it: text in a binary collation and with its
+    length in bytes (trailing blanks count), other types as they are."""
+    name = f"{alias}.{quote(KIND, column)}"
+    if logical != "text":
+        return name
+    return f"{name} COLLATE {BINARY_COLLATION}, DATALENGTH({name})"
+
+
 def update_sql(table: Table) -> str:
     """Rewrite changed or revived rows. ``EXCEPT`` compares NULLs as equal on every version."""
-    cols = [quote(KIND, c) for c in business_columns(table)]
-    sets = [f"t.{c} = s.{c}" for c in cols]
+    cols = business_columns(table)
+    logical = dict(table.columns)
+    sets = [f"t.{quote(KIND, c)} = s.{quote(KIND, c)}" for c in cols]
     sets += ["t.[_loaded_at] = ?", "t.[_batch_id] = ?", "t.[_deleted_at] = NULL"]
     changed = "t.[_deleted_at] IS NOT NULL"
     if cols:
-        changed += (f" OR EXISTS (SELECT {', '.join('s.' + c for c in cols)} "
-                    f"EXCEPT SELECT {', '.join('t.' + c for c in cols)})")
-    target = qualified(KIND, table.schema, table.name)
-    return (f"UPDATE t SET {', '.join(sets)} FROM {target} AS t "
+        source = ", ".join(_compared("s", c, logical[c]) for c in cols)
+        target = ", ".join(_compared("t", c, logical[c]) for c in cols)
+        changed += f" OR EXISTS (SELECT {source} EXCEPT SELECT {target})"
+    return (f"UPDATE t SET {', '.join(sets)} FROM {qualified(KIND, table.schema, table.name)} AS t "
             f"INNER JOIN {temp_name(table)} AS s ON {_key_match(table)} WHERE {changed}")
 
 
@@ -163,33 +211,83 @@ def input_sizes(table: Table, rows: Sequence[Sequence[Any]] | None = None
                 ) -> list[tuple[int, int, int]]:
     """``cursor.setinputsizes`` for a table's columns: (SQL type, size, decimal digits).
 
-    With ``rows``, text is sized to its longest value there (UTF-16 units, within the
-    column's declared size), which is what pyodbc's parameter array is allocated from.
+    With ``rows``, text is sized to its longest value there (UTF-16 units), which is what
+    pyodbc's parameter array is allocated from; free text longer than 4,000 units (or,
+    without rows, any free text) is bound with size 0, as NVARCHAR(MAX).
     """
-    import pyodbc
-
     sizes = {
-        "int": (pyodbc.SQL_BIGINT, 0, 0),
-        "text": (pyodbc.SQL_WVARCHAR, 4000, 0),
-        "money": (pyodbc.SQL_DECIMAL, 12, 2),
-        "float": (pyodbc.SQL_DOUBLE, 0, 0),
-        "date": (pyodbc.SQL_TYPE_DATE, 0, 0),
-        "timestamp": (pyodbc.SQL_TYPE_TIMESTAMP, 26, 6),  # DATETIME2(6): 26 characters
-        "bool": (pyodbc.SQL_BIT, 0, 0),
+        "int": (odbc_binding.SQL_BIGINT, 0, 0),
+        "money": (odbc_binding.SQL_DECIMAL, 12, 2),
+        "float": (odbc_binding.SQL_DOUBLE, 0, 0),
+        "date": (odbc_binding.SQL_TYPE_DATE, 0, 0),
+        "timestamp": (odbc_binding.SQL_TYPE_TIMESTAMP, 26, 6),  # DATETIME2(6): 26 characters
+        "bool": (odbc_binding.SQL_BIT, 0, 0),
     }
+
     def size(index: int, column: str, logical: str) -> tuple[int, int, int]:
-        if (table.schema, table.name, column) in _UNBOUNDED_TEXT:
-            return (pyodbc.SQL_WVARCHAR, 0, 0)  # size 0 binds as NVARCHAR(MAX)
-        declared = sizes[logical]
-        if logical == "text" and column in table.primary_key:
-            declared = (pyodbc.SQL_WVARCHAR, 200, 0)
-        if logical != "text" or rows is None:
-            return declared
-        longest = max((odbc_binding.utf16_units(str(row[index])) for row in rows
-                       if row[index] is not None), default=1)
-        return (pyodbc.SQL_WVARCHAR, max(1, min(longest, declared[1])), 0)
+        if logical != "text":
+            return sizes[logical]
+        limit = text_limit(table, column)
+        if rows is None:
+            return odbc_binding.text_size(limit, TEXT_LIMIT)  # None: MAX
+        longest = max((_units(row[index]) for row in rows if row[index] is not None),
+                      default=1)
+        return odbc_binding.text_size(longest, limit or TEXT_LIMIT)
 
     return [size(i, c, t) for i, (c, t) in enumerate(table.columns)]
+
+
+def _units(value: Any) -> int:
+    return odbc_binding.utf16_units(value if isinstance(value, str) else str(value))
+
+
+def insert_calls(table: Table, rows: Sequence[Sequence[Any]], max_bytes: int = MAX_BATCH_BYTES,
+                 max_rows: int = EXECUTEMANY_BATCH,
+                 ) -> Iterator[tuple[list[tuple[int, int, int]], Sequence[Sequence[Any]]]]:
+    """The ``executemany`` calls that insert ``rows``: (input sizes, rows of the call).
+
+    No call's parameter array exceeds ``max_bytes`` (deltastore/odbc_binding.py). Rows with
+    a free-text value over 4,000 UTF-16 units go in calls of their own, bound as
+    NVARCHAR(MAX); a value longer than any other text column holds raises DataError naming
+    the table, the column and the row's key, before anything is sent.
+    """
+    short, long = _split_long(table, rows)
+    for part in (short, long):
+        if not part:
+            continue
+        sizes = input_sizes(table, part)
+        per_call = odbc_binding.rows_per_call(sizes, max_bytes, max_rows)
+        for chunk in chunks(part, per_call):
+            yield sizes, chunk
+
+
+def _split_long(table: Table, rows: Sequence[Sequence[Any]]
+                ) -> tuple[list[Sequence[Any]], list[Sequence[Any]]]:
+    texts = [(i, c, text_limit(table, c)) for i, (c, t) in enumerate(table.columns)
+             if t == "text"]
+    short: list[Sequence[Any]] = []
+    long: list[Sequence[Any]] = []
+    for row in rows:
+        over = False
+        for index, column, limit in texts:
+            value = row[index]
+            # A value of at most half the limit in code points fits whatever it holds.
+            if value is None or len(str(value)) * 2 <= TEXT_LIMIT:
+                continue
+            units = _units(value)
+            if limit is not None and units > limit:
+                raise DataError(_too_long(table, row, column, units, limit))
+            over = over or units > TEXT_LIMIT
+        (long if over else short).append(row)
+    return short, long
+
+
+def _too_long(table: Table, row: Sequence[Any], column: str, units: int, limit: int) -> str:
+    key = ", ".join(f"{c}={row[table.column_names.index(c)]!r}" for c in table.primary_key)
+    return (f"`{table.qualified_name}.{column}`: a value of {units:,} UTF-16 units "
+            f"(row {key or 'without key'}) is longer than the {limit:,} that SQL Server's "
+            f"NVARCHAR({limit}) column holds; shorten it in the source, or, if the column "
+            "holds free text, add it to FREE_TEXT in deltastore/schemas.py (NVARCHAR(MAX))")
 
 
 def to_param(logical: str, value: Any) -> Any:
@@ -197,7 +295,8 @@ def to_param(logical: str, value: Any) -> Any:
     if value is None:
         return None
     if logical == "money":
-        return Decimal(str(value)).quantize(_CENT)
+        # Half away from zero, as DuckDB casts the same text to DECIMAL(12,2).
+        return Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
     if logical == "timestamp" and isinstance(value, str):
         return dt.datetime.fromisoformat(value)
     if logical == "date" and isinstance(value, str):
@@ -266,6 +365,8 @@ class MssqlWarehouse:
         for table in (*tables, *EXTRACT_META_TABLES):
             self._run(create_schema_sql(table.schema)).close()
             self._run(create_table_sql(table)).close()
+            for statement in widen_sql(table):
+                self._run(statement).close()
         self.connection.commit()
 
     def schema_history(self, source: str) -> SchemaHistory:
@@ -305,13 +406,8 @@ class MssqlWarehouse:
         import pyodbc
 
         cursor = self.connection.cursor()
-        cursor.fast_executemany = True
-        sizes = input_sizes(table, rows)
-        per_call = odbc_binding.rows_per_call(sizes, MAX_BATCH_BYTES, EXECUTEMANY_BATCH)
         try:
-            for chunk in chunks(rows, per_call):
-                cursor.setinputsizes(sizes)
-                cursor.executemany(stage_insert_sql(table), params(table, chunk))
+            _insert(cursor, table, stage_insert_sql(table), rows)
         except pyodbc.Error as exc:
             raise classify(exc, f"staging `{table.qualified_name}` in `{self.url}`") from None
         finally:
@@ -358,15 +454,16 @@ class MssqlWarehouse:
                         cursor.execute(insert_values_sql(KIND, SOURCE_COLUMNS), *row)
                 _insert_changes(cursor, batch, load.changes)
             if rejects:
-                cursor.fast_executemany = True
-                cursor.setinputsizes(input_sizes(REJECTS))
-                for chunk in chunks([reject_values(batch, r) for r in rejects]):
-                    cursor.executemany(insert_values_sql(KIND, REJECTS), chunk)
+                _insert(cursor, REJECTS, insert_values_sql(KIND, REJECTS),
+                        [reject_values(batch, r) for r in rejects])
             con.commit()
         except pyodbc.Error as exc:
             con.rollback()
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
             raise classify(exc, f"merging {names} into `{self.url}` (rolled back)") from None
+        except DataError:
+            con.rollback()
+            raise
         except BaseException:
             con.rollback()
             raise
@@ -380,3 +477,11 @@ def _insert_changes(cursor: Any, batch: Batch, changes: Sequence[SchemaChange]) 
     for change in changes:
         cursor.execute(insert_values_sql(KIND, SCHEMA_CHANGES),
                        *change.values(batch.loaded_at, batch.batch_id))
+
+
+def _insert(cursor: Any, table: Table, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``rows`` into ``table`` with fast_executemany, in the calls ``insert_calls`` plans."""
+    cursor.fast_executemany = True
+    for sizes, chunk in insert_calls(table, rows):
+        cursor.setinputsizes(sizes)
+        cursor.executemany(sql, params(table, chunk))

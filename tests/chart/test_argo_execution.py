@@ -59,7 +59,9 @@ def pipeline(rendering: helmrender.Rendering) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def good_run(release: tuple[helmrender.Rendering, Cluster]) -> Run:
     rendering, cluster = release
-    return run_workflow(cluster, pipeline(rendering), {"run-date": RUN_DATE})
+    # The opt-in doctor too: the read-only pre-flight passes on the demo install.
+    return run_workflow(cluster, pipeline(rendering), {"run-date": RUN_DATE,
+                                                      "skip-doctor": "false"})
 
 
 def test_a_good_run_succeeds_end_to_end(good_run: Run,
@@ -67,8 +69,8 @@ def test_a_good_run_succeeds_end_to_end(good_run: Run,
     phases = {name: node.phase for name, node in good_run.nodes.items()}
     assert phases == dict.fromkeys(phases, "Succeeded"), {
         n: node.output[-2000:] for n, node in good_run.nodes.items() if node.phase != "Succeeded"}
-    assert {"demo-data-ready", "extract-store-api", "dbt-build", "sync", "dashboards"} <= set(
-        phases)
+    assert {"demo-data-ready", "doctor", "extract-store-api", "dbt-build", "sync",
+            "dashboards"} <= set(phases)
     assert good_run.status == "Succeeded"
     claim = release[1].claims
     assert any(p.name == "sync_target.duckdb" for p in claim.rglob("*.duckdb"))

@@ -9,6 +9,8 @@ keyword list (learn.microsoft.com/sql/connect/odbc/dsn-connection-string-attribu
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +25,7 @@ from odbc_recorder import (
 
 from deltastore import entra
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError
+from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.sources.legacy_db import LegacyReader
 from deltastore.extract.warehouse.mssql import MssqlWarehouse
 from deltastore.sync import published_row_counts
@@ -130,16 +132,43 @@ def test_a_service_principal_without_secret_says_what_is_missing(odbc: OdbcRecor
     assert not odbc.calls
 
 
-def test_no_managed_identity_here_is_a_config_error(monkeypatch: pytest.MonkeyPatch,
-                                                    loopback_only: None) -> None:
+# azure-identity 1.27 _credentials/imds.py: the two CredentialUnavailableError messages.
+NO_ANSWER = ("ManagedIdentityCredential authentication unavailable, no response from the IMDS "
+             "endpoint.")
+NO_IDENTITY = ("ManagedIdentityCredential authentication unavailable. No identity has been "
+               "assigned to this resource. Error: Identity not found")
+
+
+@pytest.mark.parametrize(("message", "error", "exit_code"), [
+    (NO_ANSWER, TransientError, 1), (NO_IDENTITY, ConfigError, 2)])
+def test_an_unavailable_managed_identity_is_retried_only_when_the_endpoint_was_silent(
+        message: str, error: type[Exception], exit_code: int,
+        monkeypatch: pytest.MonkeyPatch, loopback_only: None) -> None:
+    """Review MINOR 6: every CredentialUnavailableError was exit 2, an IMDS that did not
+    answer in time included."""
     class Unavailable(FakeManagedIdentityCredential):
         def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-            raise azure.identity.CredentialUnavailableError("no IMDS endpoint")
+            raise azure.identity.CredentialUnavailableError(message)
 
     monkeypatch.setattr(azure.identity, "ManagedIdentityCredential", Unavailable)
     monkeypatch.setattr(entra, "_credentials", {})
-    with pytest.raises(ConfigError, match="no managed identity is available"):
-        entra.managed_identity_token(None)
+    with pytest.raises(error) as caught:
+        entra.managed_identity_token(CLIENT_ID)
+    assert caught.value.exit_code == exit_code  # type: ignore[attr-defined]
+    assert f"user-assigned managed identity `{CLIENT_ID}`" in str(caught.value)
+
+
+def test_whose_token_it_is_comes_from_its_claims_never_the_token() -> None:
+    claims = {"aud": "https://database.windows.net/", "appid": CLIENT_ID,
+              "oid": "9a8b7c6d-0000-4000-8000-123456789abc",
+              "xms_mirid": "/subscriptions/s/resourcegroups/rg/providers/Microsoft."
+                           "ManagedIdentity/userAssignedIdentities/deltastore-sync"}
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    token = f"eyJ0eXAiOiJKV1QifQ.{body}.c2lnbmF0dXJl"
+    subject = entra.token_subject(token)
+    assert subject.startswith(f"appid={CLIENT_ID}, oid=9a8b7c6d-")
+    assert "deltastore-sync" in subject and token not in subject
+    assert entra.token_subject("not-a-jwt") == "a token whose claims cannot be read"
 
 
 def test_the_network_guard_stops_a_call_to_the_metadata_service(loopback_only: None) -> None:

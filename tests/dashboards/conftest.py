@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from dashboards_cdp import Browser, find_chromium
 from dashboards_marts import settings_for, write_marts
@@ -44,6 +45,15 @@ def site(marts_db: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPat
 def empty_site(empty_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("empty-data")
     return render_dashboards(settings_for(empty_db, data_dir)).parent
+
+
+@pytest.fixture(scope="module")
+def db(marts_db: tuple[Path, dict[str, Any]]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The fixture marts, read-only, for the SQL the pages are checked against (closed
+    after each module: DuckDB refuses a read-write connection while it is open)."""
+    connection = duckdb.connect(str(marts_db[0]), read_only=True)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

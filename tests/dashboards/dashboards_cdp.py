@@ -227,6 +227,11 @@ class Page:
         """'print' lays the page out with its print stylesheet; '' returns to screen."""
         self.browser.call("Emulation.setEmulatedMedia", {"media": media}, session=self.session)
 
+    def emulate_touch(self) -> None:
+        """A touch screen: the page then matches ``(pointer: coarse)``."""
+        self.browser.call("Emulation.setTouchEmulationEnabled",
+                          {"enabled": True, "maxTouchPoints": 1}, session=self.session)
+
     def resize(self, width: int, height: int) -> None:
         self.browser.call("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},

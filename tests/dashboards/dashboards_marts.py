@@ -21,13 +21,19 @@ from deltastore.db import column_type
 from deltastore.settings import Settings
 
 RUN_DATE = dt.date(2024, 6, 30)
+# Two years of data, so year-over-year comparisons have something to compare.
+FIRST_MONTH = dt.date(2022, 7, 1)
+MONTHS = 24
+OPEN_STATUSES = ("Pending", "Shipped", "In Transit")
 STATES = {"CA": "California", "TX": "Texas", "NY": "New York", "FL": "Florida",
           "WA": "Washington", "IL": "Illinois", "GA": "Georgia", "MA": "Massachusetts",
           "CO": "Colorado", "OH": "Ohio", "AZ": "Arizona", "NC": "North Carolina"}
 CARRIERS = ("FedEx", "UPS", "USPS")
 CATEGORIES = {
     "electronics": ["USB-C Hub", "Noise-cancelling Headphones", "Portable SSD 1TB",
-                    "Mechanical Keyboard", "Webcam 1080p", "Wireless Mouse"],
+                    "Mechanical Keyboard", "Webcam 1080p", "Wireless Mouse",
+                    # a name a spreadsheet would run as a formula: downloads neutralise it
+                    "=Gift Card Bundle"],
     "jewelery": ["Silver Hoop Earrings", "Gold Chain Necklace", "Pearl Bracelet"],
     "men's clothing": ["Slim Fit Chinos", "Cotton Crew T-Shirt", "Rain Jacket",
                        "Wool Sweater"],
@@ -61,13 +67,12 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     """Every KPI mart (plus dim_customers) as rows in contract column order."""
     rng = random.Random(seed)
-    first_month = dt.date(2023, 7, 1)
     orders: list[tuple[int, dt.date, Decimal]] = []
     customer_state: dict[int, str | None] = {}
     for customer in range(1, 61):
         # Web store users have no state on record (NULL state in the marts).
         customer_state[customer] = rng.choice([*STATES, None])
-        first = first_month + dt.timedelta(days=rng.randrange(0, 360))
+        first = FIRST_MONTH + dt.timedelta(days=rng.randrange(0, 24 * 30))
         for _ in range(rng.randint(1, 5)):
             day = first + dt.timedelta(days=rng.randrange(0, 200))
             if day <= RUN_DATE:
@@ -188,7 +193,7 @@ def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
 
     # Shipments: state × carrier × status, then carriers.
     delivery = []
-    carrier_totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0])
+    carrier_totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0])
     speed = {"FedEx": 3.2, "UPS": 4.1, "USPS": 5.6}
     for code in [*STATES, None]:
         for carrier in CARRIERS:
@@ -205,21 +210,23 @@ def build_tables(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
                                  total_days / delivered if delivered else None))
                 totals = carrier_totals[carrier]
                 totals[0] += shipments
-                totals[1] += delivered
-                totals[2] += total_days
-                totals[3] += sum(1 for d in durations if d <= 5)
+                totals[1] += 0 if status in OPEN_STATUSES else shipments
+                totals[2] += delivered
+                totals[3] += total_days
+                totals[4] += sum(1 for d in durations if d <= 5)
     tables["kpi_delivery_by_state"] = delivery
     carriers = []
-    for carrier, (shipments, delivered, days, on_time) in sorted(carrier_totals.items()):
-        carriers.append([carrier, shipments, delivered, delivered / shipments,
+    for carrier, (shipments, finished, delivered, days, on_time) in sorted(
+            carrier_totals.items()):
+        carriers.append([carrier, shipments, finished, delivered, delivered / finished,
                          days / delivered, on_time, on_time / delivered])
-    best = max(carriers, key=lambda c: (c[3], c[6], [-ord(ch) for ch in c[0]]))
+    best = max(carriers, key=lambda c: (c[4], c[7], [-ord(ch) for ch in c[0]]))
     tables["kpi_carrier_performance"] = [tuple(c + [c is best]) for c in carriers]
 
     tables.update(filter_marts(orders, segments, products))
     tables["kpi_pipeline_run"] = [(RUN_DATE, dt.datetime(2024, 7, 1, 2, 14, 5),
                                    min(o[1] for o in orders), max(o[1] for o in orders),
-                                   dt.datetime(2024, 7, 1, 2, 3, 41))]
+                                   dt.datetime(2024, 7, 1, 2, 3, 41), 5)]
     tables["dim_customers"] = [
         (f"{n:032x}", "new store" if n % 3 else "old store", n, f"customer{n}@example.com",
          rng.choice(list(STATES)), dt.datetime(2023, 1, 1, 9, 30) + dt.timedelta(hours=7 * n),
@@ -259,8 +266,8 @@ def filter_marts(orders: list[tuple[int, dt.date, Decimal]], segments: list[tupl
             pay[1] += amount
     sales: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0"), 0])
     for product in products:
-        for _ in range(rng.randint(1, 4)):
-            month = add_months(dt.date(2023, 7, 1), rng.randrange(0, 12))
+        for _ in range(rng.randint(1, 6)):
+            month = add_months(FIRST_MONTH, rng.randrange(0, MONTHS))
             line = sales[(month, product[1], product[4])]
             units = rng.randint(1, 9)
             line[0] += 1
@@ -279,20 +286,33 @@ def filter_marts(orders: list[tuple[int, dt.date, Decimal]], segments: list[tupl
         cell[6] += product[8]
     shipments = []
     speed = {"FedEx": 3.2, "UPS": 4.1, "USPS": 5.6}
-    for month in (add_months(dt.date(2023, 7, 1), i) for i in range(12)):
+    for month in (add_months(FIRST_MONTH, i) for i in range(MONTHS)):
         for code in [*STATES, None]:
             for carrier in CARRIERS:
-                for status in ("Delivered", "Shipped", "Pending", "Cancelled"):
+                for status in ("Delivered", "Shipped", "Pending", "Cancelled", "Returned"):
                     count = rng.randint(0, 6) if status == "Delivered" else rng.randint(0, 1)
                     if not count:
                         continue
                     days = [max(1, round(rng.gauss(speed[carrier], 1.2)))
                             for _ in range(count if status == "Delivered" else 0)]
+                    finished = 0 if status in OPEN_STATUSES else count
                     shipments.append((month, "old store", code, carrier, status, count,
-                                      len(days), sum(days), sum(1 for d in days if d <= 5)))
+                                      finished, len(days), sum(days),
+                                      sum(1 for d in days if d <= 5)))
+    months_of: dict[int, set[dt.date]] = defaultdict(set)
+    for number, day, _ in orders:
+        months_of[number].add(month_start(day))
+    active: dict[tuple[Any, ...], int] = defaultdict(int)
+    for number, ordered in months_of.items():
+        row = customer[number]
+        previous = None
+        for month in sorted(ordered):
+            active[(month, previous, store_of(row[3]), row[8], row[3])] += 1
+            previous = month
     return {
         "kpi_customer_activity": [(*key, n, revenue, len(new))
                                   for key, (n, revenue, new) in activity.items()],
+        "kpi_active_customers": [(*key, n) for key, n in active.items()],
         "kpi_cohort_activity": [(*key, len(members)) for key, members in cohorts.items()],
         "kpi_payment_activity": [(*key, n, amount) for key, (n, amount) in payments.items()],
         "kpi_category_sales": [(*key, *values) for key, values in sales.items()],

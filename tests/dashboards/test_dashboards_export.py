@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sqlite3
+import stat
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -84,7 +86,7 @@ def test_empty_tables_export_header_and_schema(empty_db: Path, tmp_path: Path) -
     counts = export_marts(settings, "csv", tmp_path / "csv")
     assert counts and set(counts.values()) == {0}
     assert (tmp_path / "csv" / "kpi_pipeline_run.csv").read_text().strip() == (
-        "run_date,built_at,first_order_date,last_order_date,last_loaded_at")
+        "run_date,built_at,first_order_date,last_order_date,last_loaded_at,on_time_days")
     export_marts(settings, "parquet", tmp_path / "parquet")
     schema = pq.read_schema(tmp_path / "parquet" / "kpi_carrier_performance.parquet")
     assert schema.field("is_best_carrier").type == pa.bool_()
@@ -145,3 +147,44 @@ def test_streamed_export_for_targets_other_than_duckdb(tmp_path: Path) -> None:
                          BATCH) == len(rows)
     assert pq.read_table(tmp_path / "t.parquet").to_pylist()[-1] == {
         "id": rows[-1][0], "name": rows[-1][1], "amount": rows[-1][2]}
+
+
+# OWASP "CSV Injection": a cell starting with one of these runs as a formula in a
+# spreadsheet, so the export prefixes it with a single quote.
+DANGEROUS = ["=HYPERLINK(\"http://x.invalid\",\"click\")", "+1+2", "-2+3", "@SUM(A1)",
+             "\tTAB", "\rCR", "plain", "a=b"]
+
+
+def test_csv_cells_that_would_run_as_formulas_are_neutralised(tmp_path: Path) -> None:
+    """Both CSV paths: DuckDB's own COPY (a DuckDB sync target) and the streamed Python
+    writer (any other target); numbers, negative ones included, stay numbers."""
+    database = tmp_path / "marts.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("create schema analytics; create table analytics.reviews "
+                           "(review_text varchar, rating integer, delta double)")
+        connection.executemany("insert into analytics.reviews values (?, ?, ?)",
+                               [(text, i, -0.5 * i) for i, text in enumerate(DANGEROUS)])
+    expected = ["'" + t if t[0] in "=+-@\t\r" else t for t in DANGEROUS]
+    export_marts(settings_for(database, tmp_path), "csv", tmp_path / "duckdb")
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"ATTACH '{tmp_path / 'marts.db'}' AS analytics")
+    conn.execute("CREATE TABLE analytics.reviews (review_text TEXT, rating INTEGER, "
+                 "delta REAL)")
+    conn.executemany("INSERT INTO analytics.reviews VALUES (?, ?, ?)",
+                     [(text, i, -0.5 * i) for i, text in enumerate(DANGEROUS)])
+    _export_table(conn.cursor(), "sqlite", "reviews", "csv", tmp_path / "reviews.csv", BATCH)
+    for path in (tmp_path / "duckdb" / "reviews.csv", tmp_path / "reviews.csv"):
+        with path.open(newline="") as file:
+            header, *rows = list(csv.reader(file))
+        assert header == ["review_text", "rating", "delta"]
+        assert [r[0] for r in rows] == expected, path
+        assert [float(r[2]) for r in rows] == [-0.5 * i for i in range(len(DANGEROUS))]
+
+
+def test_export_files_are_not_world_readable(marts_db: tuple[Path, Any],
+                                             tmp_path: Path) -> None:
+    settings = settings_for(marts_db[0], tmp_path)
+    for fmt in ("csv", "parquet"):
+        export_marts(settings, fmt, tmp_path / fmt)
+        modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / fmt).iterdir()}
+        assert modes == {0o640}, fmt

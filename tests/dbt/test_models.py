@@ -34,10 +34,10 @@ KPI_MARTS = (
     "fct_customer_segments", "kpi_customer_segments", "kpi_cohort_retention",
     "kpi_transaction_status", "kpi_product_performance", "kpi_category_performance",
     "kpi_carrier_performance", "kpi_delivery_by_state", "kpi_customer_activity",
-    "kpi_cohort_activity", "kpi_category_sales", "kpi_category_ratings", "kpi_payment_activity",
-    "kpi_shipment_activity",
+    "kpi_active_customers", "kpi_cohort_activity", "kpi_category_sales", "kpi_category_ratings",
+    "kpi_payment_activity", "kpi_shipment_activity",
 )
-FILTER_MARTS = KPI_MARTS[-6:]
+FILTER_MARTS = KPI_MARTS[-7:]
 
 
 def surrogate_key(*values: object) -> str:
@@ -333,6 +333,25 @@ def test_revenue_agrees_across_marts(demo_warehouse: BuiltWarehouse) -> None:
     assert by_category == by_product > 0
 
 
+def test_active_customers_of_any_month_range_are_a_sum(demo_warehouse: BuiltWarehouse) -> None:
+    """kpi_active_customers: customers ordering in months a..b = the rows of months a..b
+    whose previous order month is NULL or before a; equal to a distinct count over orders."""
+    q = demo_warehouse.query
+    for first, last in (("2025-01-01", "2025-12-01"), ("2025-06-01", "2025-08-01"),
+                        ("2025-12-01", "2025-12-01")):
+        (summed,) = q("select sum(customers) from analytics.kpi_active_customers where "
+                      "order_month between ? and ? and (previous_order_month is null or "
+                      "previous_order_month < ?)", [first, last, first])[0]
+        (distinct,) = q("select count(distinct unified_customer_id) from "
+                        "analytics.fct_order_customers where unified_customer_id is not null "
+                        "and order_date >= ? and order_date < cast(? as date) + interval 1 month "
+                        "and order_date <= ?", [first, last, demo_warehouse.run_date])[0]
+        assert summed == distinct > 0, (first, last)
+    (new,) = q("select sum(customers) from analytics.kpi_active_customers "
+               "where previous_order_month is null")[0]
+    assert new == q("select ordering_customers from analytics.kpi_customer_summary")[0][0]
+
+
 def test_shares_and_rates_are_fractions(demo_warehouse: BuiltWarehouse) -> None:
     q = demo_warehouse.query
     assert q("select sum(amount_share) from analytics.kpi_transaction_status")[0][0] == (
@@ -345,7 +364,8 @@ def test_shares_and_rates_are_fractions(demo_warehouse: BuiltWarehouse) -> None:
     assert all(rate == 1 for months, rate in retention if months == 0)
     carriers = q("select success_rate, on_time_rate, is_best_carrier, carrier "
                  "from analytics.kpi_carrier_performance order by success_rate desc")
-    assert all(0 <= s <= 1 and (o is None or 0 <= o <= 1) for s, o, _, _ in carriers)
+    assert all((s is None or 0 <= s <= 1) and (o is None or 0 <= o <= 1)
+               for s, o, _, _ in carriers)
     assert sum(1 for c in carriers if c[2]) == 1
     assert carriers[0][2] or carriers[0][0] == carriers[1][0]
 

@@ -1,18 +1,22 @@
 """A column the legacy DB gains lands in the SQL Server warehouse under `evolve`.
 
-Run by mssql.yml as its last step, with the job's settings (the legacy database in schema
-`old_store`, the SQL Server warehouse the earlier extracts loaded). `loyalty_tier` is added
-to `old_store.customers` and filled on every row without touching `updated_at`, as a vendor
-would. The next extract must add the raw column (in its load's transaction), fill it on
-every row and record the change once in `meta.schema_changes`; the one after must report
-nothing and change no row. Exit 1 with the reason otherwise.
+Run by mssql.yml after the pipeline runs, with the job's settings (the legacy database in
+schema `old_store`, read by the least-privilege reader; the SQL Server warehouse the earlier
+extracts loaded, owned by the warehouse login). `loyalty_tier` is added to
+`old_store.customers` and filled on every row without touching `updated_at`, as a vendor
+would, by the login of DELTASTORE_TEST_MSSQL_URL (the reader may only read). The next
+extract must add the raw column (in its load's transaction), fill it on every row and
+record the change once in `meta.schema_changes`; the one after must report nothing and
+change no row. Exit 1 with the reason otherwise.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from deltastore.db import connect
+from deltastore.dburl import DatabaseURL
 from deltastore.extract.load import run_extract
 from deltastore.settings import Settings
 from deltastore.sql_names import qualified
@@ -35,7 +39,10 @@ RECORDED_SQL = ("SELECT [change], [action] FROM [meta].[schema_changes] "
 
 def main() -> int:
     settings = Settings.from_env()
-    legacy = connect(settings.legacy_db_url, autocommit=True)
+    admin = DatabaseURL.parse(os.environ["DELTASTORE_TEST_MSSQL_URL"],
+                              "DELTASTORE_TEST_MSSQL_URL")
+    legacy = connect(admin.with_password(os.environ.get("DELTASTORE_TEST_MSSQL_PASSWORD")),
+                     autocommit=True)
     customers = qualified("mssql", settings.legacy_db_schema, "customers")
     for statement in source_statements(customers):
         legacy.execute(statement)

@@ -1,8 +1,11 @@
 """Connections for comparing the SQL Server marts with a DuckDB run of the same demo data.
 
-DELTASTORE_TEST_MSSQL_URL (+ DELTASTORE_TEST_MSSQL_PASSWORD) is the marts database the job
-synced into; DELTASTORE_TEST_REFERENCE_MARTS_URL is the DuckDB sync target of the reference
-run (see .github/workflows/mssql.yml).
+DELTASTORE_TEST_BI_URL (+ DELTASTORE_TEST_BI_PASSWORD) is the read-only BI login on the
+marts database the job synced into: what it sees is what dashboards see.
+DELTASTORE_TEST_WAREHOUSE_URL (+ DELTASTORE_TEST_WAREHOUSE_PASSWORD) is the warehouse login
+on the warehouse dbt built; DELTASTORE_TEST_REFERENCE_MARTS_URL is the DuckDB sync target of
+the reference run (see .github/workflows/mssql.yml). The tests here are marked `mssql`: they
+run where DELTASTORE_TEST_MSSQL_URL is set.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def open_marts(variable: str, password_variable: str | None = None) -> Marts:
 
 @pytest.fixture(scope="session")
 def sql_server_marts() -> Iterator[Marts]:
-    marts = open_marts("DELTASTORE_TEST_MSSQL_URL", "DELTASTORE_TEST_MSSQL_PASSWORD")
+    marts = open_marts("DELTASTORE_TEST_BI_URL", "DELTASTORE_TEST_BI_PASSWORD")
     yield marts
     marts.connection.close()
 
@@ -38,5 +41,12 @@ def sql_server_marts() -> Iterator[Marts]:
 @pytest.fixture(scope="session")
 def reference_marts() -> Iterator[Marts]:
     marts = open_marts("DELTASTORE_TEST_REFERENCE_MARTS_URL")
+    yield marts
+    marts.connection.close()
+
+
+@pytest.fixture(scope="session")
+def warehouse() -> Iterator[Marts]:
+    marts = open_marts("DELTASTORE_TEST_WAREHOUSE_URL", "DELTASTORE_TEST_WAREHOUSE_PASSWORD")
     yield marts
     marts.connection.close()

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_compare import Marts, key_differences, mart_keys, normalise
+from marts_compare import (
+    Marts,
+    canonical,
+    checksum,
+    key_differences,
+    mart_keys,
+    normalise,
+    value_differences,
+)
 
 
 def test_keys_come_from_the_dbt_project() -> None:
@@ -67,3 +75,45 @@ def test_differences_are_reported(reference: Marts, tmp_path: Path) -> None:
 ])
 def test_values_normalise_across_drivers(value: object, text: str) -> None:
     assert normalise(value) == text
+
+
+def test_values_compare_across_drivers_and_differences_are_shown() -> None:
+    assert canonical(Decimal("12.500000")) == canonical(12.5) == canonical(Decimal("12.50"))
+    assert canonical(0.1 + 0.2) == "0.3" and canonical(Decimal("-0.0000001")) == "0"
+    assert canonical(dt.datetime(2025, 6, 1)) == canonical(dt.date(2025, 6, 1))
+    assert canonical(dt.datetime(2025, 6, 1, 8, 30, 0, 123456)) == "2025-06-01T08:30:00.123456"
+    assert canonical(True) == "1" and canonical(None) == "<null>" and canonical("Ann") == "Ann"
+    rows = [("1", "Ann"), ("2", "Bob")]
+    assert checksum(rows) == checksum(list(reversed(rows)))
+    assert checksum(rows) != checksum([("1", "ann"), ("2", "Bob")])
+    report = value_differences(rows, [("1", "ann"), ("2", "Bob")], ["id", "name"])
+    assert report == ("1 row(s) only in the reference, e.g. {'id': '1', 'name': 'Ann'} | "
+                      "1 row(s) only here, e.g. {'id': '1', 'name': 'ann'}")
+    assert value_differences(rows, list(reversed(rows)), ["id", "name"]) is None
+
+
+def test_values_are_read_by_column_name_without_the_runs_own_time(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("create schema analytics")
+    con.execute("create table analytics.kpi_pipeline_run (run_date date, built_at timestamp, "
+                "last_loaded_at timestamp, first_order_date date)")
+    con.execute("insert into analytics.kpi_pipeline_run values "
+                "('2026-01-01', now(), now(), '2024-01-01')")
+    marts = Marts("duckdb", con)
+    columns = marts.compared_columns("kpi_pipeline_run")
+    assert columns == ["first_order_date", "run_date"]
+    assert marts.canonical_rows("kpi_pipeline_run", columns) == [("2024-01-01", "2026-01-01")]
+
+
+def test_contract_types_render_for_sql_server() -> None:
+    from test_mssql_marts import contract_types, sql_server_type
+
+    types = contract_types("dim_customers")
+    assert types["unified_customer_id"] == "varchar(32)"
+    assert types["first_name"] == "nvarchar(4000)"
+    assert contract_types("dim_customers", "duckdb")["first_name"] == "varchar"
+    assert sql_server_type(("nvarchar", 4000, None, None, None)) == "nvarchar(4000)"
+    assert sql_server_type(("varchar", -1, None, None, None)) == "varchar(max)"
+    assert sql_server_type(("decimal", None, 12, 2, None)) == "decimal(12,2)"
+    assert sql_server_type(("datetime2", None, None, None, 6)) == "datetime2(6)"
+    assert sql_server_type(("bigint", None, 19, 0, None)) == "bigint"

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from odbc_recorder import OdbcRecorder, pyodbc_error
 
 from deltastore.errors import ConfigError, TransientError
 from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES
@@ -212,3 +213,30 @@ def test_lineage_flags_what_feeds_the_published_marts() -> None:
                      "model.p.view_mart": False, "model.p.other": False,
                      "snapshot.p.snap": False, "test.p.on_stg": True, "test.p.on_snap": False,
                      "unit_test.p.mart.u": True}
+
+
+def _mssql_settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data"),
+                              "DELTASTORE_WAREHOUSE_URL": "mssql://dbt_loader@wh/warehouse",
+                              "DELTASTORE_WAREHOUSE_PASSWORD": "pw"})
+
+
+def test_mssql_project_rows_are_not_bound_with_the_node_rows_sizes(
+        odbc: OdbcRecorder, tmp_path: Path) -> None:
+    """Review MINOR 11: pyodbc keeps a cursor's input sizes until reset, so the project
+    nodes' rows were bound as NVARCHAR(4000) and recorded_at lost its fraction."""
+    project = [ProjectNode("model.p.a", "model", True)]
+    record_build(_mssql_settings(tmp_path), _results("inv", {"model.p.a": ("success", 1.0)}),
+                 project)
+    sizes = {sql: inputsizes for sql, _, inputsizes in odbc.executed}
+    assert sizes[insert_values_sql("mssql", DBT_BUILD_NODES)] == build_log.node_input_sizes()
+    assert sizes[insert_values_sql("mssql", DBT_PROJECT_NODES)] is None
+
+
+def test_mssql_record_errors_exit_by_their_number(odbc: OdbcRecorder, tmp_path: Path) -> None:
+    """Review MINOR 6: every driver error here was exit 1; a refused INSERT is exit 2."""
+    odbc.failures[insert_values_sql("mssql", DBT_BUILDS)] = pyodbc_error(
+        "ProgrammingError", "42000", "The INSERT permission was denied on the object "
+        "'dbt_builds', database 'warehouse', schema 'meta'.", 229)
+    with pytest.raises(ConfigError, match="SQL Server error 229"):
+        record_build(_mssql_settings(tmp_path), _results("inv", {"m.a": ("success", 1.0)}))

@@ -22,7 +22,14 @@ from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import last_build
 from deltastore.transform.manifest import dbt_layers
-from deltastore.transform.runner import dbt_args, dbt_environment, run_dbt, target_dir
+from deltastore.transform.runner import (
+    DbtRun,
+    NodeResult,
+    dbt_args,
+    dbt_environment,
+    run_dbt,
+    target_dir,
+)
 from deltastore.transform.slo import check_slo
 from deltastore.workflows import cli
 
@@ -364,3 +371,39 @@ def test_unknown_command_and_missing_project(built: tuple, tmp_path: Path) -> No
         run_dbt(elsewhere, "build")
     with pytest.raises(ConfigError, match="--full-refresh does not apply"):
         run_dbt(settings, "test", full_refresh=True)
+
+
+def _database_error(state: str, text: str, number: int) -> str:
+    """A node's message as dbt-sqlserver makes it: DbtDatabaseError(str(pyodbc_error))
+    (sqlserver_backend.py handle_backend_database_error), pyodbc's args being
+    (state, "[state] [driver]text (number) (SQLExecDirectW)")."""
+    from dbt_common.exceptions import DbtDatabaseError
+    from odbc_recorder import pyodbc_error
+
+    return str(DbtDatabaseError(str(pyodbc_error("ProgrammingError", state, text, number))))
+
+
+@pytest.mark.odbc
+@pytest.mark.parametrize(("errors", "expected"), [
+    ([("42000", "CREATE TABLE permission denied in database 'warehouse'.", 262)], ConfigError),
+    ([("42S22", "Invalid column name 'segment'.", 207),
+      ("23000", "Cannot insert the value NULL into column 'id'.", 515)], ConfigError),
+    ([("23000", "Violation of PRIMARY KEY constraint 'pk'.", 2627)], DataError),
+    ([("40001", "Transaction was deadlocked on lock resources.", 1205),
+      ("42000", "The SELECT permission was denied.", 229)], TransientError),
+    ([("42000", "CREATE TABLE permission denied.", 262), (None, "Compilation Error", 0)],
+     TransientError),
+])
+def test_node_errors_exit_by_the_sql_server_error_they_quote(
+        tmp_path: Path, errors: list[tuple[str | None, str, int]],
+        expected: type[Exception]) -> None:
+    """Review MINOR 6: every errored node was exit 1 and retried, a permission error too."""
+    nodes = [NodeResult(f"model.deltastore.m{i}", f"m{i}", "model", "error", 0.1,
+                        _database_error(state, text, number) if state else text)
+             for i, (state, text, number) in enumerate(errors)]
+    run = DbtRun("build", False, nodes, tmp_path)
+    with pytest.raises(expected) as caught:
+        run.raise_for_status()
+    assert type(caught.value) is expected
+    if expected is ConfigError:
+        assert "not retried" in str(caught.value) and "`m0`" in str(caught.value)

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from deltastore.extract.demo import GENERATOR_VERSION
 from deltastore.settings import Settings
 from deltastore.workflows import demo
 from deltastore.workflows.cli import main
@@ -22,7 +23,8 @@ CONTRACT_MARTS = (
     "kpi_customers_by_state", "kpi_monthly_revenue", "fct_customer_segments",
     "kpi_customer_segments", "kpi_cohort_retention", "kpi_transaction_status",
     "kpi_product_performance", "kpi_category_performance", "kpi_carrier_performance",
-    "kpi_delivery_by_state", "kpi_customer_activity", "kpi_cohort_activity",
+    "kpi_delivery_by_state", "kpi_customer_activity", "kpi_active_customers",
+    "kpi_cohort_activity",
     "kpi_category_sales", "kpi_category_ratings", "kpi_payment_activity",
     "kpi_shipment_activity",
 )
@@ -91,8 +93,9 @@ def test_existing_legacy_db_of_another_scale_is_kept(demo_env: Settings) -> None
     path = demo_env.legacy_db_url.path
     assert path is not None and path.exists()
     made = path.stat().st_mtime_ns
-    assert json.loads(path.with_name(path.name + ".demo.json").read_text()) == {
-        "scale": 0.01, "seed": 7}
+    marker = path.with_name(path.name + ".demo.json")
+    assert json.loads(marker.read_text()) == {"scale": 0.01, "seed": 7,
+                                              "generator": GENERATOR_VERSION}
 
     assert not prepare_legacy_db(demo_env, 0.02, 7, regenerate=False, echo=lines.append)
     assert "generated at scale 0.01 seed 7, not scale 0.02 seed 7: keeping it" in lines[-1]
@@ -100,3 +103,14 @@ def test_existing_legacy_db_of_another_scale_is_kept(demo_env: Settings) -> None
 
     assert prepare_legacy_db(demo_env, 0.02, 7, regenerate=True, echo=lines.append)
     assert json.loads(path.with_name(path.name + ".demo.json").read_text())["scale"] == 0.02
+
+
+def test_legacy_db_of_an_earlier_generator_is_reported(demo_env: Settings) -> None:
+    """Same scale and seed but made before the generators changed: kept, and said so."""
+    lines: list[str] = []
+    assert prepare_legacy_db(demo_env, 0.01, 7, regenerate=False, echo=lines.append)
+    path = demo_env.legacy_db_url.path
+    assert path is not None
+    path.with_name(path.name + ".demo.json").write_text('{"scale": 0.01, "seed": 7}')
+    assert not prepare_legacy_db(demo_env, 0.01, 7, regenerate=False, echo=lines.append)
+    assert f"earlier demo generator (version 1, now {GENERATOR_VERSION})" in lines[-1]

@@ -13,7 +13,12 @@ from deltastore.settings import Settings
 from deltastore.workflows import runner
 from deltastore.workflows.cli import main
 from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
-from deltastore.workflows.runner import failed_exit_code, run_pipeline, summary_table
+from deltastore.workflows.runner import (
+    failed_exit_code,
+    run_pipeline,
+    summary_table,
+    without_opt_in,
+)
 
 
 @pytest.fixture
@@ -40,7 +45,8 @@ def test_steps_run_in_the_pipeline_dependency_order(settings: Settings,
                                                     commands: list[list[str]]) -> None:
     results = run_pipeline(settings, run_date=dt.date(2026, 1, 1), full_refresh=True,
                            echo=lambda _: None)
-    ordered = execution_order(PIPELINE)
+    # The opt-in doctor runs only when named (`deltastore run --only doctor …`).
+    ordered = [s for s in execution_order(PIPELINE) if not s.opt_in]
     assert [r.name for r in results] == [s.name for s in ordered]
     assert commands == [s.argv(run_date="2026-01-01", full_refresh=True) for s in ordered]
     assert ["build", "--run-date", "2026-01-01", "--full-refresh"] in commands
@@ -73,7 +79,7 @@ def test_skip_and_only(settings: Settings, commands: list[list[str]]) -> None:
                            echo=lambda _: None)
     assert commands == [["build"]]
     assert [r.name for r in results if r.status == "ok"] == ["dbt-build"]
-    assert sum(r.status == "skipped" for r in results) == len(PIPELINE) - 1
+    assert sum(r.status == "skipped" for r in results) == len(PIPELINE) - 2  # doctor: opt-in
 
 
 def test_unknown_step_names_are_a_usage_error(settings: Settings,
@@ -158,3 +164,12 @@ def test_summary_table_aligns_rows() -> None:
     assert lines[2].split() == ["extract-store-api", "ok", "1.2", "12,345"]
     assert lines[3].split() == ["sync", "skipped", "-", "-"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_the_opt_in_doctor_runs_first_only_when_named(settings: Settings,
+                                                     commands: list[list[str]]) -> None:
+    results = run_pipeline(settings, only=["doctor", "extract-store-api"], echo=lambda _: None)
+    assert commands == [["doctor"], ["extract", "--source", "store-api"]]
+    assert [r.name for r in results][:2] == ["doctor", "extract-store-api"]
+    assert without_opt_in(PIPELINE, ())[0].name == "extract-store-api"
+    assert without_opt_in(PIPELINE, ())[0].depends == ()

@@ -87,6 +87,9 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
         (["sync", "--force"], {"DELTASTORE_SYNC_TARGET_URL": unreachable}),
         (["sync"], {"DELTASTORE_WAREHOUSE_URL": unreachable}),
         (["run", "--only", "slo-report"], {}),
+        (["doctor"], {"DELTASTORE_LEGACY_DB_URL": unreachable,
+                      "DELTASTORE_WAREHOUSE_URL": unreachable,
+                      "DELTASTORE_SYNC_TARGET_URL": unreachable}),
         (["workflows", "render", "--out", str(tmp_path / "manifests"), "--no-chart"], {}),
         (["notify", "--workflow", "wf-1", "--status", "Failed", "--failures", failures], {}),
         (["dashboards"], {}),
@@ -119,6 +122,7 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
     # The commands really ran, at DEBUG, and the secrets were used.
     assert codes["demo --scale"] == 0 and codes["notify --workflow"] == 0, (codes, tails)
     assert codes["extract --source"] != 0  # the unreachable SQL Server
+    assert codes["doctor"] == 2
     assert posted and all(HOOK_SECRET in p for p in posted)
     everything = "\n".join(outputs)
     assert " DEBUG deltastore." in everything

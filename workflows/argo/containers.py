@@ -121,7 +121,7 @@ def volumes(options: RenderOptions) -> list[Volume]:
 
 
 # Sub-commands of the light steps; every other step gets the data steps' resources.
-LIGHT_COMMANDS = frozenset({"slo", "notify", "demo-data", "dashboards"})
+LIGHT_COMMANDS = frozenset({"slo", "notify", "demo-data", "dashboards", "doctor"})
 
 
 def resources(options: RenderOptions, light: bool = False) -> ResourceRequirements:

@@ -53,7 +53,7 @@ WORKFLOW_DEADLINE_SECONDS = 6 * 3600
 STEP_DEADLINE_SECONDS = {
     "extract-store-api": 3600, "extract-legacy-db": 3600, "source-freshness": 900,
     "dbt-build": 3 * 3600, "sync": 3600, "slo-report": 600, "dashboards": 900,
-    EXIT_HANDLER: 300, "demo-data-ready": 900,
+    EXIT_HANDLER: 300, "demo-data-ready": 900, "doctor": 600,
 }
 # Demo only: the first task waits for the chart's demo-data Job to finish the legacy DB, so
 # no run (scheduled or submitted right after `helm install`) starts on missing data.
@@ -83,6 +83,9 @@ PARAMETERS = (
                       "incremental models from scratch.", ("true", "false")),
     WorkflowParameter("dbt-select", "", "dbt node selection for the build; empty = everything."),
     WorkflowParameter("skip-sync", "false", "Skip the sync to Azure SQL.", ("true", "false")),
+    WorkflowParameter("skip-doctor", "true", "Skip `deltastore doctor`, the read-only "
+                      "pre-flight of every endpoint; `false` runs it first and stops the run "
+                      "on a missing grant or table.", ("true", "false")),
 )
 
 

@@ -9,11 +9,12 @@ from deltastore.workflows.pipeline import PIPELINE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    names = ", ".join(s.name for s in PIPELINE)
+    names = ", ".join(s.name for s in PIPELINE if not s.opt_in)
+    opt_in = ", ".join(s.name for s in PIPELINE if s.opt_in)
     run = add_command(
         subparsers, "run",
         f"Run the pipeline locally in dependency order, stopping at the first failure "
-        f"(steps: {names}).",
+        f"(steps: {names}; {opt_in} only when --only names it).",
         "deltastore run --skip sync slo-report --run-date 2026-01-01",
     )
     run.add_argument("--skip", nargs="+", action="extend", default=[], metavar="STEP",

@@ -17,6 +17,7 @@ from deltastore.errors import ConfigError
 from deltastore.extract.demo import DEMO_END_DATE, DEMO_START_DATE, store_server
 from deltastore.extract.demo.store_data import (
     CATEGORIES,
+    Shuffle,
     StoreData,
     cart,
     counts,
@@ -348,3 +349,25 @@ def test_stopped_store_frees_its_port() -> None:
         port = int(first.url.rsplit(":", 1)[1])
     with DemoStore(port=port, scale=SCALE) as second:
         assert get(second, "/products/1").status_code == 200
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 255, 256, 10_000, 12_345])
+def test_cart_owners_come_from_a_bijection_and_its_inverse(n: int) -> None:
+    """Every cart has one owner and a user's carts are found without a scan: the shuffle
+    is a bijection of [0, n) and `inverse` undoes it."""
+    shuffle = Shuffle(n, seed=42)
+    image = [shuffle.forward(x) for x in range(n)]
+    assert sorted(image) == list(range(n))
+    assert [shuffle.inverse(y) for y in image] == list(range(n))
+
+
+def test_a_users_carts_fall_at_irregular_moments() -> None:
+    """An affine bijection gave every user the same rhythm (one cart per `users` carts),
+    which drew stripes into the cohort chart; shuffled, the gaps between a user's carts
+    vary as shoppers' do."""
+    data = StoreData(scale=1)
+    gaps = Counter()
+    for user_id in range(1, 101):
+        ids = data.cart_ids_of_user(user_id)
+        gaps.update(b - a for a, b in zip(ids, ids[1:], strict=False))
+    assert len(gaps) > 500  # hardly any two gaps alike

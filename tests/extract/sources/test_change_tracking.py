@@ -43,7 +43,7 @@ def _tsql(sql: str) -> sqlglot.exp.Expr:
 def test_statements_parse_as_tsql(t: Any) -> None:
     source = source_table("mssql", t)
     for sql in (ct.tracked_sql(), ct.versions_sql(), ct.full_sql(t, source),
-                ct.changes_sql(t, source), ct.READ_COMMITTED):
+                ct.changes_sql(t, source), ct.READ_COMMITTED, ct.BEGIN, ct.COMMIT, ct.ROLLBACK):
         _tsql(sql)
     changes = ct.changes_sql(t, source)
     assert f"FROM CHANGETABLE(CHANGES {source}, ?) AS ct LEFT OUTER JOIN {source} AS t" in changes
@@ -75,6 +75,15 @@ class Recorder:
 
     def cursor(self) -> Recorder:
         return self
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._autocommit = value
+        self.sent.append((f"autocommit={value}", ()))
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.sent.append((sql, tuple(params)))
@@ -120,11 +129,12 @@ def test_changes_since_a_valid_version_split_updates_from_deletes() -> None:
     assert read == ct.ChangeRead(120, False, 2, 1, "changes since version 110")
     assert rows == [live[:-1], live[:-1]] and gone == [(9,)]
     sent = [sql for sql, _ in con.sent]
-    # One transaction: commit what was open, snapshot, version, rows, commit, reset.
-    assert sent[0] == "COMMIT" and sent[1] == ct.SNAPSHOT
-    assert sent[2] == ct.versions_sql() and con.sent[2][1] == (SOURCE,)
-    assert sent[3] == ct.changes_sql(CUSTOMERS, SOURCE) and con.sent[3][1] == (110,)
-    assert sent[4:] == ["COMMIT", ct.READ_COMMITTED]
+    # Microsoft's pattern: in autocommit mode, one explicit snapshot transaction holds the
+    # version and the rows; then back to read committed and the reader's autocommit off.
+    assert sent[:4] == ["COMMIT", "autocommit=True", ct.SNAPSHOT, "BEGIN TRANSACTION"]
+    assert sent[4] == ct.versions_sql() and con.sent[4][1] == (SOURCE,)
+    assert sent[5] == ct.changes_sql(CUSTOMERS, SOURCE) and con.sent[5][1] == (110,)
+    assert sent[6:] == ["COMMIT TRANSACTION", ct.READ_COMMITTED, "autocommit=False"]
 
 
 @pytest.mark.parametrize("saved, reason", [
@@ -139,7 +149,7 @@ def test_a_missing_or_too_old_version_reads_the_whole_table(saved: str | None,
     read, rows, gone = _read(con, saved)
     assert (read.version, read.full, rows, gone) == (120, True, [row], [])
     assert read.reason.startswith(reason)
-    assert [sql for sql, _ in con.sent][3] == ct.full_sql(CUSTOMERS, SOURCE)
+    assert [sql for sql, _ in con.sent][5] == ct.full_sql(CUSTOMERS, SOURCE)
 
 
 @pytest.mark.odbc
@@ -149,7 +159,8 @@ def test_a_table_without_change_tracking_or_snapshot_isolation_says_how_to_fix()
     con = Recorder(120, 100, [], fail_on="CHANGE_TRACKING_CURRENT_VERSION")
     with pytest.raises(ConfigError, match="ALLOW_SNAPSHOT_ISOLATION ON"):
         _read(con, "ct:110")
-    assert ("ROLLBACK", ()) in con.sent and con.sent[-1][0] == ct.READ_COMMITTED
+    assert (ct.ROLLBACK, ()) in con.sent
+    assert [sql for sql, _ in con.sent][-2:] == [ct.READ_COMMITTED, "autocommit=False"]
     with pytest.raises(TransientError, match="reading the changes of .* error 1205"):
         _read(Recorder(120, 100, [], fail_on="CHANGETABLE", error="deadlock (1205)"), "ct:110")
     with pytest.raises(ConfigError, match="SQL Server error 297"):  # permission: not retried
@@ -175,8 +186,9 @@ def test_the_reader_asks_sql_server_through_pyodbc(odbc: OdbcRecorder) -> None:
     assert (read.version, read.full, rows, deleted) == (120, False, [live[:-1]], [(9,)])
     source = "[old_store].[customers]"
     assert [(sql, params) for sql, params, _ in odbc.executed] == [
-        (ct.tracked_sql(), (source,)), (ct.SNAPSHOT, ()), (ct.versions_sql(), (source,)),
-        (ct.changes_sql(CUSTOMERS, source), (110,)), (ct.READ_COMMITTED, ())]
+        (ct.tracked_sql(), (source,)), (ct.SNAPSHOT, ()), (ct.BEGIN, ()),
+        (ct.versions_sql(), (source,)), (ct.changes_sql(CUSTOMERS, source), (110,)),
+        (ct.COMMIT, ()), (ct.READ_COMMITTED, ())]
 
 
 # --- for real, on SQL Server (GitHub Actions, mssql.yml) ------------------------------------

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from odbc_recorder import OdbcRecorder, pyodbc_error
 
 from deltastore.dburl import DatabaseURL
-from deltastore.errors import ConfigError
+from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.sources.legacy_db import (
     LegacyReader,
     keys_sql,
@@ -98,3 +99,17 @@ def test_the_window_starts_the_look_back_before_the_watermark_in_its_own_layout(
     assert window_start("2024-02-03T10:00:00.250000", 0.5) == "2024-02-03T09:59:59.750000"
     assert window_start("2024-02-03 10:00:00", 0) == "2024-02-03 10:00:00"
     assert window_start("not a time", 300) == "not a time"
+
+
+def test_a_lost_connection_while_reading_the_catalog_is_retried_not_a_missing_table(
+        odbc: OdbcRecorder) -> None:
+    url = DatabaseURL.parse("mssql://reader@sql.example.net/legacy").with_password("pw")
+    odbc.failures["FROM sys.columns"] = pyodbc_error(
+        "OperationalError", "08S01", "TCP Provider: Error code 0x68", 10054)
+    with LegacyReader(url) as reader, pytest.raises(TransientError, match="10054"):
+        reader.catalog([CUSTOMERS])
+    # A table sys.columns does not show: no rows (tests/extract/sources/test_legacy_catalog.py)
+    del odbc.failures["FROM sys.columns"]
+    odbc.answers["FROM sys.columns"] = []
+    with LegacyReader(url) as reader, pytest.raises(ConfigError, match="no table `customers`"):
+        reader.catalog([CUSTOMERS])

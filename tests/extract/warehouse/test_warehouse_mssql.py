@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 import sqlglot
+from odbc_recorder import OdbcRecorder
 from sqlglot import exp
 
 from deltastore.dburl import DatabaseURL
+from deltastore.errors import DataError
 from deltastore.extract.warehouse import Batch, TableLoad
 from deltastore.extract.warehouse import mssql as m
-from deltastore.extract.warehouse.base import keys_table
+from deltastore.extract.warehouse.base import RejectRow, keys_table
 from deltastore.schema_changes import SchemaChange
 from deltastore.schemas import ALL_TABLES, EXTRACT_META_TABLES, LOAD_STATE, REJECTS, table
 from deltastore.sql_names import insert_values_sql
@@ -52,9 +54,15 @@ def test_update_compares_business_columns_null_safely_and_revives_deleted_rows()
     assert isinstance(update, exp.Update)
     sql = m.update_sql(PRODUCTS)
     assert "INNER JOIN #stage_new_store_products AS s ON t.[id] = s.[id]" in sql
-    # EXCEPT treats NULLs as equal, so NULL -> NULL is no change and NULL -> 1 is one.
-    assert ("EXISTS (SELECT s.[title], s.[price], s.[description], s.[category], s.[image], "
-            "s.[rating_rate], s.[rating_count] EXCEPT SELECT t.[title]") in sql
+    # EXCEPT treats NULLs as equal, so NULL -> NULL is no change and NULL -> 1 is one. Text
+    # is compared in a binary collation and by its length in bytes: a change of case or of
+    # trailing blanks is a change whatever the warehouse's collation.
+    assert ("EXISTS (SELECT s.[title] COLLATE Latin1_General_100_BIN2, DATALENGTH(s.[title]), "
+            "s.[price], s.[description] COLLATE Latin1_General_100_BIN2, "
+            "DATALENGTH(s.[description]), ") in sql
+    assert ("EXCEPT SELECT t.[title] COLLATE Latin1_General_100_BIN2, DATALENGTH(t.[title]), "
+            "t.[price], ") in sql
+    assert sql.endswith("t.[rating_rate], t.[rating_count])")
     assert "t.[_deleted_at] IS NOT NULL OR" in sql
     assert "t.[id] = s.[id]" in sql and "SET t.[id]" not in sql  # keys are never rewritten
     assert sql.count("?") == 2
@@ -81,6 +89,21 @@ def test_tables_get_the_contract_types_and_keys_fit_an_index() -> None:
     assert "[payload] NVARCHAR(MAX)" in m.create_table_sql(REJECTS)
     assert m.create_stage_sql(PRODUCTS).startswith(
         "DROP TABLE IF EXISTS #stage_new_store_products; CREATE TABLE #stage_new_store_products")
+    # tempdb's collation is the server's: stage text takes the warehouse's own.
+    assert ("[title] NVARCHAR(MAX) COLLATE DATABASE_DEFAULT, [price] DECIMAL(12,2), "
+            in m.create_stage_sql(PRODUCTS))
+    assert "[category] NVARCHAR(4000) COLLATE DATABASE_DEFAULT" in m.create_stage_sql(PRODUCTS)
+
+
+def test_free_text_is_unbounded_and_older_warehouses_are_widened() -> None:
+    reviews = table("old_store", "reviews")
+    assert "[review_text] NVARCHAR(MAX)" in m.create_table_sql(reviews)
+    assert m.widen_sql(reviews) == [
+        "IF COL_LENGTH(N'old_store.reviews', N'review_text') <> -1 ALTER TABLE "
+        "[old_store].[reviews] ALTER COLUMN [review_text] NVARCHAR(MAX) NULL"]
+    assert m.widen_sql(CART_ITEMS) == []
+    for statement in m.widen_sql(PRODUCTS):
+        parse(statement)
 
 
 def test_parameters_are_converted_to_what_pyodbc_binds() -> None:
@@ -101,7 +124,8 @@ def test_input_sizes_pin_every_column_type() -> None:
     sizes = m.input_sizes(PRODUCTS)
     assert sizes[0] == (pyodbc.SQL_BIGINT, 0, 0)
     assert sizes[2] == (pyodbc.SQL_DECIMAL, 12, 2)
-    assert sizes[1] == (pyodbc.SQL_WVARCHAR, 4000, 0)
+    assert sizes[1] == (pyodbc.SQL_WVARCHAR, 0, 0)     # title: free text, NVARCHAR(MAX)
+    assert sizes[4] == (pyodbc.SQL_WVARCHAR, 4000, 0)  # category
     assert m.input_sizes(REJECTS)[5] == (pyodbc.SQL_WVARCHAR, 0, 0)  # NVARCHAR(MAX)
     assert len(m.input_sizes(LOAD_STATE)) == len(LOAD_STATE.columns)
 
@@ -115,6 +139,73 @@ def test_text_is_bound_at_the_batchs_longest_value() -> None:
     assert [s[1] for s, (_, t) in zip(sizes, PRODUCTS.columns, strict=True) if t == "text"] \
         == [3, 8, 7, 8]
     assert m.input_sizes(CART_ITEMS, [(1, 2, 3)]) == m.input_sizes(CART_ITEMS)
+
+
+def test_money_rounds_half_away_from_zero_as_duckdb_does() -> None:
+    """DuckDB casts the store API's JSON `1.005` to DECIMAL(12,2) as 1.01, `-0.125` as -0.13
+    (read_json with a DECIMAL column); Decimal's default (half even) gave 1.00 and -0.12."""
+    values = [1.005, 0.125, -0.125, 2.675, 8.345]
+    assert [m.to_param("money", v) for v in values] == [
+        Decimal("1.01"), Decimal("0.13"), Decimal("-0.13"), Decimal("2.68"), Decimal("8.35")]
+
+
+def _reject(i: int, payload: str = '{"id": 1}') -> tuple[Any, ...]:
+    return ("batch-1", "store-api", "new_store.products", str(i), "price is not a number",
+            payload, dt.datetime(2026, 1, 1))
+
+
+def test_rejects_stay_within_the_byte_budget() -> None:
+    """Review MAJOR 3: 10,000 rejects bound as four NVARCHAR(4000) and two MAX columns took
+    32,104 bytes a row, 306 MiB in one executemany. Bound at their longest value and split
+    by the budget, each call stays under MAX_BATCH_BYTES."""
+    from deltastore import odbc_binding
+
+    rejects = [_reject(i) for i in range(10_000)]
+    calls = list(m.insert_calls(REJECTS, rejects))
+    assert sum(len(rows) for _, rows in calls) == 10_000
+    for sizes, rows in calls:
+        assert odbc_binding.row_bytes(sizes) * len(rows) <= m.MAX_BATCH_BYTES
+        assert odbc_binding.row_bytes(sizes) < 300  # was 32,104
+    budget = 1024 * 1024
+    small = list(m.insert_calls(REJECTS, rejects, max_bytes=budget))
+    assert len(small) > 1
+    assert all(odbc_binding.row_bytes(s) * len(r) <= budget for s, r in small)
+
+
+def test_the_writer_sends_ten_thousand_rejects_in_bounded_calls(odbc: OdbcRecorder) -> None:
+    """The real writer's commit, pyodbc replaced by the ODBC recorder: what each
+    executemany into meta.rejects was bound with."""
+    from deltastore import odbc_binding
+
+    wh = m.MssqlWarehouse(DatabaseURL.parse("mssql://loader@wh/warehouse").with_password("p"))
+    rejects = [RejectRow("store-api", "new_store.products", str(i), "price is not a number",
+                         f'{{"id": {i}, "price": "n/a"}}') for i in range(10_000)]
+    wh.commit(Batch("batch-1", dt.datetime(2026, 1, 1)), [], rejects)
+    calls = [(params, sizes) for sql, params, sizes in odbc.executed
+             if sql == insert_values_sql(m.KIND, REJECTS)]
+    assert sum(rows for (rows,), _ in calls) == 10_000
+    assert all(odbc_binding.row_bytes(sizes) * rows <= m.MAX_BATCH_BYTES
+               for (rows,), sizes in calls)
+    assert max(odbc_binding.row_bytes(sizes) for _, sizes in calls) < 300
+
+
+def test_rows_with_free_text_over_4000_units_go_in_calls_of_their_own() -> None:
+    reviews = table("old_store", "reviews")
+    long_text = "x" * 4_001
+    rows = [(1, 2, 3, 5, "short", None), (2, 2, 3, 5, long_text, None),
+            (3, 2, 3, 5, "\U0001F600" * 2_001, None)]  # 4,002 UTF-16 units
+    [(short_sizes, short), (long_sizes, long)] = list(m.insert_calls(reviews, rows))
+    text = reviews.column_names.index("review_text")
+    assert [r[0] for r in short] == [1] and short_sizes[text] == (-9, 5, 0)
+    assert [r[0] for r in long] == [2, 3] and long_sizes[text] == (-9, 0, 0)  # MAX
+
+
+def test_a_bounded_text_longer_than_its_column_is_a_data_error_naming_the_row() -> None:
+    customers = table("old_store", "customers")
+    row = (42, "Ann", "Lee", "a" * 4_001 + "@example.test", "555", "addr", None, None)
+    with pytest.raises(DataError, match=r"`old_store.customers.email`: a value of 4,014 "
+                                        r"UTF-16 units \(row customer_id=42\)"):
+        list(m.insert_calls(customers, [row]))
 
 
 def test_rows_are_sent_in_bounded_batches(tmp_path: Path) -> None:
@@ -151,6 +242,19 @@ def test_merge_semantics_on_a_real_sql_server() -> None:
         assert run(2, [product(1), product(2), product(3)]) == (0, 0, 0)
         assert run(3, [product(1), product(2, 12.5), product(4)]) == (1, 1, 1)
         assert run(4, [product(1), product(2, 12.5), product(3), product(4)]) == (0, 1, 0)
+        # A change of case only, then of trailing blanks only, is a change (review MAJOR 5),
+        # whatever the collation of the scratch database.
+        cased = [product(1), product(2, 12.5), product(3), product(4)]
+        cased[0] = (1, "p1", 10.0, "d", "c", "i", 4.5, 10)
+        assert run(5, cased) == (0, 1, 0)
+        cased[0] = (1, "p1 ", 10.0, "d", "c", "i", 4.5, 10)
+        assert run(6, cased) == (0, 1, 0)
+        # A review longer than NVARCHAR(4000) is stored whole (review MAJOR 4).
+        long_description = (1, "p1 ", 10.0, "é" * 5_000, "c", "i", 4.5, 10)
+        assert run(7, [long_description, *cased[1:]]) == (0, 1, 0)
+        stored = wh._run("SELECT [description] FROM [new_store].[products] WHERE [id] = 1")
+        assert stored.fetchone()[0] == "é" * 5_000
+        stored.close()
     finally:
         wh.close()
 

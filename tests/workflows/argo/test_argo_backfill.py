@@ -54,4 +54,4 @@ def test_backfill_dag(default_objects):
     assert outer["slo-report"]["depends"] == "(sync.Succeeded || sync.Skipped)"
     params = [p["name"] for p in spec["arguments"]["parameters"]]
     assert params == ["backfill-start", "backfill-end", "full-refresh", "dbt-select",
-                      "skip-sync"]
+                      "skip-sync", "skip-doctor"]

@@ -41,7 +41,7 @@ def test_extracts_report_rows_and_the_build_failed_tests(default_objects):
              for name, item in containers(default_objects[PIPELINE_FILE]).items()}
     assert found == {"extract-store-api": ROWS, "extract-legacy-db": ROWS, "dbt-build": TESTS,
                      "source-freshness": None, "sync": None, "slo-report": None,
-                     "notify": None}
+                     "notify": None, "doctor": None}
 
 
 def test_every_layer_build_reports_failed_tests_next_to_its_artifacts(layer_objects):

@@ -179,7 +179,7 @@ def test_light_steps_get_the_light_resources_and_data_steps_the_others():
             if "container" in template:
                 sized[template["container"]["args"][0]] = template["container"]["resources"]
     assert {c for c, r in sized.items() if r == light} == {"slo", "notify", "demo-data",
-                                                           "dashboards"}
+                                                           "dashboards", "doctor"}
     assert {c for c, r in sized.items() if r == data} >= {"extract", "freshness", "build",
                                                           "sync"}
     assert all(r in (light, data) for r in sized.values())

@@ -64,8 +64,11 @@ def test_dag_order_equals_the_local_runners(default_objects):
 
 def test_extracts_run_in_parallel_and_a_skipped_sync_lets_slo_report_run(default_objects):
     tasks = {t["name"]: t for t in dag_tasks(default_objects[PIPELINE_FILE])}
-    assert "depends" not in tasks["extract-store-api"]
-    assert "depends" not in tasks["extract-legacy-db"]
+    # Both wait only for the doctor, which runs first when asked (skip-doctor=false).
+    assert "depends" not in tasks["doctor"]
+    assert tasks["doctor"]["when"] == "'{{workflow.parameters.skip-doctor}}' != 'true'"
+    assert tasks["extract-store-api"]["depends"] == "(doctor.Succeeded || doctor.Skipped)"
+    assert tasks["extract-legacy-db"]["depends"] == "(doctor.Succeeded || doctor.Skipped)"
     assert tasks["sync"]["when"] == "'{{workflow.parameters.skip-sync}}' != 'true'"
     assert tasks["slo-report"]["depends"] == "(sync.Succeeded || sync.Skipped)"
 
@@ -123,7 +126,12 @@ def test_the_legacy_extract_fans_out_one_pod_per_table(default_objects, demo_obj
 def test_parameters_for_the_submit_form(default_objects):
     params = {p["name"]: p for p in
               default_objects[PIPELINE_FILE]["spec"]["arguments"]["parameters"]}
-    assert list(params) == ["run-date", "full-refresh", "dbt-select", "skip-sync"]
+    assert list(params) == ["run-date", "full-refresh", "dbt-select", "skip-sync",
+                            "skip-doctor"]
+    # An opt-in step's parameter skips it unless the submitter says otherwise.
+    for step in PIPELINE:
+        if step.skip_parameter:
+            assert params[step.skip_parameter]["value"] == str(step.opt_in).lower()
     assert params["run-date"]["value"] == ""
     assert params["full-refresh"]["enum"] == ["true", "false"]
     assert params["skip-sync"]["enum"] == ["true", "false"]
@@ -219,8 +227,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
     layer_names = ["dbt-seeds-staging", "dbt-intermediate", "dbt-marts", "dbt-snapshots"]
     assert "dbt-build" not in tasks
     assert topological(dag_tasks(obj)) == [
-        "extract-store-api", "extract-legacy-db", "source-freshness", *layer_names, "sync",
-        "slo-report"]
+        "doctor", "extract-store-api", "extract-legacy-db", "source-freshness", *layer_names,
+        "sync", "slo-report"]
     assert tasks["dbt-seeds-staging"]["depends"] == "source-freshness.Succeeded"
     assert tasks["sync"]["depends"] == "dbt-snapshots.Succeeded"
     argvs = container_argvs(obj, SAMPLES)

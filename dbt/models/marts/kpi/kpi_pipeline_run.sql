@@ -24,7 +24,8 @@ run_info as (
 
     select
         {{ run_date() }} as run_date,
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as built_at
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as built_at,
+        {{ var('on_time_days') | int }} as on_time_days
 
 ),
 
@@ -51,7 +52,8 @@ final as (
         run_info.built_at,
         order_dates.first_order_date,
         order_dates.last_order_date,
-        last_load.last_loaded_at
+        last_load.last_loaded_at,
+        run_info.on_time_days
     from run_info
     cross join order_dates
     cross join last_load

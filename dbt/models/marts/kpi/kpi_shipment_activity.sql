@@ -23,6 +23,14 @@ flagged as (
         shipments.shipment_status,
         case when shipments.shipment_status = 'Delivered' then 1 else 0 end as is_delivered,
         case
+            when shipments.shipment_status in (
+                {%- for status in var('open_shipment_statuses') %}
+                '{{ status }}'{{ "," if not loop.last }}
+                {%- endfor %}
+            ) then 0
+            else 1
+        end as is_finished,
+        case
             when shipments.shipment_status = 'Delivered'
                 then shipments.days_between_shipment_delivery
         end as delivery_days,
@@ -47,6 +55,7 @@ final as (
         carrier,
         shipment_status,
         count(*) as shipments,
+        cast(sum(is_finished) as bigint) as finished,
         cast(sum(is_delivered) as bigint) as delivered,
         cast(coalesce(sum(delivery_days), 0) as bigint) as total_delivery_days,
         cast(sum(is_on_time) as bigint) as on_time_delivered
