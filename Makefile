@@ -14,7 +14,8 @@ IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 DOCKERFILE ?= images/pipeline/Dockerfile
 VALUES_FILE ?= charts/deltastore/ci/demo-values.yaml
 DEMO_SCALE ?= 0.2
-ARGO_WORKFLOWS_VERSION ?= v3.7.12
+ARGO_WORKFLOWS_VERSION ?= v3.7.18
+KIND_NODE_IMAGE ?= kindest/node:v1.32.0@sha256:c48c62eac5da28cdadcf560d1d8616cfa6783b58f0d94cf63ad1bf49600cb027
 ARGO_CONTROLLER_CONFIG ?= docs/argo/workflow-controller-configmap.yaml
 
 .DEFAULT_GOAL := help
@@ -43,8 +44,10 @@ kind-up: ## Create the kind cluster, load the image, install Argo Workflows and 
 		command -v $$tool >/dev/null || { echo "kind-up needs \`$$tool\` on PATH"; exit 2; }; \
 	done
 	docker build --file "$(DOCKERFILE)" --tag "$(IMAGE_REPOSITORY):$(IMAGE_TAG)" .
-	kind get clusters | grep -qx "$(CLUSTER_NAME)" || kind create cluster --name "$(CLUSTER_NAME)"
-	docker save --output "$(CLUSTER_NAME)-image.tar" "$(IMAGE_REPOSITORY):$(IMAGE_TAG)"
+	kind get clusters | grep -qx "$(CLUSTER_NAME)" || \
+		kind create cluster --name "$(CLUSTER_NAME)" --image "$(KIND_NODE_IMAGE)"
+	docker save --platform linux/amd64 --output "$(CLUSTER_NAME)-image.tar" \
+		"$(IMAGE_REPOSITORY):$(IMAGE_TAG)"
 	kind load image-archive "$(CLUSTER_NAME)-image.tar" --name "$(CLUSTER_NAME)"
 	rm -f "$(CLUSTER_NAME)-image.tar"
 	kubectl --context "$(KUBE_CONTEXT)" create namespace argo --dry-run=client -o yaml | \

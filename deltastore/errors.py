@@ -5,12 +5,13 @@ Exit codes are a contract with Argo's retry policy:
 2 configuration or usage error (retrying won't help) · 3 data error (failed dbt test,
 sync gate, volume guard, checksum mismatch, mart columns off their contract; retrying won't
 help until the data changes) · 4 bug: an exception the code did not expect (the traceback
-is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT).
+is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT) ·
+143 terminated (SIGTERM: Kubernetes stopped the pod for a drain, preemption or eviction).
 The code comes from retryability alone: ``TransientError`` 1, ``ConfigError`` 2,
 ``DataError`` 3, whatever failed (a load, the sync, dbt) and whichever engine raised it
 (``deltastore.mssql_errors`` and ``deltastore.duckdb_errors`` sort the drivers' errors).
-Of these, Argo retries only code 1 (``workflows/argo/containers.py``, RETRY_EXPRESSION;
-it also retries pods lost, evicted or SIGTERMed, which exit with no code of ours).
+Of these, Argo retries codes 1 and 143 (``workflows/argo/containers.py``, RETRY_EXPRESSION;
+it also retries pods lost or evicted, and 137: a step killed before it could stop).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EXIT_CONFIG = 2
 EXIT_DATA = 3
 EXIT_BUG = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what Argo's emissary passes on when the step exits so
 
 
 class DeltaStoreError(Exception):

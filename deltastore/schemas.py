@@ -118,6 +118,9 @@ DBT_BUILDS = Table(META, "dbt_builds", (
     ("run_date", "text"), ("success", "bool"),
     ("failed_nodes", "text"),  # JSON list of `unique_id (status)`
     ("recorded_at", "timestamp"),
+    # The dbt project's files, hashed (transform/retry.py): `--retry-failed` trusts a build
+    # of the same project only. Added later: older warehouses get it by ALTER TABLE.
+    ("project_hash", "text"),
 ), ("invocation_id",))
 DBT_BUILD_NODES = Table(META, "dbt_build_nodes", (
     ("invocation_id", "text"), ("unique_id", "text"), ("resource_type", "text"),

@@ -67,6 +67,7 @@ class BuildRecord:
     failed_nodes: tuple[str, ...]
     nodes: tuple[BuildNode, ...]
     recorded_at: dt.datetime | None = None
+    project_hash: str | None = None  # None: recorded before builds recorded their project
 
     @classmethod
     def from_run_results(cls, data: dict[str, Any]) -> BuildRecord:
@@ -143,6 +144,24 @@ def create_sql(kind: str) -> list[str]:
         statements.append(
             f"IF OBJECT_ID(N'{table.qualified_name}', N'U') IS NULL CREATE TABLE {body}"
             if kind == "mssql" else f"CREATE TABLE IF NOT EXISTS {body}")
+    return statements + add_columns_sql(kind)
+
+
+# Columns added to a table after warehouses had it, so they are added when missing.
+_ADDED_COLUMNS = ((DBT_BUILDS, "project_hash"),)
+
+
+def add_columns_sql(kind: str) -> list[str]:
+    statements = []
+    for table, column in _ADDED_COLUMNS:
+        name = qualified(kind, table.schema, table.name)
+        logical = dict(table.columns)[column]
+        definition = f"{quote(kind, column)} {_sql_type(kind, table, column, logical)}"
+        if kind == "mssql":
+            statements.append(f"IF COL_LENGTH(N'{table.qualified_name}', N'{column}') IS NULL "
+                              f"ALTER TABLE {name} ADD {definition} NULL")
+        else:
+            statements.append(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {definition}")
     return statements
 
 
@@ -152,8 +171,11 @@ def delete_sql(kind: str, table: Table) -> str:
             f"WHERE {quote(kind, 'invocation_id')} = ?")
 
 
-def last_build_sql(kind: str) -> str:
-    columns = ", ".join(quote(kind, c) for c in DBT_BUILDS.column_names)
+def last_build_sql(kind: str, present: set[str] | None = None) -> str:
+    """The latest build; a column an older warehouse lacks (``present`` says which it has)
+    reads as NULL, as reading never alters the table."""
+    columns = ", ".join(quote(kind, c) if present is None or c in present else "NULL"
+                        for c in DBT_BUILDS.column_names)
     order = f"ORDER BY {quote(kind, 'recorded_at')} DESC"
     builds = qualified(kind, DBT_BUILDS.schema, DBT_BUILDS.name)
     if kind == "mssql":
@@ -203,6 +225,11 @@ def node_input_sizes() -> list[tuple[int, int, int]]:
     return [size(c, t) for c, t in DBT_BUILD_NODES.columns]
 
 
+def columns_sql() -> str:
+    return ("SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?")
+
+
 def table_exists_sql() -> str:
     # Upper case: in a case-sensitive SQL Server database the view's name is, too.
     return ("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
@@ -230,9 +257,11 @@ def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaSt
 
 
 def record_build(settings: Settings, run_results: dict[str, Any],
-                 project: list[ProjectNode] | None = None) -> None:
+                 project: list[ProjectNode] | None = None,
+                 project_hash: str | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
-    ``project`` (from the build's manifest) replaces the recorded list of project nodes."""
+    ``project`` (from the build's manifest) replaces the recorded list of project nodes;
+    ``project_hash`` says which project files it built."""
     build = BuildRecord.from_run_results(run_results)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -245,7 +274,7 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                           "warehouse; use DuckDB or SQL Server")
     recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     row = (build.invocation_id, build.command, build.generated_at, build.run_date,
-           build.success, json.dumps(list(build.failed_nodes)), recorded_at)
+           build.success, json.dumps(list(build.failed_nodes)), recorded_at, project_hash)
     node_rows = [(build.invocation_id, n.unique_id, n.resource_type, n.status, n.seconds,
                   n.message) for n in build.nodes]
     connection = connect(url)
@@ -283,7 +312,7 @@ def record_build(settings: Settings, run_results: dict[str, Any],
 
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
-                      ) -> BuildRecord | None:
+                      project_hash: str | None = None) -> BuildRecord | None:
     """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
     (a time.time() value: a file from an earlier run says nothing about this one)."""
     try:
@@ -302,7 +331,8 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
     if data.get("results") == []:
         return None  # a build that ran nothing proves nothing: never recorded
     try:
-        record_build(settings, data, _project_from(path.parent / "manifest.json", not_before))
+        record_build(settings, data, _project_from(path.parent / "manifest.json", not_before),
+                     project_hash)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
                              f"run_results.json ({exc})") from None
@@ -385,7 +415,9 @@ def last_build(settings: Settings) -> BuildRecord | None:
         cursor.execute(table_exists_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
         if not cursor.fetchone()[0]:
             return None
-        cursor.execute(last_build_sql(kind))
+        cursor.execute(columns_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
+        present = {str(name) for (name,) in cursor.fetchall()}
+        cursor.execute(last_build_sql(kind, present))
         row = cursor.fetchone()
         if row is None:
             return None
@@ -402,4 +434,4 @@ def last_build(settings: Settings) -> BuildRecord | None:
         generated_at=values["generated_at"], run_date=values["run_date"],
         success=bool(values["success"]),
         failed_nodes=tuple(json.loads(values["failed_nodes"] or "[]")), nodes=nodes,
-        recorded_at=values["recorded_at"])
+        recorded_at=values["recorded_at"], project_hash=values["project_hash"])

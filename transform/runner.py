@@ -30,8 +30,8 @@ from deltastore.mssql_errors import message_class
 from deltastore.settings import Settings
 from deltastore.transform.manifest import dbt_layers
 
-__all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_vars", "run_dbt",
-           "target_dir"]
+__all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_project",
+           "parse_vars", "project_files", "run_dbt", "target_dir"]
 
 Echo = Callable[[str], None]
 
@@ -396,6 +396,24 @@ def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
     return _MANIFESTS[key]
 
 
+def parse_project(settings: Settings, *, run_date: dt.date | None = None,
+                  extra_vars: Mapping[str, Any] | None = None,
+                  target: str | None = None) -> Any:
+    """dbt's parsed project (a ``Manifest``), the one the next ``run_dbt`` with the same
+    arguments reuses. ConfigError when dbt cannot parse it (``deltastore build`` says why)."""
+    environment = dbt_environment(settings)
+    with _environment(environment), _collector_skips_what_exists():
+        try:
+            manifest = _parsed_manifest(settings, environment, run_date=run_date,
+                                        extra_vars=extra_vars, target=target)
+        finally:
+            _release_duckdb()
+    if manifest is None:
+        raise ConfigError(f"dbt cannot parse the project in `{settings.dbt_project_dir}`: "
+                          "run `deltastore build` without --retry-failed to see why")
+    return manifest
+
+
 def run_dbt(settings: Settings, command: str, select: str | None = None, *,
             exclude: str | None = None, full_refresh: bool = False,
             run_date: dt.date | None = None, extra_vars: Mapping[str, Any] | None = None,
@@ -426,6 +444,10 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
             outcome = dbtRunner(manifest=manifest, callbacks=[printer]).invoke(argv)
         finally:
             _release_duckdb()
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        # dbtRunner returns every exception, Ctrl-C and SIGTERM (workflows.signals) too,
+        # after cancelling its queries: the caller was asked to stop, not to go on.
+        raise outcome.exception
     nodes = _nodes_from_result(outcome.result) or printer.nodes
     printer.print_missing(nodes)
     run = DbtRun(command=command, success=bool(outcome.success), nodes=nodes,

@@ -9,22 +9,26 @@ call directly. Errors become one line on stderr and the exit code of their class
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from deltastore.booleans import parse_bool
 from deltastore.db import configure_duckdb
 from deltastore.errors import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     ConfigError,
     DeltaStoreError,
 )
 from deltastore.settings import Settings, log_level_from_env
+from deltastore.workflows.signals import Terminated, stop_on_sigterm
 
 # One module per command group; each registers its sub-commands.
 COMMAND_MODULES = (
@@ -125,24 +129,45 @@ def configure_logging(verbose: bool, settings: Settings | None = None) -> None:
         logging.getLogger(name).setLevel(wanted)
 
 
+# Where Kubernetes reads a container's termination message (the default
+# terminationMessagePath; the kubelet creates the file, so it exists only in a pod). Argo
+# appends it to the step's node message, "main: Error (exit code 3): <message>", which is
+# what `lastRetry.message` and the exit handler's alert show.
+TERMINATION_LOG = Path("/dev/termination-log")
+TERMINATION_MESSAGE_BYTES = 4096   # the kubelet keeps no more
+
+
+def report(message: str) -> None:
+    """A failed command's last word: on stderr, and as the pod's termination message."""
+    print(message, file=sys.stderr)
+    if TERMINATION_LOG.exists():
+        data = message.encode("utf-8")[:TERMINATION_MESSAGE_BYTES]
+        with contextlib.suppress(OSError):
+            TERMINATION_LOG.write_bytes(data)
+
+
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.settings = settings
     try:
         configure_logging(args.verbose, settings)
-        result = args.handler(args)
+        with stop_on_sigterm():
+            result = args.handler(args)
     except DeltaStoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        report(f"error: {exc}")
         return exc.exit_code
+    except Terminated:
+        report("terminated (SIGTERM): stopped before the end; a rerun is safe")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        report("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
         # A bug, not an outage: exit 4 so Argo does not retry it (it retries only 1).
         log.exception("unexpected error")
-        print(f"error: unexpected {type(exc).__name__} (a bug; the traceback is above); "
-              "please report it", file=sys.stderr)
+        report(f"error: unexpected {type(exc).__name__} (a bug; the traceback is above); "
+               "please report it")
         return EXIT_BUG
     return int(result or 0)
 

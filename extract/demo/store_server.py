@@ -46,13 +46,11 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import signal
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -163,21 +161,17 @@ class DemoStore:
         self.stop()
 
     def serve_forever(self, announce: Callable[[str], None] | None = None) -> None:
-        """Serve in this thread until SIGTERM or Ctrl-C (the CLI's foreground mode)."""
+        """Serve in this thread until Ctrl-C, or SIGTERM (which the CLI turns into a
+        KeyboardInterrupt: ``workflows.signals``); either is a normal stop."""
         self._bind()
         assert self._server is not None
         if announce is not None:
             announce(self.url)
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             self._server.serve_forever()
         except KeyboardInterrupt:
             log.info("demo store stopping")
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
             self._stopping.set()
             self._server.close_connections()
             self._server.server_close()
@@ -452,10 +446,6 @@ def _date(query: dict[str, str], name: str) -> dt.datetime | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
-
-
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def serve(host: str, port: int, scale: float, seed: int,

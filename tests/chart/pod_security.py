@@ -3,7 +3,7 @@
 Rules: Kubernetes' "Pod Security Standards" page (kubernetes/website
 content/en/docs/concepts/security/pod-security-standards.md), the Baseline table plus the
 Restricted table, policy version "latest"; "containers" means containers, initContainers and
-ephemeralContainers. Argo's step pods are assembled as argo-workflows v3.7.12 builds them
+ephemeralContainers. Argo's step pods are assembled as argo-workflows v3.7.18 builds them
 (workflow/controller/workflowpod.go): see ``argo_step_pod``.
 """
 
@@ -110,29 +110,57 @@ def executor_security_context(configmap_text: str) -> dict[str, Any] | None:
     return executor.get("securityContext")
 
 
+# workflow/common/common.go: where the executor's token is mounted, and its volume.
+TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_VOLUME = "exec-sa-token"
+
+
 def argo_step_pod(spec: Mapping[str, Any], template: Mapping[str, Any],
-                  executor_context: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The pod spec Argo v3.7.12 creates for a container template (workflowpod.go):
+                  executor_context: Mapping[str, Any] | None,
+                  token_secret: str = "executor-token") -> dict[str, Any]:
+    """The pod spec Argo v3.7.18 creates for a container template (workflowpod.go):
     - ``init`` and ``wait`` take their securityContext only from the controller's
-      ``executor`` config (newExecContainer ~749-758; resource templates excepted ~760);
-    - ``main`` is the template's container (~135);
-    - the pod securityContext is the template's, else the workflow's (~883-886);
+      ``executor`` config (newExecContainer; resource templates excepted);
+    - ``main`` is the template's container;
+    - the pod securityContext is the template's, else the workflow's;
     - volumes are ``var-run-argo`` and ``tmp-dir-argo`` emptyDirs plus the workflow's
-      (createVolumes ~727-745, volumeVarArgo ~35-50).
+      (createVolumes, volumeVarArgo);
+    - setupServiceAccount: ``automountServiceAccountToken: false`` reaches the pod, and with
+      ``executor.serviceAccountName`` the executor's token Secret (named by the account's
+      annotation, util/secrets/secret_name.go; ``token_secret`` here) is a volume mounted in
+      ``init`` and ``wait`` only (newExecContainer); false without an executor account is
+      refused.
     """
+    automount = template.get("automountServiceAccountToken",
+                             spec.get("automountServiceAccountToken"))
+    executor_account = ((template.get("executor") or spec.get("executor") or {})
+                        .get("serviceAccountName"))
+    if automount is False and not executor_account:
+        raise ValueError("executor.serviceAccountName must not be empty if "
+                         "automountServiceAccountToken is false")
+
     def executor(name: str) -> dict[str, Any]:
-        box: dict[str, Any] = {"name": name, "image": "quay.io/argoproj/argoexec:v3.7.12"}
+        box: dict[str, Any] = {"name": name, "image": "quay.io/argoproj/argoexec:v3.7.18"}
         if executor_context is not None:
             box["securityContext"] = dict(executor_context)
+        if executor_account:
+            box["volumeMounts"] = [{"name": TOKEN_VOLUME, "mountPath": TOKEN_MOUNT_PATH,
+                                    "readOnly": True}]
         return box
 
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
+        "serviceAccountName": template.get("serviceAccountName") or spec.get(
+            "serviceAccountName", "default"),
         "volumes": [{"name": "var-run-argo", "emptyDir": {}},
                     {"name": "tmp-dir-argo", "emptyDir": {}}, *(spec.get("volumes") or [])],
         "initContainers": [executor("init")],
         "containers": [executor("wait"), {**template["container"], "name": "main"}],
     }
+    if automount is False:
+        pod["automountServiceAccountToken"] = False
+    if executor_account:
+        pod["volumes"].append({"name": TOKEN_VOLUME, "secret": {"secretName": token_secret}})
     context = template.get("securityContext") or spec.get("securityContext")
     if context is not None:
         pod["securityContext"] = context
@@ -140,3 +168,21 @@ def argo_step_pod(spec: Mapping[str, Any], template: Mapping[str, Any],
         if field in spec:
             pod[field] = spec[field]
     return pod
+
+
+def token_in(pod: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
+    """Whether ``container`` of ``pod`` gets a service-account token: the kubelet mounts one
+    unless the pod says `automountServiceAccountToken: false` (or the account does, which
+    these pods never rely on), besides any volume mounted at the token path."""
+    if pod.get("automountServiceAccountToken") is not False:
+        return True
+    return any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in container.get("volumeMounts")
+               or [])
+
+
+def argo_step_pod_labels(spec: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of a step pod (workflowpod.go addMetadata): the workflow's podMetadata,
+    then the template's own metadata; Argo's bookkeeping labels besides."""
+    return {"workflows.argoproj.io/completed": "false",
+            **((spec.get("podMetadata") or {}).get("labels") or {}),
+            **((template.get("metadata") or {}).get("labels") or {})}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import helmrender
 import pytest
@@ -40,7 +41,7 @@ def test_configmap_settings_parse_with_the_real_settings_reader(
 
 def test_secret_values_reach_only_the_secret(
         with_sentinel_secrets: helmrender.Rendering) -> None:
-    secret = with_sentinel_secrets.one("Secret")
+    secret = with_sentinel_secrets.one("Secret", "-secrets")
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {SECRET_KEYS[k]: v for k, v in SENTINEL_SECRETS.items()}
     # Nowhere in plain text: not the ConfigMap, not a workflow, not an annotation.
@@ -52,30 +53,47 @@ def test_secret_values_reach_only_the_secret(
         assert base64.b64encode(value.encode()).decode() not in configmap
 
 
-def test_workflow_steps_read_the_configmap_and_secret_through_env_from(
+def step_secret_refs(rendering: helmrender.Rendering) -> dict[str, dict[str, Any]]:
+    """`<template>/<variable>` -> its secretKeyRef, over every WorkflowTemplate step."""
+    refs = {}
+    for obj in rendering.of_kind("WorkflowTemplate"):
+        for template in obj["spec"]["templates"]:
+            for env in template.get("container", {}).get("env", []):
+                if "secretKeyRef" in env.get("valueFrom", {}):
+                    refs[f"{template['name']}/{env['name']}"] = env["valueFrom"]["secretKeyRef"]
+    return refs
+
+
+def test_workflow_steps_read_the_configmap_and_only_their_own_secret_keys(
         with_sentinel_secrets: helmrender.Rendering) -> None:
+    """tests/workflows/argo/test_argo_template.py checks which keys each step gets."""
     pipeline = with_sentinel_secrets.one("WorkflowTemplate", "-pipeline")
-    refs = [t["container"]["envFrom"] for t in pipeline["spec"]["templates"]
-            if "container" in t]
-    assert refs and all(
-        ref == [{"configMapRef": {"name": "deltastore-config"}},
-                {"secretRef": {"name": "deltastore-secrets"}}] for ref in refs)
+    env_from = [t["container"]["envFrom"] for t in pipeline["spec"]["templates"]
+                if "container" in t]
+    assert env_from and all(
+        ref == [{"configMapRef": {"name": "deltastore-config"}}] for ref in env_from)
+    refs = step_secret_refs(with_sentinel_secrets)
+    assert {f"{k.split('/')[0]}": None for k in refs}.keys() >= {"sync", "notify", "dbt-build"}
+    for where, ref in refs.items():
+        assert ref == {"name": "deltastore-secrets", "key": where.split("/")[1],
+                       "optional": True}, where
+    assert {ref["key"] for ref in refs.values()} == set(SECRET_KEYS.values())
+    assert {k for k in refs if k.startswith("notify/")} == {
+        "notify/DELTASTORE_NOTIFY_WEBHOOK_URL"}
 
 
 def test_existing_secret_replaces_the_chart_secret(
         renders: dict[str, helmrender.Rendering]) -> None:
     rendering = renders["existing-secret-values.yaml"]
     assert rendering.of_kind("Secret") == []
-    pipeline = rendering.one("WorkflowTemplate", "-pipeline")
-    names = {ref["secretRef"]["name"] for t in pipeline["spec"]["templates"] if "container" in t
-             for ref in t["container"]["envFrom"] if "secretRef" in ref}
+    names = {ref["name"] for ref in step_secret_refs(rendering).values()}
     assert names == {"deltastore-credentials"}
 
 
 def test_secret_without_credentials_is_empty_but_present(
         renders: dict[str, helmrender.Rendering]) -> None:
-    # The demo needs no credential, yet the workflow's secretRef must resolve.
-    assert renders["demo-values.yaml"].one("Secret")["data"] == {}
+    # The demo needs no credential; the steps' key references are optional anyway.
+    assert renders["demo-values.yaml"].one("Secret", "-secrets")["data"] == {}
 
 
 @pytest.mark.parametrize("url_key", ["legacyDbUrl", "warehouseUrl", "syncTargetUrl"])
@@ -96,7 +114,7 @@ def test_managed_identity_url_needs_no_password() -> None:
                                   {"config": {"syncTargetUrl": url},
                                    "secrets": {"syncTargetPassword": ""}})
     assert rendering.one("ConfigMap")["data"]["DELTASTORE_SYNC_TARGET_URL"] == url
-    assert "DELTASTORE_SYNC_TARGET_PASSWORD" not in rendering.one("Secret")["data"]
+    assert "DELTASTORE_SYNC_TARGET_PASSWORD" not in rendering.one("Secret", "-secrets")["data"]
 
 
 def test_a_service_principal_url_needs_its_secret() -> None:

@@ -18,7 +18,8 @@ def notes(renders: dict[str, helmrender.Rendering]) -> dict[str, str]:
 def test_notes_show_three_ways_to_trigger_a_run(notes: dict[str, str]) -> None:
     for text in notes.values():
         assert "argo submit --from cronwf/deltastore-daily -n deltastore" in text
-        assert "deltastore workflows submit --from cron --wait" in text
+        assert ("deltastore workflows submit --from cron --name deltastore-daily "
+                "-n deltastore --wait") in text
         assert "kubectl create -n deltastore -f - <<'YAML'" in text
         assert "workflowTemplateRef:\n    name: deltastore-pipeline\nYAML\n" in text
 

@@ -9,7 +9,7 @@ from typing import Any
 import helmrender
 import pytest
 from helmrender import SCENARIOS
-from pod_security import argo_step_pod, executor_security_context, violations
+from pod_security import argo_step_pod, executor_security_context, token_in, violations
 
 CONTROLLER_CONFIG = helmrender.REPO / "docs" / "argo" / "workflow-controller-configmap.yaml"
 
@@ -80,3 +80,37 @@ def test_kind_applies_the_file_this_test_reads() -> None:
     kind = (helmrender.REPO / ".github" / "workflows" / "kind.yml").read_text()
     assert "ARGO_CONTROLLER_CONFIG: docs/argo/workflow-controller-configmap.yaml" in kind
     assert "pod-security.kubernetes.io/enforce=restricted" in kind
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_only_argos_executor_holds_a_service_account_token(
+        renders: dict[str, helmrender.Rendering], scenario: str) -> None:
+    """The step code never calls the Kubernetes API; the executor writes the step's
+    WorkflowTaskResult (workflow/executor/taskresult.go) with its own token, from the Secret
+    Argo looks up by name (util/secrets/secret_name.go), which the chart creates with the
+    ServiceAccount."""
+    rendering = renders[scenario]
+    for where, pod in all_pods(rendering, executor_context()):
+        if "WorkflowTemplate" not in where:
+            continue
+        holders = [c["name"] for c in pod["initContainers"] + pod["containers"]
+                   if token_in(pod, c)]
+        assert holders == ["init", "wait"], where
+    account = rendering.one("WorkflowTemplate", "-pipeline")["spec"]["serviceAccountName"]
+    tokens = [s for s in rendering.of_kind("Secret")
+              if s.get("type") == "kubernetes.io/service-account-token"]
+    if rendering.of_kind("ServiceAccount"):
+        (token,) = tokens
+        assert token["metadata"]["annotations"] == {"kubernetes.io/service-account.name": account}
+        annotations = rendering.one("ServiceAccount")["metadata"]["annotations"]
+        assert annotations["workflows.argoproj.io/service-account-token.name"] == \
+            token["metadata"]["name"]
+    else:   # an existing account: its token Secret is the cluster's (docs/kubernetes.md)
+        assert tokens == []
+
+
+def test_a_pod_without_automount_and_without_an_executor_account_is_refused() -> None:
+    """setupServiceAccount refuses it: the executor would have no token at all."""
+    with pytest.raises(ValueError, match="executor.serviceAccountName"):
+        argo_step_pod({"automountServiceAccountToken": False},
+                      {"name": "x", "container": {"image": "i"}}, None)

@@ -39,10 +39,9 @@ def test_every_object_has_a_kind_a_name_and_no_namespace_override(
         renders: dict[str, helmrender.Rendering], scenario: str) -> None:
     kinds = {o["kind"] for o in renders[scenario].objects}
     expected = PRODUCTION | (DEMO_ONLY if scenario == "demo-values.yaml" else set())
-    if "existing-secret" in scenario or "custom-schedule" in scenario:
-        expected -= {"Secret"}
     if "existing-secret" in scenario:
-        expected -= {"ServiceAccount"}
+        # Neither the credentials' Secret nor the account and its executor token Secret.
+        expected -= {"Secret", "ServiceAccount"}
     assert kinds == expected
     names = [(o["kind"], o["metadata"]["name"]) for o in renders[scenario].objects]
     assert len(names) == len(set(names)), "duplicate objects"
@@ -124,8 +123,8 @@ def test_fullname_override_names_every_chart_object() -> None:
     names = {re.sub(r"-[0-9a-f]{8}$", "", o["metadata"]["name"]) if o["kind"] == "Job"
              else o["metadata"]["name"] for o in rendering.objects if o["kind"] not in ARGO_KINDS}
     assert names == {"shop-etl-config", "shop-etl-secrets", "shop-etl-workflow",
-                     "shop-etl-executor", "shop-etl-data", "shop-etl-demo-store",
-                     "shop-etl-demo-data"}
+                     "shop-etl-executor", "shop-etl-executor-token", "shop-etl-data",
+                     "shop-etl-demo-store", "shop-etl-demo-data"}
     pipeline = rendering.one("WorkflowTemplate", "-pipeline")
     assert pipeline["spec"]["serviceAccountName"] == "shop-etl-workflow"
 

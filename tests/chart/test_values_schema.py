@@ -23,6 +23,14 @@ DEMO = helmrender.CI_DIR / "demo-values.yaml"
     ({"config": {"batchSize": 0}}, ("batchSize", "1")),
     ({"image": {"pullPolicy": "Sometimes"}}, ("pullPolicy", "IfNotPresent")),
     ({"workflow": {"schedule": "daily"}}, ("schedule", "pattern")),
+    # What Argo's cron parser refuses (robfig/cron v3.0.1) and zones it cannot load
+    # (workflow/validate/validate.go: time.LoadLocation): refused at install, not on every
+    # tick of a CronWorkflow that then never runs.
+    ({"workflow": {"schedule": "0 2 * * 7"}}, ("schedule", "pattern")),
+    ({"workflow": {"freshness": {"schedule": "0 2 L * *"}}}, ("schedule", "pattern")),
+    ({"workflow": {"schedule": "0 2 ? * 5#3"}}, ("schedule", "pattern")),
+    ({"workflow": {"timezone": "Europe/Amsterdm", "allowDstSchedule": True}},
+     ("timezone", "Europe/Amsterdam")),
     ({"replicaCount": 2}, ("replicaCount", "not allowed")),
     ({"demo": {"persistance": {}}}, ("persistance", "not allowed")),
 ])

@@ -72,6 +72,9 @@ def test_the_built_image_is_the_one_loaded_into_kind() -> None:
     (save,) = run_commands("docker", "save")
     (load,) = run_commands("kind", "load", "image-archive")
     assert save[-1] == image
+    # Only the node's platform: with Docker's containerd image store a multi-platform
+    # archive fails to import (kind's workaround, kubernetes-sigs/kind#3795).
+    assert option_values(save, "--platform") == ["linux/amd64"]
     assert option_values(save, "--output", "-o") == [load[3]]
     assert option_values(load, "--name") == [ENV["CLUSTER_NAME"]]
 
@@ -246,3 +249,43 @@ def test_makefile_kind_targets_use_the_same_settings() -> None:
     shared = set(make) & set(ENV) - {"IMAGE_TAG"}
     assert {"CLUSTER_NAME", "IMAGE_REPOSITORY", "VALUES_FILE", "ARGO_WORKFLOWS_VERSION"} <= shared
     assert {name: make[name] for name in shared} == {name: str(ENV[name]) for name in shared}
+
+
+def test_a_change_to_anything_the_image_copies_runs_the_job() -> None:
+    """MINOR-8(a): the path filters cover every folder and file the Dockerfile copies."""
+    dockerfile = (REPO / ENV["DOCKERFILE"]).read_text()
+    copied = {source.rstrip("/") for line in re.findall(r"^COPY (?!--from=)(.+)$", dockerfile,
+                                                         re.MULTILINE)
+              for source in line.split()[:-1]}
+    assert {"deltastore", "transform", "dashboards", "README.md"} <= copied
+    filters = yaml.safe_load(KIND.read_text())[True]   # YAML 1.1 reads `on` as true
+    for event in ("pull_request", "push"):
+        paths = filters[event]["paths"]
+        for source in copied:
+            covered = source in paths or any(
+                p.endswith("/**") and (source + "/").startswith(p.removesuffix("**"))
+                for p in paths)
+            assert covered, f"{event}: a change to `{source}` would not run the kind job"
+
+
+def test_kind_and_its_node_image_are_pinned() -> None:
+    """MINOR-8(b): not the action's moving defaults; the node image by digest."""
+    (create,) = [s for s in steps(KIND) if str(s.data.get("uses", "")).startswith(
+        "helm/kind-action@")]
+    given = create.data["with"]
+    assert given["version"] == "${{ env.KIND_VERSION }}" and re.fullmatch(
+        r"v\d+\.\d+\.\d+", ENV["KIND_VERSION"])
+    assert given["node_image"] == "${{ env.KIND_NODE_IMAGE }}" and re.fullmatch(
+        r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", ENV["KIND_NODE_IMAGE"])
+    assert given["kubectl_version"] == "${{ env.KUBECTL_VERSION }}"
+    assert ENV["KIND_NODE_IMAGE"].split("@")[0].endswith(ENV["KUBECTL_VERSION"])
+
+
+def test_unixodbc_is_installed_before_the_suite_is_collected() -> None:
+    """MINOR-8(e): `pytest -m kind` collects every test module; pyodbc needs libodbc.so.2."""
+    names = [s.data.get("name", "") for s in steps(KIND)]
+    runs = [s.run or "" for s in steps(KIND)]
+    odbc = next(i for i, run in enumerate(runs) if "apt-get install" in run and
+                "unixodbc" in run)
+    first_pytest = next(i for i, run in enumerate(runs) if "python -m pytest" in run)
+    assert odbc < first_pytest, names

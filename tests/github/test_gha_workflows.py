@@ -141,8 +141,11 @@ def test_least_privilege_and_bounded_jobs(path: Path) -> None:
     for job_id, job in data["jobs"].items():
         assert isinstance(job.get("permissions"), dict), f"job `{job_id}` sets no permissions"
         assert job["permissions"].get("contents") == "read", job_id
-        assert set(job["permissions"].values()) <= {"read", "none"}, \
-            f"job `{job_id}` asks for write access"
+        writes = {scope for scope, level in job["permissions"].items() if level == "write"}
+        # The one exception: release.yml pushes the image the chart's defaults name.
+        allowed = {"packages"} if (path.name, job_id) == ("release.yml", "image") else set()
+        assert writes <= allowed, f"job `{job_id}` asks for write access to {writes}"
+        assert set(job["permissions"].values()) <= {"read", "none", "write"}, job_id
         assert 0 < int(job["timeout-minutes"]) <= 90, f"job `{job_id}` has no sane timeout"
 
 

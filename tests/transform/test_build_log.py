@@ -119,8 +119,8 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 4
-    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES), creates[1:],
+    assert len(creates) == 5   # the schema, three tables, one added column
+    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES), creates[1:4],
                              strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
@@ -129,13 +129,29 @@ def test_statements_name_every_column_once(kind: str) -> None:
     assert build_log.nodes_sql(kind).count("?") == 1
 
 
+def test_a_warehouse_from_before_the_project_hash_gets_the_column(settings: Settings) -> None:
+    """Builds recorded before `project_hash` existed read back with None; the next record
+    adds the column (ALTER TABLE ... ADD, idempotent) and fills it."""
+    record_build(settings, _results("old", {"model.p.a": ("success", 1.0)}))
+    path = settings.warehouse_url.path
+    assert path is not None
+    with duckdb.connect(str(path)) as con:
+        con.execute('ALTER TABLE "meta"."dbt_builds" DROP COLUMN "project_hash"')
+    old = last_build(settings)
+    assert old is not None and (old.invocation_id, old.project_hash) == ("old", None)
+    record_build(settings, _results("new", {"model.p.a": ("success", 1.0)},
+                                    generated_at="2026-03-02T00:00:00Z"), project_hash="abc")
+    new = last_build(settings)
+    assert new is not None and (new.invocation_id, new.project_hash) == ("new", "abc")
+
+
 def test_statements_run_on_duckdb() -> None:
     """The DuckDB statements against an in-memory database (no file needed)."""
     with duckdb.connect() as con:
         for statement in build_log.create_sql("duckdb") * 2:  # idempotent
             con.execute(statement)
         con.execute(insert_values_sql("duckdb", DBT_BUILDS),
-                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1)))
+                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1), "h"))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone()[0] == "x"
         con.execute(build_log.delete_sql("duckdb", DBT_BUILDS), ("x",))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone() is None
@@ -146,7 +162,8 @@ def _mssql_statements() -> list[str]:
             *(insert_values_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
-            build_log.latest_states_sql("mssql"), build_log.table_exists_sql()]
+            build_log.latest_states_sql("mssql"), build_log.table_exists_sql(),
+            build_log.columns_sql(), build_log.last_build_sql("mssql", {"invocation_id"})]
 
 
 @pytest.mark.parametrize("statement", _mssql_statements())
@@ -156,7 +173,7 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
 
 
 def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
-    builds, nodes, project = build_log.create_sql("mssql")[1:]
+    builds, nodes, project = build_log.create_sql("mssql")[1:4]
     assert "[unique_id] NVARCHAR(200) NOT NULL" in project
     assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
     assert "[failed_nodes] NVARCHAR(MAX)" in builds and "[message] NVARCHAR(MAX)" in nodes

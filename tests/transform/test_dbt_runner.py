@@ -201,6 +201,36 @@ def test_build_writes_the_failed_test_count_for_argo(
     capsys.readouterr()
 
 
+def test_sigterm_stops_a_running_build_exits_143_and_records_nothing(
+        tmp_path: Path) -> None:
+    """A drain during dbt-build: dbt cancels the running query (dbt-duckdb interrupts it),
+    the step exits 143 for Argo to retry, and the stopped build is not recorded, so a
+    `--retry-failed` attempt builds everything rather than trusting a partial record."""
+    import signal
+
+    from child_process import caught_signals, clean_env, start_deltastore
+
+    project = tmp_path / "project"
+    shutil.copytree(MINI_PROJECT, project)
+    env = clean_env(**_env(tmp_path, project))
+    _load_raw(tmp_path / "data" / "warehouse.duckdb")
+    process = start_deltastore(["build", "--vars", '{"slow_model": true}'], env)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # dim_customers, the slow mart, starts after its parent
+            if "int_customers_enriched" in line:
+                break
+        assert signal.SIGTERM in caught_signals(process.pid)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err[-2000:]
+    assert err.strip().endswith("terminated (SIGTERM): stopped before the end; a rerun is safe")
+    assert last_build(Settings.from_env(_env(tmp_path, project))) is None
+
+
 def test_model_error_exits_1(built: tuple) -> None:
     settings, _, _, _ = built
     lines: list[str] = []

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from child_process import sigint_at_default_in_children
 
 from deltastore.workflows.cli import build_parser
 
@@ -100,9 +101,10 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
     assert covered == commands, "add the new command to this test"
 
     outputs: list[str] = []
-    store = subprocess.Popen([str(DEPLOY), "-v", "demo-store", "serve", "--port",
-                              str(store_port), "--scale", "0.01"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with sigint_at_default_in_children():  # it is stopped with SIGINT below
+        store = subprocess.Popen([str(DEPLOY), "-v", "demo-store", "serve", "--port",
+                                  str(store_port), "--scale", "0.01"], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for_port(store_port)
         codes = {}

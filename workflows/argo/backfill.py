@@ -19,14 +19,22 @@ from hera.workflows import DAG, Parameter, Task
 
 from deltastore.errors import ConfigError
 from deltastore.workflows.argo import containers, template
+from deltastore.workflows.argo.containers import argo
 from deltastore.workflows.argo.options import RenderOptions
 from deltastore.workflows.argo.template import WorkflowParameter
-from deltastore.workflows.pipeline import PIPELINE, step
+from deltastore.workflows.pipeline import BACKFILL_DAYS, PIPELINE, downstream_of
 
-NAME = "deltastore-backfill"
+BASE_NAME = "backfill"
+NAME = f"deltastore-{BASE_NAME}"    # with the default name prefix
 MAX_DAYS = 366
-DAYS_TASK = "backfill-days"
+DAYS_TASK = BACKFILL_DAYS.name
 LOOP = "build-days"
+# The whole run's deadline: the pipeline's 6 h would stop a long range half-way (Argo cuts
+# each pod's deadline to the workflow's remaining time and retries stop, workflowpod.go and
+# operator.go). This leaves the steps before and after the days their own deadlines (3 h)
+# and every one of MAX_DAYS days DAY_SECONDS (docs/operations.md: what a day takes).
+DAY_SECONDS = 180
+DEADLINE_SECONDS = 3 * 3600 + MAX_DAYS * DAY_SECONDS
 
 PARAMETERS = (
     WorkflowParameter("backfill-start", "", "First day to rebuild (YYYY-MM-DD)."),
@@ -56,47 +64,49 @@ def days_json(start: str, end: str) -> str:
 
 
 def backfill_template(options: RenderOptions) -> template.WorkflowTemplate:
-    build = step("dbt-build")
-    before = [s for s in PIPELINE if s.name not in ("dbt-build", "sync", "slo-report")]
+    # The one step that depends on the date (it takes `run_date`) runs once per day; the
+    # steps before it run once, the steps after it once, on the last day's state.
+    (build,) = [s for s in PIPELINE if "run_date" in s.options]
+    later = downstream_of(build.name)
+    before = [s for s in PIPELINE if s is not build and s.name not in later]
     specs = template.pipeline_tasks(options.replace(dbt_granularity="single"), steps=before)
     # sync's gate and slo-report read the last day's build from the warehouse.
-    after = template.pipeline_tasks(options, steps=[step("sync"), step("slo-report")])
-    build_inputs = tuple(containers.PARAMETER_NAMES[o] for o in build.options)
+    after = template.pipeline_tasks(options, steps=[s for s in PIPELINE if s.name in later])
+    build_inputs = template.step_inputs(build)
     with template.base_template(
-        NAME, options, title="DeltaStore backfill",
+        BASE_NAME, options, title="DeltaStore backfill",
         description="Extract once, then dbt build each day of backfill-start..backfill-end "
                     "in order, then sync once.",
-        parameters=PARAMETERS, entrypoint="backfill",
+        parameters=PARAMETERS, entrypoint="backfill", deadline_seconds=DEADLINE_SECONDS,
     ) as workflow:
         built = template.add_containers([*specs, *after], options)
         days = containers.container(
-            DAYS_TASK, ["workflows", "backfill-days", "--start={{inputs.parameters.start}}",
-                        "--end={{inputs.parameters.end}}"], options,
-            retry=False, deadline_seconds=300,
+            DAYS_TASK, [*BACKFILL_DAYS.command, f"--start={argo('inputs.parameters.start')}",
+                        f"--end={argo('inputs.parameters.end')}"], options, BACKFILL_DAYS,
             inputs=["start", "end"])
         build_day = containers.container(
-            build.name, containers.step_args_for(build.command, build_inputs), options,
-            retry=True,
-            deadline_seconds=template.STEP_DEADLINE_SECONDS[build.name], inputs=build_inputs,
+            build.name, template.step_args(build, build.command, build_inputs), options, build,
+            inputs=build_inputs,
             outputs=template.dbt_artifacts() if options.artifacts else None)
         called = template.task_templates(specs, built)
         # The loop lives in its own DAG so that `parallelism: 1` serialises only the days.
         with DAG(name=LOOP, parallelism=1, inputs=[Parameter(name="days")]):
-            Task(name=build.name, template=build_day, with_param="{{inputs.parameters.days}}",
-                 arguments={"run-date": "{{item}}",
-                            **{p: f"{{{{workflow.parameters.{p}}}}}"
+            Task(name=build.name, template=build_day,
+                 with_param=argo("inputs.parameters.days"),
+                 arguments={"run-date": argo("item"),
+                            **{p: argo(f"workflow.parameters.{p}")
                                for p in build_inputs if p != "run-date"}})
         with DAG(name="backfill"):
             Task(name=DAYS_TASK, template=days,
-                 arguments={"start": "{{workflow.parameters.backfill-start}}",
-                            "end": "{{workflow.parameters.backfill-end}}"})
+                 arguments={"start": argo("workflow.parameters.backfill-start"),
+                            "end": argo("workflow.parameters.backfill-end")})
             for spec in specs:
                 Task(name=spec.name, template=called[spec.name], depends=spec.depends,
                      arguments=template.task_arguments(spec))
             Task(name=LOOP, template=LOOP,
                  depends=f"{DAYS_TASK}.Succeeded && "
                          + " && ".join(f"{d}.Succeeded" for d in build.depends),
-                 arguments={"days": f"{{{{tasks.{DAYS_TASK}.outputs.result}}}}"})
+                 arguments={"days": argo(f"tasks.{DAYS_TASK}.outputs.result")})
             for spec in after:
                 depends = spec.depends.replace(f"{build.name}.", f"{LOOP}.") if spec.depends \
                     else None

@@ -7,29 +7,35 @@ list) is used because Argo v4 removed ``schedule``. ``concurrencyPolicy: Forbid`
 run while the previous one is still going; a run missed by more than
 ``startingDeadlineSeconds`` (controller down) is skipped rather than started late. Schedules
 in a timezone with daylight saving are checked by ``workflows.argo.schedule``.
+
+A freshness run starts at entrypoint ``source-freshness`` and says so in its title; its
+workflow metrics carry that entrypoint, so it never counts as a pipeline run. It keeps the
+exit handler: stale sources are worth a message.
 """
 
 from __future__ import annotations
 
 from hera.workflows import CronWorkflow
-from hera.workflows.models import WorkflowTemplateRef
+from hera.workflows.models import WorkflowMetadata, WorkflowTemplateRef
 
+from deltastore.workflows import pipeline
 from deltastore.workflows.argo import template
 from deltastore.workflows.argo.options import RenderOptions
 
-DAILY = "deltastore-daily"
+DAILY = "deltastore-daily"            # with the default name prefix
 FRESHNESS = "deltastore-freshness"
 STARTING_DEADLINE_SECONDS = 3600
-FRESHNESS_STEP = "source-freshness"
+FRESHNESS_STEP = pipeline.FRESHNESS_STEP.name
 
 
-def _cron(name: str, schedule: str, options: RenderOptions, *, title: str, description: str,
-          entrypoint: str | None = None) -> CronWorkflow:
+def _cron(base_name: str, schedule: str, options: RenderOptions, *, title: str,
+          description: str, entrypoint: str | None = None) -> CronWorkflow:
+    annotations = {"workflows.argoproj.io/title": title,
+                   "workflows.argoproj.io/description": description}
     return CronWorkflow(
-        name=name,
-        labels={**template.LABELS, "app.kubernetes.io/component": name.removeprefix("deltastore-")},
-        annotations={"workflows.argoproj.io/title": title,
-                     "workflows.argoproj.io/description": description},
+        name=options.object_name(base_name),
+        labels={**template.LABELS, "app.kubernetes.io/component": base_name},
+        annotations=annotations,
         schedules=[schedule],
         timezone=options.timezone,
         concurrency_policy="Forbid",
@@ -38,19 +44,24 @@ def _cron(name: str, schedule: str, options: RenderOptions, *, title: str, descr
         failed_jobs_history_limit=5,
         # A bool here; the chart sentinel string is put in by the renderer afterwards.
         cron_suspend=options.suspend if isinstance(options.suspend, bool) else False,
-        workflow_template_ref=WorkflowTemplateRef(name=template.NAME),
+        workflow_template_ref=WorkflowTemplateRef(name=options.object_name(template.BASE_NAME)),
         entrypoint=entrypoint,
+        # A run's title comes from the template's workflowMetadata, merged under this one
+        # (allowed even under Strict templateReferencing: workflow/util/merge.go).
+        workflow_metadata=WorkflowMetadata(annotations=annotations) if entrypoint else None,
     )
 
 
 def daily_cron(options: RenderOptions) -> CronWorkflow:
-    return _cron(DAILY, options.schedule, options, title="DeltaStore daily pipeline",
-                 description=f"Runs the `{template.NAME}` WorkflowTemplate every day.")
+    pipeline = options.object_name(template.BASE_NAME)
+    return _cron("daily", options.schedule, options, title="DeltaStore daily pipeline",
+                 description=f"Runs the `{pipeline}` WorkflowTemplate every day.")
 
 
 def freshness_cron(options: RenderOptions) -> CronWorkflow:
-    return _cron(FRESHNESS, options.freshness_schedule, options,
+    pipeline = options.object_name(template.BASE_NAME)
+    return _cron("freshness", options.freshness_schedule, options,
                  title="DeltaStore source freshness",
-                 description=f"Runs only the `{FRESHNESS_STEP}` step of `{template.NAME}`, "
+                 description=f"Runs only the `{FRESHNESS_STEP}` step of `{pipeline}`, "
                              "so stale sources are noticed between daily runs.",
                  entrypoint=FRESHNESS_STEP)

@@ -7,6 +7,7 @@ each sentinel textually, so the chart's output for values V equals ``render_obje
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Literal
@@ -17,6 +18,9 @@ Granularity = Literal["single", "layer"]
 IMAGE_REPOSITORY = "ghcr.io/deltastore/pipeline"
 SENTINEL_PREFIX = "__DELTASTORE_"
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+# Argo refuses a CronWorkflow name over 52 characters (workflow/validate/validate.go,
+# maxCharsInCronWorkflowName): the longest name is `<prefix>-freshness`.
+MAX_NAME_PREFIX = 40
 
 
 def project_version() -> str:
@@ -33,6 +37,9 @@ def is_sentinel(value: object) -> bool:
 
 @dataclass(frozen=True)
 class RenderOptions:
+    # Every Argo object (and demo mutex) is named `<name_prefix>-<what>`; the chart uses its
+    # release's full name, so several releases can share a namespace.
+    name_prefix: str = "deltastore"
     image: str = f"{IMAGE_REPOSITORY}:{project_version()}"
     image_pull_policy: str = "IfNotPresent"
     configmap: str = "deltastore-config"
@@ -66,6 +73,10 @@ class RenderOptions:
     def replace(self, **changes: object) -> RenderOptions:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+    def object_name(self, what: str) -> str:
+        """The name of an Argo object (or mutex) of this installation, e.g. `deltastore-daily`."""
+        return f"{self.name_prefix}-{what}"
+
     def validate(self) -> None:
         """Reject options that would render an object Argo refuses or misruns."""
         if self.dbt_granularity not in ("single", "layer"):
@@ -77,6 +88,10 @@ class RenderOptions:
                               f"of {', '.join(f'`{p}`' for p in PULL_POLICIES)}")
         if not is_sentinel(self.suspend) and not isinstance(self.suspend, bool):
             raise ConfigError(f"suspend `{self.suspend}` must be true or false")
+        if not is_sentinel(self.name_prefix) and not re.fullmatch(
+                rf"[a-z0-9]([-a-z0-9]{{0,{MAX_NAME_PREFIX - 2}}}[a-z0-9])?", self.name_prefix):
+            raise ConfigError(f"name prefix `{self.name_prefix}` must be lowercase letters, "
+                              f"digits and `-`, at most {MAX_NAME_PREFIX} characters")
         for label, value in (("image", self.image), ("configmap", self.configmap),
                              ("secret", self.secret), ("service account", self.service_account)):
             if not value or any(c.isspace() for c in value):
@@ -87,6 +102,7 @@ DEFAULT_OPTIONS = RenderOptions()
 
 # What the chart embeds: each sentinel is replaced by the release's value.
 CHART_OPTIONS = RenderOptions(
+    name_prefix="__DELTASTORE_NAME_PREFIX__",
     image="__DELTASTORE_IMAGE__",
     image_pull_policy="__DELTASTORE_IMAGE_PULL_POLICY__",
     configmap="__DELTASTORE_CONFIGMAP__",

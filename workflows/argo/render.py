@@ -25,6 +25,7 @@ from deltastore.workflows.argo.options import (
     RenderOptions,
     is_sentinel,
 )
+from deltastore.workflows.pipeline import DASHBOARDS
 
 # Relative to a checkout: the YAML is committed there. An installed package never writes
 # into itself; outside a checkout the command needs --out (see output_dirs).
@@ -55,8 +56,10 @@ Layers = list[tuple[str, str]]
 
 
 def file_name(obj: dict[str, Any]) -> str:
-    """Kebab-case ``<kind>-<name>.yaml``, e.g. ``cronworkflow-deltastore-daily.yaml``."""
-    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+    """Kebab-case ``<kind>-deltastore-<component>.yaml``, e.g.
+    ``cronworkflow-deltastore-daily.yaml``, whatever the object's name prefix."""
+    component = obj["metadata"]["labels"]["app.kubernetes.io/component"]
+    return f"{obj['kind'].lower()}-deltastore-{component}.yaml"
 
 
 def dbt_layers(options: RenderOptions) -> Layers:
@@ -87,7 +90,7 @@ def dashboards_command_exists() -> bool:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers()
     importlib.import_module("deltastore.workflows.commands.dashboards").register(commands)
-    return "dashboards" in (commands.choices or {})
+    return DASHBOARDS.command[0] in (commands.choices or {})
 
 
 def validate(options: RenderOptions) -> None:

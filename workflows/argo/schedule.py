@@ -1,5 +1,14 @@
 """Cron schedules: a validator for the five-field expressions Argo accepts, and DST safety.
 
+The syntax is robfig/cron v3's, which Argo parses schedules with (``cron.ParseStandard``,
+argo-workflows v3.7.18 workflow/validate/validate.go; robfig/cron v3.0.1 parser.go and
+spec.go): numbers or names (case-insensitive) within each field's bounds, ``*`` or ``?``,
+ranges ``a-b``, steps ``/n``, lists; day of week 0-6 (Sunday is 0; 7, ``L``, ``W`` and
+``#`` are refused). The chart's values schema checks the same syntax with
+``cron_pattern()`` and the zones with ``timezone_names()``; only this module checks
+daylight saving (the chart asks for ``workflow.allowDstSchedule`` outside UTC and points
+here).
+
 A daily 02:00 run in a zone with daylight saving is skipped on the spring-forward day and
 runs twice on the fall-back day. Rule chosen here: UTC (the default) and zones without DST
 transitions are always fine; in a DST zone, a schedule whose hour/minute can fall inside a
@@ -36,7 +45,7 @@ FIELDS = (
     Field("hour", 0, 23),
     Field("day of month", 1, 31),
     Field("month", 1, 12, _MONTHS),
-    Field("day of week", 0, 7, _DAYS),
+    Field("day of week", 0, 6, _DAYS),
 )
 
 
@@ -94,6 +103,26 @@ def _parse_field(text: str, field: Field, expression: str) -> set[int]:
             high = field.high if slash else low
         result.update(range(low, high + 1, step))
     return result
+
+
+def _field_pattern(field: Field) -> str:
+    numbers = "|".join(str(n) for n in range(field.high, field.low - 1, -1))
+    names = ["".join(f"[{c.upper()}{c.lower()}]" for c in name) for name in field.names]
+    value = f"(?:0*(?:{numbers}){''.join('|' + n for n in names)})"
+    item = rf"(?:[*?]|{value}(?:-{value})?)(?:/0*[1-9][0-9]*)?"
+    return rf"{item}(?:,{item})*"
+
+
+def cron_pattern() -> str:
+    """A regular expression for what ``parse_cron`` accepts, but for the order of a
+    range's ends (`5-2`): the chart's values schema uses it."""
+    return r"^\s*" + r"\s+".join(_field_pattern(f) for f in FIELDS) + r"\s*$"
+
+
+def timezone_names() -> list[str]:
+    """The IANA zone names this machine knows (the chart's values schema lists them; Argo's
+    controller embeds Go's copy of the same database)."""
+    return sorted(zoneinfo.available_timezones())
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:

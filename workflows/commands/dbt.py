@@ -10,6 +10,7 @@ from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
 from deltastore.transform.build_log import record_build_file
 from deltastore.transform.docs import generate_docs
+from deltastore.transform.retry import parse_since, project_fingerprint, retry_plan
 from deltastore.transform.runner import parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
@@ -18,10 +19,22 @@ from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option
 def register(subparsers: argparse._SubParsersAction) -> None:
     build = add_command(
         subparsers, "build", "Run `dbt build` (models, seeds, snapshots, tests) in-process.",
-        "deltastore build --select 'path:models/marts' --run-date 2024-06-30",
+        "deltastore build --select 'path:models/marts' --run-date 2024-06-30\n"
+        "  deltastore build --retry-failed   # after a failed build: only what failed",
     )
     _add_selection(build)
     add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
+    add_bool_flag(build, "--retry-failed",
+                  "build only the nodes that errored, failed or were skipped in the last "
+                  "build recorded in the warehouse, and what depends on them (within "
+                  "--select); everything when that build is not of this project and run "
+                  "date, or none is recorded")
+    build.add_argument("--attempt", type=int, default=0, metavar="N",
+                       help="Argo's attempt number ({{retries}}): from 1 on, as "
+                            "--retry-failed (default 0)")
+    build.add_argument("--retry-since", default="", metavar="TIME",
+                       help="with a retry: only a build recorded at or after TIME counts "
+                            "(Argo passes the run's creation time)")
     build.add_argument("--vars", default="", metavar="JSON",
                        help="extra dbt vars as a JSON object (run_date and on_time_days are set)")
     _add_run_options(build)
@@ -73,11 +86,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def _build(args: argparse.Namespace) -> int:
     extra = parse_vars(args.vars)
     settings = settings_for(args)
+    run_date = run_date_option(args.run_date)
+    select = args.select
+    retrying = args.retry_failed or args.attempt > 0
+    if retrying:
+        plan = retry_plan(settings, run_date=run_date, extra_vars=extra,
+                          target=args.target or None, since=parse_since(args.retry_since))
+        print(f"retry: {plan.reason}")
+        if plan.selectors == ():
+            write_metric(settings, FAILED_TESTS, 0)
+            return 0
+        select = plan.selection(args.select) or ""
     started = time.time()
-    run = run_dbt(settings, "build", select=args.select, exclude=args.exclude,
-                  full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
+    run = run_dbt(settings, "build", select=select, exclude=args.exclude,
+                  full_refresh=args.full_refresh, run_date=run_date,
                   extra_vars=extra, target=args.target or None)
     if run.success and not run.nodes:
+        if retrying and select != args.select:
+            print("retry: no node to retry lies within --select; nothing to build")
+            write_metric(settings, FAILED_TESTS, 0)
+            return 0
         # A typo in --select would otherwise "pass" with 0 nodes and open the sync gate.
         raise ConfigError(f"--select `{args.select}` --exclude `{args.exclude}` matches no "
                           "dbt node, so nothing was built or recorded; check the names "
@@ -85,11 +113,12 @@ def _build(args: argparse.Namespace) -> int:
     # Written before raise_for_status so a failed build still reports its failed tests.
     write_metric(settings, FAILED_TESTS, len(run.failed_tests()))
     try:
-        # The sync gate and the SLO report (other pods on Kubernetes) read the build from
-        # the warehouse. dbt-duckdb has released the file by now (transform/runner.py,
-        # _release_duckdb).
+        # The sync gate, the SLO report and a retry (other pods on Kubernetes) read the
+        # build from the warehouse. dbt-duckdb has released the file by now
+        # (transform/runner.py, _release_duckdb).
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
-                                     not_before=started)
+                                     not_before=started,
+                                     project_hash=project_fingerprint(settings.dbt_project_dir))
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
     finally:

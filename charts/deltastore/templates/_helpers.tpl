@@ -236,52 +236,17 @@ Fail early, with the fix, on values that would install but then fail at run time
 {{- end }}
 {{- $w := .Values.workflow }}
 {{- if and (not (has $w.timezone (list "UTC" "Etc/UTC" "Etc/GMT" "GMT"))) (not $w.allowDstSchedule) }}
-{{- $schedules := list $w.schedule }}
-{{- if $w.freshness.enabled }}
-{{- $schedules = append $schedules $w.freshness.schedule }}
-{{- end }}
-{{- range $schedules }}
-{{- $hourField := index (regexSplit "\\s+" (trim .) -1) 1 }}
-{{- $hours := include "deltastore.cronHours" $hourField | splitList "," }}
-{{- range $hours }}
-{{- if and (ge (int .) 1) (le (int .) 3) }}
-{{- fail (printf "workflow schedule `%s` in timezone `%s` runs at hour %s: daylight-saving changes skip or repeat local hours between 01:00 and 04:00 (Europe, North America, Oceania), so that run may be skipped or run twice; pick other hours, use timezone `UTC`, or set workflow.allowDstSchedule=true" $ $w.timezone .) }}
-{{- end }}
-{{- end }}
-{{- end }}
+{{- fail (printf "workflow.timezone `%s`: outside UTC a daylight-saving change may skip a scheduled run or start it twice. Check the schedules with `deltastore workflows render --out /tmp/check --no-chart --timezone %s --schedule '%s' --freshness-schedule '%s'` (it refuses a time that a change skips or repeats and suggests one that is safe), then set workflow.allowDstSchedule=true; or use timezone `UTC`" $w.timezone $w.timezone $w.schedule $w.freshness.schedule) }}
 {{- end }}
 {{- end }}
 
 {{/*
-The hours a cron hour field (`2`, `1,13`, `6-22/4`, a star with or without a step)
-matches, comma-separated; an unreadable field counts as hour 2 so it is treated as unsafe.
+Prefix of the Argo objects' names (`<prefix>-pipeline`, `<prefix>-daily`, ...) and of the
+demo's mutexes: the full name, cut so that the longest, `<prefix>-freshness`, stays within
+the 52 characters Argo allows a CronWorkflow. Several releases can share a namespace.
 */}}
-{{- define "deltastore.cronHours" -}}
-{{- $hours := list }}
-{{- range splitList "," . }}
-{{- $parts := splitList "/" . }}
-{{- $body := index $parts 0 }}
-{{- $step := 1 }}
-{{- if gt (len $parts) 1 }}
-{{- $step = max 1 (int (index $parts 1)) }}
-{{- end }}
-{{- $low := 0 }}
-{{- $high := 23 }}
-{{- if not (has $body (list "*" "?")) }}
-{{- $bounds := splitList "-" $body }}
-{{- $low = int (index $bounds 0) }}
-{{- if gt (len $bounds) 1 }}
-{{- $high = int (index $bounds 1) }}
-{{- else if eq (len $parts) 1 }}
-{{- $high = $low }}
-{{- end }}
-{{- end }}
-{{- $hours = concat $hours (untilStep (int $low) (int (add1 $high)) (int $step)) }}
-{{- end }}
-{{- if not $hours }}
-{{- $hours = list 2 }}
-{{- end }}
-{{- join "," $hours }}
+{{- define "deltastore.argoNamePrefix" -}}
+{{- include "deltastore.fullname" . | trunc 40 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
@@ -297,6 +262,7 @@ Call with (dict "root" $ "file" "files/<name>.yaml").
 {{- fail (printf "%s is missing from the chart: regenerate it with `deltastore workflows render`" .file) }}
 {{- end }}
 {{- $res := $v.workflow.resources }}
+{{- $text = $text | replace "__DELTASTORE_NAME_PREFIX__" (include "deltastore.argoNamePrefix" $root) }}
 {{- $text = $text | replace "__DELTASTORE_IMAGE__" (include "deltastore.image" $root | quote) }}
 {{- $text = $text | replace "__DELTASTORE_IMAGE_PULL_POLICY__" ($v.image.pullPolicy | quote) }}
 {{- $text = $text | replace "__DELTASTORE_CONFIGMAP__" (include "deltastore.configMapName" $root | quote) }}
@@ -317,6 +283,32 @@ Call with (dict "root" $ "file" "files/<name>.yaml").
 {{- $text = $text | replace "__DELTASTORE_TIMEZONE__" ($v.workflow.timezone | quote) }}
 {{- $text = $text | replace "__DELTASTORE_SUSPEND__" (ternary "true" "false" $v.workflow.suspend) }}
 {{- $text }}
+{{- end }}
+
+{{/*
+A generated Argo object (see deltastore.argoObject) as the chart emits it: the chart's
+standard labels on the object, the release's instance label on each run and step pod (the
+NetworkPolicy selects by it), and for a WorkflowTemplate the scheduling values on its spec,
+which every step pod inherits. Call with (dict "root" $ "file" "files/<name>.yaml").
+*/}}
+{{- define "deltastore.argoManifest" -}}
+{{- $root := .root }}
+{{- $v := $root.Values }}
+{{- $object := include "deltastore.argoObject" . | fromYaml }}
+{{- $labels := include "deltastore.labels" $root | fromYaml }}
+{{- $_ := set $object.metadata "labels" (merge $labels $object.metadata.labels) }}
+{{- if eq $object.kind "WorkflowTemplate" }}
+{{- $spec := $object.spec }}
+{{- $instance := dict "app.kubernetes.io/instance" $root.Release.Name }}
+{{- $_ := set $spec.podMetadata "labels" (merge $instance $spec.podMetadata.labels) }}
+{{- $_ := set $spec.workflowMetadata "labels" (merge (deepCopy $instance) $spec.workflowMetadata.labels) }}
+{{- with $v.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end }}
+{{- with $v.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end }}
+{{- with $v.affinity }}{{ $_ := set $spec "affinity" . }}{{ end }}
+{{- with $v.priorityClassName }}{{ $_ := set $spec "podPriorityClassName" . }}{{ end }}
+{{- with $v.imagePullSecrets }}{{ $_ := set $spec "imagePullSecrets" . }}{{ end }}
+{{- end }}
+{{- toYaml $object }}
 {{- end }}
 
 {{/*

@@ -13,6 +13,7 @@ SCHEMAS = REPO.parent / "shared" / "schemas" / "argoproj.io"
 
 # Values a release might use, to stand in for the chart's sentinels.
 RELEASE_OPTIONS = RenderOptions(
+    name_prefix="rel-deltastore",
     image="registry.example/deltastore/pipeline:1.2.3", image_pull_policy="Always",
     configmap="rel-deltastore-config", secret="rel-deltastore-secrets",
     service_account="rel-deltastore-workflow", cpu_request="100m", memory_request="256Mi",
@@ -52,6 +53,8 @@ def sentinel_values(options: RenderOptions) -> dict[str, str]:
     }
     quoted = {k: json.dumps(v) for k, v in values.items()}
     quoted["__DELTASTORE_SUSPEND__"] = "true" if options.suspend else "false"
+    # Part of names and texts: put in as it is.
+    quoted["__DELTASTORE_NAME_PREFIX__"] = options.name_prefix
     return quoted
 
 

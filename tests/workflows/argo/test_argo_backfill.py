@@ -55,3 +55,22 @@ def test_backfill_dag(default_objects):
     params = [p["name"] for p in spec["arguments"]["parameters"]]
     assert params == ["backfill-start", "backfill-end", "full-refresh", "dbt-select",
                       "skip-sync", "skip-doctor"]
+
+
+def test_a_year_of_days_fits_the_backfill_deadline(default_objects):
+    """Argo cuts each pod's deadline to the workflow's remaining time and stops retrying
+    past it (workflowpod.go, operator.go): the backfill's own deadline leaves the extracts
+    and the sync theirs, and every one of MAX_DAYS days DAY_SECONDS, far above the ~1 min a
+    day's build takes at scale 100 (docs/operations.md)."""
+    from deltastore.workflows.argo import backfill, template
+    from deltastore.workflows.pipeline import step
+
+    spec = default_objects["workflowtemplate-deltastore-backfill.yaml"]["spec"]
+    before = sum(step(s).deadline_seconds for s in ("doctor", "extract-legacy-db",
+                                                     "source-freshness"))
+    after = step("sync").deadline_seconds + step("slo-report").deadline_seconds
+    assert spec["activeDeadlineSeconds"] >= before + backfill.MAX_DAYS * backfill.DAY_SECONDS \
+        + after
+    assert backfill.DAY_SECONDS >= 120
+    pipeline = default_objects["workflowtemplate-deltastore-pipeline.yaml"]["spec"]
+    assert pipeline["activeDeadlineSeconds"] == template.WORKFLOW_DEADLINE_SECONDS

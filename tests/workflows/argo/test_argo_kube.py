@@ -48,7 +48,10 @@ def test_workflow_from_the_cron_copies_its_spec(default_objects):
     assert body["spec"] == {
         "entrypoint": "source-freshness",
         "workflowTemplateRef": {"name": "deltastore-pipeline"},
+        "workflowMetadata": cron["spec"]["workflowSpec"]["workflowMetadata"],
         "arguments": {"parameters": [{"name": "full-refresh", "value": "true"}]}}
+    title = body["spec"]["workflowMetadata"]["annotations"]["workflows.argoproj.io/title"]
+    assert title == "DeltaStore source freshness"   # over the pipeline template's title
     assert "arguments" not in cron["spec"]["workflowSpec"], "the cron object is not modified"
 
 

@@ -20,7 +20,7 @@ def containers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def figure_of(name: str, item: dict[str, Any]) -> tuple[str, str, str] | None:
     """The (parameter, file, metric) a template reports, checking the three agree."""
-    env = {e["name"]: e["value"] for e in item["container"]["env"]}
+    env = {e["name"]: e.get("value") for e in item["container"]["env"]}
     parameters = item.get("outputs", {}).get("parameters", [])
     gauges = [m for m in item["metrics"]["prometheus"]
               if m["name"] in ("deltastore_rows_loaded", "deltastore_dbt_failed_tests")]
@@ -31,7 +31,10 @@ def figure_of(name: str, item: dict[str, Any]) -> tuple[str, str, str] | None:
     assert parameter["valueFrom"]["default"] == "0", name  # a missing file never fails it
     assert gauge["gauge"] == {"realtime": False,
                               "value": f"{{{{outputs.parameters.{parameter['name']}}}}}"}
-    assert gauge["labels"] == [{"key": "step", "value": name}]
+    item_label = ([{"key": "table", "value": "{{inputs.parameters.item}}"}]
+                  if "item" in [p["name"] for p in item.get("inputs", {}).get("parameters", [])]
+                  else [])
+    assert gauge["labels"] == [{"key": "step", "value": name}, *item_label]
     assert gauge["help"]
     return parameter["name"], parameter["valueFrom"]["path"], gauge["name"]
 

@@ -1,9 +1,9 @@
 """Retries: which failures Argo retries, and that backoff limits never cancel them.
 
-The expression is evaluated with the variables Argo v3.7.12 gives it
-(``workflow/controller/operator.go`` buildRetryStrategyLocalScope ~1962-1981): strings
+The expression is evaluated (tests/argo_expr.py) with the variables Argo v3.7.18 gives it
+(``workflow/controller/operator.go`` buildRetryStrategyLocalScope): strings
 ``lastRetry.exitCode`` ("-1" when the main container has no exit code), ``lastRetry.status``
-and ``lastRetry.message``, with expr-lang's ``asInt``, ``in``, ``contains``, ``&&``, ``||``, ``!``.
+and ``lastRetry.message``.
 """
 
 from __future__ import annotations
@@ -12,36 +12,12 @@ import re
 from typing import Any
 
 import pytest
+from argo_expr import evaluate
 
 from deltastore.workflows.argo import template
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 BACKFILL_FILE = "workflowtemplate-deltastore-backfill.yaml"
-
-# The operators this tiny translator knows; anything else in the expression fails the test.
-_TOKENS = re.compile(r"\s*(asInt\(|lastRetry\.(?:exitCode|status|message)|'[^']*'|-?\d+|"
-                     r"\|\||&&|!\(|==|!=|\bin\b|\bcontains\b|[()\[\],])")
-
-
-def evaluate(expression: str, exit_code: str, status: str, message: str) -> bool:
-    """expr-lang semantics for the subset our expression uses, via Python."""
-    scope = {"lastRetry.exitCode": exit_code, "lastRetry.status": status,
-             "lastRetry.message": message}
-    out: list[str] = []
-    pos = 0
-    while pos < len(expression):
-        match = _TOKENS.match(expression, pos)
-        assert match, f"unsupported syntax at `{expression[pos:]}`"
-        token = match.group(1)
-        pos = match.end()
-        out.append({"asInt(": "int(", "||": " or ", "&&": " and ", "!(": " not (",
-                    "in": " in ", "contains": " @CONTAINS@ "}.get(token)
-                   or (repr(scope[token]) if token in scope else token))
-    python = "".join(out)
-    # `a contains 'b'` is `'b' in a`; our expression only has `lastRetry.message contains '…'`.
-    python = re.sub(r"('[^']*') @CONTAINS@ ('[^']*')", r"(\2 in \1)", python)
-    return bool(eval(python, {"__builtins__": {}}, {"int": int}))  # noqa: S307
-
 
 def retried_templates(objects: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [t for name in (PIPELINE_FILE, BACKFILL_FILE)
@@ -53,21 +29,32 @@ def duration_seconds(text: str) -> float:
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", text))
 
 
-# (exit code, phase, message) as Argo records them for each kind of end.
+# (exit code, phase, message) as Argo v3.7.18 records them for each kind of end: the node
+# message is inferFailedReason's (workflow/controller/operator.go: the pod's status message
+# when set, else "<container>: <reason> (exit code N)"), the exit code the main container's,
+# which is argoexec emissary's (cmd/argoexec/commands/emissary.go: the step's own code, or
+# 137 when the step died by a signal).
 RETRIED = [
-    ("1", "Failed", "Error (exit code 1)"),                              # TransientError
-    ("-1", "Error", "pod deleted"),                                      # operator.go ~1284
+    ("1", "Failed", "main: Error (exit code 1)"),                        # TransientError
+    ("-1", "Error", "pod deleted"),                                      # pod gone, status unseen
     ("-1", "Failed", "The node was low on resource: memory. "),          # evicted, no exit
     ("137", "Failed", "The node was low on resource: ephemeral-storage. "),
-    ("143", "Failed", "main: Error (exit code 143)"),                    # drain, preemption
+    ("143", "Failed", "main: Error (exit code 143)"),   # SIGTERM handled (workflows/signals.py)
+    ("137", "Failed", "main: Error (exit code 137)"),   # SIGTERM not handled in time, SIGKILL
+    # With the step's termination message (workflows/cli.py) after Argo's text: any words.
+    ("1", "Failed", "main: Error (exit code 1): error: the lock deadline passed; OOMKilled?"),
+    ("143", "Failed", "main: Error (exit code 143): terminated (SIGTERM): stopped before "
+                      "the end; a rerun is safe"),
 ]
 NOT_RETRIED = [
     ("0", "Failed", "main: Completed (exit code 0)"),
     ("137", "Failed", "main: OOMKilled (exit code 137)"),                # same data, same OOM
-    ("143", "Failed", "Step exceeded its deadline"),                     # operator.go ~1352
+    ("143", "Failed", "Step exceeded its deadline"),                     # the workflow's deadline
+    ("137", "Failed", "Step exceeded its deadline"),
     ("-1", "Failed", "Pod was active on the node longer than the specified deadline"),
     ("1", "Failed", "Pod was active on the node longer than the specified deadline"),
-    ("64", "Error", "main: Error (exit code 64)"),
+    ("64", "Error", "main: Error (exit code 64)"),                       # emissary's own error
+    ("3", "Failed", "main: Error (exit code 3): error: dbt build: 1 test(s) failed"),
 ]
 
 

@@ -34,6 +34,11 @@ def test_valid_cron_expressions(expression, hours, minutes):
     ("0 2 32 * *", "day of month"),
     ("0 2 * 13 *", "month"),
     ("0 2 * * 8", "day of week"),
+    # robfig/cron v3.0.1 spec.go: `dow = bounds{0, 6, …}`; no L, W or # (parser.go getRange).
+    ("0 2 * * 7", "day of week `7` has `7` outside 0-6"),
+    ("0 2 L * *", "day of month `L` has `L`, which is not a number"),
+    ("0 2 15W * *", "day of month"),
+    ("0 2 ? * 5#3", "day of week"),
     ("0 5-2 * * *", "backwards"),
     ("*/0 2 * * *", "step"),
     ("0 two * * *", "not a number"),
@@ -106,3 +111,50 @@ def test_rendered_cron_workflows_have_valid_schedules_and_zones(default_objects)
         for expression in spec["schedules"]:
             parse_cron(expression)
             assert dst_conflicts(expression, spec["timezone"], YEARS) == []
+
+
+# Expressions Argo (robfig/cron v3.0.1 ParseStandard) accepts, and ones it refuses, as
+# written in parser.go: numbers or case-insensitive names within the field's bounds, `*`
+# or `?`, `a-b`, `/step` (a single value with a step runs to the field's maximum), lists.
+ACCEPTED = ["0 2 * * *", "0 */4 * * *", "15,45 1-3 * JAN-MAR mon-fri", "*/20 5 1 * 0",
+            "30 3/6 ? * *", "05 02 * * *", "0 0 1-31/2 * SUN,sat", "59 23 31 dec Sat",
+            "0 0 * * ?", "0-59/15 * * * *"]
+REFUSED = ["0 2 * * 7", "0 2 L * *", "0 2 15W * *", "0 2 ? * 5#3", "60 2 * * *",
+           "0 24 * * *", "0 2 0 * *", "0 2 * 13 *", "0 2 * * MONDAY", "*/0 2 * * *",
+           "0 two * * *", "0 2 * *", "0 2 * * * *", "0 2 * * 1-", "@daily"]
+
+
+@pytest.mark.parametrize("expression", ACCEPTED + REFUSED)
+def test_the_chart_schema_pattern_accepts_what_the_parser_accepts(expression):
+    """The chart cannot run Python: its values schema checks the same syntax with
+    `cron_pattern()` (the order of a range's ends excepted)."""
+    import re
+
+    from deltastore.workflows.argo.schedule import cron_pattern
+
+    try:
+        parse_cron(expression)
+        parsed = True
+    except ConfigError:
+        parsed = False
+    assert parsed == (expression in ACCEPTED)
+    assert bool(re.fullmatch(cron_pattern(), expression)) == parsed
+
+
+def test_the_chart_schema_holds_the_pattern_and_the_zone_names():
+    import json
+
+    from argo_cases import REPO
+
+    from deltastore.workflows.argo.schedule import cron_pattern, timezone_names
+
+    schema = json.loads((REPO / "charts/deltastore/values.schema.json").read_text())
+    workflow = schema["properties"]["workflow"]["properties"]
+    assert workflow["schedule"]["pattern"] == cron_pattern()
+    assert workflow["freshness"]["properties"]["schedule"]["pattern"] == cron_pattern()
+    names = workflow["timezone"]["enum"]
+    # Listed from this machine's zone database when written; each one must load here.
+    assert {"UTC", "Europe/Amsterdam", "America/New_York"} <= set(names)
+    assert set(names) <= set(timezone_names()), "a zone Python does not know"
+    for name in ("Europe/Amsterdm", "Mars/Olympus_Mons", "CET+1"):
+        assert name not in names

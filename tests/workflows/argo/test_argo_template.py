@@ -4,6 +4,7 @@ retries only on exit code 1, hardened pods, variants (layer, demo, artifacts).""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,8 @@ PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 SAMPLES = {"run-date": "2026-01-31", "full-refresh": "true", "dbt-select": "tag:daily",
            "name": "deltastore-pipeline-x7k2p", "status": "Failed",
            "failures": '[{"displayName": "sync", "message": "exit code 1"}]',
-           "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02"}
+           "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02",
+           "retries": "1", "creationTimestamp": "2026-01-31T02:00:00Z"}
 EMPTY = {**SAMPLES, "run-date": "", "dbt-select": "", "full-refresh": "false"}
 
 
@@ -96,9 +98,14 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
             for o in step.options]
         if step.fan_out:
             expected.append(f"{step.fan_out.flag}={SAMPLES[template.ITEM]}")
+        if step.dbt_build:
+            expected += ["--attempt=1", "--retry-since=2026-01-31T02:00:00Z"]
         assert argvs[step.name] == expected
+    # {{retries}} and {{workflow.creationTimestamp}}: Argo's attempt number (0 first) and
+    # the run's creation time (operator.go executeTemplate, setGlobalParameters).
     assert argvs["dbt-build"] == ["build", "--run-date=2026-01-31", "--full-refresh=true",
-                                  "--select=tag:daily"]
+                                  "--select=tag:daily", "--attempt=1",
+                                  "--retry-since=2026-01-31T02:00:00Z"]
 
 
 def test_the_legacy_extract_fans_out_one_pod_per_table(default_objects, demo_objects):
@@ -164,14 +171,17 @@ def test_pods_are_hardened_and_configured_only_through_env_from(default_objects)
     assert spec["podGC"]["strategy"] in ("OnPodSuccess", "OnWorkflowSuccess")
     assert spec["ttlStrategy"]["secondsAfterSuccess"] > 0
     assert spec["serviceAccountName"] == "deltastore-workflow"
+    # No token in the step containers; Argo's executor gets its own (workflowpod.go,
+    # setupServiceAccount: a pod-level false plus executor.serviceAccountName).
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["executor"] == {"serviceAccountName": "deltastore-workflow"}
     for name, item in templates(default_objects[PIPELINE_FILE]).items():
         if "container" not in item:
             continue
         box = item["container"]
         assert box["command"] == ["deltastore"], name
         assert box["image"] == DEFAULT_OPTIONS.image
-        assert box["envFrom"] == [{"configMapRef": {"name": "deltastore-config"}},
-                                  {"secretRef": {"name": "deltastore-secrets"}}]
+        assert box["envFrom"] == [{"configMapRef": {"name": "deltastore-config"}}]
         assert box["securityContext"] == {"allowPrivilegeEscalation": False,
                                           "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                                           "capabilities": {"drop": ["ALL"]}}
@@ -234,7 +244,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
     argvs = container_argvs(obj, SAMPLES)
     for name, (_, selector) in zip(layer_names, LAYERS, strict=True):
         assert argvs[name] == ["build", f"--select={selector}", "--run-date=2026-01-31",
-                               "--full-refresh=true"]
+                               "--full-refresh=true", "--attempt=1",
+                               "--retry-since=2026-01-31T02:00:00Z"]
     names = [p["name"] for p in obj["spec"]["arguments"]["parameters"]]
     assert "dbt-select" not in names
 
@@ -267,7 +278,7 @@ def test_demo_variant_shares_a_claim_and_serialises_the_duckdb_writers(demo_obje
     by_name = templates(obj)
     for name in ("extract-store-api", "extract-legacy-db"):
         assert by_name[name]["synchronization"] == {
-            "mutexes": [{"name": template.DEMO_WRITER_MUTEX}]}
+            "mutexes": [{"name": f"deltastore-{template.DEMO_WRITER_MUTEX}"}]}
     tasks = {t["name"]: t for t in dag_tasks(obj)}
     if dashboards_command_exists():
         assert tasks["dashboards"]["depends"] == "(sync.Succeeded || sync.Skipped)"
@@ -326,6 +337,97 @@ def test_sync_and_slo_report_read_the_build_from_the_warehouse_not_files(
 def test_demo_variant_runs_one_workflow_at_a_time(default_objects, demo_objects):
     for name in (PIPELINE_FILE, "workflowtemplate-deltastore-backfill.yaml"):
         assert demo_objects[name]["spec"]["synchronization"] == {
-            "mutexes": [{"name": template.DEMO_WORKFLOW_MUTEX}]}
+            "mutexes": [{"name": f"deltastore-{template.DEMO_WORKFLOW_MUTEX}"}]}
         assert "synchronization" not in default_objects[name]["spec"]
     assert template.DEMO_WORKFLOW_MUTEX != template.DEMO_WRITER_MUTEX, "would deadlock"
+
+
+# What each step may read from the Secret, from what its command connects to: the doctor
+# every database (it logs in to each), the extracts their source and the warehouse,
+# freshness/build/slo-report the warehouse (slo-report reads the node timings dbt-build
+# recorded there), the sync the warehouse and the target, the dashboards the sync target,
+# the exit handler the webhook only; the rest nothing.
+SECRET_KEYS = {
+    "doctor": {"DELTASTORE_LEGACY_DB_PASSWORD", "DELTASTORE_WAREHOUSE_PASSWORD",
+               "DELTASTORE_SYNC_TARGET_PASSWORD"},
+    "extract-store-api": {"DELTASTORE_WAREHOUSE_PASSWORD"},
+    "extract-legacy-db": {"DELTASTORE_LEGACY_DB_PASSWORD", "DELTASTORE_WAREHOUSE_PASSWORD"},
+    "source-freshness": {"DELTASTORE_WAREHOUSE_PASSWORD"},
+    "dbt-build": {"DELTASTORE_WAREHOUSE_PASSWORD"},
+    "sync": {"DELTASTORE_WAREHOUSE_PASSWORD", "DELTASTORE_SYNC_TARGET_PASSWORD"},
+    "slo-report": {"DELTASTORE_WAREHOUSE_PASSWORD"},
+    "dashboards": {"DELTASTORE_SYNC_TARGET_PASSWORD"},
+    "notify": {"DELTASTORE_NOTIFY_WEBHOOK_URL"},
+    "demo-data-ready": set(),
+    "backfill-days": set(),
+}
+
+
+def secret_keys(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})}
+
+
+def test_each_step_gets_only_the_secret_keys_it_uses(default_objects, demo_objects,
+                                                      layer_objects):
+    seen: set[str] = set()
+    for variant in (default_objects, demo_objects, layer_objects):
+        for obj in variant.values():
+            for name, item in templates(obj).items() if obj["kind"] != "CronWorkflow" else ():
+                if "container" not in item:
+                    continue
+                step = "dbt-build" if name.startswith("dbt-") else name   # layer tasks
+                refs = secret_keys(item["container"])
+                assert set(refs) == SECRET_KEYS[step], name
+                for key, ref in refs.items():
+                    assert ref == {"name": "deltastore-secrets", "key": key, "optional": True}
+                assert item["container"]["envFrom"] == [
+                    {"configMapRef": {"name": "deltastore-config"}}], name
+                seen.add(step)
+    assert seen == set(SECRET_KEYS)
+
+
+def test_deadlines_sizes_and_special_cases_come_from_the_pipeline_definition(
+        default_objects, layer_objects):
+    from deltastore.workflows.pipeline import ARGO_ONLY_STEPS
+
+    steps = {s.name: s for s in (*PIPELINE, *ARGO_ONLY_STEPS)}
+    for objects in (default_objects, layer_objects):
+        for obj in objects.values():
+            if obj["kind"] == "CronWorkflow":
+                continue
+            for name, item in templates(obj).items():
+                if "container" in item:
+                    step = steps["dbt-build" if name.startswith("dbt-") else name]
+                    assert item["activeDeadlineSeconds"] == step.deadline_seconds, name
+    # The Argo code never asks for a step by its name: what differs is data on the Step.
+    source = "\n".join(p.read_text() for p in Path(template.__file__).parent.glob("*.py"))
+    for name in steps:
+        assert f'"{name}"' not in source, f"`{name}` is named in workflows/argo"
+
+
+def test_fanned_out_pods_label_their_metrics_with_their_item(default_objects):
+    """Eight pods of extract-legacy-db run one template: without the table label their
+    gauges share one series and the last pod wins (metrics_custom.go: a gauge is Set)."""
+    items = templates(default_objects[PIPELINE_FILE])
+    for name, item in items.items():
+        if "container" not in item:
+            continue
+        for metric in item["metrics"]["prometheus"]:
+            keys = [label["key"] for label in metric["labels"]]
+            if name == "extract-legacy-db":
+                assert {"key": "table", "value": "{{inputs.parameters.item}}"} in \
+                    metric["labels"], metric["name"]
+            else:
+                assert "table" not in keys, (name, metric["name"])
+
+
+def test_workflow_metrics_are_labelled_by_entrypoint(default_objects):
+    """Workflow-level metrics come from the WorkflowTemplate whatever the entrypoint
+    (operator.go: `woc.execWf.Spec.Metrics`): the freshness runs get series of their own."""
+    for name in (PIPELINE_FILE, "workflowtemplate-deltastore-backfill.yaml"):
+        for metric in default_objects[name]["spec"]["metrics"]["prometheus"]:
+            assert {"key": "entrypoint", "value": "{{workflow.mainEntrypoint}}"} in \
+                metric["labels"], metric["name"]
+    freshness = default_objects["cronworkflow-deltastore-freshness.yaml"]["spec"]
+    assert freshness["workflowSpec"]["entrypoint"] == "source-freshness" != template.ENTRY
