@@ -287,21 +287,30 @@ def test_ignore_reports_a_new_column_once_and_evolve_lands_it_later(
                                                          ("ignore", "not landed")]
 
 
-def test_the_cli_exits_3_with_the_diff_on_stderr(make_settings: MakeSettings, data_dir: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """What the Argo step prints as its last word, and so what the exit handler posts."""
+def test_the_exit_3_message_carries_the_diff_to_the_exit_handler(
+        make_settings: MakeSettings, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The failed step's message is its pod's termination message (workflows/cli.py), which
+    Argo appends to the node message, "main: Error (exit code 3): error: …" (operator.go
+    inferFailedReason, as tests/workflows/test_exit_codes.py cites it); `deltastore notify`
+    posts that message."""
+    from deltastore.workflows import cli
     from deltastore.workflows.argo.notify import Failure, outcome_text
-    from deltastore.workflows.cli import main
 
+    termination_log = tmp_path / "termination-log"
+    termination_log.touch()  # as the kubelet does
+    monkeypatch.setattr(cli, "TERMINATION_LOG", termination_log)
     settings = make_settings()
-    assert main(["extract", "--source", "legacy-db"], settings) == 0
+    assert cli.main(["extract", "--source", "legacy-db"], settings) == 0
     change_source(data_dir, "sqlite", "ALTER TABLE products RENAME COLUMN price TO unit_price")
     capsys.readouterr()
-    assert main(["extract", "--source", "legacy-db"], settings) == EXIT_DATA
-    error = capsys.readouterr().err.split("error: ", 1)[1].strip()
-    assert "`price` is gone and `unit_price` is new" in error
-    posted = outcome_text("deltastore-daily-1", "Failed",
-                          [Failure("extract-legacy-db", "Failed", error)])
+    assert cli.main(["extract", "--source", "legacy-db"], settings) == EXIT_DATA
+    message = termination_log.read_text()
+    assert message.startswith("error: the legacy DB no longer matches its contract")
+    assert "`price` is gone and `unit_price` is new" in message
+    assert message in capsys.readouterr().err
+    posted = outcome_text("deltastore-daily-1", "Failed", [Failure(
+        "extract-legacy-db", "Failed", f"main: Error (exit code 3): {message}")])
     assert "`old_store.products` column `price`: missing" in posted
 
 
