@@ -418,7 +418,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
         if not sep or key not in _KNOWN:
             raise ConfigError(
                 f"DELTASTORE_CONFIG_FILE: line {number} of `{path}` is not `DELTASTORE_NAME=value` "
-                "with a known name (see README, Configuration)"
+                "with a known name (see docs/configuration.md)"
             )
         values[key] = value.strip().strip('"')
     return values
