@@ -6,11 +6,12 @@ metric emits it to Prometheus. With the setting unset nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deltastore.errors import ConfigError
 from deltastore.files import write_atomically
+from deltastore.schema_changes import SchemaChange
 from deltastore.settings import Settings
 
 # File names inside the metrics directory; workflows/argo/containers.py reads the same names.
@@ -19,6 +20,9 @@ FAILED_TESTS = "failed_tests"
 # Prometheus text exposition (one gauge per mart), for a textfile collector or a scraper.
 MART_ROWS = "mart_rows.prom"
 ROWS_WRITTEN = "sync_rows_written.prom"
+# One sample per schema change an extract found for the first time (extract/drift.py), in
+# a file per source, `schema_changes_<source>.prom`, rewritten by each extract of it.
+SCHEMA_CHANGES_METRIC = "deltastore_schema_changes"
 
 
 def write_metric(settings: Settings, name: str, value: int) -> Path | None:
@@ -29,10 +33,29 @@ def write_metric(settings: Settings, name: str, value: int) -> Path | None:
 def write_gauges(settings: Settings, name: str, metric: str, help: str, label: str,
                  values: Mapping[str, int]) -> Path | None:
     """Write one Prometheus gauge per labelled value to ``<metrics dir>/<name>``."""
+    return write_samples(settings, name, metric, help,
+                         [({label: key}, value) for key, value in sorted(values.items())])
+
+
+def write_samples(settings: Settings, name: str, metric: str, help: str,
+                  samples: Sequence[tuple[Mapping[str, str], int]]) -> Path | None:
+    """Write a Prometheus gauge with one sample per set of labels to ``<metrics dir>/<name>``."""
     lines = [f"# HELP {metric} {help}", f"# TYPE {metric} gauge"]
-    lines += [f'{metric}{{{label}="{_label(key)}"}} {int(value)}'
-              for key, value in sorted(values.items())]
+    for labels, value in samples:
+        pairs = ",".join(f'{key}="{_label(text)}"' for key, text in labels.items())
+        lines.append(f"{metric}{{{pairs}}} {int(value)}")
     return _write(settings, name, "\n".join(lines) + "\n")
+
+
+def write_schema_changes(settings: Settings, source: str,
+                         changes: Sequence[SchemaChange]) -> Path | None:
+    """``schema_changes_<source>.prom``: 1 per change found this run, labelled with what
+    changed and what the extract did (`stopped` ones failed the run); no sample: none."""
+    samples = [({"source": c.source, "table": c.table, "column": c.column, "change": c.change,
+                 "action": c.action}, 1) for c in changes]
+    return write_samples(settings, f"schema_changes_{source}.prom", SCHEMA_CHANGES_METRIC,
+                         "Schema changes of a source found by its last extract "
+                         "(meta.schema_changes).", samples)
 
 
 def _label(value: str) -> str:

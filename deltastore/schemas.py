@@ -142,6 +142,25 @@ DBT_MART_KEYS = Table(META, "dbt_mart_keys", (
     ("mart", "text"), ("key_columns", "text"), ("recorded_at", "timestamp"),
 ), ("mart",))
 
+# Every change of a source's shape the extract found (extract/drift.py), each recorded once:
+# what changed, what DELTASTORE_SCHEMA_CHANGES said and what the extract did about it.
+SCHEMA_CHANGES = Table(META, "schema_changes", (
+    ("detected_at", "timestamp"), ("run_id", "text"), ("source", "text"),
+    ("table_name", "text"), ("column_name", "text"),
+    ("change", "text"),     # added | missing | retyped | nullability
+    ("old_type", "text"), ("new_type", "text"),
+    ("policy", "text"),     # evolve | freeze | ignore
+    ("action", "text"),     # landed | not landed | stopped | accepted
+    ("detail", "text"),
+), ())
+# The legacy tables' columns as the source's catalog last declared them, saved with each
+# load: a change of type or nullability is measured against them.
+SOURCE_COLUMNS = Table(META, "source_columns", (
+    ("table_name", "text"), ("column_name", "text"), ("data_type", "text"),
+    ("nullable", "bool"), ("seen_at", "timestamp"),
+), ("table_name", "column_name"))
+# The bookkeeping tables every extract writes to.
+EXTRACT_META_TABLES: tuple[Table, ...] = (LOAD_STATE, REJECTS, SCHEMA_CHANGES, SOURCE_COLUMNS)
 
 # Free text without a length bound: descriptions, reviews, addresses, and the rejected
 # records kept whole. SQL Server stores these as NVARCHAR(MAX); any other text column as
@@ -152,13 +171,14 @@ FREE_TEXT: frozenset[tuple[str, str, str]] = frozenset({
     (OLD_STORE, "customers", "address"), (OLD_STORE, "suppliers", "address"),
     (OLD_STORE, "products", "product_name"), (OLD_STORE, "reviews", "review_text"),
     (META, "rejects", "reason"), (META, "rejects", "payload"),
+    (META, "schema_changes", "detail"),  # names every column of the table
 })
 
 
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
-    for t in ALL_TABLES + (LOAD_STATE, REJECTS, DBT_BUILDS, DBT_BUILD_NODES,
-                                   DBT_PROJECT_NODES, DBT_MART_KEYS):
+    for t in ALL_TABLES + EXTRACT_META_TABLES + (DBT_BUILDS, DBT_BUILD_NODES,
+                                                 DBT_PROJECT_NODES, DBT_MART_KEYS):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

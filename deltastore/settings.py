@@ -135,6 +135,17 @@ def _dbt_log_level(raw: str) -> str:
     return raw.lower()
 
 
+# DELTASTORE_SCHEMA_CHANGES: what the extract does with a column or field the contract lacks
+# (extract/drift.py); the chart's enum too.
+SCHEMA_CHANGE_POLICIES = ("evolve", "freeze", "ignore")
+
+
+def _schema_change_policy(raw: str) -> str:
+    if raw.lower() not in SCHEMA_CHANGE_POLICIES:
+        raise ValueError("use one of " + ", ".join(f"`{p}`" for p in SCHEMA_CHANGE_POLICIES))
+    return raw.lower()
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -259,6 +270,17 @@ SETTINGS: tuple[Setting, ...] = (
             "missed; the merge absorbs rows read twice.",
             field="legacy_lookback_seconds", parse=_non_negative_float,
             default=300.0),
+    Setting("DELTASTORE_SCHEMA_CHANGES",
+            "What the extract does with a column (legacy DB) or field (store API) its contract "
+            "lacks: `evolve` lands it in a new nullable raw column, `freeze` stops the extract "
+            "(exit 3), `ignore` leaves it out. Each is reported once; a column the contract "
+            "needs that is missing or retyped stops the source (exit 3) whatever this says.",
+            field="schema_changes", parse=_schema_change_policy, default="evolve"),
+    Setting("DELTASTORE_MAX_REJECT_SHARE",
+            "A store API page whose records are rejected for one field (missing, or of "
+            "another type) beyond this share (0–1) stops the extract (exit 3): the API "
+            "changed, these are not a few bad records.",
+            field="max_reject_share", parse=_share, default=0.5),
     Setting("DELTASTORE_SYNC_MAX_DROP",
             "Volume guard: the sync refuses (exit 3) when a mart would lose more than this "
             "share (0–1) of its published rows, or all of them; `--force` overrides.",
@@ -320,6 +342,8 @@ class Settings:
     http_retries: int
     http_retry_seconds: float
     legacy_lookback_seconds: float
+    schema_changes: str  # evolve | freeze | ignore
+    max_reject_share: float
     sync_max_drop: float
     on_time_days: int
     dbt_target: str
@@ -394,7 +418,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
         if not sep or key not in _KNOWN:
             raise ConfigError(
                 f"DELTASTORE_CONFIG_FILE: line {number} of `{path}` is not `DELTASTORE_NAME=value` "
-                "with a known name (see README, Configuration)"
+                "with a known name (see docs/configuration.md)"
             )
         values[key] = value.strip().strip('"')
     return values

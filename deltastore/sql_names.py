@@ -1,8 +1,12 @@
 """Identifiers written into SQL text: one quoting rule per database kind.
 
-SQL Server brackets a name (``]`` doubled); DuckDB and SQLite take standard double quotes
-(``"`` doubled). Every statement the pipeline builds quotes its names here, so a name can
-never end the quoting early.
+SQL Server brackets a name (``]`` doubled); DuckDB takes standard double quotes (``"``
+doubled). SQLite takes backticks (`` ` `` doubled): it reads a double-quoted name that is no
+column as a string literal, so ``SELECT "price"`` from a table whose ``price`` was renamed
+returns the text `price` in every row; a backticked name is always a name, and a missing
+one is an error (sqlite.org/quirks.html, "Double-quoted String Literals Are Accepted").
+Every statement the pipeline builds quotes its names here, so a name can never end the
+quoting early; ``literal`` does the same for text written into a statement as a string.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ def quote(kind: str, name: str) -> str:
     """``name`` as a quoted identifier for a database kind (``mssql``, ``duckdb``, ``sqlite``)."""
     if kind == "mssql":
         return "[" + name.replace("]", "]]") + "]"
+    if kind == "sqlite":
+        return "`" + name.replace("`", "``") + "`"
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str, national: bool = False) -> str:
+    """``text`` as a SQL string literal (``'`` doubled); ``national``: T-SQL's ``N'…'``."""
+    return ("N" if national else "") + "'" + text.replace("'", "''") + "'"
 
 
 def qualified(kind: str, *names: str | None) -> str:

@@ -7,10 +7,15 @@ streamed into a stage and merged one table per transaction, each with its
 ``meta.load_state`` row (which carries the watermark for the next incremental read: the
 newest ``updated_at`` really read). An incremental legacy read also stages every primary
 key of the source, so rows deleted there are marked ``_deleted_at`` on every run.
+
+Before anything is loaded, each source's shape is compared with its contract
+(extract/drift.py): a change that stops the source raises a DataError (exit 3) naming
+every such change; the others travel with the loads, which record them in the warehouse.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -22,6 +27,18 @@ from operator import itemgetter
 from typing import Any
 
 from deltastore.errors import ConfigError
+from deltastore.extract.drift import (
+    EVOLVE,
+    LEGACY_DB,
+    STORE_API,
+    RejectedField,
+    TablePlan,
+    not_recorded,
+    plan_legacy_table,
+    stop_error,
+    store_new_field_changes,
+    store_reject_changes,
+)
 from deltastore.extract.sources.change_tracking import PREFIX as CT_PREFIX
 from deltastore.extract.sources.change_tracking import version_of
 from deltastore.extract.sources.legacy_db import (
@@ -36,7 +53,7 @@ from deltastore.extract.sources.store_api import (
     StoreApiClient,
     redact_url,
 )
-from deltastore.extract.sources.store_landing import Landing, land_store_api
+from deltastore.extract.sources.store_landing import TABLES, Landing, land_store_api
 from deltastore.extract.warehouse import (
     Batch,
     MergeCounts,
@@ -47,15 +64,16 @@ from deltastore.extract.warehouse import (
 )
 from deltastore.extract.warehouse.base import keys_table
 from deltastore.extract.warehouse.duckdb import DuckDBWarehouse
+from deltastore.metrics import SCHEMA_CHANGES_METRIC, write_schema_changes
 from deltastore.retry import RetryPolicy
+from deltastore.schema_changes import LANDED, SchemaChange
 from deltastore.schemas import NEW_STORE_TABLES, OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STORE_API = "store-api"
-LEGACY_DB = "legacy-db"
 SOURCES = (STORE_API, LEGACY_DB, "all")
+__all__ = ["LEGACY_DB", "SCHEMA_CHANGES_METRIC", "SOURCES", "STORE_API", "run_extract"]
 PROGRESS_SECONDS = 5.0
 
 
@@ -69,6 +87,7 @@ class TableResult:
     deleted: int
     rejected: int
     seconds: float
+    changes: tuple[SchemaChange, ...] = ()  # schema changes found this run, not before
 
     @property
     def rows_per_second(self) -> float:
@@ -147,7 +166,8 @@ def extract_store_api(settings: Settings, batch: Batch, report: Progress, retry:
     with StoreApiClient(settings.store_api_url, timeout=settings.http_timeout, retry=retry,
                         page_size=page_size) as client:
         try:
-            landing = land_store_api(client, directory, report.rows)
+            landing = land_store_api(client, directory, report.rows,
+                                     land_new_fields=settings.schema_changes == EVOLVE)
         except Exception:
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -165,6 +185,10 @@ def _load_landing(settings: Settings, batch: Batch, landing: Landing,
     warehouse = open_warehouse(settings.warehouse_url)
     try:
         warehouse.ensure_tables(NEW_STORE_TABLES)
+        found = store_api_changes(settings, landing)
+        recorded = warehouse.schema_history(STORE_API).recorded
+        _publish_changes(settings, warehouse, batch, STORE_API,
+                         [c for changes in found.values() for c in changes], recorded)
         loads = []
         for landed in landing.tables.values():
             started = time.monotonic()
@@ -175,6 +199,8 @@ def _load_landing(settings: Settings, batch: Batch, landing: Landing,
                 elapsed=landed.seconds + time.monotonic() - started,
                 protect_column="cart_id" if landed.table.name == "cart_items" else "id",
                 protected=tuple(landed.protected_ids),
+                new_columns=landed.new_columns,
+                changes=tuple(not_recorded(found.get(landed.table.name, []), recorded)),
             ))
         rejects = [RejectRow(STORE_API, r.table_name, r.record_key, r.reason, r.payload)
                    for r in landing.rejects]
@@ -185,30 +211,76 @@ def _load_landing(settings: Settings, batch: Batch, landing: Landing,
     return [_result(load, merged) for load, merged in zip(loads, counts, strict=True)]
 
 
+def store_api_changes(settings: Settings, landing: Landing) -> dict[str, list[SchemaChange]]:
+    """Per raw table: its endpoint's new fields, and the fields too many records of a page
+    were rejected for."""
+    found: dict[str, list[SchemaChange]] = {}
+    for endpoint, new in landing.new_fields.items():
+        table = TABLES[endpoint]
+        landed = {column for column, _ in landing.tables[endpoint].new_columns}
+        rejected = [RejectedField(r.n, r.field, r.problem or "", r.got)
+                    for r in landing.rejects
+                    if r.table_name == table.qualified_name and r.field is not None]
+        found[endpoint] = (
+            store_new_field_changes(table, new, landed, settings.schema_changes)
+            + store_reject_changes(endpoint, table, landing.pages.get(endpoint, []), rejected,
+                                   settings.max_reject_share, settings.schema_changes, new))
+    return found
+
+
+def _publish_changes(settings: Settings, warehouse: Warehouse, batch: Batch, source: str,
+                     changes: Sequence[SchemaChange], recorded: set[tuple[object, ...]]) -> None:
+    """Publish this run's new changes (metrics file); record and raise those that stop."""
+    fresh = not_recorded(changes, recorded)
+    write_schema_changes(settings, source, fresh)
+    if any(c.stops for c in changes):
+        warehouse.record_changes(batch, [c for c in fresh if c.stops])
+        raise stop_error(source, changes)
+    for change in fresh:
+        log.warning("schema change: %s", change.line())
+
+
 def extract_legacy_db(settings: Settings, batch: Batch, report: Progress,
                       full_refresh: bool,
                       tables: tuple[Table, ...] = OLD_STORE_TABLES) -> list[TableResult]:
-    """Stream each legacy table into a stage and merge it in its own transaction."""
+    """Compare each legacy table's columns with its contract, then stream each into a
+    stage and merge it in its own transaction."""
     report(f"{LEGACY_DB}: reading {settings.legacy_db_url}", force=True)
     results = []
     with LegacyReader(settings.legacy_db_url, settings.batch_size,
                       settings.legacy_db_schema) as reader:
-        reader.check_tables(tables)
+        live = reader.catalog(tables)
         warehouse = open_warehouse(settings.warehouse_url)
         try:
             warehouse.ensure_tables(tables)
-            for table in tables:
-                results.append(_copy_table(reader, warehouse, table, batch, report,
-                                           full_refresh, settings.legacy_lookback_seconds))
+            history = warehouse.schema_history(LEGACY_DB)
+            plans = [plan_legacy_table(t, live[t.name], history.seen.get(t.qualified_name),
+                                       settings.schema_changes, settings.legacy_db_url.kind)
+                     for t in tables]
+            _publish_changes(settings, warehouse, batch, LEGACY_DB,
+                             [c for p in plans for c in p.changes], history.recorded)
+            for plan in plans:
+                results.append(_copy_table(reader, warehouse, plan, batch, report,
+                                           full_refresh, settings.legacy_lookback_seconds,
+                                           not_recorded(plan.changes, history.recorded)))
         finally:
             warehouse.close()
     return results
 
 
-def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
-                report: Progress, full_refresh: bool, lookback_seconds: float) -> TableResult:
+def _copy_table(reader: LegacyReader, warehouse: Warehouse, plan: TablePlan, batch: Batch,
+                report: Progress, full_refresh: bool, lookback_seconds: float,
+                changes: Sequence[SchemaChange]) -> TableResult:
+    """One table; a column landed for the first time has it read whole, so the rows loaded
+    before get the column's values too."""
+    table = plan.table
+    if any(c.action == LANDED for c in changes):
+        report(f"{table.qualified_name}: new column(s) "
+               + ", ".join(f"`{c}`" for c, _ in plan.new_columns) + ": reading the whole table",
+               force=True)
+        full_refresh = True
     if reader.change_tracked(table):
-        return _copy_tracked(reader, warehouse, table, batch, report, full_refresh)
+        return _copy_tracked(reader, warehouse, plan, batch, report, full_refresh, changes)
     started_clock = time.monotonic()
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     saved = None
@@ -228,6 +300,14 @@ def _copy_table(reader: LegacyReader, warehouse: Warehouse, table: Table, batch:
                      rows_rejected=0, watermark=watermark, started_at=started_at,
                      elapsed=time.monotonic() - started_clock,
                      key_stage="present" if since is not None else None)
+    return _commit_legacy(warehouse, batch, load, plan, changes)
+
+
+def _commit_legacy(warehouse: Warehouse, batch: Batch, load: TableLoad, plan: TablePlan,
+                   changes: Sequence[SchemaChange]) -> TableResult:
+    """Merge one legacy table with its schema drift: new columns, changes, live columns."""
+    load = dataclasses.replace(load, new_columns=plan.new_columns, changes=tuple(changes),
+                               source_columns=plan.catalog)
     [merged] = warehouse.commit(batch, [load], [])
     return _result(load, merged)
 
@@ -281,10 +361,12 @@ def _stage_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], N
     return rows_read, watermark
 
 
-def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, table: Table, batch: Batch,
-                  report: Progress, full_refresh: bool) -> TableResult:
+def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, plan: TablePlan, batch: Batch,
+                  report: Progress, full_refresh: bool, changes: Sequence[SchemaChange],
+                  ) -> TableResult:
     """A table with SQL Server Change Tracking: changed rows and deleted keys since the
     saved version, or the whole table (then vanished rows are marked deleted)."""
+    table = plan.table
     started_clock = time.monotonic()
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     saved = None if full_refresh else warehouse.last_watermark(table)
@@ -299,8 +381,7 @@ def _copy_tracked(reader: LegacyReader, warehouse: Warehouse, table: Table, batc
                      rows_rejected=0, watermark=f"{CT_PREFIX}{read.version}",
                      started_at=started_at, elapsed=time.monotonic() - started_clock,
                      key_stage=None if read.full else "deleted")
-    [merged] = warehouse.commit(batch, [load], [])
-    return _result(load, merged)
+    return _commit_legacy(warehouse, batch, load, plan, changes)
 
 
 def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> None:
@@ -319,7 +400,8 @@ def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> Non
 
 def _result(load: TableLoad, counts: MergeCounts) -> TableResult:
     return TableResult(load.table.qualified_name, load.source, load.rows_read, counts.inserted,
-                       counts.updated, counts.deleted, load.rows_rejected, counts.seconds)
+                       counts.updated, counts.deleted, load.rows_rejected, counts.seconds,
+                       load.changes)
 
 
 SUMMARY_HEADER = ("table", "rows", "inserted", "updated", "deleted", "rejected", "seconds",
@@ -334,8 +416,13 @@ def format_summary(results: Sequence[TableResult]) -> str:
                       f"{r.deleted:,}", f"{r.rejected:,}", f"{r.seconds:.2f}",
                       f"{r.rows_per_second:,.0f}"))
     widths = [max(len(row[i]) for row in lines) for i in range(len(SUMMARY_HEADER))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                   for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
         for row in lines
     )
+    changes = [c for r in results for c in r.changes]
+    if changes:
+        table += "\nschema changes (recorded in meta.schema_changes):\n" + "\n".join(
+            f"  {c.line()}" for c in changes)
+    return table

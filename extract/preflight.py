@@ -1,15 +1,17 @@
 """Pre-flight checks of the extract's two sources (``deltastore doctor``): read-only.
 
-- The legacy DB: the login, each old-store table with the columns and types of the contract
-  (deltastore/schemas.py), how it will be read (Change Tracking or the ``updated_at``
-  window), snapshot isolation where Change Tracking needs it, and the grants of
-  docs/sql-server/legacy-reader.sql. A SQLite or DuckDB file: that it exists and has the
-  tables and columns.
+- The legacy DB: the login, each old-store table judged as the next extract would judge it
+  (extract/drift.py: its columns in the catalog against the contract, deltastore/schemas.py,
+  and against the columns the last load saw), how it will be read (Change Tracking or the
+  ``updated_at`` window), snapshot isolation where Change Tracking needs it, and the grants
+  of docs/sql-server/legacy-reader.sql. A SQLite or DuckDB file: that it exists, and its
+  tables judged the same way.
 - The store API: that it answers ``/products``, ``/users`` and ``/carts`` with records of
   the FakeStore dialect (the first record of each is parsed as the extract parses it).
 
-``table_contract_problems`` compares one table's columns with the contract; it is where a
-schema-drift report plugs in (one problem per column that is missing or of another type).
+``table_checks`` is that judgement: one check per table, failing on a change that would
+stop the extract, listing the others it would report (a new column, a type that changed
+but still fits).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 
 from deltastore.db import connect
 from deltastore.errors import DeltaStoreError, first_line
+from deltastore.extract.drift import LEGACY_DB, legacy_plans, stop_text
 from deltastore.extract.sources import store_records
+from deltastore.extract.sources.legacy_catalog import SourceColumn, read_columns
 from deltastore.extract.sources.legacy_db import MAKE_DEMO, LegacyReader
 from deltastore.extract.sources.store_api import RetryPolicy, StoreApiClient
 from deltastore.preflight import (
@@ -32,26 +36,13 @@ from deltastore.preflight import (
     quote,
     server_checks,
 )
+from deltastore.schema_changes import SchemaHistory, warehouse_history
 from deltastore.schemas import OLD_STORE_TABLES, Table
 from deltastore.settings import DEFAULT_STORE_API_PORT, Settings
 
 LEGACY = "legacy DB"
 STORE = "store API"
 
-# SQL Server data types that hold each logical type of the contract without loss.
-CONTRACT_TYPES: dict[str, frozenset[str]] = {
-    "int": frozenset({"tinyint", "smallint", "int", "bigint"}),
-    "text": frozenset({"char", "varchar", "nchar", "nvarchar", "text", "ntext"}),
-    "money": frozenset({"decimal", "numeric", "money", "smallmoney"}),
-    "float": frozenset({"float", "real", "decimal", "numeric"}),
-    "date": frozenset({"date", "datetime", "datetime2", "smalldatetime"}),
-    # The incremental read binds the watermark as one of these (mssql_watermark.py).
-    "timestamp": frozenset({"datetime", "datetime2", "smalldatetime", "datetimeoffset"}),
-    "bool": frozenset({"bit"}),
-}
-
-COLUMNS_SQL = ("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS "
-               "WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION")
 TRACKED_SQL = ("SELECT t.name FROM sys.change_tracking_tables AS ct "
                "INNER JOIN sys.tables AS t ON t.object_id = ct.object_id "
                "WHERE SCHEMA_NAME(t.schema_id) = ?")
@@ -72,19 +63,45 @@ def legacy_grants(schema: str, tables: Sequence[Table] = OLD_STORE_TABLES,
     return select + view
 
 
-def table_contract_problems(table: Table, found: Mapping[str, str]) -> list[str]:
-    """What differs between a legacy table's columns (name -> SQL Server data type) and
-    the contract: a missing column, or a type that cannot hold the logical type."""
-    problems = []
-    for column, logical in table.columns:
-        data_type = found.get(column)
-        if data_type is None:
-            problems.append(f"no column `{column}`")
-        elif data_type.lower() not in CONTRACT_TYPES[logical]:
-            allowed = ", ".join(sorted(CONTRACT_TYPES[logical]))
-            problems.append(f"`{column}` is {data_type}, the contract's {logical} needs one "
-                            f"of {allowed}")
-    return problems
+def table_checks(settings: Settings, live: Mapping[str, Sequence[SourceColumn]],
+                 how_read: Mapping[str, str], prefix: str = "") -> list[Check]:
+    """One check per old-store table with columns in ``live`` (the catalog's), judged as the
+    next extract would (extract/drift.py) against the contract and the warehouse's memory
+    of the last load; nothing is loaded. ``how_read``: per table, how it will be read."""
+    checks = []
+    try:
+        history = warehouse_history(settings.warehouse_url, LEGACY_DB)
+    except DeltaStoreError as exc:
+        history = SchemaHistory({}, set())
+        checks.append(Check(LEGACY, "schema history", True,
+                            f"compared with the contract only: {first_line(exc)}"))
+    tables = [t for t in OLD_STORE_TABLES if live.get(t.name)]
+    for table, changes in legacy_plans(settings, live, history, tables):
+        name = f"table {prefix}{table.name}"
+        stops = [c for c in changes if c.stops]
+        if stops:
+            checks.append(Check(LEGACY, name, False, "; ".join(
+                f"`{c.column}` {stop_text(c)}" for c in stops), _drift_fix(stops)))
+            continue
+        detail = f"{len(table.columns)} columns as the contract; {how_read[table.name]}"
+        if changes:
+            detail += "; the next extract reports " + "; ".join(c.line() for c in changes)
+        checks.append(Check(LEGACY, name, True, detail))
+    return checks
+
+
+def _drift_fix(stops: Sequence[Any]) -> str:
+    if all(c.change == "added" for c in stops):
+        return "set DELTASTORE_SCHEMA_CHANGES to `evolve` (land the column) or `ignore`"
+    return ("fix the column in the legacy database, or change the contract "
+            "(deltastore/schemas.py) and the staging model; see docs/operations.md, "
+            "\"Schema changes\"")
+
+
+def _how_read(table: Table, tracked: set[str]) -> str:
+    return ("read through Change Tracking" if table.name in tracked else
+            f"read by the `{table.watermark}` window" if table.watermark else
+            "copied whole each run")
 
 
 def check_legacy(settings: Settings) -> list[Check]:
@@ -93,34 +110,23 @@ def check_legacy(settings: Settings) -> list[Check]:
         return _check_legacy_file(settings)
     return server_checks(LEGACY, url, lambda: connect(url, read_only=True),
                          lambda connection, identity: _legacy_tables(
-                             connection, settings.legacy_db_schema, identity.user))
+                             settings, connection, settings.legacy_db_schema, identity.user))
 
 
-def _legacy_tables(connection: Any, schema: str, user: str) -> list[Check]:
-    found: dict[str, dict[str, str]] = {}
-    for table, column, data_type in query_rows(connection, COLUMNS_SQL, (schema,)):
-        found.setdefault(str(table), {})[str(column)] = str(data_type)
+def _legacy_tables(settings: Settings, connection: Any, schema: str,
+                   user: str) -> list[Check]:
+    live = {t.name: read_columns(connection, "mssql", t.name, schema) for t in OLD_STORE_TABLES}
     tracked = {str(r[0]) for r in query_rows(connection, TRACKED_SQL, (schema,))}
-    checks = []
+    judged = table_checks(settings, live, {t.name: _how_read(t, tracked)
+                                           for t in OLD_STORE_TABLES}, f"{schema}.")
+    by_name = {c.name: c for c in judged}
+    checks = [c for c in judged if not c.name.startswith("table ")]
     for table in OLD_STORE_TABLES:
         name = f"table {schema}.{table.name}"
-        if table.name not in found:
-            checks.append(Check(LEGACY, name, False, "missing, or this login cannot see it",
-                                f"point DELTASTORE_LEGACY_DB_SCHEMA at the schema holding it, "
-                                f"or GRANT SELECT ON {quote(schema)}.{quote(table.name)} TO "
-                                f"{quote(user)};"))
-            continue
-        problems = table_contract_problems(table, found[table.name])
-        read = ("read through Change Tracking" if table.name in tracked else
-                f"read by the `{table.watermark}` window" if table.watermark else
-                "copied whole each run")
-        if problems:
-            checks.append(Check(LEGACY, name, False, "; ".join(problems),
-                                "fix the column in the legacy database, or point "
-                                "DELTASTORE_LEGACY_DB_SCHEMA at the old store's tables"))
-        else:
-            checks.append(Check(LEGACY, name, True,
-                                f"{len(table.columns)} columns as the contract; {read}"))
+        checks.append(by_name.get(name) or Check(
+            LEGACY, name, False, "missing, or this login cannot see it",
+            f"point DELTASTORE_LEGACY_DB_SCHEMA at the schema holding it, or GRANT SELECT ON "
+            f"{quote(schema)}.{quote(table.name)} TO {quote(user)};"))
     if tracked:
         checks.append(_snapshot_isolation(connection, sorted(tracked)))
     grants = legacy_grants(schema, tracked=sorted(tracked))
@@ -152,11 +158,13 @@ def _check_legacy_file(settings: Settings) -> list[Check]:
                       "database")]
     try:
         with LegacyReader(url, schema=settings.legacy_db_schema) as reader:
-            reader.check_tables(OLD_STORE_TABLES)
+            live = reader.catalog(OLD_STORE_TABLES)
     except DeltaStoreError as exc:
         return [Check(LEGACY, "tables", False, first_line(exc), MAKE_DEMO)]
     return [Check(LEGACY, "tables", True, f"`{url}` has the {len(OLD_STORE_TABLES)} old-store "
-                                          "tables with their columns")]
+                                          "tables"),
+            *table_checks(settings, live, {t.name: _how_read(t, set())
+                                           for t in OLD_STORE_TABLES})]
 
 
 # --- the store API ---------------------------------------------------------------------------

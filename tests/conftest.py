@@ -223,10 +223,13 @@ def real_driver(monkeypatch: pytest.MonkeyPatch, fake_azure_identity: None) -> o
 
 
 @pytest.fixture
-def closed_port() -> int:
-    """A loopback TCP port nothing listens on (bound, then released)."""
+def closed_port() -> Iterator[int]:
+    """A loopback TCP port nothing listens on. The socket stays bound (never listening) for
+    the whole test, so the kernel refuses every connection to it and no other process on a
+    shared machine can take the port meanwhile (a released port was once taken, and the
+    driver met a stranger's server: "Protocol error in TDS stream")."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])

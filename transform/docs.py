@@ -6,7 +6,8 @@ only outside reference is dbt's usage tracker, which the page loads only when th
 manifest says tracking is on; the runner always turns tracking off, and
 ``external_references`` checks the page for anything else. The ERD is written as
 ``marts-erd.md`` and also added to the site's overview page (as Mermaid source in a code
-block: the site does not render Mermaid, GitHub and most Markdown viewers do).
+block: the site does not render Mermaid, GitHub and most Markdown viewers do). The overview
+also lists the schema changes the extracts found in the sources (``meta.schema_changes``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deltastore.errors import ConfigError
+from deltastore.schema_changes import found_since, markdown_table
 from deltastore.settings import Settings
 from deltastore.transform.erd import erd_markdown, write_erd
 from deltastore.transform.manifest import load_manifest
@@ -98,6 +100,7 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
     diagram = write_erd(manifest, catalog, erd_file)
     section = "### Marts entity-relationship diagram\n\n" + erd_markdown(diagram).split(
         "\n\n", 1)[1]
+    section += "\n\n" + schema_changes_section(settings)
     html = static_site(with_overview(manifest, section), catalog)
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
@@ -107,6 +110,21 @@ def generate_docs(settings: Settings, out_dir: Path | None = None, *,
              if not found else f"docs: {index} loads from other hosts: {', '.join(found)}")
         echo(f"ERD: {erd_file}")
     return DocsSite(index, erd_file, found)
+
+
+SHOWN_CHANGES = 200  # the newest; the table keeps every one
+
+
+def schema_changes_section(settings: Settings) -> str:
+    """The overview's list of the sources' schema changes, newest first."""
+    found = found_since(settings.warehouse_url)
+    heading = ("### Source schema changes\n\nColumns and fields the extracts found that "
+               "differ from the raw-table contract, and what `DELTASTORE_SCHEMA_CHANGES` "
+               "made them do (`meta.schema_changes`")
+    if not found:
+        return heading + "): none so far."
+    shown = f", the newest {SHOWN_CHANGES}" if len(found) > SHOWN_CHANGES else ""
+    return f"{heading}{shown}):\n\n{markdown_table(found[:SHOWN_CHANGES])}"
 
 
 def current_build_manifest(settings: Settings) -> dict[str, Any] | None:

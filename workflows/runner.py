@@ -4,7 +4,8 @@ Each step runs exactly the command an Argo container runs (``deltastore <step ar
 through ``workflows.cli.main`` in this process, so a local run and a cluster run cannot
 drift apart. The run stops at the first failed step; its exit code is the run's.
 Rows per step are read back from what the step left behind (``meta.load_state`` for the
-extracts, the published tables for the sync), so steps need no reporting channel.
+extracts, the published tables for the sync), so steps need no reporting channel; so are
+the schema changes the extracts found (``meta.schema_changes``), listed under the summary.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from deltastore.db import connect
 from deltastore.errors import EXIT_BUG, EXIT_FAILED, ConfigError, DeltaStoreError
+from deltastore.schema_changes import found_since
 from deltastore.settings import Settings
 from deltastore.sync import published_row_counts
 from deltastore.workflows.pipeline import PIPELINE, Step, execution_order
@@ -54,6 +56,7 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
     number = {step.name: n for n, step in enumerate(ordered, 1)}
     results: dict[str, StepResult] = {}
     lock = threading.Lock()
+    run_started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
     def say(text: str) -> None:
         with lock:
@@ -102,6 +105,9 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
     ordered_results = [results.get(s.name) or StepResult(s.name, NOT_RUN, 0.0, None, None)
                        for s in ordered]
     echo(summary_table(ordered_results))
+    changes = schema_changes_found(settings, run_started)
+    if changes:
+        echo(changes)
     return ordered_results
 
 
@@ -181,6 +187,19 @@ def step_rows(settings: Settings, step: Step, since: dt.datetime) -> int | None:
     except Exception as exc:  # rows are informative only; never fail a run over them
         log.debug("cannot count rows of step %s: %s", step.name, exc)
     return None
+
+
+def schema_changes_found(settings: Settings, since: dt.datetime) -> str:
+    """The summary's lines for the schema changes the extracts found this run ('' if none)."""
+    try:
+        found = found_since(settings.warehouse_url, since)
+    except Exception as exc:  # informative only, like the rows
+        log.debug("cannot read meta.schema_changes: %s", exc)
+        return ""
+    if not found:
+        return ""
+    return "schema changes found this run (meta.schema_changes):\n" + "\n".join(
+        f"  {change.line()}" for _, change in reversed(found))
 
 
 def _extracted_rows(settings: Settings, since: dt.datetime, source: str) -> int | None:

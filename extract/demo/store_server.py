@@ -34,6 +34,10 @@ query) is used once and removed after ``times`` uses. Kinds:
 - ``"badrecord"``: the normal response, but its first record is malformed: a product's
   ``price`` is the string ``"abc"``, a user or cart has no ``id``, a category is ``null``;
 - ``"slow"``: waits ``retry_after`` seconds (default 30) before answering normally.
+
+Changed payloads for tests of schema drift: ``DemoStore(alter={"products": change})``
+serves ``change(record)`` in place of each product (``users`` and ``carts`` alike), so a
+field can be added, renamed or sent as another type, in lists and single records.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -99,13 +103,16 @@ class DemoStore:
     """The demo store server; ``with DemoStore(...) as store`` runs it on a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, scale: float = 1,
-                 seed: int = 42, faults: Iterable[Fault] | None = None) -> None:
+                 seed: int = 42, faults: Iterable[Fault] | None = None,
+                 alter: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+                 ) -> None:
         if not 0 <= port <= 65535:
             raise ConfigError(f"port `{port}` must be between 0 and 65535 (0 picks a free one)")
         self.data = StoreData(scale, seed)
         self.host = host
         self.port = port
         self.faults: list[Fault] = list(faults or [])
+        self.alter = dict(alter or {})  # endpoint -> how each of its records is changed
         self.requests: list[str] = []                    # paths with query, in arrival order
         self.request_log: list[tuple[str, str]] = []     # (method, path with query)
         self._lock = threading.Lock()
@@ -201,6 +208,18 @@ class DemoStore:
 
     def _answer(self, path: str, query: dict[str, str]) -> Any:
         """A dict (one record), a list of strings (categories) or a ``_Listing``."""
+        answer = self._plain_answer(path, query)
+        change = self.alter.get(path.strip("/").split("/")[0])
+        if change is None or not isinstance(answer, _Listing | dict):
+            return answer
+        if isinstance(answer, dict):
+            return change(answer)
+        render = answer.render
+        return _Listing(answer.ids, lambda i: change(render(i)),
+                        lambda ids: ",".join(json.dumps(change(render(i)), separators=(",", ":"))
+                                             for i in ids), answer.kind)
+
+    def _plain_answer(self, path: str, query: dict[str, str]) -> Any:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         data = self.data
         match parts:

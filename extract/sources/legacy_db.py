@@ -20,12 +20,13 @@ from deltastore.db import connect
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, DeltaStoreError, TransientError, first_line
 from deltastore.extract.sources import change_tracking
+from deltastore.extract.sources.legacy_catalog import SourceColumn, read_columns
 from deltastore.extract.sources.mssql_watermark import (
     COLUMN_TYPE_SQL,
     add_converters,
     watermark_parameter,
 )
-from deltastore.mssql_errors import classify, error_class
+from deltastore.mssql_errors import classify
 from deltastore.schemas import Table
 from deltastore.sql_names import qualified, quote
 
@@ -135,27 +136,35 @@ class LegacyReader:
             self._connection.close()
             self._connection = None
 
-    def check_tables(self, tables: Sequence[Table]) -> None:
-        """Fail early, before any load, if a table or column is missing in the source."""
-        problems = []
+    def catalog(self, tables: Sequence[Table]) -> dict[str, list[SourceColumn]]:
+        """Each table's columns as the database's catalog declares them, read before any
+        row; a table the database lacks is a ConfigError (the URL or schema is wrong)."""
+        found: dict[str, list[SourceColumn]] = {}
         for table in tables:
-            cursor = self._open().cursor()
             try:
-                cursor.execute(select_sql(self.url.kind, table, False, self.schema)
-                               + " WHERE 1 = 0")
-                cursor.fetchall()
+                found[table.name] = read_columns(self._open(), self.url.kind, table.name,
+                                                 self.schema)
             except Exception as exc:  # each driver has its own error classes
-                if type(exc).__module__ == "pyodbc" and error_class(exc) is not ConfigError:
-                    # A lost connection or a failover is no missing table: retry it.
-                    raise classify(exc, f"checking `{table.name}` in `{self.url}`") from None
-                problems.append(f"`{table.name}` ({first_line(exc)})")
-            finally:
-                cursor.close()
-        if problems:
+                if type(exc).__module__ == "pyodbc":
+                    # By its number: a lost connection or a failover is retried, a
+                    # permission is a setting to fix.
+                    raise classify(exc, f"reading the columns of `{table.name}` from "
+                                        f"`{self.url}`") from None
+                raise ConfigError(f"cannot read the columns of `{table.name}` from "
+                                  f"`{self.url}` ({first_line(exc)}); point "
+                                  f"DELTASTORE_LEGACY_DB_URL at the old store's database or "
+                                  f"{MAKE_DEMO}") from None
+        missing = [name for name, columns in found.items() if not columns]
+        if missing:
+            # SQL Server shows a login only the tables it holds a permission on.
+            where = (f" in schema `{self.schema}` that its login may read"
+                     if self.url.kind == "mssql" else "")
             raise ConfigError(
-                f"legacy database `{self.url}` lacks tables or columns: {'; '.join(problems)}; "
-                f"point DELTASTORE_LEGACY_DB_URL at the old store's database or {MAKE_DEMO}"
-            )
+                f"legacy database `{self.url}` has no table "
+                f"{', '.join(f'`{n}`' for n in missing)}{where}; point DELTASTORE_LEGACY_DB_URL "
+                f"(and DELTASTORE_LEGACY_DB_SCHEMA) at the old store's database, grant the "
+                f"login SELECT on it, or {MAKE_DEMO}")
+        return found
 
     def change_tracked(self, table: Table) -> bool:
         """Whether SQL Server Change Tracking is on for the table (never for files)."""

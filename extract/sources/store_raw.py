@@ -22,8 +22,9 @@ from deltastore.duckdb_errors import classify
 from deltastore.errors import DataError, first_line
 from deltastore.extract.sources import store_sql
 from deltastore.extract.sources.store_api import JsonDecoder, Page, not_records
-from deltastore.extract.sources.store_records import BadRecord, cart_rows, product_row, user_row
+from deltastore.extract.sources.store_records import BadRecord, cart_rows, flat_row
 from deltastore.schemas import Table
+from deltastore.sql_names import literal
 
 RESCUE_BATCH = 10_000  # records left to Python, read from DuckDB this many at a time
 
@@ -42,6 +43,18 @@ class Rejected:
     n: int                   # the record's place in the snapshot
     record: dict[str, Any]   # as received
     reason: str
+    field: str | None = None    # the field at fault (BadRecord's), None: not one field's
+    problem: str | None = None  # missing | type
+    got: str | None = None      # the JSON type received, for `type`
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A field no column of the contract holds, landed in a column of its own."""
+
+    column: str
+    keys: tuple[str, ...]  # where it is in a record
+    path: str              # the same, as a DuckDB JSON path
 
 
 class RawDatabase:
@@ -69,10 +82,12 @@ class EndpointRecords:
         self._error = duckdb.Error
         self.endpoint = endpoint
         self.received = 0
+        self.pages: list[tuple[int, int]] = []  # (number of its first record, records)
         self.checked_in_python = 0  # records the SQL left to store_records
         self._sql = database.connection.cursor()       # the landing thread's
         self._decoding = database.connection.cursor()  # the prefetch thread's
         self.checked, self.flat = f"{endpoint}_checked", f"{endpoint}_flat"
+        self._extra: tuple[Extra, ...] = ()
         self.execute(f"CREATE OR REPLACE TABLE {self.checked} "
                      "(n BIGINT, r JSON, v JSON[], ok BOOLEAN)")
         self.execute(f"CREATE OR REPLACE TABLE {self.flat} (n BIGINT, id BIGINT, doc JSON)")
@@ -124,16 +139,28 @@ class EndpointRecords:
             "(SELECT json_extract($text::JSON, '$[*]') AS l)) WHERE i > $skip)",
             {"base": self.received, "skip": page.skip, "text": page.text})
         added = max(0, page.count - page.skip)
+        if added:
+            self.pages.append((self.received + 1, added))
         self.received += added
         return added
 
+    def structure(self) -> dict[str, Any]:
+        """Every key of every record with the JSON type of its values, nested objects as
+        dicts, a list as a one-element list of its items' structure, values of several
+        types as ``JSON`` (DuckDB's ``json_group_structure``)."""
+        row = self.execute(f"SELECT json_group_structure(r) FROM {self.checked}").fetchone()
+        found = json.loads(row[0]) if row and row[0] else {}
+        return found if isinstance(found, dict) else {}
+
     # --- checking -----------------------------------------------------------------------
 
-    def flatten(self) -> list[Rejected]:
-        """Flatten every good record; returns the rejected ones in snapshot order."""
-        good = f"(SELECT n, v FROM {self.checked} WHERE ok)"
-        self.execute(f"INSERT INTO {self.flat} SELECT n, v[1]::BIGINT, "
-                     f"{store_sql.flat_row_sql(self.endpoint)} FROM {good}")
+    def flatten(self, extra: tuple[Extra, ...] = ()) -> list[Rejected]:
+        """Flatten every good record, with the ``extra`` fields; returns the rejected ones
+        in snapshot order."""
+        good = f"(SELECT n, v, r FROM {self.checked} WHERE ok)"
+        row_sql = store_sql.flat_row_sql(self.endpoint, [(e.column, e.path) for e in extra])
+        self.execute(f"INSERT INTO {self.flat} SELECT n, v[1]::BIGINT, {row_sql} FROM {good}")
+        self._extra = extra
         if self.endpoint == "carts":
             self.execute("INSERT INTO cart_items " + store_sql.cart_items_sql(good))
         rejected = self._check_in_python() + self._duplicates()
@@ -157,7 +184,6 @@ class EndpointRecords:
     def _flatten_in_python(self, batch: list[tuple[int, str]]) -> list[Rejected]:
         import pyarrow as pa
 
-        flatten = {"products": product_row, "users": user_row}.get(self.endpoint)
         rejected: list[Rejected] = []
         rows: list[tuple[int, int, str]] = []
         items: list[tuple[int, int, int, int]] = []
@@ -166,14 +192,16 @@ class EndpointRecords:
             if type(record) is not dict:
                 raise not_records(self.endpoint, f"a {type(record).__name__} in the array")
             try:
-                if flatten is not None:
-                    row = flatten(record)
+                if self.endpoint != "carts":
+                    row = flat_row(self.endpoint, record)
                 else:
                     row, lines = cart_rows(record)
                     items += [(n, *line) for line in lines]
             except BadRecord as exc:
-                rejected.append(Rejected(n, record, str(exc)))
+                rejected.append(Rejected(n, record, str(exc), exc.field, exc.problem, exc.got))
                 continue
+            for extra in self._extra:
+                row[extra.column] = _lookup(record, extra.keys)
             rows.append((n, row["id"], json.dumps(row)))
         for table, values, names in (
                 (self.flat, rows, ("n", "id", "doc")),
@@ -207,9 +235,9 @@ class EndpointRecords:
 
     def write(self, table: Table, path: Path) -> int:
         """The table's rows as NDJSON, typed as the warehouse will read them; how many."""
-        types = ", ".join(f'"{c}": "{column_type("duckdb", t)}"' for c, t in table.columns)
-        return self._copy(f"SELECT unnest(json_transform(doc, '{{{types}}}')) FROM {self.flat}",
-                          path)
+        types = json.dumps({c: column_type("duckdb", t) for c, t in table.columns})
+        return self._copy(f"SELECT unnest(json_transform(doc, {literal(types)})) "
+                          f"FROM {self.flat}", path)
 
     def write_cart_items(self, path: Path) -> int:
         """A product listed twice in one cart is summed (the key is cart + product)."""
@@ -217,5 +245,13 @@ class EndpointRecords:
                           "FROM cart_items GROUP BY cart_id, product_id", path)
 
     def _copy(self, query: str, path: Path) -> int:
-        literal = "'" + str(path).replace("'", "''") + "'"
-        return int(self.execute(f"COPY ({query}) TO {literal} (FORMAT json)").fetchone()[0])
+        return int(self.execute(f"COPY ({query}) TO {literal(str(path))} (FORMAT json)"
+                                ).fetchone()[0])
+
+
+def _lookup(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value at ``keys`` in nested objects; None where one is missing."""
+    value: Any = record
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

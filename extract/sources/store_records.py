@@ -1,8 +1,9 @@
-"""Validate and flatten FakeStore records into the raw ``new_store`` rows.
+"""Check and flatten FakeStore records in Python, by the rules of ``store_contract``.
 
-Checks are plain Python (a few ``isinstance`` per field) because they run once per record
-on the hot path. A record that fails raises ``BadRecord``; the caller sends it to
-``meta.rejects`` and carries on. The user's password is read past, never copied.
+These are the records the SQL checks (``store_sql``) leave aside: of an unusual shape, or
+bad. A record that fails raises ``BadRecord``, which says which field is wrong and how;
+the caller sends it to ``meta.rejects`` and carries on. The user's password is read past,
+never copied.
 """
 
 from __future__ import annotations
@@ -10,73 +11,102 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from deltastore.extract.sources.store_contract import (
+    CART_ITEM_FIELDS,
+    FIELDS,
+    Field,
+    kind_words,
+)
+
 Row = dict[str, Any]
+MISSING, WRONG_TYPE = "missing", "type"
 
 
 class BadRecord(ValueError):
-    """One record does not have the shape the endpoint promises; the message says why."""
+    """One record does not have the shape the endpoint promises; the message says why.
+
+    ``field`` names the field (``rating.rate``), ``problem`` is ``missing`` or ``type``
+    (then ``got`` is the JSON type received); a problem that is not one field's (a repeated
+    id, a list where an object should be) has ``field`` None.
+    """
+
+    def __init__(self, message: str, field: str | None = None, problem: str | None = None,
+                 got: str | None = None) -> None:
+        super().__init__(message)
+        self.field, self.problem, self.got = field, problem, got
 
 
-def _field(record: dict[str, Any], name: str, kind: type | tuple[type, ...], label: str) -> Any:
-    value = record.get(name)
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "integer": (int,), "number": (int, float), "text": (str,), "textish": (str, int, float),
+    "utc_timestamp": (str,)}
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean",
+               dict: "object", list: "array"}
+
+
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+# Per endpoint, the objects its fields sit in, in the order they first appear.
+_PARENTS: dict[str, list[tuple[str, ...]]] = {
+    endpoint: list(dict.fromkeys(f.keys[:d] for f in fields for d in range(1, len(f.keys))))
+    for endpoint, fields in FIELDS.items()}
+
+
+def _object(record: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The object at ``keys`` (each level must be one)."""
+    holder = record
+    for depth, key in enumerate(keys, 1):
+        inner = holder.get(key)
+        if not isinstance(inner, dict):
+            where = ".".join(keys[:depth])
+            if inner is None:
+                raise BadRecord(f"`{where}` is missing", where, MISSING)
+            raise BadRecord(f"`{where}` should be an object", where, WRONG_TYPE, json_type(inner))
+        holder = inner
+    return holder
+
+
+def _value(record: dict[str, Any], field: Field, label: str | None = None,
+           name: str | None = None) -> Any:
+    """The field's value, checked against its kind and converted as the raw column holds it.
+
+    ``label`` is how the message names it, ``name`` the field it is (a cart line's
+    ``products[2].quantity`` is the field ``products[].quantity``)."""
+    label = label or field.label
+    name = name or label
+    *parents, last = field.keys
+    holder = _object(record, tuple(parents))
+    value = holder.get(last)
     # bool is an int subclass in Python; JSON true is never a valid number here.
-    if not isinstance(value, kind) or isinstance(value, bool):
+    if not isinstance(value, _ACCEPTS[field.kind]) or isinstance(value, bool):
         if value is None:
-            raise BadRecord(f"`{label}` is missing")
-        raise BadRecord(f"`{label}` should be {_kind_name(kind)}, got {type(value).__name__}")
+            raise BadRecord(f"`{label}` is missing", name, MISSING)
+        raise BadRecord(f"`{label}` should be {kind_words(field.kind)}, got "
+                        f"{type(value).__name__}", name, WRONG_TYPE, json_type(value))
+    if field.kind == "textish":
+        return str(value)
+    if field.kind == "utc_timestamp":
+        return utc_timestamp(str(value), label)
     return value
 
 
-def _object(record: dict[str, Any], name: str, label: str) -> dict[str, Any]:
-    value = record.get(name)
-    if not isinstance(value, dict):
-        problem = "is missing" if value is None else "should be an object"
-        raise BadRecord(f"`{label}` {problem}")
-    return value
+def flat_row(endpoint: str, record: dict[str, Any]) -> Row:
+    """The raw table's row of a product, user or cart record (a cart without its items).
 
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "an integer", float: "a number", str: "a string"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-NUMBER = (int, float)
-TEXTISH = (str, int, float)  # coordinates and zip codes arrive as strings or numbers
+    The objects the fields sit in are checked first: a record of another dialect is named
+    by the object it lacks (`rating`), not by its first field."""
+    for parent in _PARENTS[endpoint]:
+        _object(record, parent)
+    return {field.column: _value(record, field) for field in FIELDS[endpoint]}
 
 
 def product_row(record: dict[str, Any]) -> Row:
-    rating = _object(record, "rating", "rating")
-    return {
-        "id": _field(record, "id", int, "id"),
-        "title": _field(record, "title", str, "title"),
-        "price": _field(record, "price", NUMBER, "price"),
-        "description": _field(record, "description", str, "description"),
-        "category": _field(record, "category", str, "category"),
-        "image": _field(record, "image", str, "image"),
-        "rating_rate": _field(rating, "rate", NUMBER, "rating.rate"),
-        "rating_count": _field(rating, "count", int, "rating.count"),
-    }
+    return flat_row("products", record)
 
 
 def user_row(record: dict[str, Any]) -> Row:
-    name = _object(record, "name", "name")
-    address = _object(record, "address", "address")
-    geo = _object(address, "geolocation", "address.geolocation")
-    return {
-        "id": _field(record, "id", int, "id"),
-        "email": _field(record, "email", str, "email"),
-        "username": _field(record, "username", str, "username"),
-        "first_name": _field(name, "firstname", str, "name.firstname"),
-        "last_name": _field(name, "lastname", str, "name.lastname"),
-        "phone": _field(record, "phone", str, "phone"),
-        "city": _field(address, "city", str, "address.city"),
-        "street": _field(address, "street", str, "address.street"),
-        "street_number": _field(address, "number", int, "address.number"),
-        "zipcode": str(_field(address, "zipcode", TEXTISH, "address.zipcode")),
-        "lat": str(_field(geo, "lat", TEXTISH, "address.geolocation.lat")),
-        "long": str(_field(geo, "long", TEXTISH, "address.geolocation.long")),
-    }
+    return flat_row("users", record)
 
 
 def cart_rows(record: dict[str, Any]) -> tuple[Row, list[tuple[int, int, int]]]:
@@ -84,35 +114,38 @@ def cart_rows(record: dict[str, Any]) -> tuple[Row, list[tuple[int, int, int]]]:
 
     A product listed twice in one cart is summed (the cart_items key is cart + product).
     """
-    cart_id = _field(record, "id", int, "id")
+    cart = flat_row("carts", record)
     items = record.get("products")
     if not isinstance(items, list):
-        raise BadRecord("`products` is missing" if items is None else "`products` should be a list")
+        if items is None:
+            raise BadRecord("`products` is missing", "products", MISSING)
+        raise BadRecord("`products` should be a list", "products", WRONG_TYPE, json_type(items))
+    product_field, quantity_field = CART_ITEM_FIELDS
     quantities: dict[int, int] = {}
     for position, item in enumerate(items):
-        # Inline checks: this loop runs for every cart line (`type(x) is int` excludes bool).
+        # The common case inline: this loop runs for every cart line (`type(x) is int`
+        # excludes bool); anything else goes through the checks that say what is wrong.
         product_id: Any = item.get("productId") if type(item) is dict else None
         quantity: Any = item.get("quantity") if type(item) is dict else None
         if type(product_id) is not int or type(quantity) is not int:
+            where = f"products[{position}]"
             if type(item) is not dict:
-                raise BadRecord(f"`products[{position}]` should be an object")
-            _field(item, "productId", int, f"products[{position}].productId")
-            _field(item, "quantity", int, f"products[{position}].quantity")
+                raise BadRecord(f"`{where}` should be an object", "products[]", WRONG_TYPE,
+                                json_type(item))
+            product_id = _value(item, product_field, f"{where}.productId",
+                                "products[].productId")
+            quantity = _value(item, quantity_field, f"{where}.quantity", "products[].quantity")
         quantities[product_id] = quantities.get(product_id, 0) + quantity
-    cart = {
-        "id": cart_id,
-        "user_id": _field(record, "userId", int, "userId"),
-        "date": utc_timestamp(_field(record, "date", str, "date")),
-    }
-    return cart, [(cart_id, p, q) for p, q in quantities.items()]
+    return cart, [(cart["id"], p, q) for p, q in quantities.items()]
 
 
-def utc_timestamp(text: str) -> str:
+def utc_timestamp(text: str, label: str = "date") -> str:
     """An ISO-8601 timestamp as naive UTC text (`2020-03-02 00:00:00`), offsets applied."""
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise BadRecord(f"`date` value `{text}` is not an ISO-8601 timestamp") from None
+        raise BadRecord(f"`{label}` value `{text}` is not an ISO-8601 timestamp", label,
+                        WRONG_TYPE, "string") from None
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(sep=" ")

@@ -1,5 +1,5 @@
-"""The checks of ``store_records`` as DuckDB SQL: which raw records certainly pass, and their
-flattened rows.
+"""The field rules of ``store_contract`` as DuckDB SQL: which raw records certainly pass, and
+their flattened rows.
 
 Raw records sit in a DuckDB table, one JSON object per row (``r``). ``passes_sql`` is true
 only for records of the plain shape every FakeStore server sends: each field present with
@@ -13,7 +13,14 @@ leave a good record to Python, never let a bad one through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+
+from deltastore.extract.sources.store_contract import (
+    CART_FIELDS,
+    CART_ITEM_FIELDS,
+    FIELDS,
+    Field,
+)
 
 # JSON types as DuckDB's json_type names them (non-negative integers are UBIGINT).
 _INTEGER = ("BIGINT", "UBIGINT")
@@ -22,37 +29,6 @@ _NUMBER = (*_INTEGER, "DOUBLE")
 # hour, minute and second ranges keep out what Python's fromisoformat refuses.
 _UTC_TIMESTAMP = (r"^([12][0-9]{3}-[0-9]{2}-[0-9]{2})[T ]"
                   r"(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?)(Z|[+-]00:00)?$")
-
-
-@dataclass(frozen=True)
-class Field:
-    column: str    # the raw table's column
-    path: str      # where the value is in the record, as a JSON path
-    kind: str      # integer | number | text | textish (text or integer) | utc_timestamp
-
-
-PRODUCT_FIELDS = (
-    Field("id", "$.id", "integer"), Field("title", "$.title", "text"),
-    Field("price", "$.price", "number"), Field("description", "$.description", "text"),
-    Field("category", "$.category", "text"), Field("image", "$.image", "text"),
-    Field("rating_rate", "$.rating.rate", "number"),
-    Field("rating_count", "$.rating.count", "integer"),
-)
-USER_FIELDS = (
-    Field("id", "$.id", "integer"), Field("email", "$.email", "text"),
-    Field("username", "$.username", "text"), Field("first_name", "$.name.firstname", "text"),
-    Field("last_name", "$.name.lastname", "text"), Field("phone", "$.phone", "text"),
-    Field("city", "$.address.city", "text"), Field("street", "$.address.street", "text"),
-    Field("street_number", "$.address.number", "integer"),
-    Field("zipcode", "$.address.zipcode", "textish"),
-    Field("lat", "$.address.geolocation.lat", "textish"),
-    Field("long", "$.address.geolocation.long", "textish"),
-)
-CART_FIELDS = (
-    Field("id", "$.id", "integer"), Field("user_id", "$.userId", "integer"),
-    Field("date", "$.date", "utc_timestamp"),
-)
-FIELDS = {"products": PRODUCT_FIELDS, "users": USER_FIELDS, "carts": CART_FIELDS}
 
 
 def fields_sql(endpoint: str) -> str:
@@ -101,26 +77,27 @@ def passes_sql(endpoint: str) -> str:
     checks = [_check(f, f"v[{i}]") for i, f in enumerate(fields, 1)]
     if endpoint == "carts":
         products = f"v[{len(fields) + 1}]"
-        product, quantity = "json_extract(x, '$.productId')", "json_extract(x, '$.quantity')"
-        item = f"{_is(product, _INTEGER)} AND {_is(quantity, _INTEGER)}"
+        item = " AND ".join(_check(f, f"json_extract(x, '{f.path}')") for f in CART_ITEM_FIELDS)
         checks.append(_is(products, ("ARRAY",)))
         checks.append(f"coalesce(list_bool_and(list_transform(json_extract({products}, '$[*]'), "
                       f"lambda x: {item})), true)")
     return " AND ".join(checks)
 
 
-def flat_row_sql(endpoint: str) -> str:
-    """The raw table's row of a passing record, from ``v``, as a JSON object."""
-    pairs = ", ".join(f"'{f.column}', {_value(f, f'v[{i}]')}"
-                      for i, f in enumerate(FIELDS[endpoint], 1))
-    return f"json_object({pairs})"
+def flat_row_sql(endpoint: str, extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The raw table's row of a passing record, from ``v``, as a JSON object; ``extra``
+    adds columns read from the record ``r`` as sent: ``(column, JSON path)`` of new fields
+    landed under DELTASTORE_SCHEMA_CHANGES=evolve (extract/drift.py)."""
+    pairs = [f"'{f.column}', {_value(f, f'v[{i}]')}" for i, f in enumerate(FIELDS[endpoint], 1)]
+    pairs += [f"'{column}', json_extract(r, '{path}')" for column, path in extra]
+    return f"json_object({', '.join(pairs)})"
 
 
 def cart_items_sql(source: str) -> str:
     """``(n, cart_id, product_id, quantity)`` of every item of the passing carts in
     ``source`` (``n`` and ``v``); a product listed twice in a cart is summed later."""
     products = f"v[{len(CART_FIELDS) + 1}]"
-    return ("SELECT n, cart_id, json_extract(item, '$.productId')::BIGINT AS product_id, "
-            "json_extract(item, '$.quantity')::BIGINT AS quantity FROM (SELECT n, "
-            f"v[1]::BIGINT AS cart_id, unnest(json_extract({products}, '$[*]')) AS item "
-            f"FROM {source})")
+    items = ", ".join(f"json_extract(item, '{f.path}')::BIGINT AS {f.column}"
+                      for f in CART_ITEM_FIELDS)
+    return (f"SELECT n, cart_id, {items} FROM (SELECT n, v[1]::BIGINT AS cart_id, "
+            f"unnest(json_extract({products}, '$[*]')) AS item FROM {source})")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from deltastore.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, Table
+from deltastore.schema_changes import SchemaChange, SchemaHistory
+from deltastore.schemas import LOAD_COLUMNS, LOAD_STATE, REJECTS, SOURCE_COLUMNS, Table
 from deltastore.sql_names import quote
 
 
@@ -38,6 +39,12 @@ class TableLoad:
     # Deletions from a key stage (``keys_table``): `present` = it holds every key in the
     # source (rows missing from it vanished); `deleted` = it holds keys the source deleted.
     key_stage: Literal["present", "deleted"] | None = None
+    # Schema drift (extract/drift.py), written in the same transaction as the rows: raw
+    # columns to add if absent (`table` has them), the changes to record, and the source's
+    # columns to remember as (name, declared type, nullable); None leaves those as they are.
+    new_columns: tuple[tuple[str, str], ...] = ()
+    changes: tuple[SchemaChange, ...] = ()
+    source_columns: tuple[tuple[str, str, bool], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,10 @@ class Warehouse(Protocol):
     def stage_ndjson(self, table: Table, path: Any) -> int: ...
     def commit(self, batch: Batch, loads: Sequence[TableLoad],
                rejects: Sequence[RejectRow]) -> list[MergeCounts]: ...
+    def schema_history(self, source: str) -> SchemaHistory: ...
+    def record_changes(self, batch: Batch, changes: Sequence[SchemaChange]) -> None: ...
     def close(self) -> None: ...
+
 
 
 def target_columns(table: Table) -> list[tuple[str, str]]:
@@ -101,6 +111,22 @@ def reject_values(batch: Batch, reject: RejectRow) -> tuple[Any, ...]:
         "rejected_at": batch.loaded_at,
     }
     return tuple(values[c] for c in REJECTS.column_names)
+
+
+def source_column_rows(batch: Batch, load: TableLoad) -> list[tuple[Any, ...]]:
+    """The ``meta.source_columns`` rows of a load's table, in SOURCE_COLUMNS column order."""
+    rows = []
+    for name, data_type, nullable in load.source_columns or ():
+        values = {"table_name": load.table.qualified_name, "column_name": name,
+                  "data_type": data_type, "nullable": nullable, "seen_at": batch.loaded_at}
+        rows.append(tuple(values[c] for c in SOURCE_COLUMNS.column_names))
+    return rows
+
+
+def forget_source_columns_sql(kind: str) -> str:
+    """Deletes a table's remembered columns (``?`` = its qualified name) before new ones."""
+    return (f"DELETE FROM {quote(kind, SOURCE_COLUMNS.schema)}.{quote(kind, SOURCE_COLUMNS.name)}"
+            f" WHERE {quote(kind, 'table_name')} = ?")
 
 
 def protected_filter(load: TableLoad, alias: str, kind: str) -> str:

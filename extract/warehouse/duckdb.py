@@ -2,7 +2,9 @@
 
 Stages are connection-local temp tables, filled natively from NDJSON (``read_json`` with
 explicit column types) or from Arrow batches built from DB-API rows. ``commit`` merges
-every staged table, the ``meta.load_state`` rows and the rejects in one transaction.
+every staged table, the ``meta.load_state`` rows and the rejects in one transaction, with
+the schema drift of each load: the raw columns it adds, the changes it records and the
+source columns it remembers (extract/drift.py).
 """
 
 from __future__ import annotations
@@ -27,16 +29,27 @@ from deltastore.extract.warehouse.base import (
     RejectRow,
     TableLoad,
     business_columns,
+    forget_source_columns_sql,
     keys_table,
     load_state_values,
     protected_filter,
     reject_values,
+    source_column_rows,
     stage_name,
     target_columns,
 )
 from deltastore.retry import RetryPolicy, call_with_retries
-from deltastore.schemas import LOAD_STATE, META, REJECTS, Table
-from deltastore.sql_names import insert_values_sql, qualified, quote
+from deltastore.schema_changes import SchemaChange, SchemaHistory, read_history
+from deltastore.schemas import (
+    EXTRACT_META_TABLES,
+    LOAD_STATE,
+    META,
+    REJECTS,
+    SCHEMA_CHANGES,
+    SOURCE_COLUMNS,
+    Table,
+)
+from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 
 KIND = "duckdb"
 LOCK_WAIT_SECONDS = 300.0
@@ -60,17 +73,24 @@ def create_table_sql(table: Table, with_load_columns: bool = True) -> str:
     return f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(parts)})"
 
 
+def add_column_sql(table: Table, column: str, logical: str) -> str:
+    """A new nullable raw column (schema drift under `evolve`); nothing if it is there."""
+    return (f"ALTER TABLE {qualified(KIND, table.schema, table.name)} ADD COLUMN IF NOT EXISTS "
+            f"{quote(KIND, column)} {column_type(KIND, logical)}")
+
+
 def create_stage_sql(table: Table) -> str:
     parts = ", ".join(f"{quote(KIND, c)} {column_type(KIND, t)}" for c, t in table.columns)
     return f"CREATE OR REPLACE TEMP TABLE {quote(KIND, stage_name(table))} ({parts})"
 
 
 def stage_ndjson_sql(table: Table, path: Path) -> str:
-    types = ", ".join(f"'{c}': '{column_type(KIND, t)}'" for c, t in table.columns)
-    literal = "'" + str(path).replace("'", "''") + "'"
+    # Column names may come from the source (schema drift), so they are escaped too.
+    types = ", ".join(f"{literal(c)}: '{column_type(KIND, t)}'" for c, t in table.columns)
     names = ", ".join(quote(KIND, c) for c in table.column_names)
-    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names}"
-            f" FROM read_json({literal}, format = 'newline_delimited', columns = {{{types}}})")
+    return (f"INSERT INTO {quote(KIND, stage_name(table))} SELECT {names} FROM "
+            f"read_json({literal(str(path))}, format = 'newline_delimited', "
+            f"columns = {{{types}}})")
 
 
 def _key_match(table: Table, left: str, right: str) -> str:
@@ -150,10 +170,25 @@ class DuckDBWarehouse:
             raise classify(exc, f"`{self.url}`") from None
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
-        for table in (*tables, LOAD_STATE, REJECTS):
+        for table in (*tables, *EXTRACT_META_TABLES):
             self._create(f"CREATE SCHEMA IF NOT EXISTS {quote(KIND, table.schema)}")
             self._create(create_table_sql(table, with_load_columns=table.schema != META))
             self._check_columns(table)
+
+    def _in_transaction(self, work: Any, what: str) -> None:
+        """``work(connection)`` in one transaction, rolled back whole if anything fails."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            work(con)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise classify(exc, f"{what} into `{self.url}`",
+                           "it was rolled back: the warehouse is as it was") from None
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _create(self, sql: str) -> None:
         """Run a ``CREATE … IF NOT EXISTS``, again if another connection raced it.
@@ -166,18 +201,32 @@ class DuckDBWarehouse:
                           policy=CREATE_RETRY, retryable=_lost_a_conflict, notify=log.info)
 
     def _check_columns(self, table: Table) -> None:
+        """Every column of the contract is there; a raw table may have more (the columns
+        schema drift added under `evolve`)."""
         found = [r[0] for r in self._run(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
             "AND table_name = ? ORDER BY ordinal_position", [table.schema, table.name]
         ).fetchall()]
         expected = [c for c, _ in (target_columns(table) if table.schema != META
                                    else table.columns)]
-        if found != expected:
+        if not set(expected) <= set(found):
             raise ConfigError(
                 f"`{table.qualified_name}` in `{self.url}` has columns `{', '.join(found)}` but "
                 f"the contract (deltastore/schemas.py) says `{', '.join(expected)}`; "
                 "migrate or drop the table, then rerun with --full-refresh"
             )
+
+    def schema_history(self, source: str) -> SchemaHistory:
+        try:
+            return read_history(self.connection, KIND, source)
+        except duckdb.Error as exc:
+            raise classify(exc, f"reading `meta.schema_changes` in `{self.url}`") from None
+
+    def record_changes(self, batch: Batch, changes: Sequence[SchemaChange]) -> None:
+        """Changes found by a run that loads nothing (it stopped on them)."""
+        if changes:
+            self._in_transaction(lambda con: _insert_changes(con, batch, changes),
+                                 "recording schema changes")
 
     def last_watermark(self, table: Table) -> str | None:
         row = self._run(
@@ -217,14 +266,15 @@ class DuckDBWarehouse:
 
     def commit(self, batch: Batch, loads: Sequence[TableLoad],
                rejects: Sequence[RejectRow]) -> list[MergeCounts]:
-        con = self.connection
         params = {"loaded_at": batch.loaded_at, "batch_id": batch.batch_id}
         counts: list[MergeCounts] = []
-        con.execute("BEGIN TRANSACTION")
-        try:
+
+        def merge(con: Any) -> None:
             for load in loads:
                 merge_started = time.monotonic()
                 table = load.table
+                for column, logical in load.new_columns:
+                    con.execute(add_column_sql(table, column, logical))
                 updated = _count(con.execute(update_sql(table), params))
                 inserted = _count(con.execute(insert_sql(table), params))
                 deleted = (_count(con.execute(mark_deleted_sql(table, load),
@@ -235,22 +285,29 @@ class DuckDBWarehouse:
                 counts.append(merged)
                 con.execute(insert_values_sql(KIND, LOAD_STATE),
                             load_state_values(batch, load, merged))
+                if load.source_columns is not None:
+                    con.execute(forget_source_columns_sql(KIND), [table.qualified_name])
+                    if load.source_columns:
+                        con.executemany(insert_values_sql(KIND, SOURCE_COLUMNS),
+                                        source_column_rows(batch, load))
+                _insert_changes(con, batch, load.changes)
             if rejects:
                 con.executemany(insert_values_sql(KIND, REJECTS),
                                 [reject_values(batch, r) for r in rejects])
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
-            raise classify(exc, f"merging {names} into `{self.url}`",
-                           "it was rolled back: the warehouse is as it was") from None
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+
+        names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
+        self._in_transaction(merge, f"merging {names}")
+        con = self.connection
         for load in loads:
             con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(load.table))}")
             con.execute(f"DROP TABLE IF EXISTS {quote(KIND, stage_name(keys_table(load.table)))}")
         return counts
+
+
+def _insert_changes(con: Any, batch: Batch, changes: Sequence[SchemaChange]) -> None:
+    if changes:
+        con.executemany(insert_values_sql(KIND, SCHEMA_CHANGES),
+                        [c.values(batch.loaded_at, batch.batch_id) for c in changes])
 
 
 def _connect_waiting(url: DatabaseURL, seconds: float) -> Any:

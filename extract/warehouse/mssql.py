@@ -8,7 +8,9 @@ cell; the rejects go the same way. Free text (deltastore/schemas.py ``FREE_TEXT`
 NVARCHAR(MAX): rows holding a value over 4,000 UTF-16 units travel in calls of their own,
 bound as MAX (data at execution), so the common rows keep their short buffers.
 ``commit`` runs UPDATE, INSERT and the deletion marks of every staged table, the
-``meta.load_state`` rows and the rejects in one transaction. Statements are built by the
+``meta.load_state`` rows and the rejects in one transaction, with each load's schema drift:
+the raw columns it adds (``ALTER TABLE … ADD``, transactional in SQL Server), the changes it
+records and the source columns it remembers (extract/drift.py). Statements are built by the
 small pure functions below, which the tests parse as T-SQL; the class only runs them.
 
 Text comparisons never depend on a collation. ``#stage`` tables live in tempdb, whose
@@ -40,16 +42,28 @@ from deltastore.extract.warehouse.base import (
     RejectRow,
     TableLoad,
     business_columns,
+    forget_source_columns_sql,
     keys_table,
     load_state_values,
     protected_filter,
     reject_values,
+    source_column_rows,
     stage_name,
     target_columns,
 )
 from deltastore.mssql_errors import classify
-from deltastore.schemas import FREE_TEXT, LOAD_STATE, META, REJECTS, Table
-from deltastore.sql_names import insert_values_sql, qualified, quote
+from deltastore.schema_changes import SchemaChange, SchemaHistory, read_history
+from deltastore.schemas import (
+    EXTRACT_META_TABLES,
+    FREE_TEXT,
+    LOAD_STATE,
+    META,
+    REJECTS,
+    SCHEMA_CHANGES,
+    SOURCE_COLUMNS,
+    Table,
+)
+from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 
 KIND = "mssql"
 EXECUTEMANY_BATCH = 10_000       # rows per fast_executemany call at most
@@ -100,6 +114,14 @@ def create_table_sql(table: Table) -> str:
                      f"({', '.join(quote(KIND, c) for c in table.primary_key)})")
     return (f"IF OBJECT_ID(N'{table.schema}.{table.name}', N'U') IS NULL "
             f"CREATE TABLE {qualified(KIND, table.schema, table.name)} ({', '.join(parts)})")
+
+
+def add_column_sql(table: Table, column: str, logical: str) -> str:
+    """A new nullable raw column (schema drift under `evolve`); nothing if it is there."""
+    target = qualified(KIND, table.schema, table.name)
+    return (f"IF COL_LENGTH({literal(target, national=True)}, {literal(column, national=True)})"
+            f" IS NULL ALTER TABLE {target} ADD {quote(KIND, column)} "
+            f"{sql_type(table, column, logical)} NULL")
 
 
 def widen_sql(table: Table) -> list[str]:
@@ -340,12 +362,36 @@ class MssqlWarehouse:
         return cursor
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
-        for table in (*tables, LOAD_STATE, REJECTS):
+        for table in (*tables, *EXTRACT_META_TABLES):
             self._run(create_schema_sql(table.schema)).close()
             self._run(create_table_sql(table)).close()
             for statement in widen_sql(table):
                 self._run(statement).close()
         self.connection.commit()
+
+    def schema_history(self, source: str) -> SchemaHistory:
+        import pyodbc
+
+        try:
+            return read_history(self.connection, KIND, source)
+        except pyodbc.Error as exc:
+            raise classify(exc, f"reading `meta.schema_changes` in `{self.url}`") from None
+
+    def record_changes(self, batch: Batch, changes: Sequence[SchemaChange]) -> None:
+        """Changes found by a run that loads nothing (it stopped on them)."""
+        import pyodbc
+
+        if not changes:
+            return
+        cursor = self.connection.cursor()
+        try:
+            _insert_changes(cursor, batch, changes)
+            self.connection.commit()
+        except pyodbc.Error as exc:
+            self.connection.rollback()
+            raise classify(exc, f"recording schema changes in `{self.url}`") from None
+        finally:
+            cursor.close()
 
     def last_watermark(self, table: Table) -> str | None:
         cursor = self._run(last_watermark_sql(), table.qualified_name)
@@ -387,6 +433,8 @@ class MssqlWarehouse:
             for load in loads:
                 merge_started = time.monotonic()
                 table = load.table
+                for column, logical in load.new_columns:
+                    cursor.execute(add_column_sql(table, column, logical))
                 cursor.execute(update_sql(table), batch.loaded_at, batch.batch_id)
                 updated = cursor.rowcount
                 cursor.execute(insert_sql(table), batch.loaded_at, batch.batch_id)
@@ -400,6 +448,11 @@ class MssqlWarehouse:
                 counts.append(merged)
                 cursor.execute(insert_values_sql(KIND, LOAD_STATE),
                                *load_state_values(batch, load, merged))
+                if load.source_columns is not None:
+                    cursor.execute(forget_source_columns_sql(KIND), table.qualified_name)
+                    for row in source_column_rows(batch, load):
+                        cursor.execute(insert_values_sql(KIND, SOURCE_COLUMNS), *row)
+                _insert_changes(cursor, batch, load.changes)
             if rejects:
                 _insert(cursor, REJECTS, insert_values_sql(KIND, REJECTS),
                         [reject_values(batch, r) for r in rejects])
@@ -417,6 +470,13 @@ class MssqlWarehouse:
         finally:
             cursor.close()
         return counts
+
+
+def _insert_changes(cursor: Any, batch: Batch, changes: Sequence[SchemaChange]) -> None:
+    """One row per change: a few per run at most, so no array binding."""
+    for change in changes:
+        cursor.execute(insert_values_sql(KIND, SCHEMA_CHANGES),
+                       *change.values(batch.loaded_at, batch.batch_id))
 
 
 def _insert(cursor: Any, table: Table, sql: str, rows: Sequence[Sequence[Any]]) -> None:

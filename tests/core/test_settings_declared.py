@@ -22,6 +22,7 @@ from deltastore.settings import (
     DBT_LOG_LEVELS,
     LOG_LEVELS,
     PREFIX,
+    SCHEMA_CHANGE_POLICIES,
     SECRET_NAMES,
     SETTINGS,
     Setting,
@@ -90,7 +91,8 @@ def test_chart_defaults_are_the_declared_defaults(key: str) -> None:
 
 
 @pytest.mark.parametrize(("key", "choices"), [("logLevel", LOG_LEVELS),
-                                              ("dbtLogLevelFile", DBT_LOG_LEVELS)])
+                                              ("dbtLogLevelFile", DBT_LOG_LEVELS),
+                                              ("schemaChanges", SCHEMA_CHANGE_POLICIES)])
 def test_schema_choices_are_the_parsers_choices(key: str, choices: tuple[str, ...]) -> None:
     enum = SCHEMA["config"]["properties"][key]["enum"]
     assert tuple(enum) == choices

@@ -52,6 +52,14 @@ def test_bi_reader_flags_a_visible_shadow_and_counts_every_table() -> None:
     assert "SELECT COUNT_BIG(*) FROM [analytics].[dim_customers]" in recorder.statements
 
 
+def test_added_column_script_speaks_tsql() -> None:
+    import added_column
+
+    for sql in [*added_column.source_statements("[old_store].[customers]"),
+                added_column.LANDED_SQL, added_column.RECORDED_SQL]:
+        assert sqlglot.parse_one(sql, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+
+
 def test_the_legacy_changes_load_as_the_job_expects(tmp_path: Path,
                                                     loopback_only: None) -> None:
     """The same script on the reference side (a SQLite legacy file, a DuckDB warehouse):

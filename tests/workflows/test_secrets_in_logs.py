@@ -65,7 +65,7 @@ def webhook() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.mark.slow
 def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
-        tmp_path: Path, webhook: tuple[str, list[str]]) -> None:
+        tmp_path: Path, webhook: tuple[str, list[str]], closed_port: int) -> None:
     url, posted = webhook
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
@@ -73,7 +73,7 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
                DELTASTORE_NOTIFY_WEBHOOK_URL=url, DELTASTORE_METRICS_DIR=str(tmp_path / "m"))
     store_port = _free_port()
     # The password goes into the ODBC connection string: it must not come back in an error.
-    unreachable = f"mssql://someone@127.0.0.1:{_free_port()}/db?login_timeout=1"
+    unreachable = f"mssql://someone@127.0.0.1:{closed_port}/db?login_timeout=1"
     failures = '[{"displayName": "sync", "message": "exit 1"}]'
     runs: list[tuple[list[str], dict[str, str]]] = [
         (["demo", "--scale", "0.01"], {}),

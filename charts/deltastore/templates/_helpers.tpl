@@ -203,6 +203,8 @@ DELTASTORE_HTTP_TIMEOUT: {{ $c.httpTimeout | toString | quote }}
 DELTASTORE_HTTP_RETRIES: {{ $c.httpRetries | int64 | toString | quote }}
 DELTASTORE_HTTP_RETRY_SECONDS: {{ $c.httpRetrySeconds | toString | quote }}
 DELTASTORE_LEGACY_LOOKBACK_SECONDS: {{ $c.legacyLookbackSeconds | toString | quote }}
+DELTASTORE_SCHEMA_CHANGES: {{ $c.schemaChanges | quote }}
+DELTASTORE_MAX_REJECT_SHARE: {{ $c.maxRejectShare | toString | quote }}
 DELTASTORE_SYNC_MAX_DROP: {{ $c.syncMaxDrop | toString | quote }}
 DELTASTORE_LOG_LEVEL: {{ $c.logLevel | quote }}
 DELTASTORE_DBT_LOG_LEVEL_FILE: {{ $c.dbtLogLevelFile | quote }}

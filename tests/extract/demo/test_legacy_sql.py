@@ -57,10 +57,10 @@ def test_every_mssql_statement_parses_as_tsql() -> None:
 
 def test_sqlite_and_duckdb_statements_have_no_schema_prefix() -> None:
     orders = TABLES["orders"]
-    assert create_table_sql("sqlite", orders) == (
-        'CREATE TABLE "orders" ("order_id" INTEGER NOT NULL, "customer_id" INTEGER, '
-        '"order_date" TEXT, "total_price" NUMERIC, "updated_at" TEXT, '
-        'PRIMARY KEY ("order_id"))'
+    assert create_table_sql("sqlite", orders) == (  # backticks: deltastore/sql_names.py
+        'CREATE TABLE `orders` (`order_id` INTEGER NOT NULL, `customer_id` INTEGER, '
+        '`order_date` TEXT, `total_price` NUMERIC, `updated_at` TEXT, '
+        'PRIMARY KEY (`order_id`))'
     )
     assert drop_table_sql("duckdb", orders) == 'DROP TABLE IF EXISTS "orders"'
     assert insert_from_arrow_sql(orders, "batch").startswith(

@@ -59,10 +59,11 @@ def test_bad_json_exits_3_and_leaves_the_warehouse_as_it_was(
 
 
 def test_an_unreachable_store_exits_1_after_retries_and_changes_nothing(
-        env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        env: pytest.MonkeyPatch, data_dir: Path, capsys: pytest.CaptureFixture[str],
+        closed_port: int) -> None:
     assert main(["extract", "--source", "legacy-db"]) == 0
     before = dump_warehouse(data_dir / "warehouse.duckdb")
-    env.setenv("DELTASTORE_STORE_API_URL", f"http://127.0.0.1:{free_port()}")
+    env.setenv("DELTASTORE_STORE_API_URL", f"http://127.0.0.1:{closed_port}")
     capsys.readouterr()
     assert main(["extract", "--source", "all"]) == 1
     message = capsys.readouterr().err.splitlines()[-1]

@@ -269,9 +269,9 @@ def test_a_sqlite_column_whose_type_changes_is_read_row_by_row(
     legacy = sqlite3.connect(data_dir / "legacy.db")
     # `rating` without a declared type (no affinity), so SQLite keeps '5' as text.
     [create] = legacy.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews'").fetchone()
-    assert '"rating" INTEGER' in create
+    assert "`rating` INTEGER" in create
     legacy.executescript(f"""ALTER TABLE reviews RENAME TO reviews_before;
-        {create.replace('"rating" INTEGER', '"rating"')};
+        {create.replace("`rating` INTEGER", "`rating`")};
         INSERT INTO reviews SELECT * FROM reviews_before; DROP TABLE reviews_before;""")
     last = legacy.execute("SELECT max(review_id) FROM reviews").fetchone()[0]
     legacy.execute("UPDATE reviews SET rating = '5' WHERE review_id = ?", (last,))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,12 +154,9 @@ def test_gives_up_early_when_retry_after_exceeds_the_time_budget() -> None:
     assert sleeps == []
 
 
-def test_connection_refused_is_transient_after_retries() -> None:
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_connection_refused_is_transient_after_retries(closed_port: int) -> None:
     sleeps = Sleeps()
-    with client(f"http://127.0.0.1:{port}", sleeps) as api, \
+    with client(f"http://127.0.0.1:{closed_port}", sleeps) as api, \
             pytest.raises(TransientError, match=r"after 3 attempt\(s\).*last: ConnectionError: "
                                                 r"\[Errno \d+\] Connection refused\. Check"):
         list(api.pages("products"))
@@ -212,14 +208,11 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds("soon") is None
 
 
-def test_a_password_in_the_api_url_never_reaches_a_message() -> None:
+def test_a_password_in_the_api_url_never_reaches_a_message(closed_port: int) -> None:
     assert redact_url("https://shop:s3cret@api.example.test:8443/v1") == \
         "https://shop:***@api.example.test:8443/v1"
     assert redact_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with client(f"http://shop:s3cret@127.0.0.1:{port}") as api, \
+    with client(f"http://shop:s3cret@127.0.0.1:{closed_port}") as api, \
             pytest.raises(TransientError) as caught:
         list(api.pages("products"))
     assert "s3cret" not in str(caught.value)

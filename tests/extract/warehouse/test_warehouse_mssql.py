@@ -22,7 +22,8 @@ from deltastore.errors import DataError
 from deltastore.extract.warehouse import Batch, TableLoad
 from deltastore.extract.warehouse import mssql as m
 from deltastore.extract.warehouse.base import RejectRow, keys_table
-from deltastore.schemas import ALL_TABLES, LOAD_STATE, REJECTS, table
+from deltastore.schema_changes import SchemaChange
+from deltastore.schemas import ALL_TABLES, EXTRACT_META_TABLES, LOAD_STATE, REJECTS, table
 from deltastore.sql_names import insert_values_sql
 
 CART_ITEMS = table("new_store", "cart_items")
@@ -35,7 +36,8 @@ def parse(sql: str) -> list[exp.Expr]:
     return [p for p in parsed if p is not None]
 
 
-@pytest.mark.parametrize("t", [*ALL_TABLES, LOAD_STATE, REJECTS], ids=lambda t: t.qualified_name)
+@pytest.mark.parametrize("t", [*ALL_TABLES, *EXTRACT_META_TABLES],
+                         ids=lambda t: t.qualified_name)
 def test_every_statement_parses_as_tsql(t: Any) -> None:
     statements = [m.create_schema_sql(t.schema), m.create_table_sql(t),
                   insert_values_sql(m.KIND, t)]
@@ -268,3 +270,47 @@ def test_deletion_marks_from_a_key_stage_parse_as_tsql(key_stage: str, test: str
     assert f"AND {test} (SELECT 1 FROM #stage_old_store_customers__keys AS s " in sql
     assert f"WHERE t.[_deleted_at] IS NULL AND {test} " in sql
     parse(m.create_stage_sql(keys_table(customers)))
+
+
+def test_a_new_column_is_added_in_the_transaction_of_its_load(odbc: Any) -> None:
+    """Schema drift under `evolve` (extract/drift.py): the ALTER, the merge, the columns
+    remembered and the change recorded all go between the same two commits."""
+    customers = table("old_store", "customers")
+    evolved = type(customers)(customers.schema, customers.name,
+                              customers.columns + (("loyalty_tier", "text"),),
+                              customers.primary_key, customers.watermark)
+    change = SchemaChange("legacy-db", "old_store.customers", "loyalty_tier", "added", None,
+                          "nvarchar(20)", "evolve", "landed", "as `text`")
+    load = TableLoad(evolved, "legacy-db", snapshot=True, rows_read=0, rows_rejected=0,
+                     watermark=None, started_at=dt.datetime(2026, 1, 1), elapsed=0.0,
+                     new_columns=(("loyalty_tier", "text"),), changes=(change,),
+                     source_columns=(("customer_id", "bigint", False),
+                                     ("loyalty_tier", "nvarchar(20)", True)))
+    url = DatabaseURL.parse("mssql://loader@warehouse/dw").with_password("pw")
+    wh = m.MssqlWarehouse(url)
+    wh.connection.commit = lambda: odbc.statements.append("COMMIT")  # type: ignore[method-assign]
+    wh.commit(Batch("b-1", dt.datetime(2026, 1, 2)), [load], [])
+    statements = odbc.statements[odbc.statements.index("COMMIT"):]
+    expected = [
+        "COMMIT",
+        "IF COL_LENGTH(N'[old_store].[customers]', N'loyalty_tier') IS NULL ALTER TABLE",
+        "UPDATE t SET t.[first_name] = s.[first_name]",
+        "INSERT INTO [old_store].[customers]",
+        "UPDATE t SET t.[_deleted_at] = ? FROM [old_store].[customers]",
+        "INSERT INTO [meta].[load_state]",
+        "DELETE FROM [meta].[source_columns]",
+        "INSERT INTO [meta].[source_columns]", "INSERT INTO [meta].[source_columns]",
+        "INSERT INTO [meta].[schema_changes]",
+        "COMMIT"]
+    assert len(statements) == len(expected)
+    for sql, start in zip(statements, expected, strict=True):
+        assert sql.startswith(start), (sql, start)
+    alter = statements[1]
+    assert alter.endswith("ALTER TABLE [old_store].[customers] ADD [loyalty_tier] "
+                          "NVARCHAR(4000) NULL")
+    [parsed] = parse(alter)
+    [added] = parsed.find(exp.Alter).args["actions"]
+    assert (added.this.name, added.args["kind"].sql("tsql")) == ("loyalty_tier", "NVARCHAR(4000)")
+    assert "t.[loyalty_tier] = s.[loyalty_tier]" in statements[2]
+    [recorded] = [params for sql, params, _ in odbc.executed if "[meta].[schema_changes]" in sql]
+    assert recorded == change.values(dt.datetime(2026, 1, 2), "b-1")
