@@ -247,23 +247,25 @@ class _Sync:
     def _baseline(self, record: Record, target: Any) -> tuple[Publish | None, str]:
         """The last publish the target holds, as the warehouse recorded it; else why not."""
         marker = _read_marker(target, self.target_dialect)
-        pending = record.publishes("pending")
         published = record.publishes("published")
-        for candidate in pending:
+        for candidate in record.publishes("pending"):
             if candidate.publish_id == marker:
                 self.echo(f"sync: publish `{marker}` reached the target before the last sync "
                           "stopped; completing its record")
                 self._promote(record, candidate)
                 published = [candidate]
-                break
-        else:
-            if pending:
-                record.discard_pending()
+        # Any other pending publish never reached its target.
+        record.discard_pending()
         record.drop_work_tables()
         if self.full:
             return None, "asked for (--full-refresh)"
         last = published[0] if published else None
         if last is None:
+            elsewhere = record.last_target()
+            if elsewhere is not None:
+                return None, (f"the warehouse's record follows the last publish to "
+                              f"`{elsewhere}`, not this target (one target at a time is "
+                              "published incrementally)")
             return None, "the warehouse has no record of a publish to this target (first sync)"
         if marker is None:
             return None, (f"the target has no publish marker (`{'.'.join(sync_state.MARKER)}`);"

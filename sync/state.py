@@ -183,6 +183,13 @@ class Record:
             (self.target, status))
         return [Publish(str(i), str(s), str(h), self._marts(str(i))) for i, s, h in rows]
 
+    def last_target(self) -> str | None:
+        """The target of the last publish, whichever it was."""
+        d = self.dialect
+        rows = self.run(f"SELECT {quote(d, 'target')} FROM {self.table(PUBLISHES)} WHERE "
+                        f"{quote(d, 'status')} = 'published'", ())
+        return str(rows[0][0]) if rows else None
+
     def _marts(self, publish_id: str) -> dict[str, MartRecord]:
         d = self.dialect
         rows = self.run(
@@ -224,8 +231,9 @@ class Record:
             raise
 
     def promote(self, pending: Publish) -> None:
-        """The target committed ``pending``: its snapshots become the published ones and the
-        publish before it is superseded (one warehouse transaction)."""
+        """The target committed ``pending``: its snapshots become the published ones and
+        every publish before it is superseded (one warehouse transaction). The warehouse
+        keeps one set of snapshots: a sync to another target publishes in full."""
         d = self.dialect
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         existing = self.snapshot_tables()
@@ -238,13 +246,13 @@ class Record:
             for name in existing:
                 if name.startswith(ROWS_PREFIX) and name[len(ROWS_PREFIX):] not in pending.marts:
                     self.run(f"DROP TABLE {self.table(name)}", ())
+            # The snapshots now follow this publish: whatever was published before, to this
+            # target or another, can no longer be diffed against.
             self.run(f"UPDATE {self.table(PUBLISHES)} SET {quote(d, 'status')} = 'superseded' "
-                     f"WHERE {quote(d, 'target')} = ? AND {quote(d, 'status')} = 'published'",
-                     (self.target,))
+                     f"WHERE {quote(d, 'status')} = 'published'", ())
             self.run(f"DELETE FROM {self.table(PUBLISHED_MARTS)} WHERE "
                      f"{quote(d, 'publish_id')} IN (SELECT {quote(d, 'publish_id')} FROM "
-                     f"{self.table(PUBLISHES)} WHERE {quote(d, 'target')} = ? AND "
-                     f"{quote(d, 'status')} <> 'pending')", (self.target,))
+                     f"{self.table(PUBLISHES)} WHERE {quote(d, 'status')} <> 'pending')", ())
             self.run(f"UPDATE {self.table(PUBLISHES)} SET {quote(d, 'status')} = 'published', "
                      f"{quote(d, 'finished_at')} = ? WHERE {quote(d, 'publish_id')} = ?",
                      (now, pending.publish_id))
@@ -274,16 +282,16 @@ class Record:
             self.run(f"DROP TABLE {self.table(rows)}", ())
 
     def discard_pending(self) -> None:
-        """Forget publishes that never reached the target."""
+        """Forget publishes that never reached their target (or that a sync to another
+        target stopped; their changes were computed against snapshots about to change)."""
         d = self.dialect
         self.begin()
         try:
             self.run(f"DELETE FROM {self.table(PUBLISHED_MARTS)} WHERE "
                      f"{quote(d, 'publish_id')} IN (SELECT {quote(d, 'publish_id')} FROM "
-                     f"{self.table(PUBLISHES)} WHERE {quote(d, 'target')} = ? AND "
-                     f"{quote(d, 'status')} = 'pending')", (self.target,))
-            self.run(f"DELETE FROM {self.table(PUBLISHES)} WHERE {quote(d, 'target')} = ? "
-                     f"AND {quote(d, 'status')} = 'pending'", (self.target,))
+                     f"{self.table(PUBLISHES)} WHERE {quote(d, 'status')} = 'pending')", ())
+            self.run(f"DELETE FROM {self.table(PUBLISHES)} WHERE "
+                     f"{quote(d, 'status')} = 'pending'", ())
             self.commit()
         except BaseException:
             self.rollback()

@@ -170,3 +170,25 @@ def test_marts_without_recorded_keys_are_compared_whole(shop: Settings) -> None:
     assert results["fct_orders"].reason == "no key"
     assert results["dim_customers"].action == "keep"
     assert published_marts(shop) == warehouse_marts(shop)
+
+
+def test_a_second_target_is_published_in_full_and_the_first_again_after_it(
+        shop: Settings, tmp_path: Path) -> None:
+    """The warehouse keeps one set of snapshots: they follow the last target published."""
+    other = Settings.from_env({"DELTASTORE_DATA_DIR": str(shop.data_dir),
+                               "DELTASTORE_SYNC_TARGET_URL":
+                                   f"duckdb://{tmp_path / 'other.duckdb'}"})
+    run_sync(shop)
+    lines: list[str] = []
+    run_sync(other, lines)
+    assert any(line.startswith("sync: publishing every mart in full: the warehouse's record "
+                               f"follows the last publish to `duckdb://{shop.sync_target_url.path}`")
+               for line in lines)
+    change(shop, *DAY)
+    lines = []
+    results = run_sync(shop, lines)
+    assert any("the warehouse's record follows the last publish to `duckdb://" in line
+               for line in lines)
+    assert {r.action for r in results.values()} == {"swap"}
+    assert published_marts(shop) == warehouse_marts(shop)
+    assert {r.action for r in run_sync(shop).values()} == {"keep"}
