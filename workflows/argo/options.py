@@ -45,9 +45,8 @@ class RenderOptions:
     configmap: str = "deltastore-config"
     secret: str = "deltastore-secrets"
     service_account: str = "deltastore-workflow"
-    # The steps that move or transform data (extract, freshness, build, sync, docs): sized
-    # from their peaks at scale 100 (docs/performance.md, "How it scales"; DuckDB gets half
-    # the limit).
+    # The steps that move or transform data (extract, freshness, build, sync, docs): sized from
+    # their peaks at scale 100 (docs/performance.md, "How it scales"; DuckDB gets half the limit).
     cpu_request: str = "500m"
     memory_request: str = "1Gi"
     cpu_limit: str = "2"
