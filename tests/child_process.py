@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,24 @@ def caught_signals(pid: int) -> set[int]:
             mask = int(line.split()[1], 16)
             return {n for n in range(1, 65) if mask >> (n - 1) & 1}
     raise AssertionError(f"no SigCgt line in /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` and its threads (/proc/<pid>/stat)."""
+    # The command may hold spaces and parentheses: fields are counted after the last ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_busy(pid: int, seconds: float, timeout: float = 60.0) -> None:
+    """Return once process ``pid`` has used ``seconds`` more CPU time: a query that is
+    running, not one about to start (an interrupt sent before it starts is lost)."""
+    start, deadline = cpu_seconds(pid), time.monotonic() + timeout
+    while cpu_seconds(pid) - start < seconds:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} used less than {seconds} s of CPU in "
+                                 f"{timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def clean_env(**values: str) -> dict[str, str]:

@@ -208,7 +208,7 @@ def test_sigterm_stops_a_running_build_exits_143_and_records_nothing(
     `--retry-failed` attempt builds everything rather than trusting a partial record."""
     import signal
 
-    from child_process import caught_signals, clean_env, start_deltastore
+    from child_process import caught_signals, clean_env, start_deltastore, wait_until_busy
 
     project = tmp_path / "project"
     shutil.copytree(MINI_PROJECT, project)
@@ -221,6 +221,11 @@ def test_sigterm_stops_a_running_build_exits_143_and_records_nothing(
             if "int_customers_enriched" in line:
                 break
         assert signal.SIGTERM in caught_signals(process.pid)
+        # dbt-duckdb cancels by interrupting the running query: a SIGTERM that lands while
+        # dbt is still compiling the slow mart leaves the query to run its minutes (and,
+        # in a pod, the kubelet's SIGKILL at the end of the grace period to end it; 137 is
+        # retried too). The test stops a build whose slow query is running.
+        wait_until_busy(process.pid, 1.0)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     finally:
