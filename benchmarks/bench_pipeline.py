@@ -21,12 +21,25 @@ own. The demo store serves from its own process. Rows:
 - sync DuckDB -> DuckDB rows/s (target >= 2M), export CSV and Parquet rows/s (>= 1M).
 - ``deltastore demo`` at scale 1, one process, first run (target <= 20 s).
 
+``--daily`` measures a day instead: after a first run, the pipeline runs in full again
+(every step with ``--full-refresh``), then ``deltastore demo-data next-day`` writes one
+more day into the legacy database (new orders with their items, payments and shipments;
+status updates on recent orders; a few deletions) and the daily pipeline runs (incremental
+extract, build and sync). Both runs are printed side by side, step by step, with rows read,
+built and written, against the daily targets (store-API step excluded, it has no change
+feed): daily run <= 35 % of the full run's time; the sync writes <= 5 % of the marts' rows
+in <= 25 % of a full sync's time; the build <= 50 % of a full build; every step within the
+1 Gi pod (give ``--duckdb-memory-limit 512MiB``).
+
 Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
+     `.venv/bin/python benchmarks/bench_pipeline.py --daily --scale 100 \\
+          --duckdb-memory-limit 512MiB`
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -92,9 +105,10 @@ def met(ok: bool) -> str:
 DUCKDB_MEMORY_LIMIT: str = ""
 
 
-def environment(data_dir: Path, store_url: str = "") -> dict[str, str]:
+def environment(data_dir: Path, store_url: str = "",
+                run_date: str = "2026-01-01") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
-    env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE="2026-01-01")
+    env.update(DELTASTORE_DATA_DIR=str(data_dir), DELTASTORE_RUN_DATE=run_date)
     if DUCKDB_MEMORY_LIMIT:
         env["DELTASTORE_DUCKDB_MEMORY_LIMIT"] = DUCKDB_MEMORY_LIMIT
     if store_url:
@@ -337,6 +351,179 @@ def bench_demo(root: Path) -> Figure:
                   f"{done.peak_mib:.0f} MiB peak", "<= 20 s", verdict=met(done.seconds <= 20))
 
 
+# --- a full run, one day of changes, a daily run ---------------------------------------------
+
+@dataclass
+class StepRun:
+    name: str
+    seconds: float
+    peak_mib: float
+    read: int | None = None
+    built: int | None = None
+    written: int | None = None
+    nodes: dict[str, float] | None = None  # a build's node timings (run_results.json)
+
+
+def bench_daily(scale: float, root: Path) -> list[str]:
+    """The pipeline in full, then a day of changes and the daily pipeline; the table."""
+    data = root / "daily"
+    env = environment(data)
+    check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)], env, root))
+    store = DemoStoreProcess(scale, env, root)
+    try:
+        # The first run makes the warehouse, the snapshots and the target; the full run
+        # measured is the next one, every step with --full-refresh on that existing data,
+        # as the pipeline ran each day before it was incremental (snapshots compare, the
+        # sync replaces every mart).
+        first = pipeline_steps(data, environment(data, store.url), root, full=True)
+        full = pipeline_steps(data, environment(data, store.url), root, full=True)
+        day = check("next day", run([*CLI, "demo-data", "next-day", "--scale", str(scale)],
+                                    env, root))
+        print(day.output.strip(), flush=True)
+        found = re.search(r"day (\d{4}-\d{2}-\d{2}) written", day.output)
+        assert found, day.output
+        run_date = dt.date.fromisoformat(found.group(1)) + dt.timedelta(days=1)
+        daily = pipeline_steps(data, environment(data, store.url, run_date.isoformat()), root,
+                               full=False)
+    finally:
+        store.close()
+    return daily_table(first, full, daily, mart_rows(data))
+
+
+def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> list[StepRun]:
+    """Each step as its own process, with what it read and wrote. The two extracts run one
+    after the other here (``deltastore run`` runs them at once), so that each one's time
+    is its own: the store API's, which has no change feed, is left out of the targets."""
+    refresh = ["--full-refresh"] if full else []
+    steps: list[StepRun] = []
+    for source in ("store-api", "legacy-db"):
+        done = check(f"extract {source}",
+                     run([*CLI, "extract", "--source", source, *refresh], env, root))
+        read, written = extract_rows(data, source)
+        steps.append(StepRun(f"extract {source}", done.seconds, done.peak_mib, read, None,
+                             written))
+    freshness = check("freshness", run([*CLI, "freshness"], env, root))
+    steps.append(StepRun("freshness", freshness.seconds, freshness.peak_mib))
+    build = check("build", run([*CLI, "build", *refresh], env, root))
+    steps.append(StepRun("build", build.seconds, build.peak_mib, None, rows_built(data),
+                         nodes=node_seconds(data)))
+    sync = check("sync", run([*CLI, "sync", *refresh], env, root))
+    written = re.search(r"sync: wrote ([\d,]+) of ([\d,]+) rows", sync.output)
+    assert written, sync.output[-2000:]
+    steps.append(StepRun("sync", sync.seconds, sync.peak_mib,
+                         int(written.group(2).replace(",", "")), None,
+                         int(written.group(1).replace(",", ""))))
+    return steps
+
+
+def extract_rows(data: Path, source: str) -> tuple[int, int]:
+    """Rows read and rows written (inserted, updated, deleted) by the last extract of a
+    source, from the warehouse's own record (meta.load_state)."""
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        row = conn.execute(
+            "SELECT sum(rows_read), sum(rows_inserted + rows_updated + rows_deleted) "
+            "FROM meta.load_state WHERE source = ? AND batch_id = (SELECT batch_id FROM "
+            "meta.load_state WHERE source = ? ORDER BY started_at DESC LIMIT 1)",
+            [source, source]).fetchone()
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+
+def rows_built(data: Path) -> int:
+    """Rows the last build wrote into tables: every row of a model it rebuilt whole, and
+    the rows an incremental model inserted in this build (``rows_changed`` of
+    meta.dbt_incremental_state, written by the build's own invocation); views write none,
+    and a snapshot's new versions are not counted."""
+    results = json.loads((data / "dbt" / "target" / "run_results.json").read_text())
+    invocation = results["metadata"]["invocation_id"]
+    built = [r["unique_id"].split(".")[-1] for r in results["results"]
+             if r["unique_id"].startswith("model.") and r["status"] == "success"]
+    total = 0
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        tables = {name: (schema, kind) for schema, name, kind in conn.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+            "WHERE table_catalog = current_database()").fetchall()}
+        changed = dict(conn.execute(
+            "SELECT model, rows_changed FROM meta.dbt_incremental_state "
+            "WHERE invocation_id = ? AND rows_changed IS NOT NULL", [invocation]).fetchall())
+        for model in built:
+            schema, kind = tables.get(model, ("", ""))
+            if kind != "BASE TABLE":
+                continue
+            if model in changed:
+                total += int(changed[model] or 0)
+            else:
+                total += conn.execute(f'SELECT count(*) FROM "{schema}"."{model}"').fetchone()[0]
+    return total
+
+
+def node_seconds(data: Path) -> dict[str, float]:
+    """Each node's execution time in the last build (dbt's run_results.json)."""
+    results = json.loads((data / "dbt" / "target" / "run_results.json").read_text())
+    return {r["unique_id"]: float(r["execution_time"]) for r in results["results"]}
+
+
+def slowest_nodes(full: dict[str, float], daily: dict[str, float], count: int = 15) -> list[str]:
+    """The full build's slowest nodes next to their daily time, and the totals by kind."""
+    lines = [f"{'slowest nodes of the full build':<60} {'full s':>7} {'daily s':>8}"]
+    for node in sorted(full, key=full.__getitem__, reverse=True)[:count]:
+        lines.append(f"{node:<60} {full[node]:>7.2f} {daily.get(node, 0.0):>8.2f}")
+    def total(times: dict[str, float], kind: str) -> float:
+        return sum(t for n, t in times.items() if n.startswith(kind + "."))
+
+    for kind in ("model", "snapshot", "test", "unit_test"):
+        lines.append(f"{'all ' + kind + 's (node seconds, threads overlap)':<60} "
+                     f"{total(full, kind):>7.1f} {total(daily, kind):>8.1f}")
+    return lines
+
+
+def mart_rows(data: Path) -> int:
+    with duckdb.connect(str(data / "sync_target.duckdb"), read_only=True) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = 'analytics'").fetchall()
+        return sum(conn.execute(f'SELECT count(*) FROM analytics."{t}"').fetchone()[0]
+                   for (t,) in tables)
+
+
+def daily_table(first: list[StepRun], full: list[StepRun], daily: list[StepRun],
+                marts: int) -> list[str]:
+    def rows(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    lines = [f"{'step':<18} {'full s':>7} {'daily s':>8} {'daily/full':>10} "
+             f"{'peak MiB full/daily':>20}  {'rows read / built / written, full':>40}  "
+             f"{'daily':>32}"]
+    for f, d in zip(full, daily, strict=True):
+        lines.append(f"{f.name:<18} {f.seconds:>7.1f} {d.seconds:>8.1f} "
+                     f"{d.seconds / f.seconds:>9.0%} {f.peak_mib:>10.0f}/{d.peak_mib:<9.0f} "
+                     f"{rows(f.read):>13} / {rows(f.built):>11} / {rows(f.written):>11}  "
+                     f"{rows(d.read):>10} / {rows(d.built):>9} / {rows(d.written):>9}")
+
+    def total(steps: list[StepRun]) -> float:
+        return sum(s.seconds for s in steps if s.name != "extract store-api")
+
+    def by_first(steps: list[StepRun]) -> float:
+        return next(s.seconds for s in steps if s.name == "build")
+
+    by = {s.name: s for s in full}, {s.name: s for s in daily}
+    ratio = total(daily) / total(full)
+    sync_share = (by[1]["sync"].written or 0) / marts
+    sync_time = by[1]["sync"].seconds / by[0]["sync"].seconds
+    build_time = by[1]["build"].seconds / by[0]["build"].seconds
+    peak = max(s.peak_mib for s in first + full + daily)
+    lines += [
+        f"{'total, no store API':<18} {total(full):>7.1f} {total(daily):>8.1f} {ratio:>9.0%}",
+        f"(the first run, which made everything: {total(first):.1f} s, the daily run "
+        f"{total(daily) / total(first):.0%} of it; its build {by_first(first):.1f} s)",
+        f"daily run {ratio:.0%} of the full run (target <= 35 %): {met(ratio <= 0.35)}",
+        f"sync wrote {by[1]['sync'].written:,} of {marts:,} mart rows = {sync_share:.2%} "
+        f"(target <= 5 %): {met(sync_share <= 0.05)}; in {sync_time:.0%} of a full sync "
+        f"(target <= 25 %): {met(sync_time <= 0.25)}",
+        f"build {build_time:.0%} of a full build (target <= 50 %): {met(build_time <= 0.5)}",
+        f"peak RSS of any step {peak:,.0f} MiB (target <= 1 GiB): {met(peak <= GIB)}",
+    ]
+    return lines + slowest_nodes(by[0]["build"].nodes or {}, by[1]["build"].nodes or {})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=10, help="data volume of the steps")
@@ -345,6 +532,9 @@ def main() -> int:
     parser.add_argument("--dlt-python", default="",
                         help="python of a virtual environment with `dlt[duckdb]` installed, "
                              "to measure dlt's rest_api source as the peer")
+    parser.add_argument("--daily", action="store_true",
+                        help="compare a full run with the daily run after one more day of "
+                             "changes (the other figures are not measured then)")
     parser.add_argument("--duckdb-memory-limit", default="",
                         help="DuckDB memory_limit for every step, as a pod's limit would set "
                              "it (default: half this machine's memory)")
@@ -355,6 +545,14 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {len(os.sched_getaffinity(0))} cores; "
           f"scale {args.scale:g}; DuckDB memory limit "
           f"{DUCKDB_MEMORY_LIMIT or 'default'}; data in {root}", flush=True)
+    if args.daily:
+        try:
+            lines = bench_daily(args.scale, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print("\n".join(lines))
+        print(json.dumps({"load_average": os.getloadavg()[0]}))
+        return 0
     benches = {
         "help": lambda: [bench_help(root)],
         "demo": lambda: [bench_demo(root)],

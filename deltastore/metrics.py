@@ -19,6 +19,7 @@ ROWS_LOADED = "rows_loaded"
 FAILED_TESTS = "failed_tests"
 # Prometheus text exposition (one gauge per mart), for a textfile collector or a scraper.
 MART_ROWS = "mart_rows.prom"
+ROWS_WRITTEN = "sync_rows_written.prom"
 # One sample per schema change an extract found for the first time (extract/drift.py), in
 # a file per source, `schema_changes_<source>.prom`, rewritten by each extract of it.
 SCHEMA_CHANGES_METRIC = "deltastore_schema_changes"

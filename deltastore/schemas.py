@@ -101,6 +101,8 @@ ALL_TABLES: tuple[Table, ...] = NEW_STORE_TABLES + OLD_STORE_TABLES
 
 # Bookkeeping tables in the warehouse, schema ``meta``.
 META = "meta"
+# The sync's record of what it published (sync/state.py), in the warehouse.
+META_SYNC = "meta_sync"
 LOAD_STATE = Table(META, "load_state", (
     ("batch_id", "text"), ("source", "text"), ("table_name", "text"),
     ("watermark", "text"), ("rows_read", "int"), ("rows_inserted", "int"),
@@ -134,6 +136,11 @@ DBT_PROJECT_NODES = Table(META, "dbt_project_nodes", (
     ("recorded_at", "timestamp"),
 ), ("unique_id",))
 
+# Each mart's key columns as of the last build (a JSON list), proven by its data tests
+# (transform/lineage.py, mart_keys): the sync's incremental publish matches rows by them.
+DBT_MART_KEYS = Table(META, "dbt_mart_keys", (
+    ("mart", "text"), ("key_columns", "text"), ("recorded_at", "timestamp"),
+), ("mart",))
 
 # Every change of a source's shape the extract found (extract/drift.py), each recorded once:
 # what changed, what DELTASTORE_SCHEMA_CHANGES said and what the extract did about it.
@@ -171,7 +178,7 @@ FREE_TEXT: frozenset[tuple[str, str, str]] = frozenset({
 def table(schema: str, name: str) -> Table:
     """Look a raw table up by schema and name."""
     for t in ALL_TABLES + EXTRACT_META_TABLES + (DBT_BUILDS, DBT_BUILD_NODES,
-                                                 DBT_PROJECT_NODES):
+                                                 DBT_PROJECT_NODES, DBT_MART_KEYS):
         if t.schema == schema and t.name == name:
             return t
     raise KeyError(f"{schema}.{name}")

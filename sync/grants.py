@@ -15,8 +15,12 @@ Why these, from Microsoft's documentation of each statement the sync sends:
   ALTER permission on the target schema" (ALTER SCHEMA, Permissions). A table created in a
   schema the login does not own belongs to the schema's owner, so only CONTROL on the
   schema, which covers every table in it whoever owns it, lets the next sync move it again.
-CONTROL on the three schemas implies all of the above inside them (and INSERT, UPDATE,
-DELETE on the published tables, which an incremental publish needs); the login gets nothing
+- an incremental publish (sync/publish.py): DELETE and INSERT on the published tables in
+  ``analytics``, CREATE TABLE of the changed rows' stages and of the publish marker in
+  ``analytics_sync_stage``, ALTER TABLE … ADD CONSTRAINT (a shadow's primary key) there;
+- the catalog views the swap check reads (sync/dependents.py) show what the login may see:
+  CONTROL on ``analytics`` covers its tables; ``sp_getapplock`` needs only ``public``.
+CONTROL on the three schemas implies all of the above inside them; the login gets nothing
 outside them but CREATE TABLE, which by itself creates nothing without ALTER on a schema.
 The schemas are created by the script (owned by dbo), so the sync never needs CREATE SCHEMA.
 """
@@ -30,10 +34,11 @@ SYNC_TARGET_GRANTS: tuple[Grant, ...] = (
     Grant("CREATE TABLE", "DATABASE", None,
           f"CREATE TABLE of each shadow in `{STAGE_SCHEMA}`"),
     Grant("CONTROL", "SCHEMA", MART_SCHEMA,
-          f"ALTER SCHEMA … TRANSFER moves the published tables out of `{MART_SCHEMA}` and "
-          "the shadows in; SELECT of the published row counts"),
+          f"DELETE and INSERT of changed rows in `{MART_SCHEMA}`; ALTER SCHEMA … TRANSFER "
+          "of new marts; SELECT for row counts and checksums"),
     Grant("CONTROL", "SCHEMA", STAGE_SCHEMA,
-          "the shadows: CREATE, INSERT, SELECT for the checksum, TRANSFER out, DROP"),
+          "the shadows and changed rows: CREATE, INSERT, SELECT, TRANSFER out, DROP; "
+          "the publish marker"),
     Grant("CONTROL", "SCHEMA", RETIRED_SCHEMA,
           "the replaced tables: TRANSFER in, DROP after the swap"),
 )

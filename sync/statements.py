@@ -171,9 +171,70 @@ def create_schema(dialect: Dialect, schema: str) -> str:
             f"EXEC(N'CREATE SCHEMA {quote(dialect, schema).replace(chr(39), chr(39) * 2)}')")
 
 
-def create_table(dialect: Dialect, schema: str, table: str, columns: Sequence[Column]) -> str:
-    body = ", ".join(f"{quote(dialect, c.name)} {target_type(dialect, c)} NULL" for c in columns)
+def create_table(dialect: Dialect, schema: str, table: str, columns: Sequence[Column],
+                 types: Sequence[str] | None = None) -> str:
+    """CREATE TABLE with ``types`` (declared types, one per column) or ``target_type``."""
+    declared = list(types) if types is not None else [target_type(dialect, c) for c in columns]
+    body = ", ".join(f"{quote(dialect, c.name)} {t} NULL"
+                     for c, t in zip(columns, declared, strict=True))
     return f"CREATE TABLE {qualified(dialect, schema, table)} ({body})"
+
+
+# SQL Server: an index key holds at most 900 bytes (clustered); bytes per value by kind.
+INDEX_KEY_BYTES = 900
+_KEY_BYTES = {"int": 8, "wideint": 17, "decimal": 17, "float": 8, "date": 3, "timestamp": 8,
+              "timestamptz": 8, "bool": 1}
+
+
+def primary_key(schema: str, table: str, keys: Sequence[Column],
+                types: dict[str, str]) -> list[str]:
+    """T-SQL: make a loaded table's key its clustered primary key (its columns NOT NULL
+    first), or nothing when the key's longest values would not fit an index key."""
+    size = sum(2 * (c.max_length or 0) if c.kind == "text" else _KEY_BYTES[c.kind]
+               for c in keys)
+    if not keys or size > INDEX_KEY_BYTES or any(
+            c.kind == "text" and text_limit(types[c.name]) is None for c in keys):
+        return []
+    target = qualified("mssql", schema, table)
+    statements = [f"ALTER TABLE {target} ALTER COLUMN {quote('mssql', c.name)} "
+                  f"{types[c.name]} NOT NULL" for c in keys]
+    statements.append(f"ALTER TABLE {target} ADD CONSTRAINT {quote('mssql', 'pk_' + table)} "
+                      f"PRIMARY KEY CLUSTERED ({column_list('mssql', [c.name for c in keys])})")
+    return statements
+
+
+def described_columns_query(dialect: Dialect, catalog: str | None = None) -> str:
+    """Columns of one table with what their declared type is made of; parameters: schema,
+    table. Rows: name, data type, precision, scale, length, datetime precision."""
+    if dialect == "duckdb":
+        return ("select column_name, data_type, numeric_precision, numeric_scale, "
+                "character_maximum_length, null from information_schema.columns "
+                f"where {_duckdb_catalog(catalog)} and table_schema = ? and table_name = ? "
+                "order by ordinal_position")
+    return ("SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, "
+            "CHARACTER_MAXIMUM_LENGTH, DATETIME_PRECISION FROM INFORMATION_SCHEMA.COLUMNS "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION")
+
+
+def declared_type(dialect: Dialect, data_type: str, precision: Any = None, scale: Any = None,
+                  length: Any = None, datetime_precision: Any = None) -> str:
+    """A column's declared type as ``target_type`` writes it, from its description."""
+    if dialect == "duckdb":
+        return str(data_type).upper()
+    name = str(data_type).lower()
+    if name in ("decimal", "numeric"):
+        return f"DECIMAL({precision},{scale})"
+    if name in ("nvarchar", "varchar", "nchar", "char"):
+        return f"{name.upper()}({'MAX' if length is None or int(length) < 0 else int(length)})"
+    if name in ("datetime2", "datetimeoffset", "time"):
+        return f"{name.upper()}({datetime_precision})"
+    return name.upper()
+
+
+def text_limit(declared: str) -> int | None:
+    """The most characters a declared text type holds (None: no limit that matters)."""
+    match = re.match(r"^N?(?:VAR)?CHAR\((\d+)\)$", declared.upper())
+    return int(match[1]) if match else None
 
 
 def drop_table(dialect: Dialect, schema: str, table: str) -> str:
@@ -196,31 +257,55 @@ def insert_rows(dialect: Dialect, schema: str, table: str, columns: Sequence[Col
     return f"INSERT INTO {qualified(dialect, schema, table)} ({names}) VALUES ({marks})"
 
 
+def copy_expression(dialect: Dialect, column: Column, alias: str | None = None) -> str:
+    """How a column is read for the copy, and how the checksum reads it before rendering it:
+    one expression for both, so what is copied is what was checksummed.
+
+    SQL Server: timestamps as DATETIME2(6) (a ``datetime`` keeps 1/300 s, a ``datetime2(7)``
+    100 ns; the server rounds both, where pyodbc would truncate), aware ones converted to
+    UTC first; decimals (``money`` and ``smallmoney`` too) as DECIMAL(p,s), the target's
+    type, whose text has all its scale's digits. DuckDB: aware timestamps as UTC, wide
+    integers as DECIMAL(38,0).
+    """
+    col = (f"{quote(dialect, alias)}." if alias else "") + quote(dialect, column.name)
+    kind = column.kind
+    if dialect == "duckdb":
+        if kind == "timestamptz":
+            return f"timezone('UTC', {col})"
+        if kind == "wideint":
+            return f"CAST({col} AS DECIMAL(38,0))"
+        return col
+    if kind == "timestamp":
+        return f"CAST({col} AS DATETIME2(6))"
+    if kind == "timestamptz":
+        return f"CAST(SWITCHOFFSET({col}, '+00:00') AS DATETIME2(6))"
+    if kind == "decimal":
+        return f"CAST({col} AS DECIMAL({column.precision},{column.scale}))"
+    return col
+
+
 def select_for_copy(dialect: Dialect, schema: str, table: str,
-                    columns: Sequence[Column]) -> str:
-    """Read a source table for the batched copy: aware timestamps as UTC, wide ints as decimal."""
+                    columns: Sequence[Column], where: str = "") -> str:
+    """Read a source table for the batched copy (``copy_expression`` per column); ``where``
+    (a condition on alias ``m``) keeps only some rows."""
     parts = []
     for c in columns:
-        col = quote(dialect, c.name)
-        if c.kind == "timestamptz":
-            expr = (f"timezone('UTC', {col})" if dialect == "duckdb"
-                    else f"CAST(SWITCHOFFSET({col}, '+00:00') AS DATETIME2(6))")
-            parts.append(f"{expr} AS {col}")
-        elif c.kind == "wideint" and dialect == "duckdb":
-            parts.append(f"CAST({col} AS DECIMAL(38,0)) AS {col}")
-        else:
-            parts.append(col)
-    return f"SELECT {', '.join(parts)} FROM {qualified(dialect, schema, table)}"
+        expr = copy_expression(dialect, c, "m")
+        plain = f"{quote(dialect, 'm')}.{quote(dialect, c.name)}"
+        parts.append(expr if expr == plain else f"{expr} AS {quote(dialect, c.name)}")
+    sql = (f"SELECT {', '.join(parts)} FROM {qualified(dialect, schema, table)} "
+           f"AS {quote(dialect, 'm')}")
+    return sql + (f" WHERE {where}" if where else "")
 
 
 def text_lengths_query(dialect: Dialect, schema: str, table: str,
-                       columns: Sequence[Column]) -> str | None:
+                       columns: Sequence[Column], where: str = "") -> str | None:
     """Longest value of each text column in UTF-16 code units (what NVARCHAR(n) and pyodbc's
     bound buffers count); None without text columns.
 
     DuckDB counts code points: a code point above U+FFFF takes two units, so those are
     counted twice. SQL Server: DATALENGTH of the NVARCHAR value, in bytes, halved (LEN
-    would drop trailing spaces).
+    would drop trailing spaces). ``where`` as in ``select_for_copy``.
     """
     texts = [c for c in columns if c.kind == "text"]
     if not texts:
@@ -233,7 +318,8 @@ def text_lengths_query(dialect: Dialect, schema: str, table: str,
     else:
         body = ", ".join(f"MAX(DATALENGTH(CAST({quote(dialect, c.name)} AS NVARCHAR(MAX))) / 2)"
                          for c in texts)
-    return f"SELECT {body} FROM {qualified(dialect, schema, table)}"
+    sql = f"SELECT {body} FROM {qualified(dialect, schema, table)} AS {quote(dialect, 'm')}"
+    return sql + (f" WHERE {where}" if where else "")
 
 
 def is_dbt_leftover(table: str) -> bool:
@@ -272,6 +358,51 @@ def publish_statements(dialect: Dialect, table: str, live_exists: bool) -> list[
     return statements
 
 
+def keys_match(dialect: Dialect, left: str, right: str, keys: Sequence[str]) -> str:
+    """``left.k = right.k AND …``; ``left``/``right`` are aliases or qualified names. Key
+    columns are proven NOT NULL (transform/lineage.py), so plain equality is exact."""
+    def ref(owner: str, column: str) -> str:
+        prefix = owner if owner.startswith(('"', "[")) else quote(dialect, owner)
+        return f"{prefix}.{quote(dialect, column)}"
+    return " AND ".join(f"{ref(left, k)} = {ref(right, k)}" for k in keys)
+
+
+def delete_matching_sql(dialect: Dialect, target: str, source: str, keys: Sequence[str],
+                        condition: str = "") -> str:
+    """Delete the rows of ``target`` whose key is in ``source`` (both qualified names);
+    ``condition`` further restricts the source rows (alias ``c``)."""
+    where = f"{keys_match(dialect, 'c', 't', keys)}" + (f" AND {condition}" if condition else "")
+    exists = f"EXISTS (SELECT 1 FROM {source} AS {quote(dialect, 'c')} WHERE {where})"
+    if dialect == "duckdb":
+        return f"DELETE FROM {target} AS {quote(dialect, 't')} WHERE {exists}"
+    return f"DELETE {quote(dialect, 't')} FROM {target} AS {quote(dialect, 't')} WHERE {exists}"
+
+
+def insert_select_sql(dialect: Dialect, target: str, source: str, names: Sequence[str],
+                      where: str = "") -> str:
+    """``INSERT INTO target (names) SELECT names FROM source AS m [WHERE where]``."""
+    columns = column_list(dialect, names)
+    sql = (f"INSERT INTO {target} ({columns}) SELECT {column_list(dialect, names, 'm')} "
+           f"FROM {source} AS {quote(dialect, 'm')}")
+    return sql + (f" WHERE {where}" if where else "")
+
+
+def delete_all_sql(dialect: Dialect, target: str) -> str:
+    """Every row of a published table, inside the publish transaction (TRUNCATE would fail
+    on a table that a foreign key references)."""
+    return f"DELETE FROM {target}"
+
+
+def column_list(dialect: Dialect, names: Sequence[str], alias: str | None = None) -> str:
+    prefix = f"{quote(dialect, alias)}." if alias else ""
+    return ", ".join(prefix + quote(dialect, n) for n in names)
+
+
+def set_deadlock_priority(level: str) -> str:
+    """T-SQL: who loses a deadlock; the publish asks to win it (HIGH) over BI readers."""
+    return f"SET DEADLOCK_PRIORITY {level}"
+
+
 def set_lock_timeout(milliseconds: int) -> str:
     """T-SQL: how long a statement waits for a lock before failing with error 1222."""
     return f"SET LOCK_TIMEOUT {int(milliseconds)}"
@@ -294,46 +425,67 @@ def _render(dialect: Dialect, column: Column) -> str:
             "timestamptz": f"strftime(timezone('UTC', {col}), '%Y-%m-%d %H:%M:%S.%f')",
             "bool": f"CAST(CAST({col} AS INTEGER) AS VARCHAR)",
         }[kind]
+    read = copy_expression(dialect, column)
     return {
-        "int": f"CAST({col} AS NVARCHAR(40))",
-        "wideint": f"CAST({col} AS NVARCHAR(40))",
-        "decimal": f"CAST({col} AS NVARCHAR(50))",
-        "float": f"CAST(CAST({col} AS DECIMAL(38,6)) AS NVARCHAR(50))",
-        "text": f"CAST({col} AS NVARCHAR(MAX))",
-        "date": f"CONVERT(NVARCHAR(10), {col}, 23)",
-        "timestamp": f"CONVERT(NVARCHAR(26), CAST({col} AS DATETIME2(6)), 121)",
-        "timestamptz": (f"CONVERT(NVARCHAR(26), CAST(SWITCHOFFSET({col}, '+00:00') "
-                        "AS DATETIME2(6)), 121)"),
-        "bool": f"CAST({col} AS NVARCHAR(10))",
+        "int": f"CAST({read} AS NVARCHAR(40))",
+        "wideint": f"CAST({read} AS NVARCHAR(40))",
+        "decimal": f"CAST({read} AS NVARCHAR(50))",
+        "float": f"CAST(CAST({read} AS DECIMAL(38,6)) AS NVARCHAR(50))",
+        "text": f"CAST({read} AS NVARCHAR(MAX))",
+        "date": f"CONVERT(NVARCHAR(10), {read}, 23)",
+        "timestamp": f"CONVERT(NVARCHAR(26), {read}, 121)",
+        "timestamptz": f"CONVERT(NVARCHAR(26), {read}, 121)",
+        "bool": f"CAST({read} AS NVARCHAR(10))",
     }[kind]
+
+
+def row_hash_sql(dialect: Dialect, columns: Sequence[Column], engine: bool = False) -> str:
+    """One row's hash: the portable one of the module docstring (an integer below 2^60),
+    or DuckDB's own ``hash`` of the row when ``engine`` (DuckDB only)."""
+    if engine:
+        return f"hash({', '.join(quote('duckdb', c.name) for c in columns)})"
+    if dialect == "duckdb":
+        pieces = [f"coalesce({_render(dialect, c)}, '\\N')" for c in columns]
+        row = " || chr(31) || ".join(pieces)
+        return f"CAST('0x' || substr(md5({row}), 2, 15) AS BIGINT)"
+    # COALESCE, not ISNULL: ISNULL would cut the NULL marker to the first argument's length.
+    pieces = [f"COALESCE({_render(dialect, c)}, N'\\N')" for c in columns]
+    row = "CAST(N'' AS NVARCHAR(MAX)) + " + " + NCHAR(31) + ".join(pieces)
+    utf8 = f"CONVERT(VARCHAR(MAX), ({row}) COLLATE Latin1_General_100_BIN2_UTF8)"
+    # The mask is cast: T-SQL reads integer literals above int's range as decimal.
+    return (f"CAST(SUBSTRING(HASHBYTES('MD5', {utf8}), 1, 8) AS BIGINT) "
+            f"& CAST({HASH_MASK} AS BIGINT)")
+
+
+def hash_sum_sql(dialect: Dialect, expression: str) -> str:
+    """The sum of row hashes, exact on either engine (0 for no rows)."""
+    if dialect == "duckdb":
+        return f"coalesce(sum({expression}), 0)"
+    return f"COALESCE(SUM(CAST({expression} AS DECIMAL(38,0))), 0)"
+
+
+def count_sql(dialect: Dialect) -> str:
+    """``COUNT_BIG(*)`` on SQL Server: COUNT(*) is an int and overflows above 2^31 rows."""
+    return "COUNT_BIG(*)" if dialect == "mssql" else "count(*)"
+
+
+def row_count_query(dialect: Dialect, *names: str | None) -> str:
+    return f"SELECT {count_sql(dialect)} FROM {qualified(dialect, *names)}"
 
 
 def checksum_query(dialect: Dialect, schema: str, table: str, columns: Sequence[Column],
                    catalog: str | None = None) -> str:
     """``SELECT row_count, checksum FROM table`` with the checksum defined in the docstring."""
     source = qualified(dialect, catalog, schema, table)
-    if dialect == "duckdb":
-        pieces = [f"coalesce({_render(dialect, c)}, '\\N')" for c in columns]
-        row = " || chr(31) || ".join(pieces)
-        row_hash = f"CAST('0x' || substr(md5({row}), 2, 15) AS BIGINT)"
-        return f"SELECT count(*), coalesce(sum({row_hash}), 0) FROM {source}"
-    # COALESCE, not ISNULL: ISNULL would cut the NULL marker to the first argument's length.
-    pieces = [f"COALESCE({_render(dialect, c)}, N'\\N')" for c in columns]
-    row = "CAST(N'' AS NVARCHAR(MAX)) + " + " + NCHAR(31) + ".join(pieces)
-    utf8 = f"CONVERT(VARCHAR(MAX), ({row}) COLLATE Latin1_General_100_BIN2_UTF8)"
-    # The mask is cast: T-SQL reads integer literals above int's range as decimal.
-    row_hash = (f"CAST(SUBSTRING(HASHBYTES('MD5', {utf8}), 1, 8) AS BIGINT) "
-                f"& CAST({HASH_MASK} AS BIGINT)")
-    return (f"SELECT COUNT_BIG(*), COALESCE(SUM(CAST({row_hash} AS DECIMAL(38,0))), 0) "
-            f"FROM {source}")
+    total = hash_sum_sql(dialect, row_hash_sql(dialect, columns))
+    return f"SELECT {count_sql(dialect)}, {total} FROM {source}"
 
 
 def engine_checksum_query(schema: str, table: str, columns: Sequence[Column],
                           catalog: str | None = None) -> str:
     """DuckDB only: row count and the sum of DuckDB's ``hash`` of every row."""
-    names = ", ".join(quote("duckdb", c.name) for c in columns)
-    return (f"SELECT count(*), coalesce(sum(hash({names})), 0) "
-            f"FROM {qualified('duckdb', catalog, schema, table)}")
+    total = hash_sum_sql("duckdb", row_hash_sql("duckdb", columns, engine=True))
+    return f"SELECT count(*), {total} FROM {qualified('duckdb', catalog, schema, table)}"
 
 
 def render_value(value: Any, column: Column) -> str:

@@ -22,9 +22,10 @@ from deltastore.sync import statements as sync_sql
 from deltastore.sync.statements import NVARCHAR_LIMIT, Column, Dialect
 
 
-def attach_read_only(target: Any, path: str, alias: str) -> None:
+def attach(target: Any, path: str, alias: str, read_only: bool = False) -> None:
     literal = path.replace("'", "''")
-    target.execute(f"ATTACH '{literal}' AS {quote('duckdb', alias)} (READ_ONLY)")
+    mode = " (READ_ONLY)" if read_only else ""
+    target.execute(f"ATTACH '{literal}' AS {quote('duckdb', alias)}{mode}")
 
 
 def copy_attached(target: Any, alias: str, schema: str, table: str, shadow: str) -> None:
@@ -49,11 +50,18 @@ def input_size(column: Column) -> binding.InputSize:
 
 
 def read_batches(source: Any, dialect: Dialect, schema: str, table: str,
-                 columns: Sequence[Column], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-    """The source table's rows, ``batch_size`` at a time."""
+                 columns: Sequence[Column], batch_size: int,
+                 where: str = "") -> Iterator[list[tuple[Any, ...]]]:
+    """The source table's rows (those meeting ``where``), ``batch_size`` at a time."""
+    yield from read_query(source, sync_sql.select_for_copy(dialect, schema, table, columns,
+                                                           where), batch_size)
+
+
+def read_query(source: Any, sql: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """A query's rows, ``batch_size`` at a time."""
     cursor = source.cursor()
     try:
-        cursor.execute(sync_sql.select_for_copy(dialect, schema, table, columns))
+        cursor.execute(sql)
         while True:
             rows = cursor.fetchmany(batch_size)
             if not rows:
@@ -94,10 +102,19 @@ def write_batches(target: Any, dialect: Dialect, schema: str, shadow: str,
 
 
 def copy_batched(source: Any, source_dialect: Dialect, target: Any, target_dialect: Dialect,
-                 table: str, shadow: tuple[str, str], columns: Sequence[Column],
-                 batch_size: int) -> int:
-    """Copy ``analytics.<table>`` of the warehouse into ``shadow`` (schema, name)."""
-    target.execute(sync_sql.create_table(target_dialect, *shadow, columns))
+                 table: str, into: tuple[str, str], columns: Sequence[Column],
+                 batch_size: int, where: str = "", create: str | None = None) -> int:
+    """Copy ``analytics.<table>`` of the warehouse (the rows meeting ``where``) into a new
+    table ``into`` (schema, name), made by ``create`` (default: ``target_type`` columns)."""
+    target.execute(create or sync_sql.create_table(target_dialect, *into, columns))
     batches = read_batches(source, source_dialect, sync_sql.MART_SCHEMA, table, columns,
-                           batch_size)
-    return write_batches(target, target_dialect, *shadow, columns, batches)
+                           batch_size, where)
+    return write_batches(target, target_dialect, *into, columns, batches)
+
+
+def copy_query(source: Any, target: Any, target_dialect: Dialect, into: tuple[str, str],
+               columns: Sequence[Column], select: str, batch_size: int, create: str) -> int:
+    """Copy a query's rows (``columns``, in order) into a new table ``into``."""
+    target.execute(create)
+    return write_batches(target, target_dialect, *into, columns,
+                         read_query(source, select, batch_size))

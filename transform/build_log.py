@@ -3,7 +3,8 @@
 On Kubernetes each step runs in its own pod and shares no files with the others, but all of
 them reach the warehouse (a server in production, the same DuckDB file in the demo). So
 ``deltastore build`` records each build's outcome and node timings there, with the list of
-the project's nodes (``meta.dbt_project_nodes``, flagged when they feed a published mart).
+the project's nodes (``meta.dbt_project_nodes``, flagged when they feed a published mart)
+and each mart's key (``meta.dbt_mart_keys``, which the sync matches rows by).
 The sync gate and the SLO report read back the latest result of every node
 (``latest_node_states``), so a partial ``--select`` build cannot hide an earlier failure of
 another node, and a build run layer by layer is judged as a whole. ``record_build`` writes
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,15 +25,21 @@ from typing import Any
 from deltastore import duckdb_errors, mssql_errors
 from deltastore.db import column_type, connect
 from deltastore.errors import ConfigError, DeltaStoreError, TransientError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES, Table
+from deltastore.schemas import (
+    DBT_BUILD_NODES,
+    DBT_BUILDS,
+    DBT_MART_KEYS,
+    DBT_PROJECT_NODES,
+    Table,
+)
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, qualified, quote
-from deltastore.transform.lineage import ProjectNode, project_nodes
+from deltastore.transform.lineage import ProjectNode, mart_keys, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
 # dbt messages and long failure lists must not be cut by SQL Server's NVARCHAR(4000).
-_UNBOUNDED_TEXT = {"failed_nodes", "message"}
+_UNBOUNDED_TEXT = {"failed_nodes", "message", "key_columns"}
 _KEY_TEXT_TYPE = "NVARCHAR(200)"  # SQL Server index keys must stay under 900 bytes
 
 
@@ -135,7 +143,7 @@ def create_sql(kind: str) -> list[str]:
                       f"EXEC(N'CREATE SCHEMA {quote(kind, schema)}')"]
     else:
         statements = [f"CREATE SCHEMA IF NOT EXISTS {quote(kind, schema)}"]
-    for table in (DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES):
+    for table in (DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS):
         parts = [f"{quote(kind, c)} {_sql_type(kind, table, c, t)}"
                  + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
         if table.primary_key:
@@ -258,10 +266,11 @@ def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaSt
 
 def record_build(settings: Settings, run_results: dict[str, Any],
                  project: list[ProjectNode] | None = None,
-                 project_hash: str | None = None) -> None:
+                 project_hash: str | None = None, *,
+                 keys: Mapping[str, tuple[str, ...]] | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
-    ``project`` (from the build's manifest) replaces the recorded list of project nodes;
-    ``project_hash`` says which project files it built."""
+    ``project`` and ``keys`` (from the build's manifest) replace the recorded list of
+    project nodes and the marts' keys; ``project_hash`` says which project files it built."""
     build = BuildRecord.from_run_results(run_results)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -303,6 +312,13 @@ def record_build(settings: Settings, run_results: dict[str, Any],
             cursor.executemany(insert_values_sql(kind, DBT_PROJECT_NODES),
                                [(n.unique_id, n.resource_type, n.feeds_marts, recorded_at)
                                 for n in project])
+        if keys is not None:
+            keys_table = qualified(kind, DBT_MART_KEYS.schema, DBT_MART_KEYS.name)
+            cursor.execute(f"DELETE FROM {keys_table}")
+            if keys:
+                cursor.executemany(insert_values_sql(kind, DBT_MART_KEYS),
+                                   [(mart, json.dumps(list(columns)), recorded_at)
+                                    for mart, columns in sorted(keys.items())])
         connection.commit()
     except _driver_errors(kind) as exc:
         connection.rollback()
@@ -330,24 +346,26 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
                              "run_results.json")
     if data.get("results") == []:
         return None  # a build that ran nothing proves nothing: never recorded
+    manifest = _manifest_from(path.parent / "manifest.json", not_before)
     try:
-        record_build(settings, data, _project_from(path.parent / "manifest.json", not_before),
-                     project_hash)
+        record_build(settings, data,
+                     project_nodes(manifest) if manifest is not None else None, project_hash,
+                     keys=mart_keys(manifest) if manifest is not None else None)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
                              f"run_results.json ({exc})") from None
     return BuildRecord.from_run_results(data)
 
 
-def _project_from(manifest: Path, not_before: float | None) -> list[ProjectNode] | None:
-    """The project's nodes from the build's manifest.json (None when absent or stale)."""
+def _manifest_from(manifest: Path, not_before: float | None) -> dict[str, Any] | None:
+    """The build's manifest.json (None when absent or stale)."""
     try:
         if not_before is not None and os.path.getmtime(manifest) < not_before - 1.0:
             return None
         data = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return None
-    return project_nodes(data) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The sync publishes the tables of schema ``analytics``; every model, seed and sna
 are built from, and every data or unit test on any of those, decides whether they may be
 published. ``deltastore build`` records this list in the warehouse
 (``meta.dbt_project_nodes``) with each build, so the sync gate, in a pod with no dbt files,
-knows which nodes to ask about.
+knows which nodes to ask about. It also records each mart's key (``mart_keys``), which the
+sync's incremental publish matches rows by.
 """
 
 from __future__ import annotations
@@ -43,6 +44,55 @@ def project_nodes(manifest: Mapping[str, Any]) -> list[ProjectNode]:
             continue
         out.append(ProjectNode(uid, kind, feeds))
     return out
+
+
+def mart_keys(manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Each mart's key columns, proven by the build's own data tests: a column with an
+    enabled, error-severity, unfiltered ``unique`` test and ``not_null`` test, or a
+    ``unique_combination`` whose every column has such a ``not_null`` test.
+
+    Tests, not a model's ``unique_key`` config: the sync gate lets a build through only when
+    these tests passed, so the key the sync matches rows by is one the data really has. A
+    mart with several keys gets its first single-column one (in the order of its yml
+    columns), else its first combination; a mart with none is absent.
+    """
+    nodes: Mapping[str, Any] = manifest.get("nodes") or {}
+    marts = {uid: node for uid, node in nodes.items()
+             if node.get("resource_type") == "model" and node.get("schema") == MART_SCHEMA}
+    unique: dict[str, list[tuple[str, ...]]] = {uid: [] for uid in marts}
+    not_null: dict[str, set[str]] = {uid: set() for uid in marts}
+    for node in nodes.values():
+        if node.get("resource_type") != "test" or not _binding(node):
+            continue
+        model = node.get("attached_node")
+        meta = node.get("test_metadata") or {}
+        if model not in marts or meta.get("namespace") is not None:
+            continue
+        kwargs = meta.get("kwargs") or {}
+        name = meta.get("name")
+        if name == "not_null" and kwargs.get("column_name"):
+            not_null[model].add(str(kwargs["column_name"]))
+        elif name == "unique" and kwargs.get("column_name"):
+            unique[model].append((str(kwargs["column_name"]),))
+        elif name == "unique_combination" and isinstance(kwargs.get("columns"), list):
+            unique[model].append(tuple(str(c) for c in kwargs["columns"]))
+    keys = {}
+    for uid, candidates in unique.items():
+        order = list((marts[uid].get("columns") or {}).keys())
+        usable = [k for k in candidates if k and all(c in not_null[uid] for c in k)]
+        usable.sort(key=lambda k: (len(k), [order.index(c) if c in order else len(order)
+                                            for c in k]))
+        if usable:
+            keys[str(marts[uid]["name"])] = usable[0]
+    return keys
+
+
+def _binding(test: Mapping[str, Any]) -> bool:
+    """A test that fails the build on every row: enabled, severity error, no `where`."""
+    config = test.get("config") or {}
+    return (config.get("enabled", True) is not False
+            and str(config.get("severity", "error")).lower() == "error"
+            and not config.get("where") and config.get("limit") is None)
 
 
 def _parents(node: Mapping[str, Any]) -> list[str]:

@@ -1,7 +1,7 @@
 """Pre-flight checks of the warehouse (``deltastore doctor``): read-only.
 
 The warehouse login writes everything in the warehouse: the extract's raw schemas and
-``meta``, and dbt's schemas. It needs the database permissions of
+``meta``, dbt's schemas, and the sync's record ``meta_sync``. It needs the database permissions of
 docs/sql-server/warehouse.sql and owns each schema it writes (it creates them on first use),
 so every CREATE, ALTER, rename, INSERT and SELECT that dbt-sqlserver and the extract send
 inside them is covered by ownership. The checks: login, collation, those grants, ownership
@@ -27,7 +27,7 @@ from deltastore.preflight import (
     server_checks,
     writable_file_check,
 )
-from deltastore.schemas import META, NEW_STORE, OLD_STORE
+from deltastore.schemas import META, META_SYNC, NEW_STORE, OLD_STORE
 from deltastore.settings import Settings
 
 WAREHOUSE = "warehouse"
@@ -42,7 +42,8 @@ WAREHOUSE_GRANTS: tuple[Grant, ...] = (
 # `+schema`, and the prod target's own schema in dbt/profiles.yml, where dbt-sqlserver
 # creates its unit tests' views). A test keeps this equal to the dbt project.
 DBT_SCHEMAS = ("staging", "intermediate", "analytics", "seeds", "snapshots", "dbt_scratch")
-WAREHOUSE_SCHEMAS = (NEW_STORE, OLD_STORE, META, *DBT_SCHEMAS)
+# meta_sync: the sync's record of what it published (sync/state.py), written with this login.
+WAREHOUSE_SCHEMAS = (NEW_STORE, OLD_STORE, META, META_SYNC, *DBT_SCHEMAS)
 
 # SQL Server 2016 (13.x) SP1 and later have columnstore indexes in every edition; Azure SQL
 # Database in every vCore tier and DTU Premium and Standard S3 and above, not in Basic or

@@ -2,9 +2,10 @@
 
 There is no SQL Server here, so the dbt-sqlserver adapter talks to a stand-in ODBC
 connection (``pyodbc.connect`` is replaced in this process): it records each statement and
-answers with no rows, so dbt's introspection finds an empty database. (The project has no
-incremental model since `fct_monthly_new_customers` became a table, so no incremental
-branch is left to check.) Unit tests are
+answers with no rows, so dbt's introspection finds an empty database. The incremental models are
+also run as on a second build (their tables exist, the state table names a watermark):
+their incremental branch, the `delete_affected` strategy and the state post-hook are the
+statements checked. Unit tests are
 compiled by running ``dbt test`` on them: their input columns come from the fixtures, and
 the recorded statements are checked.
 
@@ -15,6 +16,7 @@ FROM, ...), so a token-level check also rejects constructs SQL Server does not r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -149,6 +151,9 @@ class FakeServer(OdbcRecorder):
         if "as marker_count" in sql:
             # dbt-sqlserver asks whether a full refresh was left half done: it was not.
             return [(0,)]
+        if "select loaded_through from" in sql:
+            # An incremental model's watermark (dbt/macros/incremental/state.sql).
+            return [(dt.datetime(2026, 1, 1, 2, 30, 0, 123456),)]
         return None
 
 
@@ -322,6 +327,59 @@ def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled) -> N
     problems = {uid: found for uid, statements in sent.items()
                 for sql in statements if (found := tsql_problems(sql))}
     assert not problems, "SQL Server would reject:\n" + _report(problems)
+
+
+INCREMENTAL = ("int_customers_unioned", "int_customers_enriched", "dim_customers",
+               "int_orders_unioned", "fct_order_customers", "int_order_items_unioned",
+               "fct_order_items", "fct_payments", "fct_shipments")
+
+
+def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> None:
+    """A second build's incremental branch: the models' SQL filtered by the changed keys,
+    then the `delete_affected` strategy and the watermark post-hook, on SQL Server."""
+    from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
+
+    nodes = compiled.manifest["nodes"]
+    assert {n["name"] for n in nodes.values()
+            if n["resource_type"] == "model"
+            and n["config"]["materialized"] == "incremental"} == set(INCREMENTAL)
+    columns = {n["name"]: list(n["columns"]) for n in nodes.values()
+               if n["resource_type"] == "model"}
+
+    def existing_table(self: Any, database: str, schema: str, identifier: str,
+                       *args: Any, **kwargs: Any) -> Any:
+        return self.Relation.create(database=database, schema=schema, identifier=identifier,
+                                    type="table")
+
+    def model_columns(self: Any, relation: Any) -> list[Any]:
+        name = str(relation.identifier).lower().split("__dbt_tmp")[0]
+        return [self.Column(column, "varchar(4000)") for column in columns.get(name, [])]
+
+    def contract_columns(self: Any, sql: str) -> list[Any]:
+        # dim_customers' enforced contract compares its query's columns with its yml's:
+        # the stand-in server describes both as the yml declares them.
+        return [self.Column.create(column, "varchar") for column in columns["dim_customers"]]
+
+    start = len(server.sent)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLServerAdapter, "get_relation", existing_table)
+        patch.setattr(SQLServerAdapter, "get_columns_in_relation", model_columns)
+        patch.setattr(SQLServerAdapter, "get_column_schema_from_query", contract_columns)
+        run = run_dbt(compiled.settings, "run", select=" ".join(INCREMENTAL), echo=None)
+    models = {n.name: n.status for n in run.nodes if n.resource_type == "model"}
+    assert models == dict.fromkeys(INCREMENTAL, "success"), [n.line() for n in run.nodes]
+    # dbt-sqlserver wraps DDL in EXEC('…'): those bodies are the statements to check.
+    sent = [sql for _, batch in server.sent[start:] for sql in exec_bodies(batch) or [batch]]
+    problems = {sql[:120]: found for sql in sent if (found := tsql_problems(sql))}
+    assert not problems, "SQL Server would reject:\n" + _report(
+        {key: value for key, value in problems.items()})
+    text = "\n".join(sent)
+    for model in INCREMENTAL:
+        # the strategy: the affected keys go, the model's rows for them come in
+        assert re.search(rf'delete from "[^"]+"\."[^"]+"\."{model}"\s+where', text), model
+        assert f"where model = '{model}'" in text  # the watermark moves on with them
+    # the changes since the recorded watermark, as a DATETIME2(6) literal
+    assert "_loaded_at > cast('2026-01-01 02:30:00.123456' as DATETIME2(6))" in text
 
 
 _EXEC = re.compile(r"\bexec\s*\(\s*N?'((?:[^']|'')*)'\s*\)", re.IGNORECASE)

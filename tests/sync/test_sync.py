@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+from published import contents, run_results
 
 from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.mssql_errors import is_transient, native_error
@@ -58,10 +59,7 @@ create view analytics.v_helper as select id from analytics.dim_things;
 
 
 def _run_results(statuses: dict[str, str], invocation: str = "inv-1") -> dict[str, Any]:
-    results = [{"unique_id": node, "status": status, "execution_time": 0.5}
-               for node, status in statuses.items()]
-    return {"metadata": {"generated_at": "2026-01-01T02:00:00Z", "invocation_id": invocation},
-            "args": {"which": "build"}, "results": results}
+    return run_results(statuses, invocation)
 
 
 def _write_run_results(path: Path, statuses: dict[str, str]) -> Path:
@@ -86,13 +84,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def _contents(url_path: Path | None) -> dict[str, list[tuple[Any, ...]]]:
     """Every table of schema analytics, rows sorted; the exact published state."""
-    assert url_path is not None
-    with duckdb.connect(str(url_path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'analytics' order by 1").fetchall()]
-        return {n: con.execute(f'select * from analytics."{n}" order by all').fetchall()
-                for n in names}
+    return contents(url_path)
 
 
 def _warehouse_marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
@@ -115,7 +107,8 @@ def test_sync_twice_publishes_identical_marts(settings: Settings) -> None:
     assert {r.table: r.rows for r in first} == {"dim_things": 5, "kpi_empty": 0, "kpi_summary": 1}
     published = _contents(settings.sync_target_url.path)
     assert published == _warehouse_marts(settings)  # views excluded, no shadows left
-    assert any("analytics.dim_things: 5 rows, checksum match" in line for line in lines)
+    assert any("analytics.dim_things: swapped in, 5 rows, checksum match" in line
+               for line in lines)
 
     second = sync_marts(settings, echo=lines.append)
     assert _contents(settings.sync_target_url.path) == published
@@ -164,13 +157,16 @@ def _failing_at(stage: str, table: str) -> Any:
     return hook
 
 
-@pytest.mark.parametrize("stage", ["shadow-loaded", "swap"])
-def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str) -> None:
+@pytest.mark.parametrize(("stage", "full"), [("shadow-loaded", True), ("swap", True),
+                                             ("swap", False)])
+def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str,
+                                                full: bool) -> None:
     sync_marts(settings, echo=lambda _: None)
     before = _contents(settings.sync_target_url.path)
     _change_warehouse(settings)
     with pytest.raises(TransientError, match="injected failure"):
-        sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"))
+        sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"),
+                   full=full)
     assert _contents(settings.sync_target_url.path) == before
     # The next run publishes the new data.
     sync_marts(settings, echo=lambda _: None)
@@ -188,7 +184,7 @@ def test_checksum_mismatch_aborts_before_publishing(settings: Settings) -> None:
 
     lines: list[str] = []
     with pytest.raises(DataError, match="differs after the copy") as err:
-        sync_marts(settings, echo=lines.append, hook=tamper)
+        sync_marts(settings, echo=lines.append, hook=tamper, full=True)
     assert err.value.exit_code == 3
     assert any("CHECKSUM MISMATCH" in line for line in lines)
     assert _contents(settings.sync_target_url.path) == before
@@ -407,7 +403,7 @@ def _counting(lock_timeouts: int) -> tuple[Any, dict[str, int]]:
     seen = {"shadow-loaded": 0, "swap": 0}
 
     def hook(stage: str, table: str, _conn: Any) -> None:
-        if table != MARTS[0]:
+        if table != MARTS[0] or stage not in seen:
             return
         seen[stage] += 1
         if stage == "swap" and seen["swap"] <= lock_timeouts:
@@ -427,7 +423,7 @@ def test_no_retry_runs_inside_another(settings: Settings) -> None:
     slept: list[float] = []
     with pytest.raises(TransientError, match="the swap failed after 3 attempt.*1222.*nothing "
                                              "was published") as caught:
-        sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append)
+        sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append, full=True)
     assert caught.value.exit_code == 1
     assert seen == {"shadow-loaded": 1, "swap": 3} and len(slept) == 2
     assert _contents(settings.sync_target_url.path) == before

@@ -141,7 +141,34 @@ def test_a_swap_blocked_by_readers_is_tried_again_without_reloading(tmp_path: Pa
     results = sync_marts(settings, echo=lines.append, hook=readers_hold_locks_once,
                          sleep=slept.append)
     assert [r.table for r in results] == ["dim_x"]
-    assert stages == ["shadow-loaded", "swap", "swap"]  # loaded once, swapped twice
+    # Loaded once, swapped twice.
+    assert [s for s in stages if s in ("shadow-loaded", "swap")] == [
+        "shadow-loaded", "swap", "swap"]
     # One jittered wait of the pipeline's backoff (deltastore/retry.py), at most 2 s.
     assert len(slept) == 1 and 0 <= slept[0] <= 2.0
     assert any(line.startswith("the swap: ") and "(1222)" in line for line in lines)
+
+
+def test_sql_server_columns_are_read_for_the_copy_as_the_checksum_reads_them() -> None:
+    """money keeps 4 decimals where CAST(money AS nvarchar) prints 2; datetime keeps 1/300 s
+    and datetime2(7) 100 ns, which pyodbc would truncate where a CAST rounds: each column
+    is copied through the very expression the checksum renders (review MINOR 5)."""
+    columns = [sync_sql.parse_column("mssql", "t", "price", "money", 19, 4),
+               sync_sql.parse_column("mssql", "t", "small", "smallmoney", 10, 4),
+               sync_sql.parse_column("mssql", "t", "at", "datetime"),
+               sync_sql.parse_column("mssql", "t", "at7", "datetime2"),
+               sync_sql.parse_column("mssql", "t", "n", "bigint")]
+    select = sync_sql.select_for_copy("mssql", "analytics", "t", columns)
+    assert select == (
+        "SELECT CAST([m].[price] AS DECIMAL(19,4)) AS [price], "
+        "CAST([m].[small] AS DECIMAL(10,4)) AS [small], "
+        "CAST([m].[at] AS DATETIME2(6)) AS [at], CAST([m].[at7] AS DATETIME2(6)) AS [at7], "
+        "[m].[n] FROM [analytics].[t] AS [m]")
+    checksum = sync_sql.checksum_query("mssql", "analytics", "t", columns)
+    for column in columns:
+        assert sync_sql.copy_expression("mssql", column) in checksum
+    assert "CAST(CAST([price] AS DECIMAL(19,4)) AS NVARCHAR(50))" in checksum
+    assert "CONVERT(NVARCHAR(26), CAST([at7] AS DATETIME2(6)), 121)" in checksum
+    assert [sync_sql.target_type("mssql", c) for c in columns[:3]] == [
+        "DECIMAL(19,4)", "DECIMAL(10,4)", "DATETIME2(6)"]
+    assert sqlglot.parse(select, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)

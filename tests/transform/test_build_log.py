@@ -14,12 +14,12 @@ import sqlglot
 from odbc_recorder import OdbcRecorder, pyodbc_error
 
 from deltastore.errors import ConfigError, TransientError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_PROJECT_NODES
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_MART_KEYS, DBT_PROJECT_NODES
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, quote
 from deltastore.transform import build_log
 from deltastore.transform.build_log import BuildNode, last_build, record_build, record_build_file
-from deltastore.transform.lineage import ProjectNode, project_nodes
+from deltastore.transform.lineage import ProjectNode, mart_keys, project_nodes
 
 
 def _results(invocation: str, statuses: dict[str, tuple[str, float]],
@@ -119,9 +119,9 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 5   # the schema, three tables, one added column
-    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES), creates[1:4],
-                             strict=True):
+    assert len(creates) == 6   # the schema, four tables, one added column
+    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS),
+                             creates[1:5], strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
         insert = insert_values_sql(kind, table)
@@ -173,8 +173,9 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
 
 
 def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
-    builds, nodes, project = build_log.create_sql("mssql")[1:4]
+    builds, nodes, project, keys = build_log.create_sql("mssql")[1:5]
     assert "[unique_id] NVARCHAR(200) NOT NULL" in project
+    assert "[mart] NVARCHAR(200) NOT NULL" in keys and "[key_columns] NVARCHAR(MAX)" in keys
     assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
     assert "[failed_nodes] NVARCHAR(MAX)" in builds and "[message] NVARCHAR(MAX)" in nodes
     assert "[recorded_at] DATETIME2(6)" in builds and "[success] BIT" in builds
@@ -230,6 +231,62 @@ def test_lineage_flags_what_feeds_the_published_marts() -> None:
                      "model.p.view_mart": False, "model.p.other": False,
                      "snapshot.p.snap": False, "test.p.on_stg": True, "test.p.on_snap": False,
                      "unit_test.p.mart.u": True}
+
+
+def _test_node(name: str, model: str, severity: str = "ERROR", where: str | None = None,
+               **kwargs: object) -> dict[str, object]:
+    """A data test as dbt 1.11's manifest.json writes it (test_metadata, attached_node)."""
+    return {"resource_type": "test", "attached_node": f"model.p.{model}",
+            "test_metadata": {"name": name, "namespace": None, "kwargs": kwargs},
+            "config": {"enabled": True, "severity": severity, "where": where}}
+
+
+def test_mart_keys_are_the_columns_the_build_proves_unique_and_not_null() -> None:
+    def mart(name: str, columns: list[str], schema: str = "analytics") -> dict[str, object]:
+        return {"resource_type": "model", "name": name, "schema": schema,
+                "columns": {c: {} for c in columns}}
+
+    manifest = {"nodes": {
+        "model.p.fct": mart("fct", ["line_id", "order_id"]),
+        "model.p.kpi": mart("kpi", ["month", "store", "total"]),
+        "model.p.loose": mart("loose", ["a", "b"]),
+        "model.p.stg": mart("stg", ["id"], schema="staging"),
+        # fct: two keys; the first single column in yml order wins
+        "test.p.1": _test_node("unique", "fct", column_name="order_id"),
+        "test.p.2": _test_node("not_null", "fct", column_name="order_id"),
+        "test.p.3": _test_node("unique", "fct", column_name="line_id"),
+        "test.p.4": _test_node("not_null", "fct", column_name="line_id"),
+        "test.p.5": _test_node("unique_combination", "kpi", columns=["month", "store"]),
+        "test.p.6": _test_node("not_null", "kpi", column_name="month"),
+        "test.p.7": _test_node("not_null", "kpi", column_name="store"),
+        # loose: unique without not_null, a warning, a filtered test: none of them a key
+        "test.p.8": _test_node("unique", "loose", column_name="a"),
+        "test.p.9": _test_node("unique", "loose", severity="warn", column_name="b"),
+        "test.p.10": _test_node("not_null", "loose", severity="warn", column_name="b"),
+        "test.p.11": _test_node("not_null", "loose", where="a > 0", column_name="a"),
+        "test.p.12": _test_node("unique", "stg", column_name="id"),
+        "test.p.13": _test_node("not_null", "stg", column_name="id"),
+    }}
+    assert mart_keys(manifest) == {"fct": ("line_id",), "kpi": ("month", "store")}
+
+
+def test_a_build_records_its_marts_keys(settings: Settings, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "run_results.json").write_text(json.dumps(
+        {"metadata": {"invocation_id": "k", "generated_at": "2026-01-01T02:00:00Z"},
+         "args": {"which": "build"},
+         "results": [{"unique_id": "model.p.fct", "status": "success",
+                      "execution_time": 1.0}]}))
+    (target / "manifest.json").write_text(json.dumps({"nodes": {
+        "model.p.fct": {"resource_type": "model", "name": "fct", "schema": "analytics",
+                        "columns": {"id": {}}, "depends_on": {"nodes": []}, "config": {}},
+        "test.p.u": _test_node("unique", "fct", column_name="id"),
+        "test.p.n": _test_node("not_null", "fct", column_name="id")}}))
+    assert record_build_file(settings, target / "run_results.json") is not None
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        assert con.execute("select mart, key_columns from meta.dbt_mart_keys").fetchall() == [
+            ("fct", '["id"]')]
 
 
 def _mssql_settings(tmp_path: Path) -> Settings:

@@ -47,8 +47,8 @@ def test_a_warehouse_login_that_owns_its_schemas_passes(odbc: OdbcRecorder,
     assert checks["grants"].detail == (f"{USER} holds all 3: CREATE SCHEMA, CREATE TABLE, "
                                        "CREATE VIEW")
     assert checks["schemas"].detail == ("owns new_store, old_store, meta, analytics; creates "
-                                        "staging, intermediate, seeds, snapshots, dbt_scratch "
-                                        "on first use")
+                                        "meta_sync, staging, intermediate, seeds, snapshots, "
+                                        "dbt_scratch on first use")
     assert "off (DELTASTORE_WAREHOUSE_COLUMNSTORE=false)" in checks["columnstore"].detail
     assert all(s.lstrip().upper().startswith("SELECT") for s in odbc.statements)
 

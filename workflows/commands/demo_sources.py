@@ -41,6 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="database URL (default: DELTASTORE_LEGACY_DB_URL, "
                              "`sqlite:///<data dir>/legacy.db`)")
     legacy.set_defaults(handler=_legacy)
+    next_day = add_command(
+        data_commands, "next-day",
+        "Write one more day into the demo legacy database: the day's new orders with their "
+        "items, payments and shipments, status updates on recent orders, a few deletions.",
+        "deltastore demo-data next-day --scale 1   # then: deltastore run --run-date <day+1>",
+    )
+    _scale_and_seed(next_day, "the scale and seed the database was generated with")
+    next_day.add_argument("--out", metavar="URL",
+                          help="database URL (default: DELTASTORE_LEGACY_DB_URL)")
+    next_day.set_defaults(handler=_next_day)
     wait = add_command(
         data_commands, "wait",
         "Wait until the demo legacy database is complete (the demo workflow's first step); "
@@ -67,6 +77,23 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
 
     serve(args.host, args.port, args.scale, args.seed, announce)
+    return 0
+
+
+def _next_day(args: argparse.Namespace) -> int:
+    from deltastore.dburl import DatabaseURL
+    from deltastore.extract.demo.next_day import apply_next_day
+
+    url = settings_for(args).legacy_db_url
+    if args.out:
+        # The password still comes from DELTASTORE_LEGACY_DB_PASSWORD, never from argv.
+        url = DatabaseURL.parse(args.out, "--out").with_password(url.password)
+    started = time.perf_counter()
+    changes = apply_next_day(url, scale=args.scale, seed=args.seed)
+    print(f"legacy DB `{url}`: day {changes.day} written in "
+          f"{time.perf_counter() - started:.1f} s (inserted ~updated -deleted rows)")
+    for line in changes.lines():
+        print(line)
     return 0
 
 

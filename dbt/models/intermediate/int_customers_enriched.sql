@@ -1,8 +1,28 @@
+{{ config(**incremental_by_changes(
+    'unified_customer_id', 'affected_customer_keys', 'customer_sources')) }}
+
+{#- Incremental: only the customers that raw changes affect are rewritten
+    (macros/incremental/); a change to the `us_states` seed needs `--full-refresh`. -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_customers(since) }}
+
+),
+{%- endif %}
 
 customers as (
 
-    select * from {{ ref('int_customers_unioned') }}
+    select * from {{ ref('int_customers_unioned') }} as customers
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = customers.source_store
+                  and affected.customer_id = customers.customer_id)
+    {%- endif %}
 
 ),
 

@@ -1,14 +1,38 @@
+{{ config(**incremental_by_changes(
+    'unified_customer_id', 'affected_customer_keys', 'customer_sources')) }}
+
+{#- Incremental: only the customers that raw changes affect are rewritten
+    (macros/incremental/). -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_customers(since) }}
+
+),
+{%- endif %}
 
 old_store_customers as (
 
-    select * from {{ ref('stg_old_store__customers') }}
+    select * from {{ ref('stg_old_store__customers') }} as customers
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = customers.source_store
+                  and affected.customer_id = customers.customer_id)
+    {%- endif %}
 
 ),
 
 new_store_users as (
 
-    select * from {{ ref('stg_new_store__users') }}
+    select * from {{ ref('stg_new_store__users') }} as users
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = users.source_store
+                  and affected.customer_id = users.customer_id)
+    {%- endif %}
 
 ),
 

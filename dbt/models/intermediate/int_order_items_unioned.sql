@@ -1,14 +1,38 @@
+{{ config(**incremental_by_changes(
+    'order_item_unique_id', 'affected_order_item_keys', 'order_item_sources')) }}
+
+{#- Incremental: only the order lines that raw changes affect are rewritten
+    (macros/incremental/). -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_order_items(since) }}
+
+),
+{%- endif %}
 
 old_store_order_items as (
 
-    select * from {{ ref('stg_old_store__order_items') }}
+    select * from {{ ref('stg_old_store__order_items') }} as items
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = items.source_store
+                  and affected.order_item_id = items.order_item_id)
+    {%- endif %}
 
 ),
 
 cart_items as (
 
-    select * from {{ ref('int_cart_items_priced') }}
+    select * from {{ ref('int_cart_items_priced') }} as items
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = items.source_store
+                  and affected.cart_id = items.cart_id and affected.product_id = items.product_id)
+    {%- endif %}
 
 ),
 

@@ -1,20 +1,48 @@
+{{ config(**incremental_by_changes(
+    'unified_order_id', 'affected_order_keys', 'order_sources')) }}
+
+{#- Incremental: only the orders that raw changes affect are rewritten
+    (macros/incremental/). -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_orders(since) }}
+
+),
+{%- endif %}
 
 old_store_orders as (
 
-    select * from {{ ref('stg_old_store__orders') }}
+    select * from {{ ref('stg_old_store__orders') }} as orders
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = orders.source_store
+                  and affected.order_id = orders.order_id)
+    {%- endif %}
 
 ),
 
 carts as (
 
-    select * from {{ ref('stg_new_store__carts') }}
+    select * from {{ ref('stg_new_store__carts') }} as carts
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = carts.source_store
+                  and affected.order_id = carts.cart_id)
+    {%- endif %}
 
 ),
 
 cart_items as (
 
-    select * from {{ ref('int_cart_items_priced') }}
+    select * from {{ ref('int_cart_items_priced') }} as items
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.source_store = items.source_store
+                  and affected.order_id = items.cart_id)
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,27 @@
+{{ config(**incremental_by_changes(
+    'payment_unique_id', 'affected_payment_keys', 'payment_sources')) }}
+
+{#- Incremental: only the payments that raw changes affect are rewritten
+    (macros/incremental/). -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_payments(since) }}
+
+),
+{%- endif %}
 
 payments as (
 
-    select * from {{ ref('stg_old_store__payments') }}
+    select * from {{ ref('stg_old_store__payments') }} as payments
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.payment_id = payments.payment_id)
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,27 @@
+{{ config(**incremental_by_changes(
+    'shipment_id', 'affected_shipment_keys', 'shipment_sources')) }}
+
+{#- Incremental: only the shipments that raw changes affect are rewritten
+    (macros/incremental/). -#}
+{%- set since = incremental_since() %}
+
 with
+
+{%- if is_incremental() %}
+
+affected as (
+
+    {{ affected_shipments(since) }}
+
+),
+{%- endif %}
 
 shipments as (
 
-    select * from {{ ref('stg_old_store__shipments') }}
+    select * from {{ ref('stg_old_store__shipments') }} as shipments
+    {%- if is_incremental() %}
+    where exists (select 1 from affected where affected.shipment_id = shipments.shipment_id)
+    {%- endif %}
 
 ),
 

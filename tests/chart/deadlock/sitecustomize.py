@@ -12,9 +12,11 @@ import re
 from dbt.adapters.sql.connections import SQLConnectionManager
 from dbt_common.exceptions import DbtDatabaseError
 
-# dbt's statement (after its `/* {...} */` query comment) that creates the model's table.
-_CREATE = re.compile(rf'\bcreate\s+(or\s+replace\s+)?table\s+\S*"{os.environ["DEADLOCK_ON_MODEL"]}'
-                     r'(__dbt_tmp)?"', re.IGNORECASE)
+# dbt's statement (after its `/* {...} */` query comment) that writes the model's table:
+# the table's (or its temporary copy's) creation, or an incremental model's strategy
+# deleting the keys it replaces.
+_CREATE = re.compile(r'\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?table|delete\s+from)'
+                     rf'\s+\S*"{os.environ["DEADLOCK_ON_MODEL"]}(__dbt_tmp\d*)?"', re.IGNORECASE)
 # SQL Server's message for error 1205 (sys.messages).
 DEADLOCK = ("Transaction (Process ID 52) was deadlocked on lock resources with another "
             "process and has been chosen as the deadlock victim. Rerun the transaction.")
