@@ -78,8 +78,12 @@ class BuildRecord:
     project_hash: str | None = None  # None: recorded before builds recorded their project
 
     @classmethod
-    def from_run_results(cls, data: dict[str, Any]) -> BuildRecord:
-        """Read a parsed ``run_results.json``; raises ValueError when it is not one."""
+    def from_run_results(cls, data: dict[str, Any], run_date: str | None = None
+                         ) -> BuildRecord:
+        """Read a parsed ``run_results.json``; raises ValueError when it is not one. The
+        run date is the one given, else a ``run_date`` var of the build's ``--vars`` (the
+        runner gives dbt the date in its environment, which run_results.json does not
+        keep)."""
         results = data.get("results")
         if not isinstance(results, list):
             raise ValueError("no `results` list")
@@ -95,7 +99,7 @@ class BuildRecord:
             for r in results if isinstance(r, dict))
         return cls(invocation_id=str(metadata.get("invocation_id") or ""),
                    command=args.get("which"), generated_at=_utc(metadata.get("generated_at")),
-                   run_date=_run_date(args.get("vars")), success=not failed,
+                   run_date=run_date or _run_date(args.get("vars")), success=not failed,
                    failed_nodes=tuple(failed), nodes=nodes)
 
     @property
@@ -267,11 +271,12 @@ def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaSt
 def record_build(settings: Settings, run_results: dict[str, Any],
                  project: list[ProjectNode] | None = None,
                  project_hash: str | None = None, *,
-                 keys: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 keys: Mapping[str, tuple[str, ...]] | None = None,
+                 run_date: str | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
     ``project`` and ``keys`` (from the build's manifest) replace the recorded list of
     project nodes and the marts' keys; ``project_hash`` says which project files it built."""
-    build = BuildRecord.from_run_results(run_results)
+    build = BuildRecord.from_run_results(run_results, run_date)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
     if not build.nodes:
@@ -328,7 +333,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
 
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
-                      project_hash: str | None = None) -> BuildRecord | None:
+                      project_hash: str | None = None, run_date: str | None = None
+                      ) -> BuildRecord | None:
     """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
     (a time.time() value: a file from an earlier run says nothing about this one)."""
     try:
@@ -350,11 +356,12 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
     try:
         record_build(settings, data,
                      project_nodes(manifest) if manifest is not None else None, project_hash,
-                     keys=mart_keys(manifest) if manifest is not None else None)
+                     keys=mart_keys(manifest) if manifest is not None else None,
+                     run_date=run_date)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
                              f"run_results.json ({exc})") from None
-    return BuildRecord.from_run_results(data)
+    return BuildRecord.from_run_results(data, run_date)
 
 
 def _manifest_from(manifest: Path, not_before: float | None) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ from typing import Any
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
 from deltastore.transform.build_log import BuildRecord, last_build
-from deltastore.transform.runner import dbt_vars, parse_project, project_files
+from deltastore.transform.runner import dbt_run_date, parse_project, project_files
 
 # dbt's RETRYABLE_STATUSES (dbt/task/retry.py), as the build log records them.
 RETRY_STATUSES = frozenset({"error", "fail", "runtime error", "skipped", "partial success"})
@@ -136,5 +136,5 @@ def retry_plan(settings: Settings, *, run_date: dt.date | None = None,
 
     return plan_retry(last_build(settings),
                       project_hash=project_fingerprint(settings.dbt_project_dir),
-                      run_date=str(dbt_vars(settings, run_date, extra_vars)["run_date"]),
+                      run_date=dbt_run_date(settings, run_date, extra_vars),
                       since=since, fqns=fqns)

@@ -1,7 +1,14 @@
-{#- The date standing in for "today": var run_date (YYYY-MM-DD) or the run's start date
-    (UTC), so a rerun or a backfill gives the same numbers. -#}
+{#- The date standing in for "today": var run_date (YYYY-MM-DD), else the runner's
+    DELTASTORE_DBT_RUN_DATE, else the run's start date (UTC), so a rerun or a backfill gives
+    the same numbers. The runner passes the date in the environment, not as a var: dbt
+    parses the whole project again when a command-line var changes, and only the files that
+    read an environment variable when that one changes (dbt/parser/partial.py,
+    build_env_vars_to_files), so each day's new date re-parses a few models, not all. -#}
 {% macro run_date_string() -%}
     {%- set value = var('run_date', '') | string | trim -%}
+    {%- if value in ('', 'None') -%}
+        {%- set value = env_var('DELTASTORE_DBT_RUN_DATE', '') | trim -%}
+    {%- endif -%}
     {%- if value in ('', 'None') -%}
         {{ return(run_started_at.strftime('%Y-%m-%d')) }}
     {%- endif -%}

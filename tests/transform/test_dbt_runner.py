@@ -27,6 +27,7 @@ from deltastore.transform.runner import (
     NodeResult,
     dbt_args,
     dbt_environment,
+    dbt_run_date,
     run_dbt,
     target_dir,
 )
@@ -98,7 +99,7 @@ def test_build_uses_settings_vars_and_warehouse(built: tuple) -> None:
     with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
         rows = con.execute("select distinct as_of_date from analytics.dim_customers").fetchall()
         count = con.execute("select count(*) from analytics.dim_customers").fetchone()
-    assert rows == [(dt.date(2024, 6, 30),)]  # DELTASTORE_RUN_DATE reached dbt's run_date var
+    assert rows == [(dt.date(2024, 6, 30),)]  # DELTASTORE_RUN_DATE reached the model
     assert count == (3,)
 
 
@@ -442,3 +443,34 @@ def test_node_errors_exit_by_the_sql_server_error_they_quote(
     assert type(caught.value) is expected
     if expected is ConfigError:
         assert "not retried" in str(caught.value) and "`m0`" in str(caught.value)
+
+
+def test_a_new_run_date_does_not_parse_the_whole_project_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each day has a new run date. As a var it made dbt parse the whole project again
+    (dbt's UnableToPartialParse: "config vars … have changed"); in the environment, dbt
+    re-parses only the files that read it. Parsed as ``run_dbt`` parses, events observed."""
+    from dbt.cli.main import dbtRunner
+
+    project = tmp_path / "project"
+    shutil.copytree(MINI_PROJECT, project)
+    settings = Settings.from_env(_env(tmp_path, project))
+    events: list[str] = []
+
+    def parse(day: dt.date, extra_vars: dict[str, str] | None = None) -> None:
+        environment = {**dbt_environment(settings),
+                       "DELTASTORE_DBT_RUN_DATE": dbt_run_date(settings, day, extra_vars)}
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        events.clear()
+        outcome = dbtRunner(callbacks=[lambda e: events.append(e.info.name)]).invoke(
+            dbt_args(settings, "parse", extra_vars=extra_vars))
+        assert outcome.success, outcome.exception
+
+    parse(dt.date(2026, 1, 1))
+    parse(dt.date(2026, 1, 2))
+    assert "PartialParsingEnabled" in events and "UnableToPartialParse" not in events
+    # The same change given as a var, as the runner passed it before: a whole new parse.
+    parse(dt.date(2026, 1, 2), {"run_date": "2026-01-03"})
+    parse(dt.date(2026, 1, 2), {"run_date": "2026-01-04"})
+    assert "UnableToPartialParse" in events

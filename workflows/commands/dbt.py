@@ -11,7 +11,7 @@ from deltastore.metrics import FAILED_TESTS, write_metric
 from deltastore.transform.build_log import record_build_file
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.retry import parse_since, project_fingerprint, retry_plan
-from deltastore.transform.runner import parse_vars, run_dbt, target_dir
+from deltastore.transform.runner import dbt_run_date, parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
 
@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="with a retry: only a build recorded at or after TIME counts "
                             "(Argo passes the run's creation time)")
     build.add_argument("--vars", default="", metavar="JSON",
-                       help="extra dbt vars as a JSON object (run_date and on_time_days are set)")
+                       help="extra dbt vars as a JSON object (on_time_days is set; a run_date var "
+                            "overrides --run-date)")
     _add_run_options(build)
     build.set_defaults(handler=_build)
 
@@ -118,7 +119,8 @@ def _build(args: argparse.Namespace) -> int:
         # (transform/runner.py, _release_duckdb).
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
                                      not_before=started,
-                                     project_hash=project_fingerprint(settings.dbt_project_dir))
+                                     project_hash=project_fingerprint(settings.dbt_project_dir),
+                                     run_date=dbt_run_date(settings, run_date, extra))
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
     finally:
