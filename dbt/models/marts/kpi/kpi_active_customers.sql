@@ -6,20 +6,9 @@ customer_segments as (
 
 ),
 
-orders as (
-
-    select * from {{ ref('fct_order_customers') }}
-    where order_date <= {{ run_date() }}
-        and unified_customer_id is not null
-
-),
-
 customer_months as (
 
-    select distinct
-        unified_customer_id,
-        {{ month_start('order_date') }} as order_month
-    from orders
+    {{ customer_order_months() }}
 
 ),
 
