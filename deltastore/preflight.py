@@ -26,8 +26,11 @@ from typing import Any, Literal
 from deltastore.dburl import AUTH_MSI, AUTH_SERVICE_PRINCIPAL, DatabaseURL
 from deltastore.errors import DeltaStoreError, first_line
 from deltastore.mssql_errors import driver_text, records
+from deltastore.sql_names import literal, qualified, quote
 
 SecurableClass = Literal["DATABASE", "SCHEMA", "OBJECT"]
+
+KIND = "mssql"  # every check here reads SQL Server
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,6 @@ def passed(checks: Iterable[Check]) -> bool:
     return all(c.ok for c in checks)
 
 
-def quote(name: str) -> str:
-    return "[" + name.replace("]", "]]") + "]"
-
-
-def literal(text: str) -> str:
-    return "N'" + text.replace("'", "''") + "'"
-
-
 @dataclass(frozen=True)
 class Grant:
     """One permission a login needs on one securable of its database."""
@@ -73,12 +68,12 @@ class Grant:
         if self.securable is None:
             return ""
         if self.securable_class == "SCHEMA":
-            return f" ON SCHEMA::{quote(self.securable)}"
-        return " ON " + ".".join(quote(p) for p in self.securable.split(".", 1))
+            return f" ON SCHEMA::{quote(KIND, self.securable)}"
+        return " ON " + qualified(KIND, *self.securable.split(".", 1))
 
     def statement(self, principal: str) -> str:
         """The GRANT, exactly as the documented scripts write it."""
-        return f"GRANT {self.permission}{self.target} TO {quote(principal)};"
+        return f"GRANT {self.permission}{self.target} TO {quote(KIND, principal)};"
 
     def holds_sql(self) -> str:
         """``HAS_PERMS_BY_NAME`` for the connected login: 1 held, 0 not, NULL no such
@@ -86,11 +81,11 @@ class Grant:
         if self.securable is None:
             securable = "DB_NAME()"
         elif self.securable_class == "SCHEMA":
-            securable = literal(self.securable)
+            securable = literal(self.securable, national=True)
         else:
-            securable = literal(".".join(quote(p) for p in self.securable.split(".", 1)))
-        return (f"HAS_PERMS_BY_NAME({securable}, {literal(self.securable_class)}, "
-                f"{literal(self.permission)})")
+            securable = literal(qualified(KIND, *self.securable.split(".", 1)), national=True)
+        return (f"HAS_PERMS_BY_NAME({securable}, {literal(self.securable_class, national=True)}, "
+                f"{literal(self.permission, national=True)})")
 
     def describe(self) -> str:
         where = f" on {self.securable_class.lower()} {self.securable}" if self.securable else ""

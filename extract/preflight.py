@@ -33,12 +33,12 @@ from deltastore.preflight import (
     grants_sql,
     query_row,
     query_rows,
-    quote,
     server_checks,
 )
 from deltastore.schema_changes import SchemaHistory, warehouse_history
 from deltastore.schemas import OLD_STORE_TABLES, Table
 from deltastore.settings import DEFAULT_STORE_API_PORT, Settings
+from deltastore.sql_names import qualified, quote
 
 LEGACY = "legacy DB"
 STORE = "store API"
@@ -126,7 +126,7 @@ def _legacy_tables(settings: Settings, connection: Any, schema: str,
         checks.append(by_name.get(name) or Check(
             LEGACY, name, False, "missing, or this login cannot see it",
             f"point DELTASTORE_LEGACY_DB_SCHEMA at the schema holding it, or GRANT SELECT ON "
-            f"{quote(schema)}.{quote(table.name)} TO {quote(user)};"))
+            f"{qualified('mssql', schema, table.name)} TO {quote('mssql', user)};"))
     if tracked:
         checks.append(_snapshot_isolation(connection, sorted(tracked)))
     grants = legacy_grants(schema, tracked=sorted(tracked))
@@ -142,7 +142,7 @@ def _snapshot_isolation(connection: Any, tracked: list[str]) -> Check:
     return Check(LEGACY, "snapshot isolation", False,
                  f"not allowed, and {', '.join(tracked)} are read through Change Tracking "
                  "in a snapshot transaction",
-                 f"ALTER DATABASE {quote(str(database))} SET ALLOW_SNAPSHOT_ISOLATION ON;")
+                 f"ALTER DATABASE {quote('mssql', str(database))} SET ALLOW_SNAPSHOT_ISOLATION ON;")
 
 
 def _check_legacy_file(settings: Settings) -> list[Check]:

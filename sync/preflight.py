@@ -19,11 +19,11 @@ from deltastore.preflight import (
     grant_checks,
     grants_sql,
     query_row,
-    quote,
     server_checks,
     writable_file_check,
 )
 from deltastore.settings import Settings
+from deltastore.sql_names import quote
 from deltastore.sync.grants import SYNC_TARGET_GRANTS
 
 TARGET = "sync target"
@@ -79,7 +79,7 @@ def require_grants(url: DatabaseURL) -> None:
 def _missing_schema(grant: Grant, principal: str) -> str:
     assert grant.securable is not None
     return (f"{grant.statement(principal)} (if the schema is missing, first CREATE SCHEMA "
-            f"{quote(grant.securable)} AUTHORIZATION [dbo]; {SCRIPT} does both)")
+            f"{quote('mssql', grant.securable)} AUTHORIZATION [dbo]; {SCRIPT} does both)")
 
 
 def _utf8(connection: Any) -> Check:

@@ -33,7 +33,7 @@ from deltastore.schemas import (
     Table,
 )
 from deltastore.settings import Settings
-from deltastore.sql_names import insert_values_sql, qualified, quote
+from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 from deltastore.transform.lineage import ProjectNode, mart_keys, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -170,7 +170,8 @@ def add_columns_sql(kind: str) -> list[str]:
         logical = dict(table.columns)[column]
         definition = f"{quote(kind, column)} {_sql_type(kind, table, column, logical)}"
         if kind == "mssql":
-            statements.append(f"IF COL_LENGTH(N'{table.qualified_name}', N'{column}') IS NULL "
+            statements.append(f"IF COL_LENGTH({literal(table.qualified_name, national=True)}, "
+                              f"{literal(column, national=True)}) IS NULL "
                               f"ALTER TABLE {name} ADD {definition} NULL")
         else:
             statements.append(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {definition}")
@@ -238,8 +239,9 @@ def node_input_sizes() -> list[tuple[int, int, int]]:
 
 
 def columns_sql() -> str:
-    return ("SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?")
+    # Upper case, as table_exists_sql: a case-sensitive database's catalog views are, too.
+    return ("SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")
 
 
 def table_exists_sql() -> str:
@@ -437,11 +439,10 @@ def last_build(settings: Settings) -> BuildRecord | None:
     connection = _read_connection(url)
     try:
         cursor = connection.cursor()
-        cursor.execute(table_exists_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
-        if not cursor.fetchone()[0]:
-            return None
         cursor.execute(columns_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
         present = {str(name) for (name,) in cursor.fetchall()}
+        if not present:  # no table yet: nothing recorded
+            return None
         cursor.execute(last_build_sql(kind, present))
         row = cursor.fetchone()
         if row is None:

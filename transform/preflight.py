@@ -20,15 +20,14 @@ from deltastore.preflight import (
     Identity,
     grant_checks,
     grants_sql,
-    literal,
     query_row,
     query_rows,
-    quote,
     server_checks,
     writable_file_check,
 )
 from deltastore.schemas import META, META_SYNC, NEW_STORE, OLD_STORE
 from deltastore.settings import Settings
+from deltastore.sql_names import literal, quote
 
 WAREHOUSE = "warehouse"
 
@@ -58,7 +57,7 @@ COLUMNSTORE_SQL = ("SELECT CAST(SERVERPROPERTY('EngineEdition') AS int), "
 def schemas_sql() -> str:
     """Which of the warehouse schemas exist (and are visible), and whether the login has
     CONTROL on each, which its owner has."""
-    names = ", ".join(literal(s) for s in WAREHOUSE_SCHEMAS)
+    names = ", ".join(literal(s, national=True) for s in WAREHOUSE_SCHEMAS)
     return (f"SELECT name, HAS_PERMS_BY_NAME(name, 'SCHEMA', 'CONTROL') FROM sys.schemas "
             f"WHERE name IN ({names})")
 
@@ -84,8 +83,8 @@ def _schemas(connection: Any, identity: Identity) -> Check:
     if foreign:
         return Check(WAREHOUSE, "schemas", False,
                      f"{identity.user} does not own {', '.join(foreign)}, which it writes",
-                     " ".join(f"ALTER AUTHORIZATION ON SCHEMA::{quote(s)} TO "
-                              f"{quote(identity.user)};" for s in foreign))
+                     " ".join(f"ALTER AUTHORIZATION ON SCHEMA::{quote('mssql', s)} TO "
+                              f"{quote('mssql', identity.user)};" for s in foreign))
     detail = f"owns {', '.join(rows) or 'none yet'}"
     if created:
         detail += f"; creates {', '.join(created)} on first use"

@@ -148,8 +148,7 @@ class DbtRun:
 def _errors_class(errors: Sequence[NodeResult]) -> type[Exception]:
     """Exit 1 (retried) unless every errored node quotes a SQL Server error that a retry
     cannot fix (dbt-sqlserver puts the driver's message in the node's): then exit 2, or 3
-    when each is a data error (review MINOR 6: a permission error was retried like a
-    deadlock)."""
+    when each is a data error: a permission error must not be retried like a deadlock."""
     classes = {message_class(n.message) for n in errors}
     if classes & {None, TransientError}:
         return TransientError

@@ -101,8 +101,8 @@ def sql_type(table: Table, column: str, logical: str) -> str:
 
 
 def create_schema_sql(schema: str) -> str:
-    literal = schema.replace("'", "''")
-    return f"IF SCHEMA_ID(N'{literal}') IS NULL EXEC(N'CREATE SCHEMA {quote(KIND, schema)}')"
+    return (f"IF SCHEMA_ID({literal(schema, national=True)}) IS NULL "
+            f"EXEC({literal(f'CREATE SCHEMA {quote(KIND, schema)}', national=True)})")
 
 
 def create_table_sql(table: Table) -> str:
@@ -112,7 +112,7 @@ def create_table_sql(table: Table) -> str:
     if table.primary_key:
         parts.append(f"CONSTRAINT {quote(KIND, f'pk_{table.schema}_{table.name}')} PRIMARY KEY "
                      f"({', '.join(quote(KIND, c) for c in table.primary_key)})")
-    return (f"IF OBJECT_ID(N'{table.schema}.{table.name}', N'U') IS NULL "
+    return (f"IF OBJECT_ID({literal(f'{table.schema}.{table.name}', national=True)}, N'U') IS NULL "
             f"CREATE TABLE {qualified(KIND, table.schema, table.name)} ({', '.join(parts)})")
 
 
@@ -127,8 +127,8 @@ def add_column_sql(table: Table, column: str, logical: str) -> str:
 def widen_sql(table: Table) -> list[str]:
     """Free-text columns a warehouse created before they were NVARCHAR(MAX) are widened
     (COL_LENGTH is -1 for MAX); nothing happens once they are."""
-    literal = f"{table.schema}.{table.name}".replace("'", "''")
-    return [f"IF COL_LENGTH(N'{literal}', N'{c}') <> -1 ALTER TABLE "
+    name = literal(f"{table.schema}.{table.name}", national=True)
+    return [f"IF COL_LENGTH({name}, {literal(c, national=True)}) <> -1 ALTER TABLE "
             f"{qualified(KIND, table.schema, table.name)} "
             f"ALTER COLUMN {quote(KIND, c)} NVARCHAR(MAX) NULL"
             for c, t in table.columns if t == "text" and is_free_text(table, c)
@@ -461,9 +461,6 @@ class MssqlWarehouse:
             con.rollback()
             names = ", ".join(f"`{load.table.qualified_name}`" for load in loads)
             raise classify(exc, f"merging {names} into `{self.url}` (rolled back)") from None
-        except DataError:
-            con.rollback()
-            raise
         except BaseException:
             con.rollback()
             raise
