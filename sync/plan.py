@@ -36,8 +36,10 @@ class TablePlan:
     updated: int = 0
     deleted: int = 0
     written: int | None = None   # rows written (a delta: inserted + updated + deleted)
-    full: bool = False           # its snapshot is made anew
     seconds: float = 0.0
+    # SQL Server: the columns with the longest text of the rows to copy, measured while
+    # planning; the copy sizes its batches by them rather than reading the mart again.
+    measured: tuple[Column, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.written is None:

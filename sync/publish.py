@@ -388,7 +388,10 @@ class _Sync:
         plan = TablePlan(table, action, "", columns, keys, rows, checksum,
                          live[table][1], inserted, updated, deleted)
         if action == "delta" and self.target_dialect == "mssql":
-            too_long = self._outgrown(warehouse, plan)
+            where = delta_sql.changed_rows_filter(self.source_dialect, None, table, keys)
+            plan = replace(plan, measured=tuple(
+                self._with_text_lengths(warehouse, table, columns, where)))
+            too_long = _outgrown(plan)
             if too_long:
                 return replace(plan, action="outgrown", reason=too_long)
         return plan
@@ -409,7 +412,9 @@ class _Sync:
         """All of a mart's rows: rewritten into its table where the table can take them,
         swapped in otherwise; its snapshot made anew."""
         dialect, catalog = self.source_dialect, self.catalog
-        wanted = self._target_columns(warehouse, table, columns)
+        measured = (self._with_text_lengths(warehouse, table, columns)
+                    if self.batched and self.target_dialect == "mssql" else None)
+        wanted = self._target_columns(warehouse, table, list(measured or columns))
         if keys:
             _execute(warehouse, delta_sql.snapshot_sql(dialect, catalog, table, keys, columns,
                                                        not self.batched))
@@ -423,7 +428,7 @@ class _Sync:
         live_columns = live[table][1] if table in live else None
         action = full_action(self.target_dialect, live_columns == signature)
         return TablePlan(table, action, reason, columns, keys, rows, checksum, signature,
-                         written=rows, full=True)
+                         written=rows, measured=None if measured is None else tuple(measured))
 
     # --- staging -------------------------------------------------------------------------------
 
@@ -463,7 +468,8 @@ class _Sync:
         columns = plan.columns
         rows_per_call = self.settings.batch_size
         if self.target_dialect == "mssql":
-            columns = self._with_text_lengths(warehouse, plan.table, columns, where)
+            columns = (list(plan.measured) if plan.measured is not None
+                       else self._with_text_lengths(warehouse, plan.table, columns, where))
             rows_per_call = self._rows_per_call(plan.table, columns)
         create = sync_sql.create_table(self.target_dialect, *into, columns,
                                        [t for _, t in plan.target_columns])
@@ -500,24 +506,11 @@ class _Sync:
             _execute(target, statement)
         _commit(target, self.target_dialect)
 
-    def _outgrown(self, warehouse: Any, plan: TablePlan) -> str:
-        """SQL Server: a changed text longer than its published column allows."""
-        where = delta_sql.changed_rows_filter(self.source_dialect, None, plan.table, plan.keys)
-        measured = self._with_text_lengths(warehouse, plan.table, plan.columns, where)
-        declared = dict(plan.target_columns)
-        for column in measured:
-            limit = sync_sql.text_limit(declared.get(column.name, ""))
-            if column.kind == "text" and limit is not None and (column.max_length or 0) > limit:
-                return (f"`{column.name}` now holds {column.max_length:,} characters, more than "
-                        f"its published `{declared[column.name]}`")
-        return ""
-
     def _target_columns(self, warehouse: Any, table: str, columns: list[Column]) -> list[str]:
-        """The declared type of each column on the target when published in full."""
+        """The declared type of each column on the target when published in full (SQL
+        Server: ``columns`` carry their measured text lengths)."""
         if not self.batched:
             return [_duckdb_type(c) for c in self._described(warehouse, table)]
-        if self.target_dialect == "mssql":
-            columns = self._with_text_lengths(warehouse, table, columns)
         return [sync_sql.target_type(self.target_dialect, c) for c in columns]
 
     # --- the transaction -----------------------------------------------------------------------
@@ -749,6 +742,17 @@ class _Sync:
         lengths = iter(_fetchall(source, sql)[0])
         return [Column(c.name, c.kind, max_length=int(next(lengths) or 0))
                 if c.kind == "text" else c for c in columns]
+
+
+def _outgrown(plan: TablePlan) -> str:
+    """SQL Server: a changed text longer than its published column allows."""
+    declared = dict(plan.target_columns)
+    for column in plan.measured or ():
+        limit = sync_sql.text_limit(declared.get(column.name, ""))
+        if column.kind == "text" and limit is not None and (column.max_length or 0) > limit:
+            return (f"`{column.name}` now holds {column.max_length:,} characters, more than "
+                    f"its published `{declared[column.name]}`")
+    return ""
 
 
 def _result(plan: TablePlan, target_checksum: int | None, seconds: float) -> TableSyncResult:
