@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from deltastore.errors import TransientError
+from deltastore.sql_names import literal
 from deltastore.sync.statements import Dialect
 
 RESOURCE = "deltastore_sync"
@@ -23,15 +24,15 @@ WAIT_MS = 60_000
 
 def acquire_sql(resource: str = RESOURCE, wait_ms: int = WAIT_MS) -> str:
     """T-SQL returning sp_getapplock's result: 0 or 1 granted, negative not."""
-    name = resource.replace("'", "''")
     return ("SET NOCOUNT ON; DECLARE @result INT; "
-            f"EXEC @result = sp_getapplock @Resource = N'{name}', @LockMode = 'Exclusive', "
+            f"EXEC @result = sp_getapplock @Resource = {literal(resource, national=True)}, "
+            "@LockMode = 'Exclusive', "
             f"@LockOwner = 'Session', @LockTimeout = {int(wait_ms)}; SELECT @result")
 
 
 def release_sql(resource: str = RESOURCE) -> str:
-    name = resource.replace("'", "''")
-    return f"EXEC sp_releaseapplock @Resource = N'{name}', @LockOwner = 'Session'"
+    return (f"EXEC sp_releaseapplock @Resource = {literal(resource, national=True)}, "
+            "@LockOwner = 'Session'")
 
 
 # sp_getapplock's return codes below zero (Microsoft docs, sp_getapplock, Return code values).

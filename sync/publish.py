@@ -252,7 +252,7 @@ class _Sync:
             if candidate.publish_id == marker:
                 self.echo(f"sync: publish `{marker}` reached the target before the last sync "
                           "stopped; completing its record")
-                self._promote(record, candidate)
+                record.promote(candidate)
                 published = [candidate]
         # Any other pending publish never reached its target.
         record.discard_pending()
@@ -308,7 +308,7 @@ class _Sync:
         self._at("committed", "", target)
         pending = Publish(publish_id, "pending", self.hash_kind, {p.table: p.record for p in plans})
         try:
-            self._promote(record, pending)
+            record.promote(pending)
         except Exception as exc:
             # Published already; the next sync completes the record (the marker names it).
             self.echo(f"sync: the marts are published, but recording publish `{publish_id}` "
@@ -694,9 +694,6 @@ class _Sync:
             record.discard_pending()
             record.drop_work_tables()
         self.staged = []
-
-    def _promote(self, record: Record, pending: Publish) -> None:
-        record.promote(pending)
 
     def _at(self, stage: str, table: str, target: Any) -> None:
         if self.hook:

@@ -37,7 +37,12 @@ from deltastore.sync.statements import (
     Column,
     Dialect,
     column_list,
+    create_schema,
+    create_table_if_missing,
     delete_matching_sql,
+    rename_table,
+    table_exists_query,
+    tables_query,
 )
 
 STATE_SCHEMA = META_SYNC
@@ -101,11 +106,7 @@ def _text(dialect: Dialect, bounded: bool = True) -> str:
 def _table_ddl(dialect: Dialect, catalog: str | None, name: str,
                columns: Sequence[tuple[str, str]]) -> str:
     body = ", ".join(f"{quote(dialect, c)} {t}" for c, t in columns)
-    table = qualified(dialect, catalog, STATE_SCHEMA, name)
-    if dialect == "duckdb":
-        return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
-    literal = f"{STATE_SCHEMA}.{name}".replace("'", "''")
-    return f"IF OBJECT_ID(N'{literal}', N'U') IS NULL CREATE TABLE {table} ({body})"
+    return create_table_if_missing(dialect, catalog, STATE_SCHEMA, name, body)
 
 
 def create_statements(dialect: Dialect, catalog: str | None = None) -> list[str]:
@@ -113,13 +114,8 @@ def create_statements(dialect: Dialect, catalog: str | None = None) -> list[str]
     text, long_text = _text(dialect), _text(dialect, bounded=False)
     stamp = "TIMESTAMP" if dialect == "duckdb" else "DATETIME2(6)"
     integer = "BIGINT"
-    if dialect == "duckdb":
-        schema = f"CREATE SCHEMA IF NOT EXISTS {qualified(dialect, catalog, STATE_SCHEMA)}"
-    else:
-        schema = (f"IF SCHEMA_ID(N'{STATE_SCHEMA}') IS NULL "
-                  f"EXEC(N'CREATE SCHEMA {quote(dialect, STATE_SCHEMA)}')")
     return [
-        schema,
+        create_schema(dialect, STATE_SCHEMA, catalog),
         _table_ddl(dialect, catalog, PUBLISHES, [
             ("publish_id", text), ("target", long_text), ("status", text),
             ("hash_kind", text), ("started_at", stamp), ("finished_at", stamp)]),
@@ -166,7 +162,7 @@ class Record:
         """Each mart's key as the last build recorded it (none when no build recorded keys)."""
         keys_table = qualified(self.dialect, self.catalog, DBT_MART_KEYS.schema,
                                DBT_MART_KEYS.name)
-        exists = self.run(_exists_sql(self.dialect, self.catalog),
+        exists = self.run(table_exists_query(self.dialect, self.catalog),
                           (DBT_MART_KEYS.schema, DBT_MART_KEYS.name))
         if not exists or not int(exists[0][0]):
             return {}
@@ -277,7 +273,7 @@ class Record:
         elif mart.keys and mart.action != "keep":
             if rows in existing:
                 self.run(f"DROP TABLE {self.table(rows)}", ())
-            self.run(rename_sql(d, self.catalog, following, rows), ())
+            self.run(rename_table(d, STATE_SCHEMA, following, rows, self.catalog), ())
         elif not mart.keys and rows in existing:
             self.run(f"DROP TABLE {self.table(rows)}", ())
 
@@ -298,7 +294,7 @@ class Record:
             raise
 
     def snapshot_tables(self) -> set[str]:
-        rows = self.run(_tables_sql(self.dialect, self.catalog), (STATE_SCHEMA,))
+        rows = self.run(tables_query(self.dialect, self.catalog), (STATE_SCHEMA,))
         return {str(r[0]) for r in rows if str(r[0]) not in (PUBLISHES, PUBLISHED_MARTS)}
 
     def drop_work_tables(self) -> None:
@@ -309,45 +305,16 @@ class Record:
         self.commit()
 
 
-def rename_sql(dialect: Dialect, catalog: str | None, table: str, new_name: str) -> str:
-    if dialect == "duckdb":
-        return (f"ALTER TABLE {state_table(dialect, catalog, table)} "
-                f"RENAME TO {quote(dialect, new_name)}")
-    old = state_table(dialect, None, table).replace("'", "''")
-    return f"EXEC sp_rename N'{old}', N'{new_name.replace(chr(39), chr(39) * 2)}'"
-
-
-def _catalog_filter(dialect: Dialect, catalog: str | None) -> str:
-    if dialect != "duckdb":
-        return ""
-    if catalog is None:
-        return "table_catalog = current_database() AND "
-    return "table_catalog = '" + catalog.replace("'", "''") + "' AND "
-
-
-def _tables_sql(dialect: Dialect, catalog: str | None) -> str:
-    return ("SELECT table_name FROM information_schema.tables WHERE "
-            f"{_catalog_filter(dialect, catalog)}table_schema = ? "
-            "AND table_type = 'BASE TABLE'")
-
-
-def _exists_sql(dialect: Dialect, catalog: str | None) -> str:
-    return ("SELECT COUNT(*) FROM information_schema.tables WHERE "
-            f"{_catalog_filter(dialect, catalog)}table_schema = ? AND table_name = ?")
 
 
 # --- the target's marker ------------------------------------------------------------------
 
 def marker_create(dialect: Dialect) -> str:
     schema, name = MARKER
-    table = qualified(dialect, schema, name)
     text = _text(dialect)
     stamp = "TIMESTAMP" if dialect == "duckdb" else "DATETIME2(6)"
     body = f"{quote(dialect, 'publish_id')} {text}, {quote(dialect, 'published_at')} {stamp}"
-    if dialect == "duckdb":
-        return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
-    literal = f"{schema}.{name}".replace("'", "''")
-    return f"IF OBJECT_ID(N'{literal}', N'U') IS NULL CREATE TABLE {table} ({body})"
+    return create_table_if_missing(dialect, None, schema, name, body)
 
 
 def marker_read(dialect: Dialect) -> str:

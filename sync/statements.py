@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from deltastore.errors import DataError
-from deltastore.sql_names import qualified, quote
+from deltastore.sql_names import literal, qualified, quote
 
 Dialect = Literal["duckdb", "mssql"]
 Kind = Literal["int", "wideint", "decimal", "float", "text", "date", "timestamp", "timestamptz",
@@ -119,7 +119,7 @@ def _duckdb_catalog(catalog: str | None) -> str:
     # DuckDB's information_schema spans every attached database: pin the one meant.
     if catalog is None:
         return "table_catalog = current_database()"
-    return "table_catalog = '" + catalog.replace("'", "''") + "'"
+    return f"table_catalog = {literal(catalog)}"
 
 
 def columns_query(dialect: Dialect, catalog: str | None = None) -> str:
@@ -144,6 +144,16 @@ def tables_query(dialect: Dialect, catalog: str | None = None) -> str:
             "WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME")
 
 
+def table_exists_query(dialect: Dialect, catalog: str | None = None) -> str:
+    """1 when the table exists, else 0; parameters: schema, table. Upper case on SQL
+    Server: a case-sensitive database names its catalog views so."""
+    if dialect == "duckdb":
+        return ("select count(*) from information_schema.tables "
+                f"where {_duckdb_catalog(catalog)} and table_schema = ? and table_name = ?")
+    return ("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
+            "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")
+
+
 # --- names and DDL -----------------------------------------------------------------------
 
 def target_type(dialect: Dialect, column: Column) -> str:
@@ -163,12 +173,21 @@ def target_type(dialect: Dialect, column: Column) -> str:
             "timestamp": "DATETIME2(6)", "timestamptz": "DATETIME2(6)", "bool": "BIT"}[kind]
 
 
-def create_schema(dialect: Dialect, schema: str) -> str:
+def create_schema(dialect: Dialect, schema: str, catalog: str | None = None) -> str:
     if dialect == "duckdb":
-        return f"create schema if not exists {quote(dialect, schema)}"
-    literal = schema.replace("'", "''")
-    return (f"IF SCHEMA_ID(N'{literal}') IS NULL "
-            f"EXEC(N'CREATE SCHEMA {quote(dialect, schema).replace(chr(39), chr(39) * 2)}')")
+        return f"create schema if not exists {qualified(dialect, catalog, schema)}"
+    return (f"IF SCHEMA_ID({literal(schema, national=True)}) IS NULL "
+            f"EXEC({literal(f'CREATE SCHEMA {quote(dialect, schema)}', national=True)})")
+
+
+def create_table_if_missing(dialect: Dialect, catalog: str | None, schema: str, table: str,
+                            body: str) -> str:
+    """``CREATE TABLE`` with the column definitions ``body``, unless the table exists."""
+    name = qualified(dialect, catalog, schema, table)
+    if dialect == "duckdb":
+        return f"CREATE TABLE IF NOT EXISTS {name} ({body})"
+    return (f"IF OBJECT_ID({literal(f'{schema}.{table}', national=True)}, N'U') IS NULL "
+            f"CREATE TABLE {name} ({body})")
 
 
 def create_table(dialect: Dialect, schema: str, table: str, columns: Sequence[Column],
@@ -241,13 +260,14 @@ def drop_table(dialect: Dialect, schema: str, table: str) -> str:
     return f"DROP TABLE IF EXISTS {qualified(dialect, schema, table)}"
 
 
-def rename_table(dialect: Dialect, schema: str, table: str, new_name: str) -> str:
+def rename_table(dialect: Dialect, schema: str, table: str, new_name: str,
+                 catalog: str | None = None) -> str:
     """Rename within the schema; both dialects allow it inside a transaction."""
     if dialect == "duckdb":
-        return (f"ALTER TABLE {qualified(dialect, schema, table)} "
+        return (f"ALTER TABLE {qualified(dialect, catalog, schema, table)} "
                 f"RENAME TO {quote(dialect, new_name)}")
-    old = qualified(dialect, schema, table).replace("'", "''")
-    return f"EXEC sp_rename N'{old}', N'{new_name.replace(chr(39), chr(39) * 2)}'"
+    old = qualified(dialect, schema, table)
+    return f"EXEC sp_rename {literal(old, national=True)}, {literal(new_name, national=True)}"
 
 
 def insert_rows(dialect: Dialect, schema: str, table: str, columns: Sequence[Column]) -> str:

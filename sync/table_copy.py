@@ -17,15 +17,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deltastore import odbc_binding as binding
-from deltastore.sql_names import qualified, quote
+from deltastore.sql_names import literal, qualified, quote
 from deltastore.sync import statements as sync_sql
 from deltastore.sync.statements import NVARCHAR_LIMIT, Column, Dialect
 
 
-def attach(target: Any, path: str, alias: str, read_only: bool = False) -> None:
-    literal = path.replace("'", "''")
-    mode = " (READ_ONLY)" if read_only else ""
-    target.execute(f"ATTACH '{literal}' AS {quote('duckdb', alias)}{mode}")
+def attach(target: Any, path: str, alias: str) -> None:
+    """The warehouse file, attached read-write: the sync keeps its record there."""
+    target.execute(f"ATTACH {literal(path)} AS {quote('duckdb', alias)}")
 
 
 def copy_attached(target: Any, alias: str, schema: str, table: str, shadow: str) -> None:

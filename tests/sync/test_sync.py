@@ -16,6 +16,7 @@ from published import contents, run_results
 from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.mssql_errors import is_transient, native_error
 from deltastore.settings import Settings
+from deltastore.sync import state as sync_state
 from deltastore.sync import statements as sync_sql
 from deltastore.sync import sync_marts
 from deltastore.sync.statements import Column
@@ -350,12 +351,24 @@ def test_mssql_type_mapping_is_faithful() -> None:
     sync_sql.drop_table("mssql", "analytics", "dim_customers__sync_old"),
     sync_sql.create_schema("mssql", "analytics"),
     sync_sql.tables_query("mssql"),
+    sync_sql.table_exists_query("mssql"),
     sync_sql.columns_query("mssql"),
+    *sync_state.create_statements("mssql"),
+    sync_state.marker_create("mssql"),
     str(sync_sql.text_lengths_query("mssql", "analytics", "dim_customers", MSSQL_COLUMNS)),
 ])
 def test_mssql_statements_parse_as_tsql(statement: str) -> None:
     parsed = sqlglot.parse(statement, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
     assert parsed and parsed[0] is not None
+
+
+def test_catalog_views_are_named_as_a_case_sensitive_database_names_them() -> None:
+    """A warehouse or target with a case-sensitive collation (mssql.yml makes one) has
+    INFORMATION_SCHEMA's views in upper case only; the sync's own record reads them too."""
+    for statement in (sync_sql.tables_query("mssql"), sync_sql.table_exists_query("mssql"),
+                      sync_sql.columns_query("mssql")):
+        assert "INFORMATION_SCHEMA." in statement
+        assert "information_schema" not in statement
 
 
 def test_mssql_checksum_follows_the_definition() -> None:
