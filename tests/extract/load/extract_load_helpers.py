@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -18,3 +19,9 @@ def dump_warehouse(path: Path) -> dict[str, list[tuple[object, ...]]]:
                 for (name,) in names}
     finally:
         con.close()
+
+
+def warehouse_query(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` in the warehouse of ``data_dir``, read-only."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()

@@ -7,12 +7,12 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 import requests
 from extract_load_helpers import dump_warehouse
+from extract_load_helpers import warehouse_query as query
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import TransientError
@@ -34,14 +34,6 @@ def by_table(results: list[TableResult]) -> dict[str, TableResult]:
 
 def changes(results: list[TableResult]) -> dict[str, tuple[int, int, int]]:
     return {r.table: (r.inserted, r.updated, r.deleted) for r in results}
-
-
-def query(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_full_load_of_all_twelve_raw_tables(make_settings: MakeSettings, data_dir: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from extract_load_helpers import dump_warehouse
+from extract_load_helpers import dump_warehouse, warehouse_query
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import EXIT_DATA, DataError
@@ -75,13 +75,8 @@ def retype_sqlite(data_dir: Path, table: str, column: str, declared: str) -> Non
                           "DROP TABLE before_change;")
 
 
-def warehouse(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def recorded(data_dir: Path) -> list[tuple[Any, ...]]:
-    return warehouse(data_dir, "SELECT source, table_name, column_name, change, old_type, "
+    return warehouse_query(data_dir, "SELECT source, table_name, column_name, change, old_type, "
                                "new_type, policy, action FROM meta.schema_changes ORDER BY 3")
 
 
@@ -114,7 +109,7 @@ def test_an_added_column_lands_once_with_every_rows_value(
     assert f"old_store.customers.loyalty_tier: added ({TEXT[legacy]}); evolve: landed" in \
         format_summary(second)
     customers = source_count(data_dir, legacy, "customers")
-    assert warehouse(data_dir, "SELECT count(*), count(loyalty_tier), count(DISTINCT "
+    assert warehouse_query(data_dir, "SELECT count(*), count(loyalty_tier), count(DISTINCT "
                                "customer_id) FROM old_store.customers") == [
         (customers, customers, customers)]
     assert recorded(data_dir) == [("legacy-db", "old_store.customers", "loyalty_tier", "added",
@@ -176,7 +171,7 @@ def test_a_column_sent_without_its_earlier_source_is_still_read_after_a_fix(
     change_source(data_dir, "sqlite", "ALTER TABLE products RENAME COLUMN unit_price TO price")
     results = {r.table: r for r in run_extract(settings, "legacy-db")}
     assert all(r.inserted == 0 for r in results.values())
-    assert warehouse(data_dir, "SELECT count(*) = count(DISTINCT product_id), count(price) "
+    assert warehouse_query(data_dir, "SELECT count(*) = count(DISTINCT product_id), count(price) "
                                "FROM old_store.products") == [
         (True, source_count(data_dir, "sqlite", "products"))]
 
@@ -274,14 +269,14 @@ def test_ignore_reports_a_new_column_once_and_evolve_lands_it_later(
     assert changes_of(run_extract(settings, "legacy-db")) == [
         ("old_store.customers", "loyalty_tier", "added", "not landed")]
     assert changes_of(run_extract(settings, "legacy-db")) == []
-    columns = [c for (c,) in warehouse(data_dir, "SELECT column_name FROM "
+    columns = [c for (c,) in warehouse_query(data_dir, "SELECT column_name FROM "
                                                  "information_schema.columns WHERE table_name "
                                                  "= 'customers'")]
     assert "loyalty_tier" not in columns
     evolve = settings_for(make_settings, data_dir, legacy)
     assert changes_of(run_extract(evolve, "legacy-db")) == [
         ("old_store.customers", "loyalty_tier", "added", "landed")]
-    assert warehouse(data_dir, "SELECT DISTINCT loyalty_tier FROM old_store.customers") == [
+    assert warehouse_query(data_dir, "SELECT DISTINCT loyalty_tier FROM old_store.customers") == [
         ("gold",)]
     assert sorted(r[6:] for r in recorded(data_dir)) == [("evolve", "landed"),
                                                          ("ignore", "not landed")]

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
+from extract_load_helpers import warehouse_query
 
 from deltastore.errors import EXIT_DATA, DataError
 from deltastore.extract.demo.store_server import DemoStore
@@ -50,11 +50,6 @@ def extract(make_settings: MakeSettings, alter: dict[str, Callable[[Record], Rec
         return run_extract(make_settings(store.url, **overrides), "store-api", retry=FAST)
 
 
-def warehouse(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def changes_of(results: list[TableResult]) -> list[tuple[str, str, str, str | None, str]]:
     return [(c.table, c.column, c.change, c.new_type, c.action)
             for r in results for c in r.changes]
@@ -85,16 +80,16 @@ def test_evolve_lands_new_fields_once(make_settings: MakeSettings, data_dir: Pat
         ("new_store.carts", "products[].price", "added", "number", "not landed"),
         ("new_store.products", "brand", "added", "string", "landed"),
         ("new_store.products", "rating.stars", "added", "integer", "landed")]
-    assert warehouse(data_dir, "SELECT id, brand, rating_stars FROM new_store.products "
+    assert warehouse_query(data_dir, "SELECT id, brand, rating_stars FROM new_store.products "
                                "ORDER BY id LIMIT 2") == [(1, "brand-1", 1), (2, "brand-2", 2)]
-    assert warehouse(data_dir, "SELECT count(*), count(coupon) FROM new_store.carts") == [
+    assert warehouse_query(data_dir, "SELECT count(*), count(coupon) FROM new_store.carts") == [
         (100, 0)]
     again = extract(make_settings, alter)
     assert changes_of(again) == []
     assert all((r.inserted, r.updated, r.deleted) == (0, 0, 0) for r in again)
-    assert warehouse(data_dir, "SELECT count(*), count(DISTINCT id), count(brand) "
+    assert warehouse_query(data_dir, "SELECT count(*), count(DISTINCT id), count(brand) "
                                "FROM new_store.products") == [(4, 4, 4)]
-    assert warehouse(data_dir, "SELECT count(*) FROM meta.schema_changes") == [(4,)]
+    assert warehouse_query(data_dir, "SELECT count(*) FROM meta.schema_changes") == [(4,)]
 
 
 def test_freeze_stops_on_a_new_field_before_loading(make_settings: MakeSettings,
@@ -105,8 +100,8 @@ def test_freeze_stops_on_a_new_field_before_loading(make_settings: MakeSettings,
     message = str(caught.value)
     assert "`new_store.products` field `brand`: new (string), and DELTASTORE_SCHEMA_CHANGES " \
         "is `freeze`" in message and "field `rating.stars`" in message
-    assert warehouse(data_dir, "SELECT count(*) FROM new_store.products") == [(0,)]
-    assert warehouse(data_dir, "SELECT column_name, action FROM meta.schema_changes "
+    assert warehouse_query(data_dir, "SELECT count(*) FROM new_store.products") == [(0,)]
+    assert warehouse_query(data_dir, "SELECT column_name, action FROM meta.schema_changes "
                                "ORDER BY 1") == [("brand", "stopped"), ("rating.stars", "stopped")]
 
 
@@ -116,9 +111,9 @@ def test_ignore_leaves_new_fields_out_and_reports_them_once(make_settings: MakeS
     assert sorted(changes_of(first)) == [
         ("new_store.products", "brand", "added", "string", "not landed"),
         ("new_store.products", "rating.stars", "added", "integer", "not landed")]
-    assert warehouse(data_dir, "SELECT count(*) FROM information_schema.columns WHERE "
+    assert warehouse_query(data_dir, "SELECT count(*) FROM information_schema.columns WHERE "
                                "table_name = 'products' AND column_name = 'brand'") == [(0,)]
-    assert warehouse(data_dir, "SELECT count(*) FROM new_store.products") == [(4,)]
+    assert warehouse_query(data_dir, "SELECT count(*) FROM new_store.products") == [(4,)]
     assert changes_of(extract(make_settings, {"products": with_brand},
                               schema_changes="ignore")) == []
 
@@ -131,7 +126,7 @@ def test_a_renamed_field_stops_with_both_names(make_settings: MakeSettings,
     assert "`new_store.products` field `price`: missing in 4 of the 4 records of a page" \
         in message
     assert "`price` is gone and `unit_price` is new (number): renamed?" in message
-    assert warehouse(data_dir, "SELECT count(*) FROM new_store.products") == [(0,)]
+    assert warehouse_query(data_dir, "SELECT count(*) FROM new_store.products") == [(0,)]
 
 
 @pytest.mark.parametrize(("share", "stops"), [("0.5", False), ("0.4", True)])
@@ -154,7 +149,7 @@ def test_a_type_change_stops_beyond_the_reject_share(share: str, stops: bool,
                                         r"number in 2 of the 4 records of a page \(more than "
                                         r"DELTASTORE_MAX_REJECT_SHARE `0.4`\)"):
         extract(make_settings, {"products": half_as_text}, max_reject_share=share)
-    assert warehouse(data_dir, "SELECT change, old_type, new_type, action FROM "
+    assert warehouse_query(data_dir, "SELECT change, old_type, new_type, action FROM "
                                "meta.schema_changes") == [
         ("retyped", "number", "string", "stopped")]
 
@@ -169,9 +164,10 @@ def test_records_checked_in_python_land_their_new_fields_too(make_settings: Make
 
     results = {r.table: r for r in extract(make_settings, {"users": nickname})}
     assert results["new_store.users"].inserted == 10
-    assert warehouse(data_dir, "SELECT id, zipcode, nickname FROM new_store.users WHERE id = 1"
-                     ) == [(1, "12926.5", "n1")]
-    assert warehouse(data_dir, "SELECT count(nickname) FROM new_store.users") == [(10,)]
+    assert warehouse_query(
+        data_dir, "SELECT id, zipcode, nickname FROM new_store.users WHERE id = 1"
+    ) == [(1, "12926.5", "n1")]
+    assert warehouse_query(data_dir, "SELECT count(nickname) FROM new_store.users") == [(10,)]
 
 
 def test_the_share_is_counted_page_by_page() -> None:
