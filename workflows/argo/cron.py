@@ -22,8 +22,9 @@ from deltastore.workflows import pipeline
 from deltastore.workflows.argo import template
 from deltastore.workflows.argo.options import RenderOptions
 
-DAILY = "deltastore-daily"            # with the default name prefix
-FRESHNESS = "deltastore-freshness"
+DAILY_BASE_NAME = "daily"
+DAILY = f"deltastore-{DAILY_BASE_NAME}"    # with the default name prefix
+FRESHNESS_BASE_NAME = "freshness"
 STARTING_DEADLINE_SECONDS = 3600
 FRESHNESS_STEP = pipeline.FRESHNESS_STEP.name
 
@@ -54,13 +55,13 @@ def _cron(base_name: str, schedule: str, options: RenderOptions, *, title: str,
 
 def daily_cron(options: RenderOptions) -> CronWorkflow:
     pipeline = options.object_name(template.BASE_NAME)
-    return _cron("daily", options.schedule, options, title="DeltaStore daily pipeline",
+    return _cron(DAILY_BASE_NAME, options.schedule, options, title="DeltaStore daily pipeline",
                  description=f"Runs the `{pipeline}` WorkflowTemplate every day.")
 
 
 def freshness_cron(options: RenderOptions) -> CronWorkflow:
     pipeline = options.object_name(template.BASE_NAME)
-    return _cron("freshness", options.freshness_schedule, options,
+    return _cron(FRESHNESS_BASE_NAME, options.freshness_schedule, options,
                  title="DeltaStore source freshness",
                  description=f"Runs only the `{FRESHNESS_STEP}` step of `{pipeline}`, "
                              "so stale sources are noticed between daily runs.",
