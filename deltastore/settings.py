@@ -120,30 +120,24 @@ def _memory_size(raw: str) -> str:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the chart's enum too
 
 
-def _log_level(raw: str) -> str:
-    if raw.upper() not in LOG_LEVELS:
-        raise ValueError("use one of " + ", ".join(f"`{level}`" for level in LOG_LEVELS))
-    return raw.upper()
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser of one of ``choices``, in any case; returns it spelled as in ``choices``."""
+    by_key = {c.lower(): c for c in choices}
+
+    def parse(raw: str) -> str:
+        if raw.lower() not in by_key:
+            raise ValueError("use one of " + ", ".join(f"`{c}`" for c in choices))
+        return by_key[raw.lower()]
+    return parse
 
 
+_log_level = _one_of(LOG_LEVELS)
 DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")  # dbt's --log-level-file choices
-
-
-def _dbt_log_level(raw: str) -> str:
-    if raw.lower() not in DBT_LOG_LEVELS:
-        raise ValueError("use one of " + ", ".join(f"`{level}`" for level in DBT_LOG_LEVELS))
-    return raw.lower()
-
-
+_dbt_log_level = _one_of(DBT_LOG_LEVELS)
 # DELTASTORE_SCHEMA_CHANGES: what the extract does with a column or field the contract lacks
 # (extract/drift.py); the chart's enum too.
-SCHEMA_CHANGE_POLICIES = ("evolve", "freeze", "ignore")
-
-
-def _schema_change_policy(raw: str) -> str:
-    if raw.lower() not in SCHEMA_CHANGE_POLICIES:
-        raise ValueError("use one of " + ", ".join(f"`{p}`" for p in SCHEMA_CHANGE_POLICIES))
-    return raw.lower()
+EVOLVE, FREEZE, IGNORE = SCHEMA_CHANGE_POLICIES = ("evolve", "freeze", "ignore")
+_schema_change_policy = _one_of(SCHEMA_CHANGE_POLICIES)
 
 
 def _positive_int(raw: str) -> int:

@@ -49,11 +49,10 @@ from deltastore.schema_changes import (
     warehouse_history,
 )
 from deltastore.schemas import LOAD_COLUMNS, OLD_STORE_TABLES, Table
-from deltastore.settings import Settings
+from deltastore.settings import EVOLVE, FREEZE, Settings
 
 STORE_API = "store-api"
 LEGACY_DB = "legacy-db"
-EVOLVE, FREEZE, IGNORE = "evolve", "freeze", "ignore"
 Seen = Mapping[str, tuple[str, bool]]  # column -> (declared type, nullable) at the last load
 _FREEZE_FIX = ("DELTASTORE_SCHEMA_CHANGES is `freeze`: set it to `evolve` to land it or "
                "`ignore` to leave it out")
