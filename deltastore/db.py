@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from deltastore import duckdb_errors
+from deltastore import duckdb_errors, mssql_errors
 from deltastore.dburl import AUTH_MSI, DatabaseURL
 from deltastore.entra import SQL_COPT_SS_ACCESS_TOKEN, managed_identity_token, token_attribute
-from deltastore.errors import ConfigError
+from deltastore.errors import ConfigError, DeltaStoreError
 from deltastore.limits import available_cpus, duckdb_memory_limit
 from deltastore.mssql_errors import classify
 
@@ -115,3 +115,24 @@ def odbc_connect_args(url: DatabaseURL) -> tuple[str, dict[str, Any]]:
         token = managed_identity_token(url.user)
         options["attrs_before"] = {SQL_COPT_SS_ACCESS_TOKEN: token_attribute(token.token)}
     return connection_string, options
+
+
+def driver_errors(kind: str) -> tuple[type[Exception], ...]:
+    """The errors the driver of a database kind raises (SQLite, DuckDB, SQL Server's pyodbc)."""
+    if kind == "sqlite":
+        return (sqlite3.Error,)
+    if kind == "mssql":
+        import pyodbc
+
+        return (pyodbc.Error,)
+    import duckdb
+
+    return (duckdb.Error,)
+
+
+def classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaStoreError:
+    """A driver's error as the pipeline's error of its kind (and exit code)."""
+    if kind == "mssql":
+        error = mssql_errors.classify(exc, what)
+        return type(error)(f"{error}; {note}") if note else error
+    return duckdb_errors.classify(exc, what, note)

@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from deltastore import duckdb_errors, mssql_errors
-from deltastore.db import connect
+from deltastore.db import classified, connect, driver_errors
 from deltastore.dburl import DatabaseURL
 from deltastore.schemas import SCHEMA_CHANGES, SOURCE_COLUMNS
 from deltastore.sql_names import qualified, quote
@@ -133,16 +132,8 @@ def _read_warehouse(url: DatabaseURL, read: Callable[[Any], T], read_only: bool)
     connection = connect(url, read_only=read_only)
     try:
         return read(connection) if has_tables(connection) else None
-    except Exception as exc:  # each driver has its own error classes
-        what = f"reading `meta.schema_changes` in `{url}`"
-        if type(exc).__module__ == "pyodbc":
-            raise mssql_errors.classify(exc, what) from None
-        if url.kind == "duckdb":
-            import duckdb
-
-            if isinstance(exc, duckdb.Error):
-                raise duckdb_errors.classify(exc, what) from None
-        raise
+    except driver_errors(url.kind) as exc:
+        raise classified(url.kind, exc, f"reading `meta.schema_changes` in `{url}`") from None
     finally:
         connection.close()
 

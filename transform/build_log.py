@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deltastore import duckdb_errors, mssql_errors
-from deltastore.db import column_type, connect
+from deltastore.db import classified, column_type, connect, driver_errors
 from deltastore.errors import ConfigError, DeltaStoreError, TransientError
 from deltastore.schemas import (
     DBT_BUILD_NODES,
@@ -252,24 +251,6 @@ def table_exists_sql() -> str:
 
 # --- reading and writing ------------------------------------------------------------------
 
-def _driver_errors(kind: str) -> tuple[type[Exception], ...]:
-    if kind == "mssql":
-        import pyodbc
-
-        return (pyodbc.Error,)
-    import duckdb
-
-    return (duckdb.Error,)
-
-
-def _classified(kind: str, exc: Exception, what: str, note: str = "") -> DeltaStoreError:
-    """The driver's error as the pipeline's error of its kind (and exit code)."""
-    if kind == "mssql":
-        error = mssql_errors.classify(exc, what)
-        return type(error)(f"{error}; {note}") if note else error
-    return duckdb_errors.classify(exc, what, note)
-
-
 def record_build(settings: Settings, run_results: dict[str, Any],
                  project: list[ProjectNode] | None = None,
                  project_hash: str | None = None, *,
@@ -327,9 +308,9 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                                    [(mart, json.dumps(list(columns)), recorded_at)
                                     for mart, columns in sorted(keys.items())])
         connection.commit()
-    except _driver_errors(kind) as exc:
+    except driver_errors(kind) as exc:
         connection.rollback()
-        raise _classified(kind, exc, f"recording the dbt build in `{url}`") from None
+        raise classified(kind, exc, f"recording the dbt build in `{url}`") from None
     finally:
         connection.close()
 
@@ -402,8 +383,8 @@ def latest_node_states(settings: Settings) -> list[NodeState] | None:
             return None
         cursor.execute(latest_states_sql(url.kind))
         rows = cursor.fetchall()
-    except _driver_errors(url.kind) as exc:
-        raise _classified(url.kind, exc, f"reading the dbt builds in `{url}`") from None
+    except driver_errors(url.kind) as exc:
+        raise classified(url.kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     if not rows:
@@ -451,8 +432,8 @@ def last_build(settings: Settings) -> BuildRecord | None:
         cursor.execute(nodes_sql(kind), (values["invocation_id"],))
         nodes = tuple(BuildNode(str(u), str(r), str(s), float(sec or 0.0), str(m or ""))
                       for u, r, s, sec, m in cursor.fetchall())
-    except _driver_errors(kind) as exc:
-        raise _classified(kind, exc, f"reading the dbt builds in `{url}`") from None
+    except driver_errors(kind) as exc:
+        raise classified(kind, exc, f"reading the dbt builds in `{url}`") from None
     finally:
         connection.close()
     return BuildRecord(

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from deltastore.db import column_type, connect
+from deltastore.db import column_type, connect, driver_errors
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.demo.legacy_records import LegacyData
@@ -190,7 +190,7 @@ def generate_legacy_db(url: DatabaseURL, scale: float = 1, seed: int = 42,
         writer = _BatchWriter(conn, url.kind, batch_size)
         _fill(writer, _chunks(data, url.kind, workers))
         writer.flush_all()
-    except _driver_errors(url.kind) as exc:
+    except driver_errors(url.kind) as exc:
         raise TransientError(f"writing the demo legacy database `{url}` failed: {exc}") from None
     finally:
         conn.close()
@@ -289,17 +289,3 @@ def _fill(writer: _BatchWriter, chunks: Iterator[dict[str, list[tuple]]]) -> Non
             writer.add_many(table, rows)
 
 
-def _driver_errors(kind: str) -> tuple[type[Exception], ...]:
-    """The exceptions a database driver raises for failed statements."""
-    import sqlite3
-
-    errors: list[type[Exception]] = [sqlite3.Error]
-    if kind == "duckdb":
-        import duckdb
-
-        errors.append(duckdb.Error)
-    if kind == "mssql":
-        import pyodbc
-
-        errors.append(pyodbc.Error)
-    return tuple(errors)
