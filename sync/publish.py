@@ -456,7 +456,7 @@ class _Sync:
                                                    plan.keys) if action == "delta" else "")
             self._copy_rows(warehouse, target, plan, stage, where)
             if action == "delta":
-                keys_stage = (STAGE_SCHEMA, plan.table + "__keys")
+                keys_stage = sync_sql.keys_stage_of(plan.table)
                 self.staged.append(keys_stage)
                 self._copy_keys(warehouse, target, plan, keys_stage)
         return _result(plan, None, time.perf_counter() - started)
@@ -578,7 +578,7 @@ class _Sync:
             return sync_sql.publish_statements(dialect, table, live_exists)
         if self.batched:
             stage = sync_sql.qualified(dialect, STAGE_SCHEMA, table)
-            keys_stage = sync_sql.qualified(dialect, STAGE_SCHEMA, table + "__keys")
+            keys_stage = sync_sql.qualified(dialect, *sync_sql.keys_stage_of(table))
             if plan.action == "rewrite":
                 return [sync_sql.delete_all_sql(dialect, live),
                         sync_sql.insert_select_sql(dialect, live, stage, names)]
@@ -677,9 +677,8 @@ class _Sync:
                 _execute(target, sync_sql.drop_table(
                     self.target_dialect, *sync_sql.retired_of(self.target_dialect, plan.table)))
             elif self.batched and plan.action in ("rewrite", "delta"):
-                for name in (plan.table, plan.table + "__keys"):
-                    _execute(target, sync_sql.drop_table(self.target_dialect, STAGE_SCHEMA,
-                                                         name))
+                for staged in ((STAGE_SCHEMA, plan.table), sync_sql.keys_stage_of(plan.table)):
+                    _execute(target, sync_sql.drop_table(self.target_dialect, *staged))
         _commit(target, self.target_dialect)
 
     def _discard(self, target: Any, record: Record) -> None:

@@ -352,6 +352,11 @@ def shadow_of(dialect: Dialect, table: str) -> tuple[str, str]:
     return (STAGE_SCHEMA, table) if dialect == "mssql" else (MART_SCHEMA, table + SHADOW_SUFFIX)
 
 
+def keys_stage_of(table: str) -> tuple[str, str]:
+    """(schema, name) of the staged keys a delta deletes from a table (SQL Server)."""
+    return (STAGE_SCHEMA, table + "__keys")
+
+
 def retired_of(dialect: Dialect, table: str) -> tuple[str, str]:
     """(schema, name) where the replaced copy of a table waits to be dropped."""
     return (RETIRED_SCHEMA, table) if dialect == "mssql" else (MART_SCHEMA, table + OLD_SUFFIX)
