@@ -48,33 +48,24 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
                 for table, cols in sorted(columns.items())}
 
 
-@pytest.fixture
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name in list(os.environ):
-        if name.startswith("DELTASTORE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path / "data"))
-    return Settings.from_env()
-
-
 @pytest.mark.slow
 def test_demo_publishes_every_mart_and_a_second_run_changes_nothing(
-        demo_env: Settings, capsys: pytest.CaptureFixture[str],
+        embedded_env: Settings, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["demo", "--scale", "0.02"]) == 0
     out = capsys.readouterr().out
     assert "demo finished" in out and f"run date {DEMO_RUN_DATE}" in out
     for what in ("warehouse:", "sync target:", "dbt docs:", "dashboards:"):
         assert what in out
-    assert demo_env.sync_target_url.path and demo_env.warehouse_url.path
-    published = _tables(demo_env.sync_target_url.path)
-    warehouse = _tables(demo_env.warehouse_url.path)
+    assert embedded_env.sync_target_url.path and embedded_env.warehouse_url.path
+    published = _tables(embedded_env.sync_target_url.path)
+    warehouse = _tables(embedded_env.warehouse_url.path)
     assert set(CONTRACT_MARTS) <= set(published)
     for mart in published:
         assert len(published[mart]) == len(warehouse[mart]), mart
         assert f"    {mart} " in out  # rows per mart are reported
     assert len(published["dim_customers"]) > 0
-    with duckdb.connect(str(demo_env.sync_target_url.path), read_only=True) as con:
+    with duckdb.connect(str(embedded_env.sync_target_url.path), read_only=True) as con:
         assert con.execute("select run_date from analytics.kpi_pipeline_run").fetchone() == (
             DEMO_RUN_DATE,)
     assert "DELTASTORE_STORE_API_URL" not in os.environ  # restored after the run
@@ -84,33 +75,33 @@ def test_demo_publishes_every_mart_and_a_second_run_changes_nothing(
     assert main(["demo", "--scale", "0.02"]) == 0
     second = capsys.readouterr().out
     assert "legacy DB" in second and "exists (scale 0.02, seed 42)" in second
-    assert _tables(demo_env.sync_target_url.path) == published
+    assert _tables(embedded_env.sync_target_url.path) == published
 
 
-def test_existing_legacy_db_of_another_scale_is_kept(demo_env: Settings) -> None:
+def test_existing_legacy_db_of_another_scale_is_kept(embedded_env: Settings) -> None:
     lines: list[str] = []
-    assert prepare_legacy_db(demo_env, 0.01, 7, regenerate=False, echo=lines.append)
-    path = demo_env.legacy_db_url.path
+    assert prepare_legacy_db(embedded_env, 0.01, 7, regenerate=False, echo=lines.append)
+    path = embedded_env.legacy_db_url.path
     assert path is not None and path.exists()
     made = path.stat().st_mtime_ns
     marker = path.with_name(path.name + ".demo.json")
     assert json.loads(marker.read_text()) == {"scale": 0.01, "seed": 7,
                                               "generator": GENERATOR_VERSION}
 
-    assert not prepare_legacy_db(demo_env, 0.02, 7, regenerate=False, echo=lines.append)
+    assert not prepare_legacy_db(embedded_env, 0.02, 7, regenerate=False, echo=lines.append)
     assert "generated at scale 0.01 seed 7, not scale 0.02 seed 7: keeping it" in lines[-1]
     assert path.stat().st_mtime_ns == made
 
-    assert prepare_legacy_db(demo_env, 0.02, 7, regenerate=True, echo=lines.append)
+    assert prepare_legacy_db(embedded_env, 0.02, 7, regenerate=True, echo=lines.append)
     assert json.loads(path.with_name(path.name + ".demo.json").read_text())["scale"] == 0.02
 
 
-def test_legacy_db_of_an_earlier_generator_is_reported(demo_env: Settings) -> None:
+def test_legacy_db_of_an_earlier_generator_is_reported(embedded_env: Settings) -> None:
     """Same scale and seed but made before the generators changed: kept, and said so."""
     lines: list[str] = []
-    assert prepare_legacy_db(demo_env, 0.01, 7, regenerate=False, echo=lines.append)
-    path = demo_env.legacy_db_url.path
+    assert prepare_legacy_db(embedded_env, 0.01, 7, regenerate=False, echo=lines.append)
+    path = embedded_env.legacy_db_url.path
     assert path is not None
     path.with_name(path.name + ".demo.json").write_text('{"scale": 0.01, "seed": 7}')
-    assert not prepare_legacy_db(demo_env, 0.01, 7, regenerate=False, echo=lines.append)
+    assert not prepare_legacy_db(embedded_env, 0.01, 7, regenerate=False, echo=lines.append)
     assert f"earlier demo generator (version 1, now {GENERATOR_VERSION})" in lines[-1]

@@ -6,27 +6,16 @@ prints a secret. The checks themselves are tested with their stage (tests/*/test
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from odbc_recorder import RealDriver
 
+from deltastore.settings import Settings
 from deltastore.workflows import cli
 
 PASSWORD = "Wh-S3cret;pw}"
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    import os
-
-    for name in [n for n in os.environ if n.startswith("DELTASTORE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DELTASTORE_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
-def test_the_embedded_default_passes(clean_env: Path, capsys: pytest.CaptureFixture[str],
+def test_the_embedded_default_passes(embedded_env: Settings, capsys: pytest.CaptureFixture[str],
                                      loopback_only: None) -> None:
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -34,11 +23,11 @@ def test_the_embedded_default_passes(clean_env: Path, capsys: pytest.CaptureFixt
         "ok   data directory", "ok   store API", "ok   legacy DB", "ok   warehouse",
         "ok   sync target"]
     assert out[-1] == "doctor: 5 checks, all ok"
-    assert not (clean_env / "data").exists()  # it only looked
+    assert not embedded_env.data_dir.exists()  # it only looked
 
 
 def test_an_unreachable_sql_server_is_one_line_and_exit_2(
-        clean_env: Path, real_driver: RealDriver, closed_port: int,
+        embedded_env: Settings, real_driver: RealDriver, closed_port: int,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url = (f"mssql://loader@127.0.0.1:{closed_port}/warehouse?login_timeout=1"
            f"&driver={real_driver.path}")

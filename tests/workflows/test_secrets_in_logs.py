@@ -9,7 +9,6 @@ would otherwise log the webhook's path.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from child_process import sigint_at_default_in_children
+from child_process import clean_env, sigint_at_default_in_children
 
 from deltastore.workflows.cli import build_parser
 
@@ -68,9 +67,9 @@ def test_no_secret_reaches_stdout_stderr_or_a_file_at_debug(
         tmp_path: Path, webhook: tuple[str, list[str]], closed_port: int) -> None:
     url, posted = webhook
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DELTASTORE_")}
-    env.update(SECRETS, DELTASTORE_DATA_DIR=str(data), DELTASTORE_LOG_LEVEL="DEBUG",
-               DELTASTORE_NOTIFY_WEBHOOK_URL=url, DELTASTORE_METRICS_DIR=str(tmp_path / "m"))
+    env = clean_env(**SECRETS, DELTASTORE_DATA_DIR=str(data), DELTASTORE_LOG_LEVEL="DEBUG",
+                    DELTASTORE_NOTIFY_WEBHOOK_URL=url,
+                    DELTASTORE_METRICS_DIR=str(tmp_path / "m"))
     store_port = _free_port()
     # The password goes into the ODBC connection string: it must not come back in an error.
     unreachable = f"mssql://someone@127.0.0.1:{closed_port}/db?login_timeout=1"
