@@ -16,6 +16,13 @@ from typing import Any
 
 import azure.identity
 import pytest
+from mssql_connections import (
+    CLIENT_ID,
+    SECRET,
+    open_legacy,
+    open_sync_target,
+    open_warehouse,
+)
 from odbc_recorder import (
     FakeManagedIdentityCredential,
     OdbcRecorder,
@@ -26,12 +33,7 @@ from odbc_recorder import (
 from deltastore import entra
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
-from deltastore.extract.sources.legacy_db import LegacyReader
-from deltastore.extract.warehouse.mssql import MssqlWarehouse
-from deltastore.sync import published_row_counts
 
-CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-SECRET = "pw;with}braces"
 HOST = "tcp:sql.example.net,1433"
 DRIVER = "Driver={ODBC Driver 18 for SQL Server}"
 # Every keyword the URLs below produce; all are Driver 18 keywords.
@@ -39,23 +41,10 @@ DRIVER_18_KEYWORDS = {"Driver", "Server", "Database", "Encrypt", "TrustServerCer
                       "ApplicationIntent", "Authentication", "UID", "PWD"}
 
 
-def _legacy(url: DatabaseURL) -> None:
-    with LegacyReader(url):
-        pass
-
-
-def _warehouse(url: DatabaseURL) -> None:
-    MssqlWarehouse(url).close()
-
-
-def _sync_target(url: DatabaseURL) -> None:
-    assert published_row_counts(url) == {}
-
-
 STEPS: dict[str, tuple[Callable[[DatabaseURL], None], bool]] = {
-    "extract: legacy reader": (_legacy, False),
-    "extract: warehouse writer": (_warehouse, False),
-    "sync: target": (_sync_target, False),
+    "extract: legacy reader": (open_legacy, False),
+    "extract: warehouse writer": (open_warehouse, False),
+    "sync: target": (open_sync_target, False),
 }
 
 MODES: dict[str, tuple[str, str | None, str, Any]] = {
@@ -128,7 +117,7 @@ def test_a_service_principal_without_secret_says_what_is_missing(odbc: OdbcRecor
     url = DatabaseURL.parse(
         f"mssql://{CLIENT_ID}@h/db?authentication=ActiveDirectoryServicePrincipal")
     with pytest.raises(ConfigError, match="client\\) id as user and its secret"):
-        _sync_target(url)
+        open_sync_target(url)
     assert not odbc.calls
 
 

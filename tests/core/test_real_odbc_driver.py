@@ -25,16 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mssql_connections import CLIENT_ID, SECRET, open_legacy, open_sync_target, open_warehouse
 from odbc_recorder import TOKEN, FakeDefaultAzureCredential, RealDriver, token_bytes
 
 from deltastore.dburl import DatabaseURL
 from deltastore.errors import ConfigError, TransientError
 from deltastore.extract.preflight import check_legacy
-from deltastore.extract.sources.legacy_db import LegacyReader
-from deltastore.extract.warehouse.mssql import MssqlWarehouse
 from deltastore.mssql_errors import classify
 from deltastore.settings import Settings
-from deltastore.sync import published_row_counts
 from deltastore.sync.preflight import check_sync_target
 from deltastore.transform import build_log
 from deltastore.transform.preflight import check_warehouse
@@ -43,8 +41,6 @@ from deltastore.transform.runner import run_dbt
 pytestmark = pytest.mark.odbc
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt"
-CLIENT_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-SECRET = "pw;with}braces"
 # (user, password, URL options) per documented login mode.
 MODES: dict[str, tuple[str | None, str | None, str]] = {
     "sql login": ("loader", SECRET, ""),
@@ -72,27 +68,14 @@ def settings_for(url: DatabaseURL, tmp_path: Path) -> Settings:
                                legacy_db_url=url, dbt_target="prod")
 
 
-def _legacy(url: DatabaseURL, tmp_path: Path) -> None:
-    with LegacyReader(url):
-        pass
-
-
-def _warehouse(url: DatabaseURL, tmp_path: Path) -> None:
-    MssqlWarehouse(url).close()
-
-
-def _sync_target(url: DatabaseURL, tmp_path: Path) -> None:
-    published_row_counts(url)
-
-
 def _build_log(url: DatabaseURL, tmp_path: Path) -> None:
     build_log.last_build(settings_for(url, tmp_path))
 
 
 STEPS: dict[str, Callable[[DatabaseURL, Path], None]] = {
-    "extract: legacy reader": _legacy,
-    "extract: warehouse writer": _warehouse,
-    "sync: target": _sync_target,
+    "extract: legacy reader": lambda url, _: open_legacy(url),
+    "extract: warehouse writer": lambda url, _: open_warehouse(url),
+    "sync: target": lambda url, _: open_sync_target(url),
     "transform: build log": _build_log,
 }
 
