@@ -6,13 +6,11 @@ transaction leaves the last publish, and a sync with nothing new writes nothing.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from killed_sync import kill_sync_at
 from published import contents
 from shop_data import DAY, change
 
@@ -21,20 +19,6 @@ from deltastore.settings import Settings
 from deltastore.sync import sync_marts
 
 pytestmark = pytest.mark.mssql
-
-# One sync in a child process, killed with SIGKILL at (stage, table); SQL Server rolls back
-# the dead session's transaction.
-CHILD = """
-import os, signal, sys
-from deltastore.settings import Settings
-from deltastore.sync import sync_marts
-stage, table = sys.argv[1], sys.argv[2]
-def hook(seen_stage, seen_table, _connection):
-    if (seen_stage, seen_table) == (stage, table):
-        os.kill(os.getpid(), signal.SIGKILL)
-sync_marts(Settings.from_env(), echo=lambda line: None, hook=hook)
-"""
-
 
 def _env(shop: Settings) -> dict[str, str]:
     env = {"DELTASTORE_DATA_DIR": str(shop.data_dir), "DELTASTORE_BATCH_SIZE": "7",
@@ -77,11 +61,9 @@ def test_a_day_goes_out_as_deltas_and_a_killed_sync_leaves_the_last_publish(
 
     before = _published(target, marts)
     change(shop, *DAY)
-    child = subprocess.run([sys.executable, "-c", CHILD, "swap", "fct_orders"],
-                           env={**os.environ, **_env(shop)}, capture_output=True, text=True,
-                           timeout=300)
-    assert child.returncode == -signal.SIGKILL, child.stderr
-    assert _published(target, marts) == before  # the dead session's transaction rolled back
+    kill_sync_at("swap", "fct_orders", _env(shop), timeout=300)
+    # SQL Server rolls back the dead session's transaction.
+    assert _published(target, marts) == before
 
     lines: list[str] = []
     second = {r.table: r for r in sync_marts(target, echo=lines.append)}

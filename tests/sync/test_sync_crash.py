@@ -9,30 +9,15 @@ node failure ends a pod: no exception handler, no cleanup, DuckDB files left mid
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 
 import duckdb
 import pytest
+from killed_sync import kill_sync_at
 from published import contents
 from shop_data import DAY, change
 
 from deltastore.settings import Settings
 from deltastore.sync import sync_marts
-
-# Runs one sync in a child process and kills it with SIGKILL at (stage, table).
-CHILD = """
-import os, signal, sys
-from deltastore.settings import Settings
-from deltastore.sync import sync_marts
-data_dir, stage, table, batched = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-def hook(seen_stage, seen_table, _connection):
-    if (seen_stage, seen_table) == (stage, table):
-        os.kill(os.getpid(), signal.SIGKILL)
-shop = Settings.from_env({"DELTASTORE_DATA_DIR": data_dir, "DELTASTORE_BATCH_SIZE": "7"})
-sync_marts(shop, echo=lambda line: None, hook=hook, batched=batched)
-"""
 
 # (stage, table, whether the target holds the new marts once the sync is killed there)
 POINTS = [
@@ -45,10 +30,8 @@ POINTS = [
 
 
 def _killed_sync(shop: Settings, stage: str, table: str, batched: bool) -> None:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(shop.data_dir), stage, table,
-                           "1" if batched else "0"], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == -signal.SIGKILL, done.stderr
+    kill_sync_at(stage, table, {"DELTASTORE_DATA_DIR": str(shop.data_dir),
+                                "DELTASTORE_BATCH_SIZE": "7"}, batched)
 
 
 @pytest.mark.parametrize(("stage", "table", "published"),
