@@ -59,13 +59,9 @@ create view analytics.v_helper as select id from analytics.dim_things;
 """
 
 
-def _run_results(statuses: dict[str, str], invocation: str = "inv-1") -> dict[str, Any]:
-    return run_results(statuses, invocation)
-
-
 def _write_run_results(path: Path, statuses: dict[str, str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_run_results(statuses)))
+    path.write_text(json.dumps(run_results(statuses)))
     return path
 
 
@@ -78,18 +74,13 @@ def settings(tmp_path: Path) -> Settings:
     with duckdb.connect(str(s.warehouse_url.path)) as con:
         con.execute(WAREHOUSE_SQL)
     # What `deltastore build` leaves in the warehouse: the sync gate reads it.
-    record_build(s, _run_results({n.unique_id: "pass" if n.resource_type == "test" else "success"
+    record_build(s, run_results({n.unique_id: "pass" if n.resource_type == "test" else "success"
                                   for n in PROJECT}), PROJECT)
     return s
 
 
-def _contents(url_path: Path | None) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table of schema analytics, rows sorted; the exact published state."""
-    return contents(url_path)
-
-
 def _warehouse_marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    marts = _contents(settings.warehouse_url.path)
+    marts = contents(settings.warehouse_url.path)
     marts.pop("v_helper")
     return marts
 
@@ -106,26 +97,26 @@ def test_sync_twice_publishes_identical_marts(settings: Settings) -> None:
     assert [r.table for r in first] == sorted(MARTS)
     assert all(r.checksum_match for r in first)
     assert {r.table: r.rows for r in first} == {"dim_things": 5, "kpi_empty": 0, "kpi_summary": 1}
-    published = _contents(settings.sync_target_url.path)
+    published = contents(settings.sync_target_url.path)
     assert published == _warehouse_marts(settings)  # views excluded, no shadows left
     assert any("analytics.dim_things: swapped in, 5 rows, checksum match" in line
                for line in lines)
 
     second = sync_marts(settings, echo=lines.append)
-    assert _contents(settings.sync_target_url.path) == published
+    assert contents(settings.sync_target_url.path) == published
     assert [(r.rows, r.target_checksum) for r in second] == [
         (r.rows, r.target_checksum) for r in first]
 
 
 def test_batched_copy_matches_in_duckdb_copy(settings: Settings) -> None:
     attached = sync_marts(settings, echo=lambda _: None)
-    attached_contents = _contents(settings.sync_target_url.path)
+    attached_contents = contents(settings.sync_target_url.path)
     batched = sync_marts(settings, echo=lambda _: None, batched=True)
     # The two paths verify with different checksums (DuckDB's row hash when one DuckDB
     # reads both sides, the portable one otherwise); what they publish is the same.
     assert [(r.table, r.rows) for r in batched] == [(r.table, r.rows) for r in attached]
     assert all(r.checksum_match for r in [*attached, *batched])
-    published = _contents(settings.sync_target_url.path)
+    published = contents(settings.sync_target_url.path)
     assert _naive_utc(published) == _naive_utc(attached_contents)
     warehouse = _warehouse_marts(settings)
     assert published["dim_things"] == warehouse["dim_things"]
@@ -163,20 +154,20 @@ def _failing_at(stage: str, table: str) -> Any:
 def test_failure_midway_leaves_target_unchanged(settings: Settings, stage: str,
                                                 full: bool) -> None:
     sync_marts(settings, echo=lambda _: None)
-    before = _contents(settings.sync_target_url.path)
+    before = contents(settings.sync_target_url.path)
     _change_warehouse(settings)
     with pytest.raises(TransientError, match="injected failure"):
         sync_marts(settings, echo=lambda _: None, hook=_failing_at(stage, "kpi_empty"),
                    full=full)
-    assert _contents(settings.sync_target_url.path) == before
+    assert contents(settings.sync_target_url.path) == before
     # The next run publishes the new data.
     sync_marts(settings, echo=lambda _: None)
-    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+    assert contents(settings.sync_target_url.path) == _warehouse_marts(settings)
 
 
 def test_checksum_mismatch_aborts_before_publishing(settings: Settings) -> None:
     sync_marts(settings, echo=lambda _: None)
-    before = _contents(settings.sync_target_url.path)
+    before = contents(settings.sync_target_url.path)
 
     def tamper(stage: str, table: str, conn: Any) -> None:
         if stage == "shadow-loaded" and table == "dim_things":
@@ -188,7 +179,7 @@ def test_checksum_mismatch_aborts_before_publishing(settings: Settings) -> None:
         sync_marts(settings, echo=lines.append, hook=tamper, full=True)
     assert err.value.exit_code == 3
     assert any("CHECKSUM MISMATCH" in line for line in lines)
-    assert _contents(settings.sync_target_url.path) == before
+    assert contents(settings.sync_target_url.path) == before
 
 
 def test_leftovers_of_a_crashed_run_are_dropped(settings: Settings) -> None:
@@ -199,7 +190,7 @@ def test_leftovers_of_a_crashed_run_are_dropped(settings: Settings) -> None:
         con.execute("create table analytics.gone__sync_old as select 1 as junk")
     lines: list[str] = []
     sync_marts(settings, echo=lines.append)
-    assert set(_contents(settings.sync_target_url.path)) == set(MARTS)
+    assert set(contents(settings.sync_target_url.path)) == set(MARTS)
     assert sum("left by an earlier sync" in line for line in lines) == 2
 
 
@@ -213,12 +204,12 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     assert ("sync gate: the latest results of all 6 nodes feeding the marts passed (builds of "
             "2026-01-01 02:00:00 to 2026-01-01 02:00:00)") in lines
 
-    record_build(settings, _run_results(
+    record_build(settings, run_results(
         {"model.deltastore.dim_things": "success", "model.deltastore.kpi_summary": "error",
          "test.deltastore.not_null_dim_things_id": "fail", "test.deltastore.warned": "warn",
          "model.deltastore.downstream": "skipped"}, invocation="inv-2"))
     _change_warehouse(settings)
-    published = _contents(settings.sync_target_url.path)
+    published = contents(settings.sync_target_url.path)
     with pytest.raises(DataError) as err:
         sync_marts(settings, echo=lambda _: None)
     message = str(err.value)
@@ -226,7 +217,7 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     assert "model.deltastore.kpi_summary (error)" in message
     assert "test.deltastore.not_null_dim_things_id (fail)" in message
     assert "warned" not in message and "--force" in message
-    assert _contents(settings.sync_target_url.path) == published
+    assert contents(settings.sync_target_url.path) == published
 
     monkeypatch.setenv("DELTASTORE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("DELTASTORE_BATCH_SIZE", "2")
@@ -234,12 +225,12 @@ def test_gate_blocks_a_failed_build_recorded_in_the_warehouse_and_force_passes_i
     assert "error: of the 6 dbt nodes feeding the marts, 2 failed" in capsys.readouterr().err
     assert main(["sync", "--force"]) == 0
     assert "sync gate overridden (--force)" in capsys.readouterr().out
-    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+    assert contents(settings.sync_target_url.path) == _warehouse_marts(settings)
 
 
 def test_gate_refuses_a_node_feeding_the_marts_that_was_never_built(
         settings: Settings) -> None:
-    record_build(settings, _run_results({"model.deltastore.dim_things": "success"}, "inv-new"),
+    record_build(settings, run_results({"model.deltastore.dim_things": "success"}, "inv-new"),
                  [*PROJECT, ProjectNode("model.deltastore.brand_new", "model", True),
                   ProjectNode("model.deltastore.unrelated", "model", False)])
     with pytest.raises(DataError, match=r"of the 7 dbt nodes feeding the marts, 1 never "
@@ -430,7 +421,7 @@ def test_no_retry_runs_inside_another(settings: Settings) -> None:
     attempts (5 copies, 15 swaps per process). Now the copy runs once per process and the
     swap 3 times; then exit 1, and Argo's retry is the only level above."""
     sync_marts(settings, echo=lambda _: None)
-    before = _contents(settings.sync_target_url.path)
+    before = contents(settings.sync_target_url.path)
     _change_warehouse(settings)
     hook, seen = _counting(lock_timeouts=99)
     slept: list[float] = []
@@ -439,7 +430,7 @@ def test_no_retry_runs_inside_another(settings: Settings) -> None:
         sync_marts(settings, echo=lambda _: None, hook=hook, sleep=slept.append, full=True)
     assert caught.value.exit_code == 1
     assert seen == {"shadow-loaded": 1, "swap": 3} and len(slept) == 2
-    assert _contents(settings.sync_target_url.path) == before
+    assert contents(settings.sync_target_url.path) == before
 
 
 def test_a_locked_sync_target_is_opened_once_the_lock_is_gone(
@@ -464,7 +455,7 @@ def test_a_locked_sync_target_is_opened_once_the_lock_is_gone(
         holder.wait(timeout=30)
     assert any(line.startswith("connecting to `duckdb://") and "retry 1/49" in line
                for line in lines)
-    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+    assert contents(settings.sync_target_url.path) == _warehouse_marts(settings)
 
 
 @pytest.mark.mssql
@@ -499,7 +490,7 @@ def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings
             sync_marts(settings, echo=lambda _: None)
         with pytest.raises(ConfigError, match="attaching the warehouse .* `keep_open: false`"):
             sync_marts(settings, run_results_path=passed, echo=lambda _: None)
-    assert set(_contents(settings.sync_target_url.path)) == set()
+    assert set(contents(settings.sync_target_url.path)) == set()
 
 
 def test_volume_guard_refuses_a_mart_that_lost_most_of_its_rows(
@@ -515,7 +506,7 @@ def test_volume_guard_refuses_a_mart_that_lost_most_of_its_rows(
         'deltastore_mart_rows{mart="dim_things"} 5',
         'deltastore_mart_rows{mart="kpi_empty"} 0',
         'deltastore_mart_rows{mart="kpi_summary"} 1']
-    published = _contents(settings.sync_target_url.path)
+    published = contents(settings.sync_target_url.path)
     with duckdb.connect(str(settings.warehouse_url.path)) as con:
         con.execute("delete from analytics.dim_things where id > 1")  # 5 -> 1 rows
         con.execute("delete from analytics.kpi_summary")              # 1 -> 0 rows
@@ -526,7 +517,7 @@ def test_volume_guard_refuses_a_mart_that_lost_most_of_its_rows(
     assert err.startswith("error: volume guard: 2 mart(s) would lose more than 50% of their "
                           "published rows, or all of them: `dim_things` 5 -> 1 rows (-80%); "
                           "`kpi_summary` 1 -> 0 rows (-100%). Nothing was published.")
-    assert _contents(settings.sync_target_url.path) == published  # no shadow left either
+    assert contents(settings.sync_target_url.path) == published  # no shadow left either
 
     monkeypatch.setenv("DELTASTORE_SYNC_MAX_DROP", "0.9")  # 80 % is allowed now; empty is not
     assert main(["sync"]) == 3
@@ -534,7 +525,7 @@ def test_volume_guard_refuses_a_mart_that_lost_most_of_its_rows(
     assert main(["sync", "--force"]) == 0
     assert "volume guard overridden (--force): `kpi_summary` 1 -> 0 rows" in \
         capsys.readouterr().out
-    assert _contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+    assert contents(settings.sync_target_url.path) == _warehouse_marts(settings)
     assert 'deltastore_mart_rows{mart="dim_things"} 1' in \
         (tmp_path / "metrics" / "mart_rows.prom").read_text()
 
