@@ -155,9 +155,11 @@ var DS = (function () {
   // --- time grain: the chosen months as months or calendar quarters ---------------------
   // [{key, label, short, year, yearStart, months: [iso], month (iso, month grain only),
   //   note}]; a quarter only partly inside the range says so.
+  // True when the page has a grain option and it says quarters.
+  function isQuarters() { return options.grain !== undefined && option("grain") === "quarter"; }
   function periods(span) {
     var s = span || range(), list = [], byKey = {};
-    var quarters = options.grain !== undefined && option("grain") === "quarter";
+    var quarters = isQuarters();
     months.slice(s.from, s.to + 1).forEach(function (iso) {
       var year = iso.slice(0, 4), m = Number(iso.slice(5, 7));
       var key = quarters ? year + "-Q" + Math.ceil(m / 3) : iso;
@@ -179,7 +181,7 @@ var DS = (function () {
     return list;
   }
   function periodOf(iso) {
-    if (!(options.grain !== undefined && option("grain") === "quarter")) { return iso; }
+    if (!isQuarters()) { return iso; }
     return iso.slice(0, 4) + "-Q" + Math.ceil(Number(iso.slice(5, 7)) / 3);
   }
 
@@ -803,7 +805,7 @@ var DS = (function () {
     config: config, months: months, fmt: fmt, esc: esc, rows: rows, sum: sum, ratio: ratio,
     groupSum: groupSum, previousSpan: previousSpan, yearBeforeSpan: yearBeforeSpan,
     chosen: chosen, range: range, option: option, periods: periods, periodOf: periodOf,
-    isFullRange: isFullRange, isUnfiltered: isUnfiltered, card: card, change: change,
+    isQuarters: isQuarters, isFullRange: isFullRange, isUnfiltered: isUnfiltered, card: card, change: change,
     difference: difference, noDeltaReason: noDeltaReason, trend: trend, panel: panel,
     rowsOf: rowsOf, csv: csv, csvName: csvName, pick: pick, isPicked: isPicked,
     nearestTip: nearestTip, start: start, draw: draw, update: update,

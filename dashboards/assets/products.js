@@ -13,7 +13,7 @@
   // Above this many points the scatter draws one path per colour (see Charts.scatter).
   var DENSE = 300;
 
-  function isQuarters() { return DS.option("grain") === "quarter"; }
+  var isQuarters = DS.isQuarters;
 
   // Sums per period over the range and the period just before it, so the first period
   // shown has a base to compare with. A quarter only partly in range has no growth.
