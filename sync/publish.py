@@ -510,7 +510,7 @@ class _Sync:
         """The declared type of each column on the target when published in full (SQL
         Server: ``columns`` carry their measured text lengths)."""
         if not self.batched:
-            return [_duckdb_type(c) for c in self._described(warehouse, table)]
+            return [t for _, t in _declared_types(warehouse, "duckdb", self.catalog, table)]
         return [sync_sql.target_type(self.target_dialect, c) for c in columns]
 
     # --- the transaction -----------------------------------------------------------------------
@@ -665,10 +665,7 @@ class _Sync:
             if name.endswith((SHADOW_SUFFIX, OLD_SUFFIX)):
                 continue
             rows = _count(target, dialect, None, MART_SCHEMA, name)
-            described = _fetchall(target, sync_sql.described_columns_query(dialect),
-                                  (MART_SCHEMA, name))
-            live[name] = (rows, tuple((str(r[0]), sync_sql.declared_type(dialect, *r[1:]))
-                                      for r in described))
+            live[name] = (rows, _declared_types(target, dialect, None, name))
         return live
 
     def _drop_old(self, target: Any, plans: list[TablePlan]) -> None:
@@ -725,10 +722,6 @@ class _Sync:
                                       precision, scale, length)
                 for name, data_type, precision, scale, length in rows]
 
-    def _described(self, conn: Any, table: str) -> list[tuple[Any, ...]]:
-        return _fetchall(conn, sync_sql.described_columns_query("duckdb", self.catalog),
-                         (MART_SCHEMA, table))
-
     def _with_text_lengths(self, source: Any, table: str, columns: list[Column],
                            where: str = "") -> list[Column]:
         sql = sync_sql.text_lengths_query(self.source_dialect, MART_SCHEMA, table, columns,
@@ -758,8 +751,12 @@ def _result(plan: TablePlan, target_checksum: int | None, seconds: float) -> Tab
                            plan.inserted, plan.updated, plan.deleted)
 
 
-def _duckdb_type(described: tuple[Any, ...]) -> str:
-    return sync_sql.declared_type("duckdb", *described[1:])
+def _declared_types(conn: Any, dialect: Dialect, catalog: str | None,
+                    table: str) -> tuple[tuple[str, str], ...]:
+    """(column, declared type) of a mart, in order, as ``target_type`` writes types."""
+    described = _fetchall(conn, sync_sql.described_columns_query(dialect, catalog),
+                          (MART_SCHEMA, table))
+    return tuple((str(r[0]), sync_sql.declared_type(dialect, *r[1:])) for r in described)
 
 
 def _dialect(url: DatabaseURL) -> Dialect:
