@@ -7,16 +7,15 @@ is tests/chart/test_argo_execution.py."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
+from recorded_builds import names, recorded
 
 from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
-from deltastore.transform.build_log import BuildNode, BuildRecord, last_build
+from deltastore.transform.build_log import BuildNode, BuildRecord
 from deltastore.transform.retry import RetryPlan, plan_retry, project_fingerprint
 from deltastore.workflows import cli
 
@@ -27,36 +26,6 @@ BELOW_BROKEN = {BROKEN, "model.mini.dim_customers", "test.mini.assert_enough_cus
                 "test.mini.not_null_dim_customers_customer_id",
                 "test.mini.unique_dim_customers_customer_id",
                 "test.mini.relationships_fct_orders_customer_id__customer_id__ref_dim_customers_"}
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the mini project, its raw table loaded, the CLI pointed at both."""
-    copy = tmp_path / "project"
-    shutil.copytree(MINI_PROJECT, copy)
-    data = tmp_path / "data"
-    data.mkdir()
-    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
-        con.execute("create schema shop")
-        con.execute("create table shop.customers as select * from (values (1, 'CA', 'Ann'), "
-                    "(2, 'NY', 'Bob')) as t (id, state, name), "
-                    "(select now()::timestamp as _loaded_at)")
-    for key, value in {"DELTASTORE_DATA_DIR": str(data), "DELTASTORE_DBT_PROJECT_DIR": str(copy),
-                       "DELTASTORE_RUN_DATE": "2024-06-30"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("deltastore.workflows.commands.dbt",))
-    return copy
-
-
-def names(nodes: tuple[BuildNode, ...]) -> set[str]:
-    """Unique ids without the hash dbt appends to a generic test's."""
-    return {re.sub(r"\.[0-9a-f]{10}$", "", n.unique_id) for n in nodes}
-
-
-def recorded() -> BuildRecord:
-    build = last_build(Settings.from_env())
-    assert build is not None
-    return build
 
 
 def fail_once(capsys: pytest.CaptureFixture[str]) -> BuildRecord:
