@@ -123,6 +123,9 @@ DBT_BUILDS = Table(META, "dbt_builds", (
     # The dbt project's files, hashed (transform/retry.py): `--retry-failed` trusts a build
     # of the same project only. Added later: older warehouses get it by ALTER TABLE.
     ("project_hash", "text"),
+    # What it was built from (transform/changed.py, JSON): `--changed-only` builds only the
+    # nodes whose inputs changed since. Added later, as project_hash.
+    ("inputs", "text"),
 ), ("invocation_id",))
 DBT_BUILD_NODES = Table(META, "dbt_build_nodes", (
     ("invocation_id", "text"), ("unique_id", "text"), ("resource_type", "text"),

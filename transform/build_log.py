@@ -38,7 +38,7 @@ from deltastore.transform.lineage import ProjectNode, mart_keys, project_nodes
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
 # dbt messages and long failure lists must not be cut by SQL Server's NVARCHAR(4000).
-_UNBOUNDED_TEXT = {"failed_nodes", "message", "key_columns"}
+_UNBOUNDED_TEXT = {"failed_nodes", "message", "key_columns", "inputs"}
 _KEY_TEXT_TYPE = "NVARCHAR(200)"  # SQL Server index keys must stay under 900 bytes
 
 
@@ -159,7 +159,7 @@ def create_sql(kind: str) -> list[str]:
 
 
 # Columns added to a table after warehouses had it, so they are added when missing.
-_ADDED_COLUMNS = ((DBT_BUILDS, "project_hash"),)
+_ADDED_COLUMNS = ((DBT_BUILDS, "project_hash"), (DBT_BUILDS, "inputs"))
 
 
 def add_columns_sql(kind: str) -> list[str]:
@@ -255,10 +255,11 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                  project: list[ProjectNode] | None = None,
                  project_hash: str | None = None, *,
                  keys: Mapping[str, tuple[str, ...]] | None = None,
-                 run_date: str | None = None) -> None:
+                 run_date: str | None = None, inputs: str | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
     ``project`` and ``keys`` (from the build's manifest) replace the recorded list of
-    project nodes and the marts' keys; ``project_hash`` says which project files it built."""
+    project nodes and the marts' keys; ``project_hash`` says which project files it built,
+    ``inputs`` what else (``transform.changed.Inputs``, as JSON)."""
     build = BuildRecord.from_run_results(run_results, run_date)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -271,7 +272,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                           "warehouse; use DuckDB or SQL Server")
     recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     row = (build.invocation_id, build.command, build.generated_at, build.run_date,
-           build.success, json.dumps(list(build.failed_nodes)), recorded_at, project_hash)
+           build.success, json.dumps(list(build.failed_nodes)), recorded_at, project_hash,
+           inputs)
     node_rows = [(build.invocation_id, n.unique_id, n.resource_type, n.status, n.seconds,
                   n.message) for n in build.nodes]
     connection = connect(url)
@@ -316,8 +318,8 @@ def record_build(settings: Settings, run_results: dict[str, Any],
 
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
-                      project_hash: str | None = None, run_date: str | None = None
-                      ) -> BuildRecord | None:
+                      project_hash: str | None = None, run_date: str | None = None,
+                      inputs: str | None = None) -> BuildRecord | None:
     """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
     (a time.time() value: a file from an earlier run says nothing about this one)."""
     try:
@@ -340,7 +342,7 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
         record_build(settings, data,
                      project_nodes(manifest) if manifest is not None else None, project_hash,
                      keys=mart_keys(manifest) if manifest is not None else None,
-                     run_date=run_date)
+                     run_date=run_date, inputs=inputs)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
                              f"run_results.json ({exc})") from None

@@ -43,15 +43,19 @@ class RetryPlan:
     reason: str
     retried: tuple[str, ...] = ()   # the nodes that errored, failed or were skipped
 
-    def selection(self, user_select: str) -> str | None:
-        """The dbt ``--select`` for this plan within the user's own ``--select`` (dbt's
-        intersection, ``a,b``); None when the plan builds everything."""
-        if self.selectors is None:
-            return user_select
-        words = user_select.split()
-        if not words:
-            return " ".join(self.selectors)
-        return " ".join(f"{mine},{theirs}" for mine in self.selectors for theirs in words)
+    def selection(self, user_select: str) -> str:
+        return within(self.selectors, user_select)
+
+
+def within(selectors: Sequence[str] | None, user_select: str) -> str:
+    """The dbt ``--select`` for a plan's selectors within the user's own ``--select``
+    (dbt's intersection, ``a,b``); the user's own when the plan builds everything."""
+    if selectors is None:
+        return user_select
+    words = user_select.split()
+    if not words:
+        return " ".join(selectors)
+    return " ".join(f"{mine},{theirs}" for mine in selectors for theirs in words)
 
 
 def project_fingerprint(project: Path) -> str:

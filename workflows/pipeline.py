@@ -98,7 +98,8 @@ PIPELINE: tuple[Step, ...] = (
     Step("source-freshness", ("freshness",), ("extract-store-api", "extract-legacy-db"),
          "never", "Check source freshness", deadline_seconds=900,
          secrets=(WAREHOUSE_PASSWORD,)),
-    Step("dbt-build", ("build",), ("source-freshness",), "transient",
+    # Daily: only the nodes whose inputs changed since their last build (transform/changed.py).
+    Step("dbt-build", ("build", "--changed-only"), ("source-freshness",), "transient",
          "dbt build: models, snapshots, tests", ("run_date", "full_refresh", "dbt_select"),
          deadline_seconds=3 * 3600, secrets=(WAREHOUSE_PASSWORD,), dbt_build=True),
     Step("sync", ("sync",), ("dbt-build",), "transient",

@@ -119,7 +119,7 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 6   # the schema, four tables, one added column
+    assert len(creates) == 7   # the schema, four tables, two added columns
     for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS),
                              creates[1:5], strict=True):
         for column in table.column_names:
@@ -151,7 +151,7 @@ def test_statements_run_on_duckdb() -> None:
         for statement in build_log.create_sql("duckdb") * 2:  # idempotent
             con.execute(statement)
         con.execute(insert_values_sql("duckdb", DBT_BUILDS),
-                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1), "h"))
+                    ("x", "build", None, None, True, "[]", dt.datetime(2026, 1, 1), "h", None))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone()[0] == "x"
         con.execute(build_log.delete_sql("duckdb", DBT_BUILDS), ("x",))
         assert con.execute(build_log.last_build_sql("duckdb")).fetchone() is None

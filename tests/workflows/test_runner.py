@@ -49,7 +49,7 @@ def test_steps_run_in_the_pipeline_dependency_order(settings: Settings,
     ordered = [s for s in execution_order(PIPELINE) if not s.opt_in]
     assert [r.name for r in results] == [s.name for s in ordered]
     assert commands == [s.argv(run_date="2026-01-01", full_refresh=True) for s in ordered]
-    assert ["build", "--run-date", "2026-01-01", "--full-refresh"] in commands
+    assert ["build", "--changed-only", "--run-date", "2026-01-01", "--full-refresh"] in commands
     assert all(r.status == "ok" and r.exit_code == 0 for r in results)
     assert failed_exit_code(results) == 0
 
@@ -77,7 +77,7 @@ def test_skip_and_only(settings: Settings, commands: list[list[str]]) -> None:
     commands.clear()
     results = run_pipeline(settings, only=["dbt-build", "sync"], skip=["sync"],
                            echo=lambda _: None)
-    assert commands == [["build"]]
+    assert commands == [["build", "--changed-only"]]
     assert [r.name for r in results if r.status == "ok"] == ["dbt-build"]
     assert sum(r.status == "skipped" for r in results) == len(PIPELINE) - 2  # doctor: opt-in
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
 from deltastore.transform.build_log import record_build_file
+from deltastore.transform.changed import changed_plan, current_inputs, read_state
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.retry import parse_since, project_fingerprint, retry_plan
 from deltastore.transform.runner import dbt_run_date, parse_vars, run_dbt, target_dir
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = add_command(
         subparsers, "build", "Run `dbt build` (models, seeds, snapshots, tests) in-process.",
         "deltastore build --select 'path:models/marts' --run-date 2024-06-30\n"
-        "  deltastore build --retry-failed   # after a failed build: only what failed",
+        "  deltastore build --retry-failed   # after a failed build: only what failed\n"
+        "  deltastore build --changed-only   # the daily build: only what new loads change",
     )
     _add_selection(build)
     add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
@@ -29,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                   "build recorded in the warehouse, and what depends on them (within "
                   "--select); everything when that build is not of this project and run "
                   "date, or none is recorded")
+    add_bool_flag(build, "--changed-only",
+                  "build only the nodes whose inputs changed since their last recorded "
+                  "build (raw tables loaded with changes, project files, target and vars, "
+                  "the run date for nodes that read it, a missing table), and what reads "
+                  "them (within --select); --full-refresh and a retry build as they say")
     build.add_argument("--attempt", type=int, default=0, metavar="N",
                        help="Argo's attempt number ({{retries}}): from 1 on, as "
                             "--retry-failed (default 0)")
@@ -89,11 +96,20 @@ def _build(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     run_date = run_date_option(args.run_date)
     select = args.select
+    target = args.target or None
     retrying = args.retry_failed or args.attempt > 0
-    if retrying:
-        plan = retry_plan(settings, run_date=run_date, extra_vars=extra,
-                          target=args.target or None, since=parse_since(args.retry_since))
-        print(f"retry: {plan.reason}")
+    # What this build is built from, read before dbt starts: a load committed while it runs
+    # is then seen as a change by the next --changed-only build.
+    state = read_state(settings)
+    inputs = current_inputs(settings, state, target=target, extra_vars=extra)
+    narrowed = ""  # the plan that narrowed --select, if any
+    if retrying or (args.changed_only and not args.full_refresh):
+        plan = (retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
+                           since=parse_since(args.retry_since)) if retrying else
+                changed_plan(settings, state, inputs, run_date=run_date, extra_vars=extra,
+                             target=target))
+        narrowed = "retry" if retrying else "changed-only"
+        print(f"{narrowed}: {plan.reason}")
         if plan.selectors == ():
             write_metric(settings, FAILED_TESTS, 0)
             return 0
@@ -101,10 +117,11 @@ def _build(args: argparse.Namespace) -> int:
     started = time.time()
     run = run_dbt(settings, "build", select=select, exclude=args.exclude,
                   full_refresh=args.full_refresh, run_date=run_date,
-                  extra_vars=extra, target=args.target or None)
+                  extra_vars=extra, target=target)
     if run.success and not run.nodes:
-        if retrying and select != args.select:
-            print("retry: no node to retry lies within --select; nothing to build")
+        if narrowed and select != args.select:
+            verb = "retry" if retrying else "build"
+            print(f"{narrowed}: no node to {verb} lies within --select; nothing to build")
             write_metric(settings, FAILED_TESTS, 0)
             return 0
         # A typo in --select would otherwise "pass" with 0 nodes and open the sync gate.
@@ -120,7 +137,8 @@ def _build(args: argparse.Namespace) -> int:
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
                                      not_before=started,
                                      project_hash=project_fingerprint(settings.dbt_project_dir),
-                                     run_date=dbt_run_date(settings, run_date, extra))
+                                     run_date=dbt_run_date(settings, run_date, extra),
+                                     inputs=inputs.to_json())
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
     finally:

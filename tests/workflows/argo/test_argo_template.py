@@ -103,7 +103,8 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
         assert argvs[step.name] == expected
     # {{retries}} and {{workflow.creationTimestamp}}: Argo's attempt number (0 first) and
     # the run's creation time (operator.go executeTemplate, setGlobalParameters).
-    assert argvs["dbt-build"] == ["build", "--run-date=2026-01-31", "--full-refresh=true",
+    assert argvs["dbt-build"] == ["build", "--changed-only", "--run-date=2026-01-31",
+                                  "--full-refresh=true",
                                   "--select=tag:daily", "--attempt=1",
                                   "--retry-since=2026-01-31T02:00:00Z"]
 
@@ -243,7 +244,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
     assert tasks["sync"]["depends"] == "dbt-snapshots.Succeeded"
     argvs = container_argvs(obj, SAMPLES)
     for name, (_, selector) in zip(layer_names, LAYERS, strict=True):
-        assert argvs[name] == ["build", f"--select={selector}", "--run-date=2026-01-31",
+        assert argvs[name] == ["build", "--changed-only", f"--select={selector}",
+                               "--run-date=2026-01-31",
                                "--full-refresh=true", "--attempt=1",
                                "--retry-since=2026-01-31T02:00:00Z"]
     names = [p["name"] for p in obj["spec"]["arguments"]["parameters"]]

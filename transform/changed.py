@@ -1,0 +1,370 @@
+"""Build only what changed: the dbt nodes ``deltastore build --changed-only`` builds.
+
+A daily run changes a few raw tables; most of the project reads others, and rebuilding it
+gives the same tables again. So each recorded build keeps what it was built from
+(``meta.dbt_builds.inputs``): per raw table, how many committed loads had changed it
+(``meta.load_state`` rows with rows inserted, updated or deleted, plus the schema changes
+the extracts landed: both written in the load's own transaction, and never taken back), and
+a hash of the dbt target and vars. A node is built again when any of these holds:
+
+- no recorded build ran it, or its latest result (skipped ones aside) did not pass;
+- that build was of other project files (``project_fingerprint``), another target or vars;
+- a raw table it reads, through any model, has been changed by a load since;
+- it reads the date (``run_date()``, ``run_started_at``, ``current_timestamp``) and that
+  build was for another run date or on another day;
+- a node it reads was built after it (a build of part of the project, or a layer);
+- its table or view is missing from the warehouse.
+
+Whatever reads a node that is built is built too, with every test and unit test on it. The
+result is one explicit ``fqn:`` selector per node, so a test on two models runs when either
+is built (``--indirect-selection buildable`` alone would leave it out).
+
+What this trusts: that raw tables change only through ``deltastore extract``. A raw table
+edited by hand is not seen; ``deltastore build`` without ``--changed-only`` builds everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deltastore.db import classified, connect, driver_errors
+from deltastore.errors import DeltaStoreError
+from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, LOAD_STATE, SCHEMA_CHANGES
+from deltastore.settings import Settings
+from deltastore.sql_names import qualified, quote
+from deltastore.transform.retry import project_fingerprint, within
+from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project
+
+# A result that stands: the node's table is what its inputs make (a warning changes nothing).
+CURRENT_STATUSES = frozenset({"success", "pass", "warn"})
+# What makes a node's result depend on the day it is built, in its SQL or its macros' SQL.
+DATED_WORDS = ("run_date", "run_started_at", "current_timestamp")
+_RELATIONS = ("model", "seed", "snapshot")  # resource types that leave a table or view
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build is built from: per raw table (``schema.table``, lower case) a count
+    that grows with every load that changed it; and the target and vars, hashed."""
+
+    sources: Mapping[str, int]
+    context: str
+
+    def to_json(self) -> str:
+        return json.dumps({"context": self.context, "sources": dict(sorted(self.sources.items()))})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Inputs | None:
+        """None when the build recorded none (it ran before builds recorded them)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls({str(k): int(v) for k, v in data["sources"].items()}, str(data["context"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+def build_context(target: str, variables: Mapping[str, Any]) -> str:
+    """The target and vars a build ran with, hashed; the run date is compared on its own."""
+    chosen = {k: v for k, v in variables.items() if k != "run_date"}
+    text = json.dumps({"target": target, "vars": chosen}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the project's graph ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GraphNode:
+    unique_id: str
+    resource_type: str             # model, seed, snapshot, test, unit_test
+    fqn: tuple[str, ...]
+    parents: tuple[str, ...]       # nodes and sources it reads
+    dated: bool                    # its result depends on the day it is built
+    relation: tuple[str, str] | None  # (schema, name) it leaves, lower case; None: none
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: Mapping[str, GraphNode]
+    sources: Mapping[str, str]     # source unique id -> raw table, `schema.table` lower case
+
+    def raw_tables(self, uid: str) -> set[str]:
+        """The raw tables a node reads, through any number of nodes."""
+        seen: set[str] = set()
+        tables: set[str] = set()
+        todo = [uid]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in self.sources:
+                tables.add(self.sources[current])
+            elif current in self.nodes:
+                todo += self.nodes[current].parents
+        return tables
+
+    def descendants(self, roots: Iterable[str]) -> set[str]:
+        children: dict[str, list[str]] = {}
+        for node in self.nodes.values():
+            for parent in node.parents:
+                children.setdefault(parent, []).append(node.unique_id)
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            todo += children.get(current, ())
+        return seen
+
+
+def project_graph(manifest: Any) -> Graph:
+    """The graph of a parsed project (dbt's ``Manifest``); ephemeral models are not nodes
+    of their own: whoever reads one reads its parents."""
+    macros = manifest.macros
+    dated_macros: dict[str, bool] = {}
+
+    def macro_dated(uid: str, path: tuple[str, ...] = ()) -> bool:
+        if uid not in dated_macros:
+            macro = macros.get(uid)
+            if macro is None or uid in path:
+                return False
+            dated_macros[uid] = _mentions_date(macro.macro_sql) or any(
+                macro_dated(m, (*path, uid)) for m in macro.depends_on.macros)
+        return dated_macros[uid]
+
+    raw = dict(manifest.nodes)
+    raw.update(manifest.unit_tests or {})
+    ephemeral = {uid for uid, n in raw.items()
+                 if n.resource_type == "model" and n.config.materialized == "ephemeral"}
+
+    def node_parents(uid: str) -> list[str]:
+        return list(getattr(raw[uid].depends_on, "nodes", ()))  # a seed's lists macros only
+
+    def parents_of(uid: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for parent in node_parents(uid):
+            out += parents_of(parent) if parent in ephemeral else [parent]
+        return tuple(dict.fromkeys(out))
+
+    def dated(uid: str) -> bool:
+        node = raw[uid]
+        own = _mentions_date(getattr(node, "raw_code", "") or "") or any(
+            macro_dated(m) for m in node.depends_on.macros)
+        return own or any(dated(p) for p in node_parents(uid) if p in ephemeral)
+
+    nodes = {}
+    for uid, node in raw.items():
+        if uid in ephemeral or node.resource_type not in (*_RELATIONS, "test", "unit_test"):
+            continue
+        relation = None
+        if node.resource_type in _RELATIONS:
+            relation = (str(node.schema).lower(), str(node.alias or node.name).lower())
+        nodes[uid] = GraphNode(uid, str(node.resource_type), tuple(node.fqn), parents_of(uid),
+                               dated(uid), relation)
+    sources = {uid: f"{s.schema}.{s.identifier or s.name}".lower()
+               for uid, s in manifest.sources.items()}
+    return Graph(nodes, sources)
+
+
+def _mentions_date(sql: str) -> bool:
+    return any(word in sql for word in DATED_WORDS)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LastResult:
+    """A node's latest recorded result (skipped ones aside) and the build it came from."""
+
+    status: str
+    recorded_at: dt.datetime
+    project_hash: str | None
+    run_date: str | None
+    inputs: Inputs | None
+
+
+@dataclass(frozen=True)
+class ChangedPlan:
+    """What to build (``selectors``: None = everything, empty = nothing), and why."""
+
+    selectors: tuple[str, ...] | None
+    reason: str
+    stale: Mapping[str, str] = field(default_factory=dict)  # node -> why it is built again
+
+    def selection(self, user_select: str) -> str:
+        return within(self.selectors, user_select)
+
+
+def why_stale(node: GraphNode, last: LastResult | None, *, graph: Graph,
+              results: Mapping[str, LastResult], inputs: Inputs, project_hash: str,
+              run_date: str, today: dt.date, relations: set[tuple[str, str]]) -> str | None:
+    """Why ``node`` must be built again, or None when its last result stands."""
+    if last is None:
+        return "never built"
+    if last.status not in CURRENT_STATUSES:
+        return f"its last result was `{last.status}`"
+    if last.project_hash != project_hash:
+        return "the dbt project's files changed"
+    if last.inputs is None:
+        return "its last build did not record what it read"
+    if last.inputs.context != inputs.context:
+        return "the dbt target or vars changed"
+    for table in sorted(graph.raw_tables(node.unique_id)):
+        if last.inputs.sources.get(table, 0) != inputs.sources.get(table, 0):
+            return f"`{table}` was loaded with changes"
+    if node.dated and (last.run_date != run_date or last.recorded_at.date() != today):
+        return "it reads the date, and the date changed"
+    for parent in node.parents:
+        before = results.get(parent)
+        if before is not None and before.recorded_at > last.recorded_at:
+            return f"`{parent}` was built after it"
+    if node.relation is not None and node.relation not in relations:
+        return f"`{'.'.join(node.relation)}` is missing from the warehouse"
+    return None
+
+
+def plan_changed(graph: Graph, results: Mapping[str, LastResult], *, inputs: Inputs,
+                 project_hash: str, run_date: str, today: dt.date,
+                 relations: set[tuple[str, str]]) -> ChangedPlan:
+    stale = {}
+    for uid, node in graph.nodes.items():
+        why = why_stale(node, results.get(uid), graph=graph, results=results, inputs=inputs,
+                        project_hash=project_hash, run_date=run_date, today=today,
+                        relations=relations)
+        if why is not None:
+            stale[uid] = why
+    if not stale:
+        return ChangedPlan((), "nothing changed since the last build: nothing to build")
+    built = graph.descendants(stale) & set(graph.nodes)
+    if len(built) == len(graph.nodes):
+        example = sorted(stale.items())[0]
+        return ChangedPlan(None, f"building every node ({len(stale)} changed, e.g. "
+                                 f"`{example[0]}`: {example[1]})", stale)
+    selectors = tuple(sorted(f"fqn:{'.'.join(graph.nodes[uid].fqn)}" for uid in built))
+    counts = Counter(stale.values()).most_common()
+    shown = "; ".join(f"{n} because {why}" for why, n in counts[:4])
+    more = f"; {len(stale) - sum(n for _, n in counts[:4])} for other reasons" \
+        if len(counts) > 4 else ""
+    return ChangedPlan(selectors, f"building {len(built)} of {len(graph.nodes)} nodes: "
+                                  f"{len(stale)} changed ({shown}{more}), and what reads "
+                                  "them", stale)
+
+
+# --- reading the warehouse ----------------------------------------------------------------
+
+def source_markers_sql(kind: str, with_schema_changes: bool) -> str:
+    """Per raw table, the loads that changed it (and the schema changes the extracts met)."""
+    name, ins, upd, dele = (quote(kind, c) for c in ("table_name", "rows_inserted",
+                                                      "rows_updated", "rows_deleted"))
+    loads = (f"SELECT LOWER({name}) AS t FROM "
+             f"{qualified(kind, LOAD_STATE.schema, LOAD_STATE.name)} "
+             f"WHERE COALESCE({ins}, 0) + COALESCE({upd}, 0) + COALESCE({dele}, 0) > 0")
+    if with_schema_changes:
+        loads += (f" UNION ALL SELECT LOWER({name}) AS t FROM "
+                  f"{qualified(kind, SCHEMA_CHANGES.schema, SCHEMA_CHANGES.name)}")
+    return f"SELECT t, COUNT(*) FROM ({loads}) AS changes GROUP BY t"
+
+
+def last_results_sql(kind: str) -> str:
+    """Each node's latest result that is not `skipped`, with its build's context."""
+    uid, status, recorded, invocation, project, run_date, inputs = (
+        quote(kind, c) for c in ("unique_id", "status", "recorded_at", "invocation_id",
+                                 "project_hash", "run_date", "inputs"))
+    nodes, builds = (qualified(kind, t.schema, t.name) for t in (DBT_BUILD_NODES, DBT_BUILDS))
+    return (
+        f"SELECT l.{uid}, l.{status}, l.{recorded}, l.{project}, l.{run_date}, l.{inputs} "
+        f"FROM (SELECT n.{uid}, n.{status}, b.{recorded}, b.{project}, b.{run_date}, "
+        f"b.{inputs}, ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) "
+        f"AS rn FROM {nodes} AS n INNER JOIN {builds} AS b "
+        f"ON b.{invocation} = n.{invocation} WHERE n.{status} <> 'skipped') AS l "
+        f"WHERE l.rn = 1")
+    # rn = 1 is each node's newest; the gate (build_log.latest_states_sql) reads the same.
+
+
+def relations_sql() -> str:
+    # Upper case: a case-sensitive SQL Server database names its catalog views so.
+    return "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES"
+
+
+def _tables(cursor: Any) -> set[tuple[str, str]]:
+    cursor.execute(relations_sql())
+    return {(str(s).lower(), str(n).lower()) for s, n in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class WarehouseState:
+    markers: dict[str, int]
+    results: dict[str, LastResult]
+    relations: set[tuple[str, str]]
+
+
+def read_state(settings: Settings) -> WarehouseState:
+    """The load markers, every node's last result and the warehouse's tables, read once on
+    a read-only connection (nothing yet: all empty)."""
+    url = settings.warehouse_url
+    kind = url.kind
+    if kind not in ("duckdb", "mssql") or (kind == "duckdb" and not (
+            url.path is not None and url.path.exists())):
+        return WarehouseState({}, {}, set())
+    try:
+        connection = connect(url, read_only=True)
+    except DeltaStoreError as exc:
+        raise type(exc)(f"cannot read the warehouse's build record: {exc}") from None
+    try:
+        cursor = connection.cursor()
+        relations = _tables(cursor)
+        markers: dict[str, int] = {}
+        if (LOAD_STATE.schema, LOAD_STATE.name) in relations:
+            with_changes = (SCHEMA_CHANGES.schema, SCHEMA_CHANGES.name) in relations
+            cursor.execute(source_markers_sql(kind, with_changes))
+            markers = {str(t): int(n) for t, n in cursor.fetchall()}
+        results: dict[str, LastResult] = {}
+        if (DBT_BUILDS.schema, DBT_BUILDS.name) in relations and _has_inputs(cursor):
+            cursor.execute(last_results_sql(kind))
+            results = {str(u): LastResult(str(s), r, p, d, Inputs.from_json(i))
+                       for u, s, r, p, d, i in cursor.fetchall()}
+    except driver_errors(kind) as exc:
+        raise classified(kind, exc, f"reading the build record in `{url}`") from None
+    finally:
+        connection.close()
+    return WarehouseState(markers, results, relations)
+
+
+def _has_inputs(cursor: Any) -> bool:
+    """Builds recorded before the ``inputs`` column existed are of no use here."""
+    cursor.execute("SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS "
+                   "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                   (DBT_BUILDS.schema, DBT_BUILDS.name, "inputs"))
+    return bool(cursor.fetchone()[0])
+
+
+def current_inputs(settings: Settings, state: WarehouseState, *, target: str | None = None,
+                   extra_vars: Mapping[str, Any] | None = None) -> Inputs:
+    return Inputs(state.markers, build_context(target or settings.dbt_target,
+                                               dbt_vars(settings, extra_vars)))
+
+
+def changed_plan(settings: Settings, state: WarehouseState, inputs: Inputs, *,
+                 run_date: dt.date | None = None,
+                 extra_vars: Mapping[str, Any] | None = None,
+                 target: str | None = None) -> ChangedPlan:
+    """``plan_changed`` for the next ``deltastore build`` with these options."""
+    if not state.results:
+        return ChangedPlan(None, "no build recorded what it was built from: building "
+                                 "everything")
+    graph = project_graph(parse_project(settings, run_date=run_date, extra_vars=extra_vars,
+                                        target=target))
+    return plan_changed(graph, state.results, inputs=inputs,
+                        project_hash=project_fingerprint(settings.dbt_project_dir),
+                        run_date=dbt_run_date(settings, run_date, extra_vars),
+                        today=dt.datetime.now(dt.UTC).date(), relations=state.relations)
