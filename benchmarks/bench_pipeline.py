@@ -539,6 +539,8 @@ def main() -> int:
     parser.add_argument("--daily", action="store_true",
                         help="compare a full run with the daily run after one more day of "
                              "changes (the other figures are not measured then)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the data folder afterwards (to profile a step again)")
     parser.add_argument("--duckdb-memory-limit", default="",
                         help="DuckDB memory_limit for every step, as a pod's limit would set "
                              "it (default: half this machine's memory)")
@@ -553,7 +555,8 @@ def main() -> int:
         try:
             lines = bench_daily(args.scale, root)
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
         print("\n".join(lines))
         print(json.dumps({"load_average": os.getloadavg()[0]}))
         return 0
@@ -572,7 +575,8 @@ def main() -> int:
                 figures += bench()
                 print(f"  ({name} done)", flush=True)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
     width = max(len(f.name) for f in figures)
     value = max(len(f.value) for f in figures)
     for f in figures:

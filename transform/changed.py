@@ -15,9 +15,11 @@ a hash of the dbt target and vars. A node is built again when any of these holds
 - a node it reads was built after it (a build of part of the project, or a layer);
 - its table or view is missing from the warehouse.
 
-Whatever reads a node that is built is built too, with every test and unit test on it. The
-result is one explicit ``fqn:`` selector per node, so a test on two models runs when either
-is built (``--indirect-selection buildable`` alone would leave it out).
+Whatever reads a node that is built is built too, with every data test on it; a unit test
+runs on rows it is given, so only its own code and the date count. The result is one
+explicit ``fqn:`` selector per node, built with ``--indirect-selection empty``: a test on two
+models runs when either is built (``buildable`` would leave it out), and a unit test only
+when it is listed.
 
 What this trusts: that raw tables change only through ``deltastore extract``. A raw table
 edited by hand is not seen; ``deltastore build`` without ``--changed-only`` builds everything.
@@ -111,6 +113,12 @@ class Graph:
                 todo += self.nodes[current].parents
         return tables
 
+    def selected_by(self, ids: Iterable[str]) -> set[str]:
+        """The nodes dbt selects with ``fqn:<fqn>`` of each of ``ids``."""
+        wanted = [self.nodes[uid].fqn for uid in ids]
+        return {uid for uid, node in self.nodes.items()
+                if any(_fqn_selects(fqn, node.fqn) for fqn in wanted)}
+
     def descendants(self, roots: Iterable[str]) -> set[str]:
         children: dict[str, list[str]] = {}
         for node in self.nodes.values():
@@ -158,6 +166,8 @@ def project_graph(manifest: Any) -> Graph:
 
     def dated(uid: str) -> bool:
         node = raw[uid]
+        if node.resource_type == "unit_test":  # the model's SQL on given rows
+            return any(dated(p) for p in node_parents(uid) if p in raw)
         own = _mentions_date(getattr(node, "raw_code", "") or "") or any(
             macro_dated(m) for m in node.depends_on.macros)
         return own or any(dated(p) for p in node_parents(uid) if p in ephemeral)
@@ -174,6 +184,16 @@ def project_graph(manifest: Any) -> Graph:
     sources = {uid: f"{s.schema}.{s.identifier or s.name}".lower()
                for uid, s in manifest.sources.items()}
     return Graph(nodes, sources)
+
+
+def _fqn_selects(selector: tuple[str, ...], fqn: tuple[str, ...]) -> bool:
+    """dbt's ``fqn:`` method (graph/selector_methods.py ``is_selected_node``, called with
+    the fqn and without its package): the leaf's name, or a prefix of the dotted parts."""
+    if fqn and fqn[-1] == ".".join(selector):
+        return True
+    flat = [part for segment in fqn for part in segment.split(".")]
+    parts = [part for segment in selector for part in segment.split(".")]
+    return any(candidate[:len(parts)] == parts for candidate in (flat, flat[1:]))
 
 
 def _mentions_date(sql: str) -> bool:
@@ -200,6 +220,9 @@ class ChangedPlan:
     selectors: tuple[str, ...] | None
     reason: str
     stale: Mapping[str, str] = field(default_factory=dict)  # node -> why it is built again
+    # What the selectors take in besides (dbt's `fqn:` matches by prefix, so a model's
+    # selects its unit tests), to be excluded.
+    excluded: tuple[str, ...] = ()
 
     def selection(self, user_select: str) -> str:
         return within(self.selectors, user_select)
@@ -219,11 +242,13 @@ def why_stale(node: GraphNode, last: LastResult | None, *, graph: Graph,
         return "its last build did not record what it read"
     if last.inputs.context != inputs.context:
         return "the dbt target or vars changed"
+    if node.dated and (last.run_date != run_date or last.recorded_at.date() != today):
+        return "it reads the date, and the date changed"
+    if node.resource_type == "unit_test":
+        return None  # it reads given rows, not the warehouse's: only code and date count
     for table in sorted(graph.raw_tables(node.unique_id)):
         if last.inputs.sources.get(table, 0) != inputs.sources.get(table, 0):
             return f"`{table}` was loaded with changes"
-    if node.dated and (last.run_date != run_date or last.recorded_at.date() != today):
-        return "it reads the date, and the date changed"
     for parent in node.parents:
         before = results.get(parent)
         if before is not None and before.recorded_at > last.recorded_at:
@@ -245,19 +270,26 @@ def plan_changed(graph: Graph, results: Mapping[str, LastResult], *, inputs: Inp
             stale[uid] = why
     if not stale:
         return ChangedPlan((), "nothing changed since the last build: nothing to build")
-    built = graph.descendants(stale) & set(graph.nodes)
+    # A unit test is built when it is stale itself: the data under its model is not its.
+    built = {uid for uid in graph.descendants(stale) & set(graph.nodes)
+             if uid in stale or graph.nodes[uid].resource_type != "unit_test"}
     if len(built) == len(graph.nodes):
         example = sorted(stale.items())[0]
         return ChangedPlan(None, f"building every node ({len(stale)} changed, e.g. "
                                  f"`{example[0]}`: {example[1]})", stale)
-    selectors = tuple(sorted(f"fqn:{'.'.join(graph.nodes[uid].fqn)}" for uid in built))
+    extra = graph.selected_by(built) - built
+    if graph.selected_by(built) - graph.selected_by(extra) != built:
+        return ChangedPlan(None, "building every node: the nodes to build cannot be selected "
+                                 "apart from the others by name", stale)
+    selectors, excluded = (tuple(sorted(f"fqn:{'.'.join(graph.nodes[uid].fqn)}" for uid in ids))
+                           for ids in (built, extra))
     counts = Counter(stale.values()).most_common()
     shown = "; ".join(f"{n} because {why}" for why, n in counts[:4])
     more = f"; {len(stale) - sum(n for _, n in counts[:4])} for other reasons" \
         if len(counts) > 4 else ""
     return ChangedPlan(selectors, f"building {len(built)} of {len(graph.nodes)} nodes: "
                                   f"{len(stale)} changed ({shown}{more}), and what reads "
-                                  "them", stale)
+                                  "them", stale, excluded)
 
 
 # --- reading the warehouse ----------------------------------------------------------------

@@ -372,8 +372,10 @@ def _collector_skips_what_exists() -> Iterator[None]:
         gc.unfreeze()
 
 
-# Folders dbt may write inside a project; their files do not change what parsing gives.
-_DBT_OUTPUTS = {"target", "logs", "dbt_packages"}
+# What dbt may write inside a project (its folders; .user.yml beside profiles.yml when run
+# by hand, dbt/tracking.py):
+# none of it changes what parsing gives, nor the project's fingerprint.
+_DBT_OUTPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
 # Parsed projects, by everything parsing depends on (see _parsed_manifest).
 _MANIFESTS: dict[str, Any] = {}
 

@@ -101,6 +101,11 @@ def test_the_daily_build_equals_a_build_of_everything_day_after_day(
             "snapshot.deltastore.shipments_snapshot"} <= built
     assert not {"snapshot.deltastore.customers_snapshot", "model.deltastore.dim_customers",
                 "model.deltastore.stg_new_store__products"} & built
+    # Unit tests run on given rows: of a model that reads the date, on a new date only.
+    assert "unit_test.deltastore.kpi_active_customers.active_customers_count_each_customer_" \
+        "once_per_range" in built
+    assert "unit_test.deltastore.int_orders_unioned.carts_become_orders_with_summed_totals" \
+        not in built
 
     # A customer moves: their snapshot, dimension and what reads it.
     with sqlite3.connect(daily) as con:
@@ -110,6 +115,7 @@ def test_the_daily_build_equals_a_build_of_everything_day_after_day(
     built = day(monkeypatch, tmp_path, first)
     assert {"snapshot.deltastore.customers_snapshot", "model.deltastore.dim_customers"} <= built
     assert not {"snapshot.deltastore.shipments_snapshot", "model.deltastore.fct_products"} & built
+    assert not {uid for uid in built if uid.startswith("unit_test.")}   # the same date
 
     # Nothing new, the same day: nothing is built.
     capsys.readouterr()

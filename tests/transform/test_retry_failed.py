@@ -135,6 +135,9 @@ def test_the_fingerprint_follows_the_project_files(tmp_path: Path) -> None:
     before = project_fingerprint(tmp_path / "p")
     (tmp_path / "p" / "target").mkdir()
     (tmp_path / "p" / "target" / "run_results.json").write_text("{}")   # dbt's output
+    # dbt run by hand there writes its user id beside profiles.yml (dbt/tracking.py); a changed
+    # fingerprint would make the next --changed-only build build everything.
+    (tmp_path / "p" / ".user.yml").write_text("id: 0a1b2c3d\n")
     assert project_fingerprint(tmp_path / "p") == before
     (tmp_path / "p" / "models" / "new.sql").write_text("select 1 as x\n")
     assert project_fingerprint(tmp_path / "p") != before

@@ -9,7 +9,12 @@ from pathlib import Path
 from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
 from deltastore.transform.build_log import record_build_file
-from deltastore.transform.changed import changed_plan, current_inputs, read_state
+from deltastore.transform.changed import (
+    ChangedPlan,
+    changed_plan,
+    current_inputs,
+    read_state,
+)
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.retry import parse_since, project_fingerprint, retry_plan
 from deltastore.transform.runner import dbt_run_date, parse_vars, run_dbt, target_dir
@@ -103,6 +108,7 @@ def _build(args: argparse.Namespace) -> int:
     state = read_state(settings)
     inputs = current_inputs(settings, state, target=target, extra_vars=extra)
     narrowed = ""  # the plan that narrowed --select, if any
+    exclude, dbt_extra = args.exclude, []
     if retrying or (args.changed_only and not args.full_refresh):
         plan = (retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
                            since=parse_since(args.retry_since)) if retrying else
@@ -114,10 +120,16 @@ def _build(args: argparse.Namespace) -> int:
             write_metric(settings, FAILED_TESTS, 0)
             return 0
         select = plan.selection(args.select) or ""
+        if isinstance(plan, ChangedPlan) and plan.selectors is not None:
+            exclude = " ".join([args.exclude, *plan.excluded])
+            if not args.select.split():
+                # Every node to build is listed, tests too: dbt adds nothing. (Within a
+                # --select dbt adds the tests on what it selects, as it always does.)
+                dbt_extra = ["--indirect-selection", "empty"]
     started = time.time()
-    run = run_dbt(settings, "build", select=select, exclude=args.exclude,
+    run = run_dbt(settings, "build", select=select, exclude=exclude,
                   full_refresh=args.full_refresh, run_date=run_date,
-                  extra_vars=extra, target=target)
+                  extra_vars=extra, target=target, args=dbt_extra)
     if run.success and not run.nodes:
         if narrowed and select != args.select:
             verb = "retry" if retrying else "build"
