@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from odbc_recorder import OdbcRecorder
 from recorded_builds import names, recorded
 
 from deltastore.extract.warehouse.duckdb import create_table_sql
@@ -22,8 +23,11 @@ from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql
 from deltastore.transform import build_log
 from deltastore.transform.changed import (
+    Inputs,
+    LastResult,
     last_results_sql,
     project_graph,
+    read_state,
     relations_sql,
     source_markers_sql,
 )
@@ -211,3 +215,30 @@ def test_sql_server_keeps_what_a_build_read_whole() -> None:
     assert "[inputs] NVARCHAR(MAX)" in builds
     assert any("COL_LENGTH(N'meta.dbt_builds', N'inputs') IS NULL" in s
                for s in build_log.add_columns_sql("mssql"))
+
+
+def test_sql_server_state_is_read_in_one_read_only_login(odbc: OdbcRecorder,
+                                                          tmp_path: Path) -> None:
+    """What a --changed-only build reads on SQL Server before dbt starts, through the
+    recorded driver: the catalog, the load markers and each node's last result, rows in
+    the types pyodbc returns them (DATETIME2 as datetime, NVARCHAR as str, COUNT as int)."""
+    at = dt.datetime(2026, 1, 31, 2, 5, 7, 123456)
+    inputs = Inputs({"old_store.orders": 3}, "c0ffee").to_json()
+    odbc.answers = {
+        "FROM INFORMATION_SCHEMA.TABLES": [("meta", "load_state"), ("meta", "dbt_builds"),
+                                           ("meta", "dbt_build_nodes"),
+                                           ("analytics", "fct_orders")],
+        "FROM INFORMATION_SCHEMA.COLUMNS": [(1,)],
+        "GROUP BY t": [("old_store.orders", 3), ("old_store.customers", 1)],
+        "ROW_NUMBER()": [("model.p.fct_orders", "success", at, "h", "2026-01-31", inputs)],
+    }
+    state = read_state(Settings.from_env({
+        "DELTASTORE_DATA_DIR": str(tmp_path), "DELTASTORE_WAREHOUSE_PASSWORD": "pw",
+        "DELTASTORE_WAREHOUSE_URL": "mssql://dbt_loader@wh/warehouse"}))
+    assert len(odbc.calls) == 1
+    assert state.markers == {"old_store.orders": 3, "old_store.customers": 1}
+    assert state.results == {"model.p.fct_orders": LastResult(
+        "success", at, "h", "2026-01-31", Inputs({"old_store.orders": 3}, "c0ffee"))}
+    assert ("analytics", "fct_orders") in state.relations
+    markers = next(s for s in odbc.statements if "GROUP BY t" in s)
+    assert "[meta].[load_state]" in markers and "[meta].[schema_changes]" not in markers
