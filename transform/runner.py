@@ -429,7 +429,8 @@ def parse_project(settings: Settings, *, run_date: dt.date | None = None,
             _release_duckdb()
     if manifest is None:
         raise ConfigError(f"dbt cannot parse the project in `{settings.dbt_project_dir}`: "
-                          "run `deltastore build` without --retry-failed to see why")
+                          "run `deltastore build` without --retry-failed or --changed-only to "
+                          "see why")
     return manifest
 
 

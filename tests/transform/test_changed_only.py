@@ -242,3 +242,13 @@ def test_sql_server_state_is_read_in_one_read_only_login(odbc: OdbcRecorder,
     assert ("analytics", "fct_orders") in state.relations
     markers = next(s for s in odbc.statements if "GROUP BY t" in s)
     assert "[meta].[load_state]" in markers and "[meta].[schema_changes]" not in markers
+
+
+def test_a_project_dbt_cannot_parse_says_how_to_see_why(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build"]) == 0
+    (project / "models" / "marts" / "broken.sql").write_text("select {{ ref( }}\n")
+    assert cli.main(["build", "--changed-only"]) == 2   # a configuration error
+    err = capsys.readouterr().err
+    assert "dbt cannot parse the project" in err
+    assert "without --retry-failed or --changed-only to see why" in err
