@@ -19,7 +19,8 @@ Whatever reads a node that is built is built too, with every data test on it; a 
 runs on rows it is given, so only its own code and the date count. The result is one
 explicit ``fqn:`` selector per node, built with ``--indirect-selection empty``: a test on two
 models runs when either is built (``buildable`` would leave it out), and a unit test only
-when it is listed.
+when it is listed. Within a user's ``--select`` (the layer-by-layer DAG), dbt adds the tests
+on what the intersection selects, as it always does.
 
 What this trusts: that raw tables change only through ``deltastore extract``. A raw table
 edited by hand is not seen; ``deltastore build`` without ``--changed-only`` builds everything.
