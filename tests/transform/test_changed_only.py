@@ -252,3 +252,19 @@ def test_a_project_dbt_cannot_parse_says_how_to_see_why(
     err = capsys.readouterr().err
     assert "dbt cannot parse the project" in err
     assert "without --retry-failed or --changed-only to see why" in err
+
+
+def test_a_retry_that_cannot_trust_the_record_still_builds_only_what_changed(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Argo's attempt 1 after an attempt killed before it recorded its build (the record is
+    older than the run): the daily build's plan, not everything."""
+    assert cli.main(["build"]) == 0
+    before = recorded()
+    load_customers("update shop.customers set state = 'TX' where id = 2", changed=1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    out = changed_only(capsys, "--attempt", "1",
+                       "--retry-since", later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert "retry: no build is recorded since" in out
+    assert "because `shop.customers` was loaded with changes" in out
+    assert recorded().invocation_id != before.invocation_id
+    assert names(recorded().nodes) == READS_CUSTOMERS

@@ -16,7 +16,12 @@ from deltastore.transform.changed import (
     read_state,
 )
 from deltastore.transform.docs import generate_docs
-from deltastore.transform.retry import parse_since, project_fingerprint, retry_plan
+from deltastore.transform.retry import (
+    RetryPlan,
+    parse_since,
+    project_fingerprint,
+    retry_plan,
+)
 from deltastore.transform.runner import dbt_run_date, parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
@@ -107,15 +112,21 @@ def _build(args: argparse.Namespace) -> int:
     # is then seen as a change by the next --changed-only build.
     state = read_state(settings)
     inputs = current_inputs(settings, state, target=target, extra_vars=extra)
+    plan: RetryPlan | ChangedPlan | None = None
+    if retrying:
+        plan = retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
+                          since=parse_since(args.retry_since))
+        print(f"retry: {plan.reason}")
+    if args.changed_only and not args.full_refresh and (plan is None or plan.selectors is None):
+        # A retry that cannot trust the record (an attempt killed before it recorded its
+        # build) still builds only what changed.
+        plan = changed_plan(settings, state, inputs, run_date=run_date, extra_vars=extra,
+                            target=target)
+        print(f"changed-only: {plan.reason}")
     narrowed = ""  # the plan that narrowed --select, if any
     exclude, dbt_extra = args.exclude, []
-    if retrying or (args.changed_only and not args.full_refresh):
-        plan = (retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
-                           since=parse_since(args.retry_since)) if retrying else
-                changed_plan(settings, state, inputs, run_date=run_date, extra_vars=extra,
-                             target=target))
-        narrowed = "retry" if retrying else "changed-only"
-        print(f"{narrowed}: {plan.reason}")
+    if plan is not None:
+        narrowed = "changed-only" if isinstance(plan, ChangedPlan) else "retry"
         if plan.selectors == ():
             write_metric(settings, FAILED_TESTS, 0)
             return 0
@@ -132,7 +143,7 @@ def _build(args: argparse.Namespace) -> int:
                   extra_vars=extra, target=target, args=dbt_extra)
     if run.success and not run.nodes:
         if narrowed and select != args.select:
-            verb = "retry" if retrying else "build"
+            verb = "build" if narrowed == "changed-only" else "retry"
             print(f"{narrowed}: no node to {verb} lies within --select; nothing to build")
             write_metric(settings, FAILED_TESTS, 0)
             return 0
