@@ -28,8 +28,9 @@ updates on recent orders; a few deletions) and the daily pipeline runs as the pi
 it (incremental extract; `build --changed-only`; incremental sync). Both runs are printed
 side by side, step by step, with rows read, built and written, against the daily targets
 (store-API step excluded, it has no change feed): daily run <= 35 % of the full run's time;
-the sync writes <= 5 % of the marts' rows in <= 25 % of a full sync's time; the build <= 50
-% of a full build; every step within the 1 Gi pod (give ``--duckdb-memory-limit 512MiB``).
+the sync writes <= 5 % of the marts' rows in <= 25 % of a full sync's time; the build
+<= 50 % of a full build; every step within the 1 Gi pod (give
+``--duckdb-memory-limit 512MiB``).
 
 Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
      `.venv/bin/python benchmarks/bench_pipeline.py --daily --scale 100 \\

@@ -203,25 +203,43 @@ def nodes_sql(kind: str) -> str:
             f"ORDER BY {quote(kind, 'seconds')} DESC, {quote(kind, 'unique_id')}")
 
 
+def _latest_results(kind: str, node_columns: tuple[str, ...],
+                    build_columns: tuple[str, ...]) -> str:
+    """Every node's results that are not `skipped` (a skipped node kept its earlier table),
+    with columns of their builds; ``rn`` = 1 is each node's latest."""
+    uid, status, recorded, invocation = (quote(kind, name) for name in (
+        "unique_id", "status", "recorded_at", "invocation_id"))
+    nodes, builds = (qualified(kind, t.schema, t.name) for t in (DBT_BUILD_NODES, DBT_BUILDS))
+    columns = ", ".join([*(f"n.{quote(kind, c)}" for c in node_columns),
+                         *(f"b.{quote(kind, c)}" for c in build_columns)])
+    return (f"SELECT {columns}, "
+            f"ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) AS rn "
+            f"FROM {nodes} AS n INNER JOIN {builds} AS b ON b.{invocation} = n.{invocation} "
+            f"WHERE n.{status} <> 'skipped'")
+
+
 def latest_states_sql(kind: str) -> str:
-    """Each project node with its latest result that is not `skipped` (a skipped node kept
-    its earlier table), and when that build was made; NULL status = never built."""
-    uid, kind_, feeds, status, seconds, generated, recorded, invocation = (
+    """Each project node with its latest result that is not `skipped`, and when that build
+    was made; NULL status = never built."""
+    uid, kind_, feeds, status, seconds, generated = (
         quote(kind, name) for name in ("unique_id", "resource_type", "feeds_marts", "status",
-                                       "seconds", "generated_at", "recorded_at",
-                                       "invocation_id"))
-    project, nodes, builds = (qualified(kind, t.schema, t.name)
-                              for t in (DBT_PROJECT_NODES, DBT_BUILD_NODES, DBT_BUILDS))
+                                       "seconds", "generated_at"))
+    project = qualified(kind, DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name)
+    latest = _latest_results(kind, ("unique_id", "status", "seconds"), ("generated_at",))
     return (
         f"SELECT p.{uid}, p.{kind_}, p.{feeds}, l.{status}, l.{seconds}, l.{generated} "
-        f"FROM {project} AS p LEFT JOIN ("
-        f"SELECT n.{uid}, n.{status}, n.{seconds}, b.{generated}, "
-        f"ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) AS rn "
-        f"FROM {nodes} AS n INNER JOIN {builds} AS b ON b.{invocation} = n.{invocation} "
-        f"WHERE n.{status} <> 'skipped'"
-        f") AS l ON l.{uid} = p.{uid} AND l.rn = 1 "
+        f"FROM {project} AS p LEFT JOIN ({latest}) AS l ON l.{uid} = p.{uid} AND l.rn = 1 "
         f"ORDER BY p.{uid}"
     )
+
+
+def last_results_sql(kind: str) -> str:
+    """Each node's latest result that is not `skipped`, with its build's time, project,
+    run date and inputs (what ``--changed-only`` compares, transform/changed.py)."""
+    built = ("recorded_at", "project_hash", "run_date", "inputs")
+    columns = ", ".join(f"l.{quote(kind, c)}" for c in ("unique_id", "status", *built))
+    latest = _latest_results(kind, ("unique_id", "status"), built)
+    return f"SELECT {columns} FROM ({latest}) AS l WHERE l.rn = 1"
 
 
 def node_input_sizes() -> list[tuple[int, int, int]]:
@@ -375,9 +393,9 @@ class NodeState:
 def latest_node_states(settings: Settings) -> list[NodeState] | None:
     """Every node of the project with its latest result; None when no build recorded one."""
     url = settings.warehouse_url
-    if not _may_hold_builds(url):
+    if not may_hold_builds(url):
         return None
-    connection = _read_connection(url)
+    connection = read_connection(url)
     try:
         cursor = connection.cursor()
         cursor.execute(table_exists_sql(), (DBT_PROJECT_NODES.schema, DBT_PROJECT_NODES.name))
@@ -395,7 +413,7 @@ def latest_node_states(settings: Settings) -> list[NodeState] | None:
                       at) for u, r, f, s, sec, at in rows]
 
 
-def _may_hold_builds(url: Any) -> bool:
+def may_hold_builds(url: Any) -> bool:
     """Builds are recorded in DuckDB or SQL Server; a DuckDB file not yet made has none
     (and reading must not create it)."""
     if url.kind not in ("duckdb", "mssql"):
@@ -403,7 +421,7 @@ def _may_hold_builds(url: Any) -> bool:
     return url.kind != "duckdb" or (url.path is not None and url.path.exists())
 
 
-def _read_connection(url: Any) -> Any:
+def read_connection(url: Any) -> Any:
     try:
         return connect(url, read_only=True)
     except DeltaStoreError as exc:
@@ -417,9 +435,9 @@ def last_build(settings: Settings) -> BuildRecord | None:
     """The latest recorded build (by ``recorded_at``), or None when none was recorded."""
     url = settings.warehouse_url
     kind = url.kind
-    if not _may_hold_builds(url):
+    if not may_hold_builds(url):
         return None
-    connection = _read_connection(url)
+    connection = read_connection(url)
     try:
         cursor = connection.cursor()
         cursor.execute(columns_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))

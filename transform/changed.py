@@ -36,11 +36,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deltastore.db import classified, connect, driver_errors
-from deltastore.errors import DeltaStoreError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, LOAD_STATE, SCHEMA_CHANGES
+from deltastore.db import classified, driver_errors
+from deltastore.schemas import DBT_BUILDS, LOAD_STATE, SCHEMA_CHANGES
 from deltastore.settings import Settings
 from deltastore.sql_names import qualified, quote
+from deltastore.transform.build_log import (
+    columns_sql,
+    last_results_sql,
+    may_hold_builds,
+    read_connection,
+)
 from deltastore.transform.retry import project_fingerprint, within
 from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project
 
@@ -308,22 +313,6 @@ def source_markers_sql(kind: str, with_schema_changes: bool) -> str:
     return f"SELECT t, COUNT(*) FROM ({loads}) AS changes GROUP BY t"
 
 
-def last_results_sql(kind: str) -> str:
-    """Each node's latest result that is not `skipped`, with its build's context."""
-    uid, status, recorded, invocation, project, run_date, inputs = (
-        quote(kind, c) for c in ("unique_id", "status", "recorded_at", "invocation_id",
-                                 "project_hash", "run_date", "inputs"))
-    nodes, builds = (qualified(kind, t.schema, t.name) for t in (DBT_BUILD_NODES, DBT_BUILDS))
-    return (
-        f"SELECT l.{uid}, l.{status}, l.{recorded}, l.{project}, l.{run_date}, l.{inputs} "
-        f"FROM (SELECT n.{uid}, n.{status}, b.{recorded}, b.{project}, b.{run_date}, "
-        f"b.{inputs}, ROW_NUMBER() OVER (PARTITION BY n.{uid} ORDER BY b.{recorded} DESC) "
-        f"AS rn FROM {nodes} AS n INNER JOIN {builds} AS b "
-        f"ON b.{invocation} = n.{invocation} WHERE n.{status} <> 'skipped') AS l "
-        f"WHERE l.rn = 1")
-    # rn = 1 is each node's newest; the gate (build_log.latest_states_sql) reads the same.
-
-
 def relations_sql() -> str:
     # Upper case: a case-sensitive SQL Server database names its catalog views so.
     return "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES"
@@ -346,13 +335,9 @@ def read_state(settings: Settings) -> WarehouseState:
     a read-only connection (nothing yet: all empty)."""
     url = settings.warehouse_url
     kind = url.kind
-    if kind not in ("duckdb", "mssql") or (kind == "duckdb" and not (
-            url.path is not None and url.path.exists())):
+    if not may_hold_builds(url):
         return WarehouseState({}, {}, set())
-    try:
-        connection = connect(url, read_only=True)
-    except DeltaStoreError as exc:
-        raise type(exc)(f"cannot read the warehouse's build record: {exc}") from None
+    connection = read_connection(url)
     try:
         cursor = connection.cursor()
         relations = _tables(cursor)
@@ -375,10 +360,8 @@ def read_state(settings: Settings) -> WarehouseState:
 
 def _has_inputs(cursor: Any) -> bool:
     """Builds recorded before the ``inputs`` column existed are of no use here."""
-    cursor.execute("SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS "
-                   "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                   (DBT_BUILDS.schema, DBT_BUILDS.name, "inputs"))
-    return bool(cursor.fetchone()[0])
+    cursor.execute(columns_sql(), (DBT_BUILDS.schema, DBT_BUILDS.name))
+    return "inputs" in {str(name) for (name,) in cursor.fetchall()}
 
 
 def current_inputs(settings: Settings, state: WarehouseState, *, target: str | None = None,

@@ -372,9 +372,9 @@ def _collector_skips_what_exists() -> Iterator[None]:
         gc.unfreeze()
 
 
-# What dbt may write inside a project (its folders; .user.yml beside profiles.yml when run
-# by hand, dbt/tracking.py):
-# none of it changes what parsing gives, nor the project's fingerprint.
+# What dbt may write inside a project: its folders, and .user.yml beside profiles.yml when
+# run there by hand (dbt/tracking.py). None of it changes what parsing gives, nor the
+# project's fingerprint.
 _DBT_OUTPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
 # Parsed projects, by everything parsing depends on (see _parsed_manifest).
 _MANIFESTS: dict[str, Any] = {}

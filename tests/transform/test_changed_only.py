@@ -25,7 +25,6 @@ from deltastore.transform import build_log
 from deltastore.transform.changed import (
     Inputs,
     LastResult,
-    last_results_sql,
     project_graph,
     read_state,
     relations_sql,
@@ -202,7 +201,8 @@ def test_the_projects_graph_knows_what_reads_the_date_and_which_raw_tables(
 
 @pytest.mark.parametrize("statement", [
     source_markers_sql("mssql", with_schema_changes=True),
-    source_markers_sql("mssql", with_schema_changes=False), last_results_sql("mssql"),
+    source_markers_sql("mssql", with_schema_changes=False),
+    build_log.last_results_sql("mssql"),
     relations_sql()])
 def test_the_sql_server_statements_parse_as_tsql(statement: str) -> None:
     parsed = sqlglot.parse(statement, read="tsql")
@@ -228,7 +228,7 @@ def test_sql_server_state_is_read_in_one_read_only_login(odbc: OdbcRecorder,
         "FROM INFORMATION_SCHEMA.TABLES": [("meta", "load_state"), ("meta", "dbt_builds"),
                                            ("meta", "dbt_build_nodes"),
                                            ("analytics", "fct_orders")],
-        "FROM INFORMATION_SCHEMA.COLUMNS": [(1,)],
+        "FROM INFORMATION_SCHEMA.COLUMNS": [("invocation_id",), ("inputs",)],
         "GROUP BY t": [("old_store.orders", 3), ("old_store.customers", 1)],
         "ROW_NUMBER()": [("model.p.fct_orders", "success", at, "h", "2026-01-31", inputs)],
     }

@@ -130,7 +130,7 @@ def _build(args: argparse.Namespace) -> int:
         if plan.selectors == ():
             write_metric(settings, FAILED_TESTS, 0)
             return 0
-        select = plan.selection(args.select) or ""
+        select = plan.selection(args.select)
         if isinstance(plan, ChangedPlan) and plan.selectors is not None:
             exclude = " ".join([args.exclude, *plan.excluded])
             if not args.select.split():
