@@ -390,11 +390,24 @@ def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> Non
     next run's window rather than marked deleted)."""
     keys = keys_table(table)
     warehouse.start_stage(keys)
-    def stage_keys(rows: list[tuple[Any, ...]]) -> None:
-        warehouse.stage_rows(keys, rows)
+    if reader.reads_arrow and isinstance(warehouse, DuckDBWarehouse):
+        try:
+            _stage_key_batches(reader.arrow_key_batches(table), warehouse.stage_arrow, keys)
+            return
+        except MixedTypes as exc:
+            log.warning("%s: %s; reading its keys row by row", table.qualified_name, exc)
+            warehouse.start_stage(keys)  # drop what was staged
+    _stage_key_batches(reader.key_batches(table), warehouse.stage_rows, keys)
 
-    with BackgroundSink(stage_keys) as stage:
-        for rows in reader.key_batches(table):
+
+def _stage_key_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], None],
+                       keys: Table) -> None:
+    """Each batch of keys into the stage, on a second thread while the next is read."""
+    def stage_one(rows: Any) -> None:
+        stage_batch(keys, rows)
+
+    with BackgroundSink(stage_one) as stage:
+        for rows in batches:
             stage.put(rows)
 
 

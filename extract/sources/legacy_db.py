@@ -203,10 +203,18 @@ class LegacyReader:
         its first values, so a column whose values change type mid-table raises
         ``MixedTypes``; ``batches`` reads any table. Nothing else in this process may
         have the file open meanwhile (see below); other processes may write to it."""
+        sql = select_sql(self.url.kind, table, since is not None, self.schema)
+        yield from self._arrow_stream(table, sql, since)
+
+    def arrow_key_batches(self, table: Table) -> Iterator[Any]:
+        """The primary key of every row as Arrow record batches (``key_batches`` through
+        ADBC: a million keys in a tenth of the time; same conditions as ``arrow_batches``)."""
+        yield from self._arrow_stream(table, keys_sql(self.url.kind, table, self.schema), None)
+
+    def _arrow_stream(self, table: Table, sql: str, since: str | None) -> Iterator[Any]:
         import adbc_driver_sqlite.dbapi as adbc
 
         assert self.url.path is not None
-        sql = select_sql(self.url.kind, table, since is not None, self.schema)
         # The driver has its own copy of SQLite: never keep the file open through two
         # copies in one process (SQLite's file locks are per process; one copy closing the
         # file drops the other's). The sqlite3 connection is opened again when needed.

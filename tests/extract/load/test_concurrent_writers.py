@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from deltastore.extract.load import run_extract
+from deltastore.extract.sources.legacy_db import LegacyReader
 from deltastore.schemas import OLD_STORE_TABLES, Table
 from deltastore.settings import Settings
 
@@ -172,8 +173,14 @@ def test_rows_written_during_an_extract_all_reach_the_warehouse(
         assert live == source, (table.name, sorted(source - live)[:3], sorted(live - source)[:3])
 
 
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow-keys", "row-keys"])
 def test_deletes_are_marked_on_an_incremental_run(make_settings: MakeSettings,
-                                                  data_dir: Path) -> None:
+                                                  data_dir: Path, arrow: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deletions are found by the keys the source still has: read as Arrow batches from
+    SQLite (ADBC), or as rows (any other source)."""
+    if not arrow:
+        monkeypatch.setattr(LegacyReader, "reads_arrow", property(lambda self: False))
     settings = make_settings()
     run_extract(settings, "legacy-db")
     with sqlite3.connect(data_dir / "legacy.db") as con:

@@ -278,3 +278,30 @@ def test_a_sqlite_column_whose_type_changes_is_read_row_by_row(
     assert "old_store.reviews" in caplog.text and "row by row" in caplog.text
     assert query(data_dir, f"SELECT rating FROM old_store.reviews WHERE review_id = {last}") \
         == [(5,)]
+
+
+def test_sqlite_keys_of_mixed_types_are_read_row_by_row(
+        make_settings: MakeSettings, data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The keys that find deletions are read as Arrow too; a key column holding integers
+    and text is read again row by row, and no order is taken for deleted."""
+    settings = make_settings(batch_size="5")
+    run_extract(settings, "legacy-db")
+    legacy = sqlite3.connect(data_dir / "legacy.db")
+    [create] = legacy.execute("SELECT sql FROM sqlite_master WHERE name = 'orders'").fetchone()
+    declared = next(part for part in create.split(",") if "`order_id`" in part).strip()
+    untyped = create.replace(declared, declared.replace(" INTEGER", "", 1))
+    assert untyped != create, create
+    legacy.executescript(f"""ALTER TABLE orders RENAME TO orders_before; {untyped};
+        INSERT INTO orders SELECT * FROM orders_before; DROP TABLE orders_before;""")
+    last = legacy.execute("SELECT max(order_id) FROM orders").fetchone()[0]
+    legacy.execute("UPDATE orders SET order_id = CAST(order_id AS TEXT) WHERE order_id = ?",
+                   (last,))
+    legacy.commit()
+    assert legacy.execute("SELECT DISTINCT typeof(order_id) FROM orders ORDER BY 1").fetchall() \
+        == [("integer",), ("text",)]
+    legacy.close()
+    orders = by_table(run_extract(settings, "legacy-db"))["old_store.orders"]
+    assert "old_store.orders" in caplog.text and "keys row by row" in caplog.text
+    assert orders.deleted == 0
+    assert query(data_dir, "SELECT count(*) FROM old_store.orders WHERE _deleted_at IS NOT NULL"
+                 ) == [(0,)]

@@ -59,6 +59,11 @@ def test_streams_in_batches_and_reads_incrementally(kind: str, tmp_path: Path) -
         assert newer == [3, 4, 5]
         keys = [row for b in reader.key_batches(CUSTOMERS) for row in b]
         assert keys == [(i,) for i in range(1, 6)]
+        if kind == "sqlite":  # the same keys as Arrow batches, through ADBC
+            arrow = list(reader.arrow_key_batches(CUSTOMERS))
+            assert [b.num_rows for b in arrow] == [2, 2, 1]
+            assert [b.schema.names for b in arrow] == [["customer_id"]] * 3
+            assert [v for b in arrow for v in b.column(0).to_pylist()] == list(range(1, 6))
 
 
 def test_sql_server_reads_from_dbo_with_a_parameter() -> None:
