@@ -295,6 +295,28 @@ def test_snapshots_close_deleted_rows_and_version_changes(changed_copy: ChangedC
         assert shipment == [("Shipped", False), ("Delivered", True)]
 
 
+def test_snapshot_staging_reads_its_source_and_versions_in_place(
+        demo_warehouse: BuiltWarehouse, tmp_path: Path) -> None:
+    """The query dbt writes to stage a snapshot, as dbt sends it to DuckDB (its debug log):
+    the source and the current versions are `not materialized` (dbt/macros/
+    snapshot_staging.sql). A dbt that names its CTEs otherwise leaves the query as it is, and
+    this test says so; the snapshot tests above check what the query gives."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(demo_warehouse.path, data_dir / demo_warehouse.path.name)
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data_dir),
+                                  "DELTASTORE_RUN_DATE": demo_warehouse.run_date.isoformat(),
+                                  "DELTASTORE_DBT_LOG_LEVEL_FILE": "debug"})
+    run_dbt(settings, "build", select="shipments_snapshot", echo=None).raise_for_status()
+    log = (data_dir / "dbt" / "logs" / "dbt.log").read_text()
+    start = log.index('create temporary table\n      "shipments_snapshot__dbt_tmp')
+    staging = log[start:log.index("select * from deletes", start)]
+    assert "with snapshot_query as not materialized (" in staging
+    assert "snapshotted_data as not materialized (" in staging
+    # Every other CTE keeps DuckDB's choice.
+    assert staging.count("not materialized") == 2
+
+
 # --- KPI marts ------------------------------------------------------------------------
 
 
