@@ -1,12 +1,14 @@
 {#- The date standing in for "today": var run_date (YYYY-MM-DD), else the runner's
     DELTASTORE_DBT_RUN_DATE, else the run's start date (UTC), so a rerun or a backfill gives
     the same numbers. The runner passes the date in the environment, not as a var: dbt
-    parses the whole project again when a command-line var changes, and only the files that
-    read an environment variable when that one changes (dbt/parser/partial.py,
-    build_env_vars_to_files), so each day's new date re-parses a few models, not all. -#}
+    parses the whole project again when a command-line var changes, and again the files that
+    read an environment variable while being parsed when that one changes (dbt/parser/
+    partial.py, build_env_vars_to_files). The variable is read only when SQL runs
+    (`execute`): what parsing takes from a model (its refs, its config) never depends on the
+    date, so a new day's date re-parses nothing. -#}
 {% macro run_date_string() -%}
     {%- set value = var('run_date', '') | string | trim -%}
-    {%- if value in ('', 'None') -%}
+    {%- if value in ('', 'None') and execute -%}
         {%- set value = env_var('DELTASTORE_DBT_RUN_DATE', '') | trim -%}
     {%- endif -%}
     {%- if value in ('', 'None') -%}
