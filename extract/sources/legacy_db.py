@@ -207,8 +207,9 @@ class LegacyReader:
         yield from self._arrow_stream(table, sql, since)
 
     def arrow_key_batches(self, table: Table) -> Iterator[Any]:
-        """The primary key of every row as Arrow record batches (``key_batches`` through
-        ADBC: a million keys in a tenth of the time; same conditions as ``arrow_batches``)."""
+        """The primary key of every row as Arrow record batches: ``key_batches`` through
+        ADBC, without a Python tuple per key (the orders table's daily read at scale 100:
+        0.24 s instead of 0.95 s); same conditions as ``arrow_batches``."""
         yield from self._arrow_stream(table, keys_sql(self.url.kind, table, self.schema), None)
 
     def _arrow_stream(self, table: Table, sql: str, since: str | None) -> Iterator[Any]:
