@@ -320,19 +320,29 @@ def _stage_source(reader: LegacyReader, warehouse: Warehouse, table: Table, sinc
     A SQLite source goes to a DuckDB warehouse as Arrow batches (no Python tuples); a
     table whose column types vary from row to row is then staged again row by row.
     """
+    return _stage_arrow_or_rows(
+        reader, warehouse, table, lambda: reader.arrow_batches(table, since),
+        lambda: reader.batches(table, since), saved, report, "it")
+
+
+def _stage_arrow_or_rows(reader: LegacyReader, warehouse: Warehouse, stage: Table,
+                         arrow: Callable[[], Iterable[Any]], rows: Callable[[], Iterable[Any]],
+                         saved: str | None, report: Progress | None,
+                         what: str) -> tuple[int, str | None]:
+    """Arrow batches into a DuckDB warehouse when the reader has them; DB-API rows otherwise,
+    or when a column's values change type mid-table (``what`` names the rows in the log)."""
     if reader.reads_arrow and isinstance(warehouse, DuckDBWarehouse):
         try:
-            return _stage_batches(reader.arrow_batches(table, since), warehouse.stage_arrow,
-                                  table, saved, report)
+            return _stage_batches(arrow(), warehouse.stage_arrow, stage, saved, report)
         except MixedTypes as exc:
-            log.warning("%s: %s; reading it row by row", table.qualified_name, exc)
-            warehouse.start_stage(table)  # drop what was staged
-    return _stage_batches(reader.batches(table, since), warehouse.stage_rows, table, saved,
-                          report)
+            log.warning("%s: %s; reading %s row by row", stage.qualified_name, exc, what)
+            warehouse.start_stage(stage)  # drop what was staged
+    return _stage_batches(rows(), warehouse.stage_rows, stage, saved, report)
 
 
 def _stage_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], None],
-                   table: Table, saved: str | None, report: Progress) -> tuple[int, str | None]:
+                   table: Table, saved: str | None, report: Progress | None,
+                   ) -> tuple[int, str | None]:
     """Each batch (DB-API rows or an Arrow record batch) into the stage, on a second thread
     while the next one is read from the source."""
     import pyarrow.compute as pc
@@ -357,7 +367,8 @@ def _stage_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], N
                     watermark = max_watermark([pc.max(rows.column(position)).as_py()],
                                               watermark)
             rows_read += count
-            report.rows(table.qualified_name, rows_read)
+            if report is not None:
+                report.rows(table.qualified_name, rows_read)
     return rows_read, watermark
 
 
@@ -390,25 +401,8 @@ def _stage_keys(reader: LegacyReader, warehouse: Warehouse, table: Table) -> Non
     next run's window rather than marked deleted)."""
     keys = keys_table(table)
     warehouse.start_stage(keys)
-    if reader.reads_arrow and isinstance(warehouse, DuckDBWarehouse):
-        try:
-            _stage_key_batches(reader.arrow_key_batches(table), warehouse.stage_arrow, keys)
-            return
-        except MixedTypes as exc:
-            log.warning("%s: %s; reading its keys row by row", table.qualified_name, exc)
-            warehouse.start_stage(keys)  # drop what was staged
-    _stage_key_batches(reader.key_batches(table), warehouse.stage_rows, keys)
-
-
-def _stage_key_batches(batches: Iterable[Any], stage_batch: Callable[[Table, Any], None],
-                       keys: Table) -> None:
-    """Each batch of keys into the stage, on a second thread while the next is read."""
-    def stage_one(rows: Any) -> None:
-        stage_batch(keys, rows)
-
-    with BackgroundSink(stage_one) as stage:
-        for rows in batches:
-            stage.put(rows)
+    _stage_arrow_or_rows(reader, warehouse, keys, lambda: reader.arrow_key_batches(table),
+                         lambda: reader.key_batches(table), None, None, "its keys")
 
 
 def _result(load: TableLoad, counts: MergeCounts) -> TableResult:
