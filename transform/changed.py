@@ -16,7 +16,8 @@ a hash of the dbt target and vars. A node is built again when any of these holds
 - its table or view is missing from the warehouse.
 
 Whatever reads a node that is built is built too, with every data test on it; a unit test
-runs on rows it is given, so only its own code and the date count. The result is one
+runs on rows it is given, so only its own code counts, and the date unless the unit test
+gives its model one (the var ``run_date`` in its overrides). The result is one
 explicit ``fqn:`` selector per node, built with ``--indirect-selection empty``: a test on two
 models runs when either is built (``buildable`` would leave it out), and a unit test only
 when it is listed. Within a user's ``--select`` (the layer-by-layer DAG), dbt adds the tests
@@ -51,8 +52,14 @@ from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project
 
 # A result that stands: the node's table is what its inputs make (a warning changes nothing).
 CURRENT_STATUSES = frozenset({"success", "pass", "warn"})
-# What makes a node's result depend on the day it is built, in its SQL or its macros' SQL.
+# What makes a node's result depend on the day it is built, in its SQL or its macros' SQL
+# (in any case: the runner's DELTASTORE_DBT_RUN_DATE counts).
 DATED_WORDS = ("run_date", "run_started_at", "current_timestamp")
+# A unit test that sets the var `run_date` gives its model the date: the project's macros of
+# that name read the var first. What the var does not pin: the run's clock, and the runner's
+# variable read directly.
+UNPINNED_WORDS = ("run_started_at", "current_timestamp", "dbt_run_date")
+RUN_DATE_MACROS = frozenset({"run_date", "run_date_string"})
 _RELATIONS = ("model", "seed", "snapshot")  # resource types that leave a table or view
 
 
@@ -145,16 +152,21 @@ def project_graph(manifest: Any) -> Graph:
     """The graph of a parsed project (dbt's ``Manifest``); ephemeral models are not nodes
     of their own: whoever reads one reads its parents."""
     macros = manifest.macros
-    dated_macros: dict[str, bool] = {}
+    dated_macros: dict[tuple[str, str | None], bool] = {}
 
-    def macro_dated(uid: str, path: tuple[str, ...] = ()) -> bool:
-        if uid not in dated_macros:
+    def macro_dated(uid: str, pinned: str | None, path: tuple[str, ...] = ()) -> bool:
+        """``pinned``: the package whose run-date macros give a unit test's own date."""
+        key = (uid, pinned)
+        if key not in dated_macros:
             macro = macros.get(uid)
             if macro is None or uid in path:
                 return False
-            dated_macros[uid] = _mentions_date(macro.macro_sql) or any(
-                macro_dated(m, (*path, uid)) for m in macro.depends_on.macros)
-        return dated_macros[uid]
+            if macro.package_name == pinned and macro.name in RUN_DATE_MACROS:
+                dated_macros[key] = False
+            else:
+                dated_macros[key] = _mentions_date(macro.macro_sql, pinned) or any(
+                    macro_dated(m, pinned, (*path, uid)) for m in macro.depends_on.macros)
+        return dated_macros[key]
 
     raw = dict(manifest.nodes)
     raw.update(manifest.unit_tests or {})
@@ -170,13 +182,14 @@ def project_graph(manifest: Any) -> Graph:
             out += parents_of(parent) if parent in ephemeral else [parent]
         return tuple(dict.fromkeys(out))
 
-    def dated(uid: str) -> bool:
+    def dated(uid: str, pinned: str | None = None) -> bool:
         node = raw[uid]
         if node.resource_type == "unit_test":  # the model's SQL on given rows
-            return any(dated(p) for p in node_parents(uid) if p in raw)
-        own = _mentions_date(getattr(node, "raw_code", "") or "") or any(
-            macro_dated(m) for m in node.depends_on.macros)
-        return own or any(dated(p) for p in node_parents(uid) if p in ephemeral)
+            pinned = _run_date_pinned_by(node)
+            return any(dated(p, pinned) for p in node_parents(uid) if p in raw)
+        own = _mentions_date(getattr(node, "raw_code", "") or "", pinned) or any(
+            macro_dated(m, pinned) for m in node.depends_on.macros)
+        return own or any(dated(p, pinned) for p in node_parents(uid) if p in ephemeral)
 
     nodes = {}
     for uid, node in raw.items():
@@ -202,8 +215,19 @@ def _fqn_selects(selector: tuple[str, ...], fqn: tuple[str, ...]) -> bool:
     return any(candidate[:len(parts)] == parts for candidate in (flat, flat[1:]))
 
 
-def _mentions_date(sql: str) -> bool:
-    return any(word in sql for word in DATED_WORDS)
+def _mentions_date(sql: str, pinned: str | None = None) -> bool:
+    text = sql.lower()
+    return any(word in text for word in (UNPINNED_WORDS if pinned else DATED_WORDS))
+
+
+def _run_date_pinned_by(unit_test: Any) -> str | None:
+    """The unit test's package when it sets the var ``run_date`` (dbt's ``overrides``), so
+    that its result never depends on the day it runs. dbt's own advice is to run unit tests
+    in development and CI, not on every production build: their inputs are given
+    (docs.getdbt.com, "Unit tests"). Here one runs again when its code changes, and, if its
+    model reads the date, only when the date is not pinned."""
+    given = getattr(getattr(unit_test, "overrides", None), "vars", None) or {}
+    return str(unit_test.package_name) if given.get("run_date") not in (None, "") else None
 
 
 # --- the plan -----------------------------------------------------------------------------

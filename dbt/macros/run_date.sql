@@ -5,7 +5,10 @@
     read an environment variable while being parsed when that one changes (dbt/parser/
     partial.py, build_env_vars_to_files). The variable is read only when SQL runs
     (`execute`): what parsing takes from a model (its refs, its config) never depends on the
-    date, so a new day's date re-parses nothing. -#}
+    date, so a new day's date re-parses nothing. A unit test that sets the var gets its date
+    from these two macros: `deltastore build --changed-only` knows them by name
+    (transform/changed.py) and runs such a unit test again when its code changes, not each
+    day. -#}
 {% macro run_date_string() -%}
     {%- set value = var('run_date', '') | string | trim -%}
     {%- if value in ('', 'None') and execute -%}

@@ -113,6 +113,75 @@ def test_a_new_run_date_builds_what_reads_the_date(
                            ).fetchall() == [(dt.date(2024, 7, 1),)]
 
 
+# Added to the copy of the mini project: the date as the real project's macros give it
+# (the var `run_date` first, then the runner's variable), a mart that reads it through them,
+# and unit tests that do or do not set the var.
+RUN_DATE_MACROS_SQL = """\
+{% macro run_date_string() -%}
+    {{ return(var('run_date') or env_var('DELTASTORE_DBT_RUN_DATE', '2000-01-01')) }}
+{%- endmacro %}
+{% macro run_date() -%}
+    cast('{{ run_date_string() }}' as date)
+{%- endmacro %}
+"""
+UNIT_TESTS_YML = """\
+unit_tests:
+  - name: as_of_the_date_it_is_given
+    model: customers_as_of
+    overrides: {vars: {run_date: "2024-01-31"}}
+    given:
+      - input: ref('int_customers_enriched')
+        rows: [{customer_id: 1}]
+    expect:
+      rows: [{customer_id: 1, as_of_date: "2024-01-31"}]
+  - name: as_of_today
+    model: customers_as_of
+    given:
+      - input: ref('int_customers_enriched')
+        rows: [{customer_id: 1}]
+    expect:
+      rows: [{customer_id: 1}]
+  - name: given_a_date_but_reading_the_variable_too
+    model: dim_customers
+    overrides: {vars: {run_date: "2024-01-31"}}
+    given:
+      - input: ref('int_customers_enriched')
+        rows: [{customer_id: 1, state_code: CA, state_name: California}]
+    expect:
+      rows: [{customer_id: 1, as_of_date: "2024-01-31"}]
+"""
+
+
+def test_a_unit_test_given_the_run_date_does_not_run_again_on_a_new_day(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A unit test runs on the rows it is given; one that also sets the var `run_date` gives
+    its model the date, so the next day's build does not run it again. One that sets no date,
+    or whose model reads the runner's variable itself, does run again."""
+    (project / "macros" / "run_date.sql").write_text(RUN_DATE_MACROS_SQL)
+    (project / "models" / "marts" / "customers_as_of.sql").write_text(
+        "select customer_id, {{ run_date() }} as as_of_date\n"
+        "from {{ ref('int_customers_enriched') }}\n")
+    (project / "models" / "marts" / "_unit_tests.yml").write_text(UNIT_TESTS_YML)
+    graph = project_graph(parse_project(Settings.from_env()))
+    assert {uid for uid, node in graph.nodes.items()
+            if node.resource_type == "unit_test" and node.dated} == {
+        "unit_test.mini.customers_as_of.as_of_today",
+        "unit_test.mini.dim_customers.given_a_date_but_reading_the_variable_too"}
+    assert graph.nodes["model.mini.customers_as_of"].dated
+
+    assert cli.main(["build"]) == 0
+    assert {n for n in names(recorded().nodes) if n.startswith("unit_test.")} == {
+        "unit_test.mini.customers_as_of.as_of_the_date_it_is_given",
+        "unit_test.mini.customers_as_of.as_of_today",
+        "unit_test.mini.dim_customers.given_a_date_but_reading_the_variable_too"}
+    changed_only(capsys, "--run-date", "2024-07-01")
+    built = names(recorded().nodes)
+    assert "model.mini.customers_as_of" in built
+    assert {n for n in built if n.startswith("unit_test.")} == {
+        "unit_test.mini.customers_as_of.as_of_today",
+        "unit_test.mini.dim_customers.given_a_date_but_reading_the_variable_too"}
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ("vars", "because the dbt target or vars changed"),
     ("project", "because the dbt project's files changed"),
