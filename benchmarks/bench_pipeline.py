@@ -372,11 +372,12 @@ class StepRun:
 
 def bench_daily(scale: float, root: Path) -> list[str]:
     """The pipeline in full, then a day of changes and the daily pipeline; the table. Then
-    the same day at scale 1, where the data is too small to matter: what is left is the
-    daily run's fixed cost (processes starting, dbt's work for each node it runs)."""
+    the same day at scale 1 (or ``scale`` if smaller), where the data hardly matters: what
+    is left is the daily run's fixed cost (processes starting, dbt's work for each node)."""
     first, full, daily = measure_day(scale, root / "daily", full_run=True)
-    _, _, fixed = measure_day(1, root / "fixed", full_run=False)
-    return daily_table(first, full, daily, mart_rows(root / "daily"), fixed)
+    small = min(scale, 1)
+    _, _, fixed = measure_day(small, root / "fixed", full_run=False)
+    return daily_table(first, full, daily, mart_rows(root / "daily"), fixed, small)
 
 
 def measure_day(scale: float, data: Path, full_run: bool,
@@ -504,7 +505,7 @@ def mart_rows(data: Path) -> int:
 
 
 def daily_table(first: list[StepRun], full: list[StepRun], daily: list[StepRun],
-                marts: int, fixed: list[StepRun]) -> list[str]:
+                marts: int, fixed: list[StepRun], fixed_scale: float) -> list[str]:
     def rows(value: int | None) -> str:
         return "-" if value is None else f"{value:,}"
 
@@ -535,8 +536,8 @@ def daily_table(first: list[StepRun], full: list[StepRun], daily: list[StepRun],
     lines += [
         f"{'total, no store API':<18} {total(full):>7.1f} {total(daily):>8.1f} {ratio:>9.0%} "
         f"{total(fixed):>8.1f}",
-        f"fixed s: the same day at scale 1 (its build ran {nodes[1]} nodes, this one "
-        f"{nodes[0]}), where the data hardly matters: the daily run's fixed cost "
+        f"fixed s: the same day at scale {fixed_scale:g} (its build ran {nodes[1]} nodes, this "
+        f"one {nodes[0]}), where the data hardly matters: the daily run's fixed cost "
         f"(processes starting, dbt's work for each node) is at most {total(fixed):.1f} s, "
         f"{total(fixed) / total(full):.0%} of the full run; 35 % of the full run leaves "
         f"{0.35 * total(full) - total(fixed):.1f} s for the work that grows with the data, "
