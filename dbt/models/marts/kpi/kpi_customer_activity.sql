@@ -21,17 +21,30 @@ customer_orders as (
         customer_segments.source_store,
         customer_segments.segment,
         customer_segments.state_code,
-        orders.unified_customer_id,
+        1 as is_order,
         orders.total_price,
-        -- a customer counts once, in the month of their first order, so months add up
-        case
-            when {{ month_start('orders.order_date') }}
-                = {{ month_start('customer_segments.first_order_date') }}
-                then orders.unified_customer_id
-        end as first_order_customer_id
+        null as is_new_customer
     from orders
     inner join customer_segments
         on orders.unified_customer_id = customer_segments.unified_customer_id
+
+),
+
+-- a customer counts once, in the month of their first order, so months add up; each one
+-- has an order in that month (first_order_date is the first of the same orders), so this
+-- adds to a month's group and never makes one. Counted apart rather than counted distinct:
+-- DuckDB spills a plain aggregate to disk, not a DISTINCT one.
+first_orders as (
+
+    select
+        {{ month_start('first_order_date') }} as order_month,
+        source_store,
+        segment,
+        state_code,
+        null as is_order,
+        null as total_price,
+        1 as is_new_customer
+    from customer_segments
 
 ),
 
@@ -42,11 +55,16 @@ final as (
         source_store,
         segment,
         state_code,
-        count(*) as orders,
+        count(is_order) as orders,
         cast(sum(total_price) as decimal(18, 2)) as revenue,
-        count(distinct first_order_customer_id) as new_customers
-    from customer_orders
+        count(is_new_customer) as new_customers
+    from (
+        select * from customer_orders
+        union all
+        select * from first_orders
+    ) as activity
     group by order_month, source_store, segment, state_code
+    having count(is_order) > 0
 
 )
 
