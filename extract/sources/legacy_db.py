@@ -208,8 +208,8 @@ class LegacyReader:
 
     def arrow_key_batches(self, table: Table) -> Iterator[Any]:
         """The primary key of every row as Arrow record batches: ``key_batches`` through
-        ADBC, without a Python tuple per key (the orders table's daily read at scale 100:
-        0.24 s instead of 0.95 s); same conditions as ``arrow_batches``."""
+        ADBC, without a Python tuple per key (a quarter of the time: docs/performance.md);
+        same conditions as ``arrow_batches``."""
         yield from self._arrow_stream(table, keys_sql(self.url.kind, table, self.schema), None)
 
     def _arrow_stream(self, table: Table, sql: str, since: str | None) -> Iterator[Any]:
