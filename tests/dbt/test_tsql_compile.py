@@ -330,8 +330,8 @@ def test_unit_tests_compile_to_tsql(server: FakeServer, compiled: Compiled) -> N
 
 
 INCREMENTAL = ("int_customers_unioned", "int_customers_enriched", "dim_customers",
-               "int_orders_unioned", "fct_order_customers", "int_order_items_unioned",
-               "fct_order_items", "fct_payments", "fct_shipments")
+               "int_orders_unioned", "fct_order_customers", "fct_order_items",
+               "fct_payments", "fct_shipments")
 
 
 def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> None:
