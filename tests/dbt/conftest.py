@@ -26,6 +26,7 @@ from deltastore.transform.runner import DbtRun, run_dbt
 LEGACY_SCALE = 0.05
 STORE_SCALE = 0.02
 RUN_DATE: dt.date = DEMO_END_DATE
+BUILD_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def demo_settings(data_dir: Path, store_url: str, legacy: Path) -> Settings:
         "DELTASTORE_STORE_API_URL": store_url,
         "DELTASTORE_LEGACY_DB_URL": f"sqlite://{legacy}",
         "DELTASTORE_RUN_DATE": RUN_DATE.isoformat(),
+        # Whatever the machine's cores: the build's node threads follow this (profiles.yml).
+        "DELTASTORE_DUCKDB_THREADS": str(BUILD_THREADS),
     })
 
 

@@ -64,6 +64,15 @@ def test_build_runs_every_node_without_failure(demo_warehouse: BuiltWarehouse) -
     assert ran["test"] > 100
 
 
+def test_the_build_runs_one_node_per_core_at_once(demo_warehouse: BuiltWarehouse) -> None:
+    """dbt's threads follow the cores the runner gives DuckDB (profiles.yml): more nodes at
+    once than cores only share DuckDB's memory limit and take longer."""
+    results = json.loads((demo_warehouse.build.target_dir / "run_results.json").read_text())
+    workers = {r["thread_id"] for r in results["results"] if r["thread_id"] != "main"}
+    cores = demo_warehouse.settings.duckdb_threads  # 2, pinned by the fixture
+    assert 1 < len(workers) <= cores, sorted(workers)
+
+
 def test_every_mart_and_column_is_documented(demo_warehouse: BuiltWarehouse) -> None:
     manifest = json.loads((demo_warehouse.build.target_dir / "manifest.json").read_text())
     undocumented = []
