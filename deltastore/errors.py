@@ -22,6 +22,7 @@ EXIT_CONFIG = 2
 EXIT_DATA = 3
 EXIT_BUG = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report when the reader left (`| head`)
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what Argo's emissary passes on when the step exits so
 
 

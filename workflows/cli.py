@@ -14,6 +14,8 @@ import datetime as dt
 import gc
 import importlib
 import logging
+import os
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 from deltastore.booleans import parse_bool
 from deltastore.db import configure_duckdb
 from deltastore.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_BUG,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -146,6 +149,17 @@ def report(message: str) -> None:
             TERMINATION_LOG.write_bytes(data)
 
 
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe nobody reads any more (Linux reports POLLERR on its write
+    end), rather than a socket elsewhere that broke."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError):  # no real stdout (closed, or replaced by a test)
+        return False
+
+
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -164,6 +178,12 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         report("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+            # `deltastore … | head`: the reader has what it wanted. Stop as a command
+            # killed by SIGPIPE would; stdout goes to /dev/null so that Python's flush at
+            # exit does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_BROKEN_PIPE
         # A bug, not an outage: exit 4 so Argo does not retry it (it retries only 1).
         log.exception("unexpected error")
         report(f"error: unexpected {type(exc).__name__} (a bug; the traceback is above); "

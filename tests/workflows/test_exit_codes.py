@@ -1,6 +1,7 @@
 """Exit codes are a contract with Argo's retry policy (tests/workflows/argo/test_argo_retry.py
 checks it retries none of 2, 3, 4 and 130, and retries 143): a bug (an exception nobody
-expected) exits 4, Ctrl-C exits 130, SIGTERM exits 143.
+expected) exits 4, Ctrl-C exits 130, SIGTERM exits 143; a reader of stdout that leaves
+early (`| head`) ends the command with 141, as a shell reports it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from child_process import (
     start_deltastore,
 )
 
-from deltastore.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED
+from deltastore.errors import EXIT_BROKEN_PIPE, EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED
 from deltastore.workflows import cli
 from deltastore.workflows.commands import sync as sync_command
 
@@ -39,6 +40,19 @@ def test_an_unexpected_exception_is_a_bug_exit_4_with_its_traceback(
     assert err.strip().endswith("error: unexpected KeyError (a bug; the traceback is above); "
                                 "please report it")
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+def test_a_reader_that_leaves_early_ends_the_command_with_141_not_a_bug(
+        tmp_path: Path) -> None:
+    """`deltastore demo-data legacy | head -1`: the reader closes the pipe, the next print
+    fails with EPIPE (Python ignores SIGPIPE). That is no bug to report."""
+    env = clean_env(DELTASTORE_DATA_DIR=str(tmp_path))
+    process = start_deltastore(["demo-data", "legacy", "--scale", "0.01"], env)
+    assert process.stdout is not None
+    process.stdout.close()  # gone before the first line
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == EXIT_BROKEN_PIPE == 141
+    assert "Traceback" not in err and "a bug" not in err, err
 
 
 def stop_an_extract_waiting_on_a_silent_store(tmp_path: Path,

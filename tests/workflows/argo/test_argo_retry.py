@@ -69,8 +69,9 @@ def test_every_retried_template_retries_exactly_the_chosen_failures(default_obje
             assert not evaluate(expression, *case), (item["name"], case)
 
 
-# deltastore/errors.py: 2 configuration, 3 data, 4 a bug, 130 interrupted (Ctrl-C).
-@pytest.mark.parametrize("code", ["2", "3", "4", "130"])
+# deltastore/errors.py: 2 configuration, 3 data, 4 a bug, 130 interrupted (Ctrl-C), 141 the
+# output's reader left.
+@pytest.mark.parametrize("code", ["2", "3", "4", "130", "141"])
 def test_configuration_data_bug_and_interrupt_exits_are_never_retried(default_objects, code):
     messages = ["", "pod deleted", "The node was low on resource: memory.", "deadline",
                 "main: Error (exit code 2)"]
