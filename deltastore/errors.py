@@ -6,6 +6,7 @@ Exit codes are a contract with Argo's retry policy:
 sync gate, volume guard, checksum mismatch, mart columns off their contract; retrying won't
 help until the data changes) · 4 bug: an exception the code did not expect (the traceback
 is logged; retrying would repeat it, so Argo does not) · 130 interrupted (Ctrl-C, SIGINT) ·
+141 the reader of the output left (`| head`: SIGPIPE) ·
 143 terminated (SIGTERM: Kubernetes stopped the pod for a drain, preemption or eviction).
 The code comes from retryability alone: ``TransientError`` 1, ``ConfigError`` 2,
 ``DataError`` 3, whatever failed (a load, the sync, dbt) and whichever engine raised it

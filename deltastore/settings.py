@@ -244,7 +244,8 @@ SETTINGS: tuple[Setting, ...] = (
             field="duckdb_memory_limit", parse=_memory_size,
             derive=lambda _: duckdb_memory_limit(), shown="half the container's memory limit"),
     Setting("DELTASTORE_DUCKDB_THREADS",
-            "DuckDB's `threads`; the default reads the cgroup CPU quota (`cpu.max`).",
+            "DuckDB's `threads`, and the nodes a DuckDB build runs at once; the default reads "
+            "the cgroup CPU quota (`cpu.max`).",
             field="duckdb_threads", parse=_positive_int,
             derive=lambda _: available_cpus(), shown="the container's CPU limit"),
     Setting("DELTASTORE_BATCH_SIZE", "Rows per batch when streaming between databases.",

@@ -9,6 +9,7 @@ import re
 
 from markdown_pages import ROOT, commands, split_fences
 
+from deltastore import errors
 from deltastore.settings import settings_table
 
 README = (ROOT / "README.md").read_text("utf-8")
@@ -37,12 +38,16 @@ def test_the_readme_shows_the_main_commands() -> None:
 
 def test_the_exit_codes_are_the_same_everywhere() -> None:
     """The contract: 0 ok, 1 transient, 2 configuration, 3 data, 4 bug, 130 interrupted,
-    143 terminated (SIGTERM)."""
+    141 the output's reader left, 143 terminated (SIGTERM), as deltastore/errors.py
+    declares them."""
     listed_in_readme = re.findall(r"\*\*(\d+)\*\* ", README.split("## Commands", 1)[1])
     operations = (ROOT / "docs" / "operations.md").read_text("utf-8")
     table = operations.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     in_operations = re.findall(r"^\| (\d+) \|", table, flags=re.M)
-    assert listed_in_readme == in_operations == ["0", "1", "2", "3", "4", "130", "143"]
+    declared = [str(code) for code in sorted(
+        value for name, value in vars(errors).items() if name.startswith("EXIT_"))]
+    assert declared == ["0", "1", "2", "3", "4", "130", "141", "143"]
+    assert listed_in_readme == in_operations == declared
 
 
 def test_configuration_table_is_the_settings_declaration() -> None:

@@ -70,7 +70,8 @@ BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 30, 2, 300
 # `lastRetry.message` (argo-workflows v3.7.18 workflow/controller/operator.go
 # buildRetryStrategyLocalScope, getExitCode, inferFailedReason):
 # - exit 1: our transient errors (deltastore/errors.py); 2 (configuration), 3 (data),
-#   4 (a bug) and 130 (interrupted) never, nor any other code of ours;
+#   4 (a bug), 130 (interrupted) and 141 (output pipe closed) never, nor any other code
+#   of ours;
 # - no exit code (-1): the pod was deleted or its node lost ("pod deleted"), evicted before
 #   the step ended, or an init container failed;
 # - 143: SIGTERM (a drain, a preemption, an API eviction) that the step handled and stopped
