@@ -145,6 +145,12 @@ DBT_MART_KEYS = Table(META, "dbt_mart_keys", (
     ("mart", "text"), ("key_columns", "text"), ("recorded_at", "timestamp"),
 ), ("mart",))
 
+# The table each mart builds in schema analytics as of the last build, with its node
+# (transform/lineage.py, mart_tables): the sync publishes these tables and no other.
+DBT_MART_TABLES = Table(META, "dbt_mart_tables", (
+    ("mart", "text"), ("unique_id", "text"), ("recorded_at", "timestamp"),
+), ("mart",))
+
 # Every change of a source's shape the extract found (extract/drift.py), each recorded once:
 # what changed, what DELTASTORE_SCHEMA_CHANGES said and what the extract did about it.
 SCHEMA_CHANGES = Table(META, "schema_changes", (

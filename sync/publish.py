@@ -44,8 +44,10 @@ carries any (``sync.dependents``). The transaction runs under ``SET LOCK_TIMEOUT
 (1222) or a deadlock (1205). On DuckDB (the demo), shadows are
 ``analytics.<t>__sync_shadow`` and the swap renames. Views in ``analytics`` are not
 synced: they are not part of the marts contract and would read warehouse tables the target
-does not have; neither are dbt's leftovers (``…__dbt_tmp``, ``…__dbt_backup``). Tables the
-warehouse no longer has stay in the target untouched.
+does not have; neither are dbt's leftovers (``…__dbt_tmp``, ``…__dbt_backup``), nor a table
+that no model of the last build builds (``meta.dbt_mart_tables``: a model removed or
+renamed leaves its table behind), which is named and left out. Tables the warehouse no
+longer publishes stay in the target untouched.
 
 Azure SQL: the ``mssql://`` URL connects encrypted by default (``Encrypt=yes``, see
 ``deltastore.dburl``). Opening a connection is retried on transient faults (the error
@@ -215,7 +217,7 @@ class _Sync:
     def _run(self, warehouse: Any, target: Any) -> list[TableSyncResult]:
         record = self._record(warehouse)
         record.ensure()
-        tables = self._source_tables(warehouse)
+        tables = self._built_marts(record, self._source_tables(warehouse))
         keys = record.mart_keys()
         self._prepare_target(target)
         baseline, why = self._baseline(record, target)
@@ -636,6 +638,31 @@ class _Sync:
             raise DataError(f"the warehouse `{self.settings.warehouse_url}` has no tables in "
                             f"schema `{MART_SCHEMA}`: run `deltastore build` first")
         return tables
+
+    def _built_marts(self, record: Record, tables: list[str]) -> list[str]:
+        """The tables of the last build's marts. Any other table of ``analytics`` is left
+        out and named: a model removed or renamed leaves its table behind in the warehouse,
+        and the gate proved nothing about it."""
+        built = record.mart_tables()
+        if built is None:
+            self.echo("sync: the warehouse has no record of which tables the dbt project's "
+                      "marts build (its builds were recorded by an older deltastore), so "
+                      f"every table of schema `{MART_SCHEMA}` is published; the next "
+                      "`deltastore build` records them")
+            return tables
+        names = {name.casefold() for name in built}
+        kept = [t for t in tables if t.casefold() in names]
+        for table in tables:
+            if table not in kept:
+                self.echo(f"sync: left out `{MART_SCHEMA}.{table}`: no model of the dbt "
+                          "project builds it (removed or renamed?), so no build vouches for "
+                          "it; drop it from the warehouse. A copy published earlier stays "
+                          "in the target as it was")
+        if not kept:
+            raise DataError(f"none of the {len(tables)} tables in schema `{MART_SCHEMA}` of "
+                            f"`{self.settings.warehouse_url}` is built by a model of the dbt "
+                            "project's last recorded build: run `deltastore build` first")
+        return kept
 
     def _prepare_target(self, target: Any) -> None:
         """Create the schemas and the marker; drop what a crashed run left behind."""

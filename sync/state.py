@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deltastore.schemas import DBT_MART_KEYS, META_SYNC
+from deltastore.schemas import DBT_MART_KEYS, DBT_MART_TABLES, META_SYNC, Table
 from deltastore.sql_names import qualified, quote
 from deltastore.sync.statements import (
     STAGE_SCHEMA,
@@ -160,15 +160,23 @@ class Record:
 
     def mart_keys(self) -> dict[str, tuple[str, ...]]:
         """Each mart's key as the last build recorded it (none when no build recorded keys)."""
-        keys_table = qualified(self.dialect, self.catalog, DBT_MART_KEYS.schema,
-                               DBT_MART_KEYS.name)
-        exists = self.run(table_exists_query(self.dialect, self.catalog),
-                          (DBT_MART_KEYS.schema, DBT_MART_KEYS.name))
-        if not exists or not int(exists[0][0]):
-            return {}
-        rows = self.run(f"SELECT {quote(self.dialect, 'mart')}, "
-                        f"{quote(self.dialect, 'key_columns')} FROM {keys_table}", ())
+        rows = self._build_rows(DBT_MART_KEYS, "key_columns")
         return {str(mart): tuple(json.loads(columns)) for mart, columns in rows}
+
+    def mart_tables(self) -> set[str] | None:
+        """The tables the marts of the last build build; None when no build recorded them
+        (a warehouse built before builds did)."""
+        return {str(mart) for mart, _ in self._build_rows(DBT_MART_TABLES, "unique_id")} or None
+
+    def _build_rows(self, table: Table, column: str) -> list[Any]:
+        """``mart`` and ``column`` of a table ``deltastore build`` writes (none when absent)."""
+        exists = self.run(table_exists_query(self.dialect, self.catalog),
+                          (table.schema, table.name))
+        if not exists or not int(exists[0][0]):
+            return []
+        name = qualified(self.dialect, self.catalog, table.schema, table.name)
+        return self.run(f"SELECT {quote(self.dialect, 'mart')}, "
+                        f"{quote(self.dialect, column)} FROM {name}", ())
 
     def publishes(self, status: str) -> list[Publish]:
         d = self.dialect

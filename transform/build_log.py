@@ -3,8 +3,9 @@
 On Kubernetes each step runs in its own pod and shares no files with the others, but all of
 them reach the warehouse (a server in production, the same DuckDB file in the demo). So
 ``deltastore build`` records each build's outcome and node timings there, with the list of
-the project's nodes (``meta.dbt_project_nodes``, flagged when they feed a published mart)
-and each mart's key (``meta.dbt_mart_keys``, which the sync matches rows by).
+the project's nodes (``meta.dbt_project_nodes``, flagged when they feed a published mart),
+each mart's key (``meta.dbt_mart_keys``, which the sync matches rows by) and the table each
+mart builds (``meta.dbt_mart_tables``, the only tables the sync publishes).
 The sync gate and the SLO report read back the latest result of every node
 (``latest_node_states``), so a partial ``--select`` build cannot hide an earlier failure of
 another node, and a build run layer by layer is judged as a whole. ``record_build`` writes
@@ -28,12 +29,13 @@ from deltastore.schemas import (
     DBT_BUILD_NODES,
     DBT_BUILDS,
     DBT_MART_KEYS,
+    DBT_MART_TABLES,
     DBT_PROJECT_NODES,
     Table,
 )
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, literal, qualified, quote
-from deltastore.transform.lineage import ProjectNode, mart_keys, project_nodes
+from deltastore.transform.lineage import ProjectNode, mart_keys, mart_tables, project_nodes
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
@@ -146,7 +148,8 @@ def create_sql(kind: str) -> list[str]:
                       f"EXEC(N'CREATE SCHEMA {quote(kind, schema)}')"]
     else:
         statements = [f"CREATE SCHEMA IF NOT EXISTS {quote(kind, schema)}"]
-    for table in (DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS):
+    for table in (DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS,
+                  DBT_MART_TABLES):
         parts = [f"{quote(kind, c)} {_sql_type(kind, table, c, t)}"
                  + (" NOT NULL" if c in table.primary_key else "") for c, t in table.columns]
         if table.primary_key:
@@ -273,11 +276,13 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                  project: list[ProjectNode] | None = None,
                  project_hash: str | None = None, *,
                  keys: Mapping[str, tuple[str, ...]] | None = None,
+                 marts: Mapping[str, str] | None = None,
                  run_date: str | None = None, inputs: str | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
-    ``project`` and ``keys`` (from the build's manifest) replace the recorded list of
-    project nodes and the marts' keys; ``project_hash`` says which project files it built,
-    ``inputs`` what else (``transform.changed.Inputs``, as JSON)."""
+    ``project``, ``keys`` and ``marts`` (from the build's manifest) replace the recorded
+    list of project nodes, the marts' keys and the marts' tables; ``project_hash`` says
+    which project files it built, ``inputs`` what else (``transform.changed.Inputs``, as
+    JSON)."""
     build = BuildRecord.from_run_results(run_results, run_date)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -321,18 +326,24 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                                [(n.unique_id, n.resource_type, n.feeds_marts, recorded_at)
                                 for n in project])
         if keys is not None:
-            keys_table = qualified(kind, DBT_MART_KEYS.schema, DBT_MART_KEYS.name)
-            cursor.execute(f"DELETE FROM {keys_table}")
-            if keys:
-                cursor.executemany(insert_values_sql(kind, DBT_MART_KEYS),
-                                   [(mart, json.dumps(list(columns)), recorded_at)
-                                    for mart, columns in sorted(keys.items())])
+            _replace_rows(cursor, kind, DBT_MART_KEYS,
+                          [(mart, json.dumps(list(columns)), recorded_at)
+                           for mart, columns in sorted(keys.items())])
+        if marts is not None:
+            _replace_rows(cursor, kind, DBT_MART_TABLES,
+                          [(mart, uid, recorded_at) for mart, uid in sorted(marts.items())])
         connection.commit()
     except driver_errors(kind) as exc:
         connection.rollback()
         raise classified(kind, exc, f"recording the dbt build in `{url}`") from None
     finally:
         connection.close()
+
+
+def _replace_rows(cursor: Any, kind: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    cursor.execute(f"DELETE FROM {qualified(kind, table.schema, table.name)}")
+    if rows:
+        cursor.executemany(insert_values_sql(kind, table), rows)
 
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
@@ -360,6 +371,7 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
         record_build(settings, data,
                      project_nodes(manifest) if manifest is not None else None, project_hash,
                      keys=mart_keys(manifest) if manifest is not None else None,
+                     marts=mart_tables(manifest) if manifest is not None else None,
                      run_date=run_date, inputs=inputs)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "

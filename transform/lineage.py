@@ -5,7 +5,9 @@ are built from, and every data or unit test on any of those, decides whether the
 published. ``deltastore build`` records this list in the warehouse
 (``meta.dbt_project_nodes``) with each build, so the sync gate, in a pod with no dbt files,
 knows which nodes to ask about. It also records each mart's key (``mart_keys``), which the
-sync's incremental publish matches rows by.
+sync's incremental publish matches rows by, and the table each mart builds
+(``mart_tables``): the sync publishes only those, so a table left in ``analytics`` by a
+model since removed or renamed is not published as if the build had vouched for it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 MART_SCHEMA = "analytics"  # what sync.publish copies
 _BUILT = ("model", "seed", "snapshot")
+_NO_TABLE = ("view", "ephemeral")  # materializations that leave no table to publish
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,7 @@ def project_nodes(manifest: Mapping[str, Any]) -> list[ProjectNode]:
     """Every model, seed, snapshot, test and unit test, flagged when it feeds a mart."""
     nodes: dict[str, Any] = dict(manifest.get("nodes") or {})
     nodes.update(manifest.get("unit_tests") or {})
-    marts = [uid for uid, node in nodes.items()
-             if node.get("resource_type") == "model" and node.get("schema") == MART_SCHEMA
-             and (node.get("config") or {}).get("materialized") != "view"]
-    feeding = _ancestors(nodes, marts)
+    feeding = _ancestors(nodes, list(_mart_nodes(nodes)))
     out = []
     for uid, node in sorted(nodes.items()):
         kind = str(node.get("resource_type", ""))
@@ -46,6 +46,23 @@ def project_nodes(manifest: Mapping[str, Any]) -> list[ProjectNode]:
     return out
 
 
+def mart_tables(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The table each mart builds in schema ``analytics`` (its alias), with its node's id."""
+    return {_table_name(uid, node): uid
+            for uid, node in _mart_nodes(manifest.get("nodes") or {}).items()}
+
+
+def _mart_nodes(nodes: Mapping[str, Any]) -> dict[str, Any]:
+    """The models, seeds and snapshots that build a table in schema ``analytics``."""
+    return {uid: node for uid, node in nodes.items()
+            if node.get("resource_type") in _BUILT and node.get("schema") == MART_SCHEMA
+            and (node.get("config") or {}).get("materialized") not in _NO_TABLE}
+
+
+def _table_name(uid: str, node: Mapping[str, Any]) -> str:
+    return str(node.get("alias") or node.get("name") or uid.rsplit(".", 1)[-1])
+
+
 def mart_keys(manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Each mart's key columns, proven by the build's own data tests: a column with an
     enabled, error-severity, unfiltered ``unique`` test and ``not_null`` test, or a
@@ -57,8 +74,7 @@ def mart_keys(manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     columns), else its first combination; a mart with none is absent.
     """
     nodes: Mapping[str, Any] = manifest.get("nodes") or {}
-    marts = {uid: node for uid, node in nodes.items()
-             if node.get("resource_type") == "model" and node.get("schema") == MART_SCHEMA}
+    marts = _mart_nodes(nodes)
     unique: dict[str, list[tuple[str, ...]]] = {uid: [] for uid in marts}
     not_null: dict[str, set[str]] = {uid: set() for uid in marts}
     for node in nodes.values():
@@ -83,7 +99,7 @@ def mart_keys(manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
         usable.sort(key=lambda k: (len(k), [order.index(c) if c in order else len(order)
                                             for c in k]))
         if usable:
-            keys[str(marts[uid]["name"])] = usable[0]
+            keys[_table_name(uid, marts[uid])] = usable[0]
     return keys
 
 

@@ -22,11 +22,16 @@ def run_results(statuses: dict[str, str], invocation: str = "inv-1") -> dict[str
 
 def record_passing_build(settings: Settings, project: list[ProjectNode],
                          keys: Mapping[str, tuple[str, ...]] | None = None,
-                         invocation: str = "inv-1") -> None:
-    """What `deltastore build` leaves in the warehouse: every node passed, and the keys."""
+                         invocation: str = "inv-1",
+                         marts: Mapping[str, str] | None = None) -> None:
+    """What `deltastore build` leaves in the warehouse: every node passed, the keys and
+    the marts' tables (by default each model feeding the marts builds one of its name)."""
+    if marts is None:
+        marts = {n.unique_id.rsplit(".", 1)[-1]: n.unique_id for n in project
+                 if n.resource_type == "model" and n.feeds_marts}
     record_build(settings, run_results(
         {n.unique_id: "pass" if n.resource_type == "test" else "success" for n in project},
-        invocation), project, keys=keys)
+        invocation), project, keys=keys, marts=marts)
 
 
 def contents(path: Path | None, schema: str = "analytics") -> dict[str, list[tuple[Any, ...]]]:

@@ -75,7 +75,8 @@ def settings(tmp_path: Path) -> Settings:
         con.execute(WAREHOUSE_SQL)
     # What `deltastore build` leaves in the warehouse: the sync gate reads it.
     record_build(s, run_results({n.unique_id: "pass" if n.resource_type == "test" else "success"
-                                  for n in PROJECT}), PROJECT)
+                                  for n in PROJECT}), PROJECT,
+                 marts={m: f"model.deltastore.{m}" for m in MARTS})
     return s
 
 
@@ -237,6 +238,63 @@ def test_gate_refuses_a_node_feeding_the_marts_that_was_never_built(
                                         r"built: `model.deltastore.brand_new` \("):
         sync_marts(settings, echo=lambda _: None)
     assert not settings.sync_target_url.path.exists()  # type: ignore[union-attr]
+
+
+def _record_marts(settings: Settings, marts: tuple[str, ...], invocation: str) -> None:
+    """A passing build whose project's marts are ``marts``."""
+    record_build(settings, run_results({n.unique_id: "pass" if n.resource_type == "test"
+                                        else "success" for n in PROJECT}, invocation), PROJECT,
+                 marts={m: f"model.deltastore.{m}" for m in marts})
+
+
+def test_a_table_no_model_builds_any_more_is_left_out_and_named(settings: Settings) -> None:
+    """A model removed or renamed leaves its table in the warehouse; no build vouches for
+    it, so the sync must not publish it as if the gate had."""
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("create table analytics.fct_old_orders as select 1 as id")
+    _record_marts(settings, (*MARTS, "fct_old_orders"), "inv-with-old")
+    assert "fct_old_orders" in {r.table for r in sync_marts(settings, echo=lambda _: None)}
+
+    # The model is gone; its table stays behind, and keeps changing under a stale process.
+    _record_marts(settings, MARTS, "inv-without-old")
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("insert into analytics.fct_old_orders values (2)")
+    _change_warehouse(settings)
+    lines: list[str] = []
+    results = sync_marts(settings, echo=lines.append)
+    assert sorted(r.table for r in results) == sorted(MARTS)
+    assert ("sync: left out `analytics.fct_old_orders`: no model of the dbt project builds it "
+            "(removed or renamed?), so no build vouches for it; drop it from the warehouse. A "
+            "copy published earlier stays in the target as it was") in lines
+    published = contents(settings.sync_target_url.path)
+    assert published.pop("fct_old_orders") == [(1,)]  # as last published
+    marts = _warehouse_marts(settings)
+    marts.pop("fct_old_orders")
+    assert published == marts
+
+
+def test_a_warehouse_whose_builds_recorded_no_mart_tables_publishes_every_table(
+        settings: Settings) -> None:
+    """Builds recorded by an older deltastore have no `meta.dbt_mart_tables`: the sync keeps
+    its old behaviour and says so, rather than publishing nothing."""
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        con.execute("drop table meta.dbt_mart_tables")
+        con.execute("create table analytics.fct_extra as select 1 as id")
+    lines: list[str] = []
+    results = sync_marts(settings, echo=lines.append)
+    assert sorted(r.table for r in results) == sorted((*MARTS, "fct_extra"))
+    assert any(line.startswith("sync: the warehouse has no record of which tables the dbt "
+                               "project's marts build") for line in lines)
+
+
+def test_a_warehouse_with_no_table_of_the_recorded_marts_publishes_nothing(
+        settings: Settings) -> None:
+    _record_marts(settings, ("fct_renamed",), "inv-renamed")
+    with pytest.raises(DataError, match=r"none of the 3 tables in schema `analytics` of "
+                                        r"`duckdb://.*` is built by a model of the dbt "
+                                        r"project's last recorded build"):
+        sync_marts(settings, echo=lambda _: None)
+    assert contents(settings.sync_target_url.path) == {}
 
 
 def test_gate_refuses_when_no_build_was_recorded(tmp_path: Path,

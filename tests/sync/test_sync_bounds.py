@@ -92,7 +92,8 @@ def _record_passing_build(settings: Settings) -> None:
                                          "invocation_id": "i"}, "args": {"which": "build"},
                             "results": [{"unique_id": "model.deltastore.dim_x",
                                          "status": "success", "execution_time": 0.1}]},
-                 [ProjectNode("model.deltastore.dim_x", "model", True)])
+                 [ProjectNode("model.deltastore.dim_x", "model", True)],
+                 marts={"dim_x": "model.deltastore.dim_x"})
 
 
 def test_dbt_leftovers_are_never_synced(tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ import json
 import duckdb
 import pytest
 from killed_sync import kill_sync_at
-from published import contents
-from shop_data import DAY, change
+from published import contents, record_passing_build
+from shop_data import DAY, KEYS, PROJECT, change
 
 from deltastore.settings import Settings
 from deltastore.sync import sync_marts
+from deltastore.transform.lineage import ProjectNode
 
 # (stage, table, whether the target holds the new marts once the sync is killed there)
 POINTS = [
@@ -46,6 +47,8 @@ def test_a_killed_sync_leaves_the_last_whole_publish(shop: Settings, stage: str,
     if stage == "shadow-loaded":  # a new mart: its shadow is loaded before the transaction
         change(shop, "create table analytics.fct_orders_2 as select * "
                           "from analytics.fct_orders")
+        record_passing_build(shop, [*PROJECT, ProjectNode("model.deltastore.fct_orders_2",
+                                                          "model", True)], KEYS, "inv-2")
         table = "fct_orders_2"
     after = contents(shop.warehouse_url.path)
     _killed_sync(shop, stage, table, batched)

@@ -14,7 +14,13 @@ import sqlglot
 from odbc_recorder import OdbcRecorder, pyodbc_error
 
 from deltastore.errors import ConfigError, TransientError
-from deltastore.schemas import DBT_BUILD_NODES, DBT_BUILDS, DBT_MART_KEYS, DBT_PROJECT_NODES
+from deltastore.schemas import (
+    DBT_BUILD_NODES,
+    DBT_BUILDS,
+    DBT_MART_KEYS,
+    DBT_MART_TABLES,
+    DBT_PROJECT_NODES,
+)
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, quote
 from deltastore.transform import build_log
@@ -119,9 +125,9 @@ def test_record_build_file_skips_missing_and_stale_results(settings: Settings,
 @pytest.mark.parametrize("kind", ["duckdb", "mssql"])
 def test_statements_name_every_column_once(kind: str) -> None:
     creates = build_log.create_sql(kind)
-    assert len(creates) == 7   # the schema, four tables, two added columns
-    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS),
-                             creates[1:5], strict=True):
+    assert len(creates) == 8   # the schema, five tables, two added columns
+    for table, create in zip((DBT_BUILDS, DBT_BUILD_NODES, DBT_PROJECT_NODES, DBT_MART_KEYS,
+                              DBT_MART_TABLES), creates[1:6], strict=True):
         for column in table.column_names:
             assert quote(kind, column) in create
         insert = insert_values_sql(kind, table)
@@ -159,7 +165,9 @@ def test_statements_run_on_duckdb() -> None:
 
 def _mssql_statements() -> list[str]:
     return [*build_log.create_sql("mssql"),
-            *(insert_values_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
+            *(insert_values_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES,
+                                                      DBT_PROJECT_NODES, DBT_MART_KEYS,
+                                                      DBT_MART_TABLES)),
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
             build_log.latest_states_sql("mssql"), build_log.table_exists_sql(),
@@ -173,9 +181,10 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
 
 
 def test_mssql_types_keep_long_text_whole_and_keys_indexable() -> None:
-    builds, nodes, project, keys = build_log.create_sql("mssql")[1:5]
+    builds, nodes, project, keys, marts = build_log.create_sql("mssql")[1:6]
     assert "[unique_id] NVARCHAR(200) NOT NULL" in project
     assert "[mart] NVARCHAR(200) NOT NULL" in keys and "[key_columns] NVARCHAR(MAX)" in keys
+    assert "[mart] NVARCHAR(200) NOT NULL" in marts
     assert "[invocation_id] NVARCHAR(200) NOT NULL" in builds
     assert "[failed_nodes] NVARCHAR(MAX)" in builds and "[message] NVARCHAR(MAX)" in nodes
     assert "[recorded_at] DATETIME2(6)" in builds and "[success] BIT" in builds
@@ -270,7 +279,12 @@ def test_mart_keys_are_the_columns_the_build_proves_unique_and_not_null() -> Non
     assert mart_keys(manifest) == {"fct": ("line_id",), "kpi": ("month", "store")}
 
 
-def test_a_build_records_its_marts_keys(settings: Settings, tmp_path: Path) -> None:
+def test_a_build_records_its_marts_keys_and_tables(settings: Settings, tmp_path: Path) -> None:
+    def model(name: str, schema: str = "analytics", materialized: str = "table",
+              **extra: object) -> dict[str, object]:
+        return {"resource_type": "model", "name": name, "schema": schema, "columns": {"id": {}},
+                "depends_on": {"nodes": []}, "config": {"materialized": materialized}, **extra}
+
     target = tmp_path / "target"
     target.mkdir()
     (target / "run_results.json").write_text(json.dumps(
@@ -279,14 +293,24 @@ def test_a_build_records_its_marts_keys(settings: Settings, tmp_path: Path) -> N
          "results": [{"unique_id": "model.p.fct", "status": "success",
                       "execution_time": 1.0}]}))
     (target / "manifest.json").write_text(json.dumps({"nodes": {
-        "model.p.fct": {"resource_type": "model", "name": "fct", "schema": "analytics",
-                        "columns": {"id": {}}, "depends_on": {"nodes": []}, "config": {}},
+        "model.p.fct": model("fct"),
+        "model.p.fct_v2": model("fct_v2", alias="fct_orders"),  # the table is the alias
+        "model.p.kpi": model("kpi", materialized="incremental"),
+        "model.p.v": model("v", materialized="view"),
+        "model.p.inline": model("inline", materialized="ephemeral"),
+        "model.p.stg": model("stg", "staging"),
+        "seed.p.codes": {"resource_type": "seed", "name": "codes", "schema": "analytics",
+                         "config": {"materialized": "seed"}},
         "test.p.u": _test_node("unique", "fct", column_name="id"),
         "test.p.n": _test_node("not_null", "fct", column_name="id")}}))
     assert record_build_file(settings, target / "run_results.json") is not None
     with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
         assert con.execute("select mart, key_columns from meta.dbt_mart_keys").fetchall() == [
             ("fct", '["id"]')]
+        assert con.execute("select mart, unique_id from meta.dbt_mart_tables order by 1"
+                           ).fetchall() == [("codes", "seed.p.codes"), ("fct", "model.p.fct"),
+                                            ("fct_orders", "model.p.fct_v2"),
+                                            ("kpi", "model.p.kpi")]
 
 
 def _mssql_settings(tmp_path: Path) -> Settings:

@@ -12,9 +12,9 @@ from deltastore.workflows.cli import add_bool_flag, add_command, settings_for
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
         subparsers, "sync",
-        "Publish every table of warehouse schema `analytics` to the sync target: only what "
-        "changed since the last publish, verified by row count and checksum, all at once "
-        "(or not at all).",
+        "Publish the marts (the tables of warehouse schema `analytics` that the dbt project "
+        "builds) to the sync target: only what changed since the last publish, verified by "
+        "row count and checksum, all at once (or not at all).",
         "deltastore sync            # refuses when the last dbt build had failures",
     )
     add_bool_flag(parser, "--force", "sync even when a dbt node feeding the marts failed or "
