@@ -823,11 +823,11 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
         table_copy.attach(target, str(warehouse.path), SOURCE_ALIAS)
     except duckdb.Error as exc:
         # Typically another DuckDB instance in this process still holds the file, e.g. dbt
-        # run in-process with dbt-duckdb's `keep_open: true`.
+        # invoked in-process other than through transform/runner.py, which closes
+        # dbt-duckdb's instance (`keep_open: true`) after each invocation.
         raise duckdb_errors.classify(
             exc, f"attaching the warehouse `{warehouse}`",
-            "close other connections to it (dbt/profiles.yml needs `keep_open: false` for "
-            "in-process runs)") from None
+            "close the other connections to it in this process first") from None
 
 
 def _checksum(conn: Any, dialect: Dialect, schema: str, table: str, columns: list[Column],

@@ -437,10 +437,10 @@ def read_connection(url: Any) -> Any:
     try:
         return connect(url, read_only=True)
     except DeltaStoreError as exc:
-        # Typically dbt-duckdb with `keep_open: true` still holds the file in this process.
-        raise type(exc)(f"cannot read the dbt builds in the warehouse: {exc}; close other "
-                        "connections to it (dbt/profiles.yml needs `keep_open: false`)"
-                        ) from None
+        # Typically a DuckDB instance dbt-duckdb keeps open (`keep_open: true`) after dbt
+        # was invoked in-process other than through transform/runner.py.
+        raise type(exc)(f"cannot read the dbt builds in the warehouse: {exc}; close the "
+                        "other connections to it in this process first") from None
 
 
 def last_build(settings: Settings) -> BuildRecord | None:

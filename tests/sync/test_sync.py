@@ -544,9 +544,11 @@ def test_warehouse_held_open_in_this_process_is_a_clear_error(settings: Settings
     with held:
         # Two connections of one process with different options: a setup to fix, exit 2.
         with pytest.raises(ConfigError, match="cannot read the dbt builds in the warehouse.* "
-                                            "`keep_open: false`"):
+                                            "close the other connections to it in this "
+                                            "process first"):
             sync_marts(settings, echo=lambda _: None)
-        with pytest.raises(ConfigError, match="attaching the warehouse .* `keep_open: false`"):
+        with pytest.raises(ConfigError, match="attaching the warehouse .* close the other "
+                                            "connections to it in this process first"):
             sync_marts(settings, run_results_path=passed, echo=lambda _: None)
     assert set(contents(settings.sync_target_url.path)) == set()
 
