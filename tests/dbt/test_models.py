@@ -73,31 +73,40 @@ def test_the_build_runs_one_node_per_core_at_once(demo_warehouse: BuiltWarehouse
     assert 1 < len(workers) <= cores, sorted(workers)
 
 
-def test_a_build_opens_the_warehouse_once_and_releases_it(
+def test_a_build_opens_the_warehouse_once_with_its_limits_and_releases_it(
         demo_warehouse: BuiltWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One DuckDB instance per dbt invocation (profiles.yml `keep_open: true`): with
     `false`, dbt-duckdb closes the file whenever no node holds it, and each close is a
-    checkpoint (28 of them, 1.6 s, in a daily build at scale 100). The runner closes it
-    after the invocation, so the same process can open the file again with other options."""
+    checkpoint (28 of them, 1.6 s, in a daily build at scale 100). Its limits are given
+    when it opens (`config_options`), not SET again on each node's cursor. The runner
+    closes it after the invocation, so the same process can open the file again."""
     from dbt.adapters.duckdb.environments import Environment
 
-    opened: list[str] = []
+    opened: list[tuple[str, tuple[object, ...]]] = []
     initialize_db = Environment.initialize_db.__func__  # type: ignore[attr-defined]
 
     def counted(cls: type, credentials: object, *args: object, **kwargs: object) -> object:
-        opened.append(str(getattr(credentials, "path", "?")))
-        return initialize_db(cls, credentials, *args, **kwargs)
+        connection = initialize_db(cls, credentials, *args, **kwargs)
+        limits = connection.execute(
+            "select current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('preserve_insertion_order')").fetchone()
+        opened.append((str(getattr(credentials, "path", "?")), limits))
+        return connection
 
     monkeypatch.setattr(Environment, "initialize_db", classmethod(counted))
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(demo_warehouse.path, data / "warehouse.duckdb")
     settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(data),
-                                  "DELTASTORE_DUCKDB_THREADS": "2"})
+                                  "DELTASTORE_DUCKDB_THREADS": "2",
+                                  "DELTASTORE_DUCKDB_MEMORY_LIMIT": "300MiB"})
     run = run_dbt(settings, "build", select="stg_old_store__orders+1 stg_old_store__payments+1",
                   run_date=demo_warehouse.run_date, echo=None)
     assert run.success and len(run.nodes) > 20, [n.line() for n in run.nodes]
-    assert opened == [str(data / "warehouse.duckdb")]
+    with duckdb.connect(config={"memory_limit": "300MiB"}) as reference:  # DuckDB's wording
+        limit = reference.execute("select current_setting('memory_limit')").fetchone()
+    assert limit is not None
+    assert opened == [(str(data / "warehouse.duckdb"), (limit[0], 2, False))]
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from staging.stg_old_store__orders").fetchone()
 
