@@ -224,11 +224,13 @@ class _Sync:
         if baseline is None:
             self.echo(f"sync: publishing every mart in full: {why}")
         try:
-            return self._publish(record, warehouse, target, tables, keys, baseline, why, {})
+            results = self._publish(record, warehouse, target, tables, keys, baseline, why, {})
         except _Drift as drift:
             self.echo(f"sync: rolled back: {drift}; publishing those marts in full")
-            return self._publish(record, warehouse, target, tables, keys, baseline, why,
-                                 drift.reasons)
+            results = self._publish(record, warehouse, target, tables, keys, baseline, why,
+                                    drift.reasons)
+        self._name_unpublished(target, {r.table for r in results})
+        return results
 
     # --- the record and the baseline ---------------------------------------------------------
 
@@ -679,6 +681,16 @@ class _Sync:
             self.echo(f"  dropping `{schema}.{name}` left by an earlier sync")
             _execute(target, sync_sql.drop_table(dialect, schema, name))
         _commit(target, dialect)
+
+    def _name_unpublished(self, target: Any, published: set[str]) -> None:
+        """Say which tables of the target's ``analytics`` this publish did not bring: a mart
+        removed from the project keeps its last published copy, which nothing updates."""
+        others = sorted(t for t in self._existing(target)
+                        if t not in published and not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX)))
+        if others:
+            listing = ", ".join(f"`{MART_SCHEMA}.{t}`" for t in others)
+            self.echo(f"sync: the target also holds {listing}, which no mart of the last "
+                      "build publishes: left as it was; drop it there once nothing reads it")
 
     def _existing(self, target: Any) -> set[str]:
         return {r[0] for r in _fetchall(target, sync_sql.tables_query(self.target_dialect),
