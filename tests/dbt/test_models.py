@@ -77,7 +77,7 @@ def test_a_build_opens_the_warehouse_once_with_its_limits_and_releases_it(
         demo_warehouse: BuiltWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One DuckDB instance per dbt invocation (profiles.yml `keep_open: true`): with
     `false`, dbt-duckdb closes the file whenever no node holds it, and each close is a
-    checkpoint (28 of them, 1.6 s, in a daily build at scale 100). Its limits are given
+    checkpoint (docs/performance.md, The dbt steps). Its limits are given
     when it opens (`config_options`), not SET again on each node's cursor. The runner
     closes it after the invocation, so the same process can open the file again."""
     from dbt.adapters.duckdb.environments import Environment
