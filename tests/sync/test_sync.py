@@ -413,6 +413,33 @@ def test_mssql_statements_parse_as_tsql(statement: str) -> None:
     assert parsed and parsed[0] is not None
 
 
+def test_the_record_reads_a_sql_server_warehouse_s_marts_in_t_sql() -> None:
+    """The sync's reads of what the build recorded, as a SQL Server warehouse gets them
+    (dbt_mart_tables absent: an older warehouse; present: its rows)."""
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    recorded: dict[str, list[tuple[Any, ...]]] = {
+        "dbt_mart_keys": [("fct_orders", '["order_id"]')],
+        "dbt_mart_tables": [("fct_orders", "model.deltastore.fct_orders"),
+                            ("kpi_totals", "model.deltastore.kpi_totals")]}
+    present = {"dbt_mart_keys"}
+
+    def run(sql: str, params: tuple[Any, ...]) -> list[Any]:
+        sent.append((sql, params))
+        assert sqlglot.parse(sql, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+        if sql.startswith("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES"):
+            return [(int(params == ("meta", params[1]) and params[1] in present),)]
+        table = sql.rsplit("[", 1)[1].rstrip("]")
+        return recorded[table]
+
+    record = sync_state.Record("mssql", None, "mssql://t/marts", run, lambda: None,
+                               lambda: None, lambda: None)
+    assert record.mart_tables() is None
+    assert record.mart_keys() == {"fct_orders": ("order_id",)}
+    present.add("dbt_mart_tables")
+    assert record.mart_tables() == {"fct_orders", "kpi_totals"}
+    assert ("SELECT [mart], [unique_id] FROM [meta].[dbt_mart_tables]", ()) in sent
+
+
 def test_catalog_views_are_named_as_a_case_sensitive_database_names_them() -> None:
     """A warehouse or target with a case-sensitive collation (mssql.yml makes one) has
     INFORMATION_SCHEMA's views in upper case only; the sync's own record reads them too."""
