@@ -103,6 +103,7 @@ from deltastore.sync.statements import (
     Dialect,
 )
 from deltastore.sync.volume import check_volume
+from deltastore.transform.lineage import is_dbt_leftover
 
 __all__ = ["SyncHook", "TableSyncResult", "published_row_counts", "sync_marts"]
 
@@ -635,7 +636,7 @@ class _Sync:
         sql = sync_sql.tables_query(self.source_dialect, self.catalog)
         tables = [r[0] for r in _fetchall(conn, sql, (MART_SCHEMA,))]
         tables = [t for t in tables if not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX))
-                  and not sync_sql.is_dbt_leftover(t)]
+                  and not is_dbt_leftover(t)]
         if not tables:
             raise DataError(f"the warehouse `{self.settings.warehouse_url}` has no tables in "
                             f"schema `{MART_SCHEMA}`: run `deltastore build` first")

@@ -52,8 +52,6 @@ RETIRED_SCHEMA = "analytics_sync_retired"
 # MART_SCHEMA under these suffixes and are published by renames.
 SHADOW_SUFFIX = "__sync_shadow"
 OLD_SUFFIX = "__sync_old"
-# What dbt-sqlserver (and dbt-duckdb) leave behind when a build dies midway.
-DBT_LEFTOVER_MARKS = ("__dbt_tmp", "__dbt_backup")
 NULL_TEXT = "\\N"
 SEPARATOR = "\x1f"
 # Hex digits 2..16 of the MD5 digest = the low 60 bits of its first 8 bytes.
@@ -340,11 +338,6 @@ def text_lengths_query(dialect: Dialect, schema: str, table: str,
                          for c in texts)
     sql = f"SELECT {body} FROM {qualified(dialect, schema, table)} AS {quote(dialect, 'm')}"
     return sql + (f" WHERE {where}" if where else "")
-
-
-def is_dbt_leftover(table: str) -> bool:
-    """A table dbt left behind (``x__dbt_tmp``, ``x__dbt_backup``): never published."""
-    return any(mark in table for mark in DBT_LEFTOVER_MARKS)
 
 
 def shadow_of(dialect: Dialect, table: str) -> tuple[str, str]:

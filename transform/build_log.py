@@ -366,7 +366,7 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
                              "run_results.json")
     if data.get("results") == []:
         return None  # a build that ran nothing proves nothing: never recorded
-    manifest = _manifest_from(path.parent / "manifest.json", not_before)
+    manifest = read_manifest(path.parent / "manifest.json", not_before)
     try:
         record_build(settings, data,
                      project_nodes(manifest) if manifest is not None else None, project_hash,
@@ -379,7 +379,7 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
     return BuildRecord.from_run_results(data, run_date)
 
 
-def _manifest_from(manifest: Path, not_before: float | None) -> dict[str, Any] | None:
+def read_manifest(manifest: Path, not_before: float | None) -> dict[str, Any] | None:
     """The build's manifest.json (None when absent or stale)."""
     try:
         if not_before is not None and os.path.getmtime(manifest) < not_before - 1.0:

@@ -12,13 +12,15 @@ model since removed or renamed is not published as if the build had vouched for 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MART_SCHEMA = "analytics"  # what sync.publish copies
 _BUILT = ("model", "seed", "snapshot")
 _NO_TABLE = ("view", "ephemeral")  # materializations that leave no table to publish
+# What dbt-sqlserver (and dbt-duckdb) leave behind when a build dies midway.
+DBT_LEFTOVER_MARKS = ("__dbt_tmp", "__dbt_backup")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,21 @@ def mart_tables(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The table each mart builds in schema ``analytics`` (its alias), with its node's id."""
     return {_table_name(uid, node): uid
             for uid, node in _mart_nodes(manifest.get("nodes") or {}).items()}
+
+
+def orphan_relations(manifest: Mapping[str, Any], relations: Iterable[tuple[str, str]]
+                     ) -> list[tuple[str, str]]:
+    """The (schema, name) ``relations`` of the warehouse that lie in a schema the project
+    builds into but that no model, seed or snapshot builds: dbt never drops the table or
+    view of a node removed or renamed. dbt's own leftovers (``x__dbt_tmp``) aside."""
+    built = {(str(node.get("schema")).casefold(), _table_name(uid, node).casefold())
+             for uid, node in (manifest.get("nodes") or {}).items()
+             if node.get("resource_type") in _BUILT and node.get("schema")
+             and (node.get("config") or {}).get("materialized") != "ephemeral"}
+    schemas = {schema for schema, _ in built}
+    return sorted((schema, name) for schema, name in relations
+                  if schema.casefold() in schemas and (schema.casefold(), name.casefold())
+                  not in built and not is_dbt_leftover(name))
 
 
 def _mart_nodes(nodes: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,3 +142,9 @@ def _ancestors(nodes: Mapping[str, Any], roots: list[str]) -> set[str]:
         seen.add(uid)
         todo += _parents(nodes[uid])
     return seen
+
+
+def is_dbt_leftover(name: str) -> bool:
+    """A table or view dbt left behind (``x__dbt_tmp``, ``x__dbt_backup``): never one of
+    the project's relations, never published."""
+    return any(mark in name for mark in DBT_LEFTOVER_MARKS)

@@ -23,7 +23,7 @@ from deltastore.sync import sync_marts
 from deltastore.sync.statements import Column
 from deltastore.sync.table_copy import input_size, write_batches
 from deltastore.transform.build_log import record_build
-from deltastore.transform.lineage import ProjectNode
+from deltastore.transform.lineage import ProjectNode, is_dbt_leftover
 
 WIDE = [Column("id", "int"), Column("total", "decimal", 12, 2), Column("share", "float"),
         Column("name", "text", max_length=60), Column("notes", "text", max_length=None),
@@ -106,13 +106,13 @@ def test_dbt_leftovers_are_never_synced(tmp_path: Path) -> None:
     _record_passing_build(settings)
     results = sync_marts(settings, echo=lambda _: None)
     assert [r.table for r in results] == ["dim_x"]
-    assert sync_sql.is_dbt_leftover("dim_x__dbt_tmp_vw")
-    assert not sync_sql.is_dbt_leftover("dim_dbt_tmp_notes")
+    assert is_dbt_leftover("dim_x__dbt_tmp_vw")
+    assert not is_dbt_leftover("dim_dbt_tmp_notes")
 
 
 @pytest.mark.parametrize("name", ["fct_order_items", "kpi_monthly_revenue"])
 def test_real_marts_are_not_leftovers(name: str) -> None:
-    assert not sync_sql.is_dbt_leftover(name)
+    assert not is_dbt_leftover(name)
 
 
 def _lock_timeout() -> Exception:

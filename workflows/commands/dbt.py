@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
-from deltastore.transform.build_log import record_build_file
+from deltastore.transform.build_log import read_manifest, record_build_file
 from deltastore.transform.changed import (
     ChangedPlan,
     changed_plan,
@@ -16,6 +17,7 @@ from deltastore.transform.changed import (
     read_state,
 )
 from deltastore.transform.docs import generate_docs
+from deltastore.transform.lineage import orphan_relations
 from deltastore.transform.retry import (
     RetryPlan,
     parse_since,
@@ -164,10 +166,20 @@ def _build(args: argparse.Namespace) -> int:
                                      inputs=inputs.to_json())
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
+            _name_orphans(read_manifest(target_dir(settings) / "manifest.json", started),
+                          state.relations)
     finally:
         # A failed build's own error wins over a failure to record it.
         run.raise_for_status()
     return 0
+
+
+def _name_orphans(manifest: dict[str, Any] | None, relations: set[tuple[str, str]]) -> None:
+    """Say which tables and views of the project's schemas no node builds any more."""
+    for schema, name in orphan_relations(manifest, relations) if manifest else []:
+        print(f"build: `{schema}.{name}` is built by no node of the dbt project (a model, "
+              "seed or snapshot removed or renamed?); dbt never drops it: drop it once "
+              "nothing outside the project reads it")
 
 
 def _freshness(args: argparse.Namespace) -> int:
