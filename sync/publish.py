@@ -686,7 +686,12 @@ class _Sync:
     def _name_unpublished(self, target: Any, published: set[str]) -> None:
         """Say which tables of the target's ``analytics`` this publish did not bring: a mart
         removed from the project keeps its last published copy, which nothing updates."""
-        others = sorted(t for t in self._existing(target)
+        try:
+            existing = self._existing(target)
+        except Exception as exc:  # the marts are published: a notice must not fail the step
+            self.echo(f"sync: published; listing the target's other tables failed ({exc})")
+            return
+        others = sorted(t for t in existing
                         if t not in published and not t.endswith((SHADOW_SUFFIX, OLD_SUFFIX)))
         if others:
             listing = ", ".join(f"`{MART_SCHEMA}.{t}`" for t in others)

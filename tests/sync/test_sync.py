@@ -275,6 +275,28 @@ def test_a_table_no_model_builds_any_more_is_left_out_and_named(settings: Settin
     assert published == marts
 
 
+def test_a_failure_to_list_the_target_after_the_publish_does_not_fail_the_sync(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deltastore.sync import publish
+
+    stages: list[str] = []
+    existing = publish._Sync._existing
+
+    def flaky(self: Any, target: Any) -> set[str]:
+        if "promoted" in stages:
+            raise TransientError("the connection dropped")
+        return existing(self, target)
+
+    monkeypatch.setattr(publish._Sync, "_existing", flaky)
+    lines: list[str] = []
+    results = sync_marts(settings, echo=lines.append,
+                         hook=lambda stage, table, conn: stages.append(stage))
+    assert sorted(r.table for r in results) == sorted(MARTS)
+    assert ("sync: published; listing the target's other tables failed (the connection "
+            "dropped)") in lines
+    assert contents(settings.sync_target_url.path) == _warehouse_marts(settings)
+
+
 def test_a_warehouse_whose_builds_recorded_no_mart_tables_publishes_every_table(
         settings: Settings) -> None:
     """Builds recorded by an older deltastore have no `meta.dbt_mart_tables`: the sync keeps
