@@ -33,6 +33,8 @@ the sync writes <= 5 % of the marts' rows in <= 25 % of a full sync's time; the 
 ``--duckdb-memory-limit 512MiB``). The same day is then run at scale 1, where the data
 hardly matters: its times (column ``fixed s``) bound the daily run's fixed cost (processes
 starting, dbt's work for each node it runs), which no amount of incremental work removes.
+``--repeat N`` alternates N full and daily runs, each on a copy of the data the first run
+left, and prints their medians and the range of each ratio.
 
 Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
      `.venv/bin/python benchmarks/bench_pipeline.py --daily --scale 100 \\
@@ -47,11 +49,12 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -370,42 +373,98 @@ class StepRun:
     nodes: dict[str, float] | None = None  # a build's node timings (run_results.json)
 
 
-def bench_daily(scale: float, root: Path) -> list[str]:
-    """The pipeline in full, then a day of changes and the daily pipeline; the table. Then
-    the same day at scale 1 (or ``scale`` if smaller), where the data hardly matters: what
-    is left is the daily run's fixed cost (processes starting, dbt's work for each node)."""
-    first, full, daily = measure_day(scale, root / "daily", full_run=True)
+def bench_daily(scale: float, root: Path, repeat: int = 1) -> list[str]:
+    """The pipeline in full, then a day of changes and the daily pipeline; the table (with
+    ``repeat`` > 1: the medians of that many alternated pairs, and their ranges). Then the
+    same day at scale 1 (or ``scale`` if smaller), where the data hardly matters: what is
+    left is the daily run's fixed cost (processes starting, dbt's work for each node)."""
+    first, fulls, dailies = measure_day(scale, root / "daily", full_runs=repeat)
     small = min(scale, 1)
-    _, _, fixed = measure_day(small, root / "fixed", full_run=False)
-    return daily_table(first, full, daily, mart_rows(root / "daily"), fixed, small)
+    _, _, fixed = measure_day(small, root / "fixed", full_runs=0)
+    lines = daily_table(first, median_steps(fulls), median_steps(dailies),
+                        mart_rows(root / "daily"), fixed[0], small)
+    return lines + (pair_ranges(fulls, dailies) if repeat > 1 else [])
 
 
-def measure_day(scale: float, data: Path, full_run: bool,
-                ) -> tuple[list[StepRun], list[StepRun], list[StepRun]]:
-    """A first run, the full run again (``full_run``), one more day, the daily run."""
+def measure_day(scale: float, data: Path, full_runs: int,
+                ) -> tuple[list[StepRun], list[list[StepRun]], list[list[StepRun]]]:
+    """A first run, then ``full_runs`` times the full run and the daily run after one more
+    day (once, with no full run, when ``full_runs`` is 0). With more than one pair, each
+    run starts from a copy of the data as the first run left it, so that every pair
+    measures the same work."""
     root = data.parent
     env = environment(data)
     check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)], env, root))
     store = DemoStoreProcess(scale, env, root)
+    saved = data.with_name(data.name + "-after-first")
+    fulls: list[list[StepRun]] = []
+    dailies: list[list[StepRun]] = []
     try:
         # The first run makes the warehouse, the snapshots and the target; the full run
         # measured is the next one, every step with --full-refresh on that existing data,
         # as the pipeline ran each day before it was incremental (snapshots compare, the
         # sync replaces every mart).
         first = pipeline_steps(data, environment(data, store.url), root, full=True)
-        full = (pipeline_steps(data, environment(data, store.url), root, full=True)
-                if full_run else [])
-        day = check("next day", run([*CLI, "demo-data", "next-day", "--scale", str(scale)],
-                                    env, root))
-        print(day.output.strip(), flush=True)
-        found = re.search(r"day (\d{4}-\d{2}-\d{2}) written", day.output)
-        assert found, day.output
-        run_date = dt.date.fromisoformat(found.group(1)) + dt.timedelta(days=1)
-        daily = pipeline_steps(data, environment(data, store.url, run_date.isoformat()), root,
-                               full=False)
+        if full_runs > 1:
+            shutil.copytree(data, saved)
+        for pair in range(max(full_runs, 1)):
+            if full_runs:
+                if pair:
+                    _restore(saved, data)
+                fulls.append(pipeline_steps(data, environment(data, store.url), root,
+                                            full=True))
+            if full_runs > 1:
+                _restore(saved, data)
+            run_date = _next_day(scale, env, root)
+            dailies.append(pipeline_steps(data, environment(data, store.url, run_date), root,
+                                          full=False))
     finally:
         store.close()
-    return first, full, daily
+        shutil.rmtree(saved, ignore_errors=True)
+    return first, fulls, dailies
+
+
+def _restore(saved: Path, data: Path) -> None:
+    shutil.rmtree(data)
+    shutil.copytree(saved, data)
+
+
+def _next_day(scale: float, env: dict[str, str], root: Path) -> str:
+    """Write one more day into the legacy database; the run date that takes it in."""
+    day = check("next day", run([*CLI, "demo-data", "next-day", "--scale", str(scale)],
+                                env, root))
+    print(day.output.strip(), flush=True)
+    found = re.search(r"day (\d{4}-\d{2}-\d{2}) written", day.output)
+    assert found, day.output
+    return (dt.date.fromisoformat(found.group(1)) + dt.timedelta(days=1)).isoformat()
+
+
+def median_steps(runs: list[list[StepRun]]) -> list[StepRun]:
+    """Per step, the median time and CPU of ``runs`` and their largest peak (the rows and
+    node timings of the first run: the same work each time)."""
+    return [replace(group[0], seconds=statistics.median(s.seconds for s in group),
+                    cpu=statistics.median(s.cpu for s in group),
+                    peak_mib=max(s.peak_mib for s in group))
+            for group in zip(*runs, strict=True)]
+
+
+def pair_ranges(fulls: list[list[StepRun]], dailies: list[list[StepRun]]) -> list[str]:
+    """The daily/full ratios of each alternated pair, as ranges: how far one run moves."""
+    def ratios(name: str, cpu: bool = False) -> str:
+        values = sorted(_seconds(d, name, cpu) / _seconds(f, name, cpu)
+                        for f, d in zip(fulls, dailies, strict=True))
+        return f"{values[0]:.0%}-{values[-1]:.0%} (median {statistics.median(values):.0%})"
+
+    return [f"over {len(fulls)} alternated pairs (each run on the data the first run left), "
+            f"daily/full: run {ratios('total')}, in CPU seconds {ratios('total', cpu=True)}; "
+            f"build {ratios('build')}; sync {ratios('sync')}; the table shows medians"]
+
+
+def _seconds(steps: list[StepRun], name: str, cpu: bool) -> float:
+    """A step's time (or CPU), or with ``total`` every step's but the store API's."""
+    chosen = [s for s in steps if (s.name != "extract store-api" if name == "total"
+                                   else s.name == name)]
+    return sum(s.cpu if cpu else s.seconds for s in chosen)
 
 
 def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> list[StepRun]:
@@ -520,7 +579,7 @@ def daily_table(first: list[StepRun], full: list[StepRun], daily: list[StepRun],
                      f"{rows(d.read):>10} / {rows(d.built):>9} / {rows(d.written):>9}")
 
     def total(steps: list[StepRun], cpu: bool = False) -> float:
-        return sum(s.cpu if cpu else s.seconds for s in steps if s.name != "extract store-api")
+        return _seconds(steps, "total", cpu)
 
     def by_first(steps: list[StepRun]) -> float:
         return next(s.seconds for s in steps if s.name == "build")
@@ -569,6 +628,10 @@ def main() -> int:
     parser.add_argument("--daily", action="store_true",
                         help="compare a full run with the daily run after one more day of "
                              "changes (the other figures are not measured then)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="with --daily: alternate N full and daily runs, each on the data "
+                             "the first run left, and print medians and ranges (a shared "
+                             "machine moves a single ratio by ten points)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the data folder afterwards (to profile a step again)")
     parser.add_argument("--duckdb-memory-limit", default="",
@@ -583,7 +646,7 @@ def main() -> int:
           f"{DUCKDB_MEMORY_LIMIT or 'default'}; data in {root}", flush=True)
     if args.daily:
         try:
-            lines = bench_daily(args.scale, root)
+            lines = bench_daily(args.scale, root, max(args.repeat, 1))
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)

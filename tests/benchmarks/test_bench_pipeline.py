@@ -19,7 +19,9 @@ STEPS = ("extract store-api", "extract legacy-db", "freshness", "build", "sync",
 
 @pytest.mark.slow
 def test_the_daily_benchmark_prints_every_figure_and_the_fixed_cost(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(BENCHMARK), "--daily", "--scale", "0.2"],
+    # Two alternated pairs: the medians and each ratio's range are printed too.
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--daily", "--scale", "0.2",
+                           "--repeat", "2"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
@@ -36,3 +38,10 @@ def test_the_daily_benchmark_prints_every_figure_and_the_fixed_cost(tmp_path: Pa
     assert re.search(r"build \d+% of a full build \(target <= 50 %\)", out)
     assert re.search(r"peak RSS of any step [\d,]+ MiB", out)
     assert "slowest nodes of the full build" in out
+    assert re.search(r"^over 2 alternated pairs \(each run on the data the first run left\), "
+                     r"daily/full: run \d+%-\d+% \(median \d+%\), in CPU seconds "
+                     r"\d+%-\d+% \(median \d+%\); build \d+%-\d+% \(median \d+%\); "
+                     r"sync \d+%-\d+% \(median \d+%\)", out, re.M), out
+    # The same day twice: each pair's daily run took in the same legacy changes.
+    days = re.findall(r"day (\d{4}-\d{2}-\d{2}) written", out)
+    assert len(days) == 3 and days[0] == days[1], days   # the third is the scale-1 day
