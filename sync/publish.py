@@ -841,8 +841,8 @@ def _attach(target: Any, warehouse: DatabaseURL) -> None:
         table_copy.attach(target, str(warehouse.path), SOURCE_ALIAS)
     except duckdb.Error as exc:
         # Typically another DuckDB instance in this process still holds the file, e.g. dbt
-        # invoked in-process other than through transform/runner.py, which closes
-        # dbt-duckdb's instance (`keep_open: true`) after each invocation.
+        # invoked in-process with dbt-duckdb's `keep_open: true` other than through
+        # transform/runner.py, which closes dbt-duckdb's instance after each invocation.
         raise duckdb_errors.classify(
             exc, f"attaching the warehouse `{warehouse}`",
             "close the other connections to it in this process first") from None

@@ -73,13 +73,11 @@ def test_the_build_runs_one_node_per_core_at_once(demo_warehouse: BuiltWarehouse
     assert 1 < len(workers) <= cores, sorted(workers)
 
 
-def test_a_build_opens_the_warehouse_once_with_its_limits_and_releases_it(
+def test_every_connection_of_a_build_has_its_limits_and_the_file_is_released(
         demo_warehouse: BuiltWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One DuckDB instance per dbt invocation (profiles.yml `keep_open: true`): with
-    `false`, dbt-duckdb closes the file whenever no node holds it, and each close is a
-    checkpoint (docs/performance.md, The dbt steps). Its limits are given
-    when it opens (`config_options`), not SET again on each node's cursor. The runner
-    closes it after the invocation, so the same process can open the file again."""
+    """DuckDB's limits are given when dbt-duckdb opens the file (profiles.yml
+    `config_options`), not SET again on each node's cursor; the file is closed when dbt
+    returns, so the same process can open it again with other options."""
     from dbt.adapters.duckdb.environments import Environment
 
     opened: list[tuple[str, tuple[object, ...]]] = []
@@ -105,8 +103,8 @@ def test_a_build_opens_the_warehouse_once_with_its_limits_and_releases_it(
     assert run.success and len(run.nodes) > 20, [n.line() for n in run.nodes]
     with duckdb.connect(config={"memory_limit": "300MiB"}) as reference:  # DuckDB's wording
         limit = reference.execute("select current_setting('memory_limit')").fetchone()
-    assert limit is not None
-    assert opened == [(str(data / "warehouse.duckdb"), (limit[0], 2, False))]
+    assert limit is not None and opened
+    assert set(opened) == {(str(data / "warehouse.duckdb"), (limit[0], 2, False))}
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from staging.stg_old_store__orders").fetchone()
 
