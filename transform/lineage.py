@@ -60,20 +60,28 @@ def orphan_relations(manifest: Mapping[str, Any], relations: Iterable[tuple[str,
     builds into but that no model, seed or snapshot builds: dbt never drops the table or
     view of a node removed or renamed. dbt's own leftovers (``x__dbt_tmp``) aside."""
     built = {(str(node.get("schema")).casefold(), _table_name(uid, node).casefold())
-             for uid, node in (manifest.get("nodes") or {}).items()
-             if node.get("resource_type") in _BUILT and node.get("schema")
-             and (node.get("config") or {}).get("materialized") != "ephemeral"}
+             for uid, node in _relation_nodes(manifest.get("nodes") or {}).items()}
     schemas = {schema for schema, _ in built}
     return sorted((schema, name) for schema, name in relations
                   if schema.casefold() in schemas and (schema.casefold(), name.casefold())
                   not in built and not is_dbt_leftover(name))
 
 
+def _relation_nodes(nodes: Mapping[str, Any]) -> dict[str, Any]:
+    """The models, seeds and snapshots that build a table or a view (not ephemeral)."""
+    return {uid: node for uid, node in nodes.items()
+            if node.get("resource_type") in _BUILT and node.get("schema")
+            and _materialized(node) != "ephemeral"}
+
+
 def _mart_nodes(nodes: Mapping[str, Any]) -> dict[str, Any]:
     """The models, seeds and snapshots that build a table in schema ``analytics``."""
-    return {uid: node for uid, node in nodes.items()
-            if node.get("resource_type") in _BUILT and node.get("schema") == MART_SCHEMA
-            and (node.get("config") or {}).get("materialized") not in _NO_TABLE}
+    return {uid: node for uid, node in _relation_nodes(nodes).items()
+            if node.get("schema") == MART_SCHEMA and _materialized(node) not in _NO_TABLE}
+
+
+def _materialized(node: Mapping[str, Any]) -> Any:
+    return (node.get("config") or {}).get("materialized")
 
 
 def _table_name(uid: str, node: Mapping[str, Any]) -> str:
