@@ -472,6 +472,10 @@ def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> l
     after the other here (``deltastore run`` runs them at once), so that each one's time
     is its own: the store API's, which has no change feed, is left out of the targets."""
     refresh = ["--full-refresh"] if full else []
+    # What the preparation wrote (a restored copy of the 5 GB of data, the next day) is
+    # written back to disk now, not by whichever step happens to sync a file first: the
+    # first commit after a copy waited 0.8 s for the copy's pages (2026-12-06).
+    os.sync()
     steps: list[StepRun] = []
     for source in ("store-api", "legacy-db"):
         done = check(f"extract {source}",
