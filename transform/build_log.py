@@ -36,6 +36,7 @@ from deltastore.schemas import (
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 from deltastore.transform.lineage import ProjectNode, mart_keys, mart_tables, project_nodes
+from deltastore.transform.verification import verified_models
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
@@ -277,12 +278,14 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                  project_hash: str | None = None, *,
                  keys: Mapping[str, tuple[str, ...]] | None = None,
                  marts: Mapping[str, str] | None = None,
-                 run_date: str | None = None, inputs: str | None = None) -> None:
+                 run_date: str | None = None, inputs: str | None = None,
+                 verified: tuple[list[str], str] | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
     ``project``, ``keys`` and ``marts`` (from the build's manifest) replace the recorded
     list of project nodes, the marts' keys and the marts' tables; ``project_hash`` says
     which project files it built, ``inputs`` what else (``transform.changed.Inputs``, as
-    JSON)."""
+    JSON); ``verified``: the incremental models whose tests all passed, and the hash they
+    passed under (transform/verification.py)."""
     build = BuildRecord.from_run_results(run_results, run_date)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -332,12 +335,42 @@ def record_build(settings: Settings, run_results: dict[str, Any],
         if marts is not None:
             _replace_rows(cursor, kind, DBT_MART_TABLES,
                           [(mart, uid, recorded_at) for mart, uid in sorted(marts.items())])
+        if verified and verified[0]:
+            _record_verified(cursor, kind, verified[0], verified[1], build.invocation_id,
+                             recorded_at)
         connection.commit()
     except driver_errors(kind) as exc:
         connection.rollback()
         raise classified(kind, exc, f"recording the dbt build in `{url}`") from None
     finally:
         connection.close()
+
+
+def verified_sql(kind: str, count: int) -> list[str]:
+    """Forget the keys ``count`` models wrote and record the models verified (the tables
+    dbt/macros/incremental/verification.sql makes; parameters: the models, then for each
+    model its row)."""
+    marks = ", ".join("?" for _ in range(count))
+    keys = qualified(kind, "meta", "dbt_unverified_keys")
+    verified = qualified(kind, "meta", "dbt_verified_models")
+    return [f"DELETE FROM {keys} WHERE model IN ({marks})",
+            f"DELETE FROM {verified} WHERE model IN ({marks})",
+            f"INSERT INTO {verified} (model, project_hash, invocation_id, verified_at) "
+            "VALUES (?, ?, ?, ?)"]
+
+
+def _record_verified(cursor: Any, kind: str, models: list[str], project_hash: str,
+                     invocation_id: str, recorded_at: dt.datetime) -> None:
+    """Only where dbt made the tables: a build recorded without its on-run-start has
+    none, and then no test read fewer rows."""
+    for name in ("dbt_unverified_keys", "dbt_verified_models"):
+        cursor.execute(table_exists_sql(), ("meta", name))
+        if not cursor.fetchone()[0]:
+            return
+    forget_keys, forget_models, insert = verified_sql(kind, len(models))
+    cursor.execute(forget_keys, models)
+    cursor.execute(forget_models, models)
+    cursor.executemany(insert, [(m, project_hash, invocation_id, recorded_at) for m in models])
 
 
 def _replace_rows(cursor: Any, kind: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
@@ -348,9 +381,12 @@ def _replace_rows(cursor: Any, kind: str, table: Table, rows: list[tuple[Any, ..
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
                       project_hash: str | None = None, run_date: str | None = None,
-                      inputs: str | None = None) -> BuildRecord | None:
+                      inputs: str | None = None, tests_hash: str | None = None
+                      ) -> BuildRecord | None:
     """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
-    (a time.time() value: a file from an earlier run says nothing about this one)."""
+    (a time.time() value: a file from an earlier run says nothing about this one);
+    ``tests_hash``: what the tests ran under (``verification.verification_hash``), to
+    record the incremental models they verified."""
     try:
         # One second of slack for file systems with coarse modification times.
         if not_before is not None and os.path.getmtime(path) < not_before - 1.0:
@@ -372,7 +408,9 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
                      project_nodes(manifest) if manifest is not None else None, project_hash,
                      keys=mart_keys(manifest) if manifest is not None else None,
                      marts=mart_tables(manifest) if manifest is not None else None,
-                     run_date=run_date, inputs=inputs)
+                     run_date=run_date, inputs=inputs,
+                     verified=(verified_models(manifest, data), tests_hash)
+                     if manifest is not None and tests_hash else None)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "
                              f"run_results.json ({exc})") from None

@@ -47,8 +47,8 @@ from deltastore.transform.build_log import (
     may_hold_builds,
     read_connection,
 )
-from deltastore.transform.retry import project_fingerprint, within
-from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project
+from deltastore.transform.retry import within
+from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project, project_fingerprint
 
 # A result that stands: the node's table is what its inputs make (a warning changes nothing).
 CURRENT_STATUSES = frozenset({"success", "pass", "warn"})

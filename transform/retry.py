@@ -19,17 +19,19 @@ The sync gate then reads the latest result of every node across all recorded bui
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from deltastore.errors import ConfigError
 from deltastore.settings import Settings
 from deltastore.transform.build_log import BuildRecord, last_build
-from deltastore.transform.runner import dbt_run_date, parse_project, project_files
+from deltastore.transform.runner import (
+    dbt_run_date,
+    parse_project,
+    project_fingerprint,
+)
 
 # dbt's RETRYABLE_STATUSES (dbt/task/retry.py), as the build log records them.
 RETRY_STATUSES = frozenset({"error", "fail", "runtime error", "skipped", "partial success"})
@@ -58,13 +60,6 @@ def within(selectors: Sequence[str] | None, user_select: str) -> str:
     return " ".join(f"{mine},{theirs}" for mine in selectors for theirs in words)
 
 
-def project_fingerprint(project: Path) -> str:
-    """A hash of the dbt project's files (paths and contents, not dbt's own outputs)."""
-    digest = hashlib.sha256()
-    for path in sorted(project_files(project)):
-        digest.update(str(path.relative_to(project)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def parse_since(text: str) -> dt.datetime | None:

@@ -29,6 +29,7 @@ from deltastore.errors import ConfigError, DataError, TransientError
 from deltastore.mssql_errors import message_class
 from deltastore.settings import Settings
 from deltastore.transform.manifest import dbt_layers
+from deltastore.transform.verification import tests_environment
 
 __all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_project",
            "parse_vars", "project_files", "run_dbt", "target_dir"]
@@ -385,6 +386,14 @@ def project_files(project: Path) -> list[Path]:
     return [p for p in project.rglob("*")
             if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS]
 
+def project_fingerprint(project: Path) -> str:
+    """A hash of the dbt project's files (paths and contents, not dbt's own outputs)."""
+    digest = hashlib.sha256()
+    for path in sorted(project_files(project)):
+        digest.update(str(path.relative_to(project)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
 
 def _parsed_manifest(settings: Settings, environment: Mapping[str, str], *,
                      extra_vars: Mapping[str, Any] | None, target: str | None) -> Any | None:
@@ -438,8 +447,10 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
             exclude: str | None = None, full_refresh: bool = False,
             run_date: dt.date | None = None, extra_vars: Mapping[str, Any] | None = None,
             target: str | None = None, echo: Echo | None = print,
-            args: Sequence[str] = ()) -> DbtRun:
-    """Run ``dbt <command>`` in this process and return what happened to each node.
+            args: Sequence[str] = (), verify_whole_tables: bool = False) -> DbtRun:
+    """Run ``dbt <command>`` in this process and return what happened to each node
+    (``verify_whole_tables``: the incremental models' tests read every row, not only the
+    rows written since they last passed; transform/verification.py).
 
     Configuration problems dbt finds before running (bad profile, unknown target, parse
     errors) raise ConfigError; node failures come back in ``DbtRun`` (call
@@ -455,7 +466,10 @@ def run_dbt(settings: Settings, command: str, select: str | None = None, *,
     printer = _NodePrinter(echo, every_node=command in _EXECUTING)
     started = time.monotonic()
     environment = _with_run_date(dbt_environment(settings), settings, run_date, extra_vars)
-    with _environment(environment), _collector_skips_what_exists():
+    # Read by the tests as they run, never while parsing: not part of the parse's key.
+    tests = tests_environment(project_fingerprint(settings.dbt_project_dir), extra_vars,
+                              verify_whole_tables)
+    with _environment({**environment, **tests}), _collector_skips_what_exists():
         try:
             # `debug` only opens a connection: a parsed project would be wasted work.
             manifest = None if command in ("parse", "debug") else _parsed_manifest(

@@ -154,7 +154,15 @@ class FakeServer(OdbcRecorder):
         if "select loaded_through from" in sql:
             # An incremental model's watermark (dbt/macros/incremental/state.sql).
             return [(dt.datetime(2026, 1, 1, 2, 30, 0, 123456),)]
+        verified = _VERIFIED_MODELS.search(sql)
+        if verified:
+            # Every model a test reads is verified (macros/incremental/verification.sql):
+            # the tests compile as they run on a daily build, to the changed rows.
+            return [(len(re.findall(r"'[^']*'", verified.group(1))),)]
         return None
+
+
+_VERIFIED_MODELS = re.compile(r"dbt_verified_models.*\bmodel in \(([^)]*)\)", re.DOTALL)
 
 
 @dataclass
@@ -480,3 +488,29 @@ def test_tsql_check_itself(sql: str, problem: str | None) -> None:
 def test_exec_bodies_unquote_dynamic_sql() -> None:
     batch = "USE [w];\nEXEC('create view v as select ''a'' as x');\nEXEC('drop view v;')"
     assert exec_bodies(batch) == ["create view v as select 'a' as x", "drop view v;"]
+
+
+def test_tests_of_incremental_models_compile_to_the_changed_rows(compiled: Compiled) -> None:
+    """With every model verified, a row-by-row test of an incremental model reads the keys
+    written since (macros/incremental/verification.sql); a relationship to a table rebuilt
+    whole, or a test of a table model, reads every row. All of it is T-SQL (above)."""
+    tests = {uid.split(".")[2]: code for uid, code in
+             _compiled_nodes(compiled.manifest, ("test",)).items()}
+    scoped = {name for name, code in tests.items() if "dbt_unverified_keys" in code}
+    assert "unique_fct_order_items_order_item_unique_id" in scoped
+    assert "not_null_fct_shipments_shipment_id" in scoped
+    assert any(name.startswith("accepted_values_fct_payments_transaction_status")
+               for name in scoped)
+    to_orders = next(name for name in tests if name.startswith(
+        "relationships_fct_payments_unified_order_id"))
+    # a payment is read when it or its order was written
+    assert to_orders in scoped and "model = 'fct_order_customers'" in tests[to_orders]
+    # and only the orders those payments name are read (the project's relationships test)
+    assert "where unified_order_id in (select from_field from child)" in tests[to_orders]
+    to_products = next(name for name in tests if name.startswith(
+        "relationships_fct_order_items_unified_product_id"))
+    assert to_products not in scoped  # fct_products is a table, rebuilt whole
+    assert "from_field from child" not in tests[to_products]
+    assert not any(name.endswith(("fct_products_unified_product_id", "_kpi_monthly_revenue"))
+                   for name in scoped)
+    assert "cast(shipment_id as varchar(64))" in tests["not_null_fct_shipments_shipment_id"]

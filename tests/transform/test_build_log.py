@@ -171,7 +171,8 @@ def _mssql_statements() -> list[str]:
             *(build_log.delete_sql("mssql", t) for t in (DBT_BUILDS, DBT_BUILD_NODES)),
             build_log.last_build_sql("mssql"), build_log.nodes_sql("mssql"),
             build_log.latest_states_sql("mssql"), build_log.table_exists_sql(),
-            build_log.columns_sql(), build_log.last_build_sql("mssql", {"invocation_id"})]
+            build_log.columns_sql(), build_log.last_build_sql("mssql", {"invocation_id"}),
+            *build_log.verified_sql("mssql", 2)]
 
 
 @pytest.mark.parametrize("statement", _mssql_statements())

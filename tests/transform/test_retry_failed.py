@@ -16,7 +16,8 @@ from recorded_builds import names, recorded
 from deltastore.settings import Settings
 from deltastore.sync.gate import check_build_gate
 from deltastore.transform.build_log import BuildNode, BuildRecord
-from deltastore.transform.retry import RetryPlan, plan_retry, project_fingerprint
+from deltastore.transform.retry import RetryPlan, plan_retry
+from deltastore.transform.runner import project_fingerprint
 from deltastore.workflows import cli
 
 MINI_PROJECT = Path(__file__).parent / "dbt_mini_project"

@@ -18,14 +18,16 @@ from deltastore.transform.changed import (
 )
 from deltastore.transform.docs import generate_docs
 from deltastore.transform.lineage import orphan_relations
-from deltastore.transform.retry import (
-    RetryPlan,
-    parse_since,
+from deltastore.transform.retry import RetryPlan, parse_since, retry_plan
+from deltastore.transform.runner import (
+    dbt_run_date,
+    parse_vars,
     project_fingerprint,
-    retry_plan,
+    run_dbt,
+    target_dir,
 )
-from deltastore.transform.runner import dbt_run_date, parse_vars, run_dbt, target_dir
 from deltastore.transform.slo import DEFAULT_MAX_SECONDS, slo_report
+from deltastore.transform.verification import verification_hash
 from deltastore.workflows.cli import add_bool_flag, add_command, run_date_option, settings_for
 
 
@@ -38,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_selection(build)
     add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
+    add_bool_flag(build, "--verify-whole-tables",
+                  "the data tests of the incremental models read every row, not only the "
+                  "rows written since their tests last passed (a weekly check, say)")
     add_bool_flag(build, "--retry-failed",
                   "build only the nodes that errored, failed or were skipped in the last "
                   "build recorded in the warehouse, and what depends on them (within "
@@ -142,7 +147,8 @@ def _build(args: argparse.Namespace) -> int:
     started = time.time()
     run = run_dbt(settings, "build", select=select, exclude=exclude,
                   full_refresh=args.full_refresh, run_date=run_date,
-                  extra_vars=extra, target=target, args=dbt_extra)
+                  extra_vars=extra, target=target, args=dbt_extra,
+                  verify_whole_tables=args.verify_whole_tables)
     if run.success and not run.nodes:
         if narrowed and select != args.select:
             verb = "build" if narrowed == "changed-only" else "retry"
@@ -159,11 +165,12 @@ def _build(args: argparse.Namespace) -> int:
         # The sync gate, the SLO report and a retry (other pods on Kubernetes) read the
         # build from the warehouse. dbt-duckdb has released the file by now
         # (transform/runner.py, _release_duckdb).
+        fingerprint = project_fingerprint(settings.dbt_project_dir)
         recorded = record_build_file(settings, target_dir(settings) / "run_results.json",
-                                     not_before=started,
-                                     project_hash=project_fingerprint(settings.dbt_project_dir),
+                                     not_before=started, project_hash=fingerprint,
                                      run_date=dbt_run_date(settings, run_date, extra),
-                                     inputs=inputs.to_json())
+                                     inputs=inputs.to_json(),
+                                     tests_hash=verification_hash(fingerprint, extra))
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
             _name_orphans(read_manifest(target_dir(settings) / "manifest.json", started),
