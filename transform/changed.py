@@ -344,14 +344,19 @@ def relations_sql() -> str:
 
 def _tables(cursor: Any) -> set[tuple[str, str]]:
     cursor.execute(relations_sql())
-    return {(str(s).lower(), str(n).lower()) for s, n in cursor.fetchall()}
+    return {(str(s), str(n)) for s, n in cursor.fetchall()}
 
 
 @dataclass(frozen=True)
 class WarehouseState:
     markers: dict[str, int]
     results: dict[str, LastResult]
-    relations: set[tuple[str, str]]
+    named: set[tuple[str, str]]  # the warehouse's tables and views, spelled as it spells them
+
+    @property
+    def relations(self) -> set[tuple[str, str]]:
+        """The same, in lower case, as nodes are matched with them."""
+        return {(schema.lower(), name.lower()) for schema, name in self.named}
 
 
 def read_state(settings: Settings) -> WarehouseState:
@@ -364,7 +369,8 @@ def read_state(settings: Settings) -> WarehouseState:
     connection = read_connection(url)
     try:
         cursor = connection.cursor()
-        relations = _tables(cursor)
+        named = _tables(cursor)
+        relations = {(schema.lower(), name.lower()) for schema, name in named}
         markers: dict[str, int] = {}
         if (LOAD_STATE.schema, LOAD_STATE.name) in relations:
             with_changes = (SCHEMA_CHANGES.schema, SCHEMA_CHANGES.name) in relations
@@ -379,7 +385,7 @@ def read_state(settings: Settings) -> WarehouseState:
         raise classified(kind, exc, f"reading the build record in `{url}`") from None
     finally:
         connection.close()
-    return WarehouseState(markers, results, relations)
+    return WarehouseState(markers, results, named)
 
 
 def _has_inputs(cursor: Any) -> bool:

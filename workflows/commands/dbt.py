@@ -173,8 +173,9 @@ def _build(args: argparse.Namespace) -> int:
                                      tests_hash=verification_hash(fingerprint, extra))
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
+            # As the warehouse spells them: a case-sensitive database drops only that name.
             _name_orphans(read_manifest(target_dir(settings) / "manifest.json", started),
-                          state.relations)
+                          state.named)
     finally:
         # A failed build's own error wins over a failure to record it.
         run.raise_for_status()
