@@ -513,4 +513,4 @@ def test_tests_of_incremental_models_compile_to_the_changed_rows(compiled: Compi
     assert "from_field from child" not in tests[to_products]
     assert not any(name.endswith(("fct_products_unified_product_id", "_kpi_monthly_revenue"))
                    for name in scoped)
-    assert "cast(shipment_id as varchar(64))" in tests["not_null_fct_shipments_shipment_id"]
+    assert "cast(shipment_id as nvarchar(max))" in tests["not_null_fct_shipments_shipment_id"]

@@ -44,7 +44,7 @@
 {% macro sqlserver__create_verification_state() -%}
     if object_id('meta.dbt_unverified_keys', 'U') is null
         create table meta.dbt_unverified_keys (
-            model varchar(200), key_text varchar(64), invocation_id varchar(64)
+            model varchar(200), key_text nvarchar(max), invocation_id varchar(64)
         );
     if object_id('meta.dbt_verified_models', 'U') is null
         create table meta.dbt_verified_models (
@@ -53,9 +53,19 @@
         )
 {%- endmacro %}
 
-{#- A key as the text `meta.dbt_unverified_keys` holds (md5 keys and bigint ids fit 64). -#}
+{#- A key as the text `meta.dbt_unverified_keys` holds, whole: the strategy deletes the rows
+    whose key has a listed text, so two keys must never share one (keys are text or integers;
+    a datetime's default text on SQL Server drops the seconds). -#}
 {% macro key_text(column) -%}
-    cast({{ column }} as varchar(64))
+    {{ return(adapter.dispatch('key_text', 'deltastore')(column)) }}
+{%- endmacro %}
+
+{% macro default__key_text(column) -%}
+    cast({{ column }} as varchar)
+{%- endmacro %}
+
+{% macro sqlserver__key_text(column) -%}
+    cast({{ column }} as nvarchar(max))
 {%- endmacro %}
 
 {#- The keys of a model written since its tests last passed (this run's and earlier). -#}
