@@ -106,7 +106,7 @@
     {#- The keys are listed once, as text, for the delete and for the tests
         (macros/incremental/verification.sql); the new rows' keys join them. -#}
     insert into {{ written }} (model, key_text, invocation_id)
-    select distinct '{{ target_relation.identifier }}', {{ key_text(unique_key) }},
+    select '{{ target_relation.identifier }}', {{ key_text(unique_key) }},
         '{{ invocation_id }}'
     from ({{ keys_sql }}) as affected_keys;
     delete from {{ target_relation }}
@@ -114,7 +114,7 @@
     insert into {{ target_relation }} ({{ columns }})
     select {{ columns }} from {{ temp_relation }};
     insert into {{ written }} (model, key_text, invocation_id)
-    select distinct '{{ target_relation.identifier }}', {{ key_text('new_rows.' ~ unique_key) }},
+    select '{{ target_relation.identifier }}', {{ key_text('new_rows.' ~ unique_key) }},
         '{{ invocation_id }}'
     from {{ temp_relation }} as new_rows
     where not exists (select 1 from {{ written }} as listed where {{ this_run }}
