@@ -32,7 +32,7 @@ from deltastore.transform.manifest import dbt_layers
 from deltastore.transform.verification import tests_environment
 
 __all__ = ["DbtRun", "NodeResult", "dbt_environment", "dbt_layers", "parse_project",
-           "parse_vars", "project_files", "run_dbt", "target_dir"]
+           "parse_vars", "project_files", "project_fingerprint", "run_dbt", "target_dir"]
 
 Echo = Callable[[str], None]
 
@@ -385,6 +385,7 @@ def project_files(project: Path) -> list[Path]:
     """The files of a dbt project that parsing reads (not dbt's own outputs)."""
     return [p for p in project.rglob("*")
             if p.is_file() and p.relative_to(project).parts[0] not in _DBT_OUTPUTS]
+
 
 def project_fingerprint(project: Path) -> str:
     """A hash of the dbt project's files (paths and contents, not dbt's own outputs)."""

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from deltastore.settings import Settings
+from deltastore.transform.build_log import record_build
 from deltastore.transform.verification import verification_hash, verified_models
 
 
@@ -67,3 +72,31 @@ def test_the_hash_follows_project_files_and_vars_but_not_the_run_date() -> None:
         "files-1", {"run_date": "2026-03-01"})
     assert verification_hash("files-2") != base
     assert verification_hash("files-1", {"on_time_days": 6}) != base
+
+
+def test_recording_the_build_forgets_the_verified_models_keys_only(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data")})
+    results = {"metadata": {"invocation_id": "b2", "generated_at": "2026-03-01T04:05:06Z"},
+               "args": {"which": "build"},
+               "results": [{"unique_id": "model.p.fct_orders", "status": "success",
+                            "execution_time": 1.0}]}
+    # before dbt made the tables (a build recorded without its on-run-start): nothing to do
+    record_build(settings, results, verified=(["fct_orders"], "h1"))
+    assert settings.warehouse_url.path is not None
+    with duckdb.connect(str(settings.warehouse_url.path)) as con:
+        # as dbt/macros/incremental/verification.sql makes and fills them
+        con.execute("create table meta.dbt_unverified_keys "
+                    "(model varchar, key_text varchar, invocation_id varchar)")
+        con.execute("create table meta.dbt_verified_models (model varchar, "
+                    "project_hash varchar, invocation_id varchar, verified_at timestamp)")
+        con.execute("insert into meta.dbt_unverified_keys values ('fct_orders', '1', 'b1'), "
+                    "('fct_orders', '2', 'b2'), ('fct_lines', '1', 'b2')")
+        con.execute("insert into meta.dbt_verified_models values "
+                    "('fct_orders', 'h0', 'b0', now()), ('fct_lines', 'h0', 'b0', now())")
+    record_build(settings, results, verified=(["fct_orders"], "h1"))
+    with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+        assert con.execute("select model, key_text from meta.dbt_unverified_keys").fetchall() \
+            == [("fct_lines", "1")]
+        assert con.execute("select model, project_hash, invocation_id from "
+                           "meta.dbt_verified_models order by model").fetchall() == [
+            ("fct_lines", "h0", "b0"), ("fct_orders", "h1", "b2")]
