@@ -19,12 +19,14 @@ WAREHOUSE_PASSWORD = "DELTASTORE_WAREHOUSE_PASSWORD"
 SYNC_TARGET_PASSWORD = "DELTASTORE_SYNC_TARGET_PASSWORD"
 NOTIFY_WEBHOOK_URL = "DELTASTORE_NOTIFY_WEBHOOK_URL"
 # Run options a step may accept; each maps to a CLI option of its sub-command.
-RunOption = Literal["run_date", "full_refresh", "dbt_select"]
+RunOption = Literal["run_date", "full_refresh", "dbt_select", "verify_whole_tables"]
 OPTION_FLAGS: dict[str, str] = {
     "run_date": "--run-date",
     "full_refresh": "--full-refresh",
     "dbt_select": "--select",
+    "verify_whole_tables": "--verify-whole-tables",
 }
+SWITCHES = ("full_refresh", "verify_whole_tables")  # flags without a value
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,14 @@ class Step:
     dbt_build: bool = False
 
     def argv(self, run_date: str = "", full_refresh: bool = False,
-             dbt_select: str = "") -> list[str]:
+             dbt_select: str = "", verify_whole_tables: bool = False) -> list[str]:
         """The concrete command for a local run with these option values."""
         args = list(self.command)
-        values = {"run_date": run_date, "full_refresh": full_refresh, "dbt_select": dbt_select}
+        values = {"run_date": run_date, "full_refresh": full_refresh, "dbt_select": dbt_select,
+                  "verify_whole_tables": verify_whole_tables}
         for option in self.options:
             value = values[option]
-            if option == "full_refresh":
+            if option in SWITCHES:
                 if value:
                     args.append(OPTION_FLAGS[option])
             elif value:
@@ -100,7 +103,8 @@ PIPELINE: tuple[Step, ...] = (
          secrets=(WAREHOUSE_PASSWORD,)),
     # Daily: only the nodes whose inputs changed since their last build (transform/changed.py).
     Step("dbt-build", ("build", "--changed-only"), ("source-freshness",), "transient",
-         "dbt build: models, snapshots, tests", ("run_date", "full_refresh", "dbt_select"),
+         "dbt build: models, snapshots, tests",
+         ("run_date", "full_refresh", "dbt_select", "verify_whole_tables"),
          deadline_seconds=3 * 3600, secrets=(WAREHOUSE_PASSWORD,), dbt_build=True),
     Step("sync", ("sync",), ("dbt-build",), "transient",
          "Sync marts to Azure SQL", skip_parameter="skip-sync",

@@ -45,7 +45,7 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
                  skip: Iterable[str] = (), only: Iterable[str] = (),
                  full_refresh: bool = False, run_date: dt.date | None = None,
                  echo: Callable[[str], object] = print,
-                 parallelism: int = 2) -> list[StepResult]:
+                 parallelism: int = 2, verify_whole_tables: bool = False) -> list[StepResult]:
     """Run ``steps`` as soon as their dependencies succeed, up to ``parallelism`` at once
     (the two extracts run side by side, as on Argo); after a failure nothing new starts.
     Prints a summary; results come in dependency order."""
@@ -64,7 +64,8 @@ def run_pipeline(settings: Settings, steps: tuple[Step, ...] = PIPELINE,
 
     def run_one(step: Step) -> StepResult:
         prefix = f"[{number[step.name]}/{total}] {step.name}"
-        argv = step.argv(run_date=date_text, full_refresh=full_refresh)
+        argv = step.argv(run_date=date_text, full_refresh=full_refresh,
+                         verify_whole_tables=verify_whole_tables)
         say(f"{prefix}: {step.title} (deltastore {' '.join(argv)})")
         wall_start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         started = time.perf_counter()

@@ -208,6 +208,7 @@ def test_parameters_with_spaces_and_quotes_reach_the_cli_intact() -> None:
     resolved = substitute(template, {"inputs.parameters.dbt-select": tricky,
                                      "inputs.parameters.run-date": "2026-01-31",
                                      "inputs.parameters.full-refresh": "false",
+                                     "inputs.parameters.verify-whole-tables": "false",
                                      "retries": "0",
                                      "workflow.creationTimestamp": "2026-01-31T02:00:00Z"})
     args = build_parser().parse_args(resolved["container"]["args"])
@@ -277,10 +278,11 @@ def test_a_retry_builds_only_what_failed_and_the_gate_opens(
     manifest = json.loads(next(cluster.claims.rglob("target/manifest.json")).read_text())
     mart = next(u for u in manifest["nodes"] if u.endswith(f".{DEADLOCKED}"))
     below = descendants(manifest, mart)
-    # Every build also runs the project's on-run-start hook (the incremental models' state
-    # table, dbt/macros/incremental/state.sql), which dbt reports as an `operation` node.
+    # Every build also runs the project's two on-run-start hooks (the state tables of the
+    # incremental models and of their tests, dbt/macros/incremental/), which dbt reports as
+    # `operation` nodes.
     hooks = {n.unique_id for n in recorded.nodes if n.unique_id.startswith("operation.")}
-    assert len(hooks) == 1
+    assert len(hooks) == 2
     assert {n.unique_id for n in recorded.nodes} - hooks == below
     assert {n.status for n in recorded.nodes} <= {"success", "pass", "no-op"}  # no-op: exposures
     counts = [int(re.search(r"dbt build: (\d+) nodes", a.output).group(1))  # type: ignore[union-attr]

@@ -173,3 +173,10 @@ def test_the_opt_in_doctor_runs_first_only_when_named(settings: Settings,
     assert [r.name for r in results][:2] == ["doctor", "extract-store-api"]
     assert without_opt_in(PIPELINE, ())[0].name == "extract-store-api"
     assert without_opt_in(PIPELINE, ())[0].depends == ()
+
+
+def test_verify_whole_tables_reaches_the_build_only(settings: Settings,
+                                                    commands: list[list[str]]) -> None:
+    run_pipeline(settings, verify_whole_tables=True, echo=lambda _: None)
+    flagged = [argv for argv in commands if "--verify-whole-tables" in argv]
+    assert flagged == [["build", "--changed-only", "--verify-whole-tables"]]

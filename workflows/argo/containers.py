@@ -41,7 +41,7 @@ from deltastore.workflows.argo.messages import (
     STEP_DEADLINE_MESSAGE,
 )
 from deltastore.workflows.argo.options import RenderOptions, is_sentinel
-from deltastore.workflows.pipeline import FanOut, Step
+from deltastore.workflows.pipeline import OPTION_FLAGS, FanOut, Step
 
 ENTRYPOINT = "deltastore"
 
@@ -95,9 +95,7 @@ RETRY_EXPRESSION = (
 )
 # Step parameters, named as on the Argo UI submit form.
 PARAMETER_NAMES = {"run_date": "run-date", "full_refresh": "full-refresh",
-                   "dbt_select": "dbt-select"}
-FLAG_FOR_OPTION = {"run_date": "--run-date", "full_refresh": "--full-refresh",
-                   "dbt_select": "--select"}
+                   "dbt_select": "dbt-select", "verify_whole_tables": "verify-whole-tables"}
 # Steps write their figures here (DELTASTORE_METRICS_DIR, on the writable /tmp volume).
 METRICS_DIR = "/tmp/metrics"
 
@@ -210,7 +208,7 @@ def secret_env(options: RenderOptions, step: Step) -> list[SecretEnv]:
 
 def step_args_for(argv: Sequence[str], inputs: Sequence[str]) -> list[str]:
     """``argv`` plus one ``--flag=<input parameter>`` per run option the step takes."""
-    flags = {PARAMETER_NAMES[o]: FLAG_FOR_OPTION[o] for o in PARAMETER_NAMES}
+    flags = {PARAMETER_NAMES[o]: OPTION_FLAGS[o] for o in PARAMETER_NAMES}
     return [*argv, *(f"{flags[p]}={argo(f'inputs.parameters.{p}')}" for p in inputs)]
 
 

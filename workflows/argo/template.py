@@ -5,7 +5,7 @@ How it behaves:
   sync and slo-report, in the order and with the dependencies of ``PIPELINE``; a skipped
   sync (``skip-sync=true``) still lets slo-report run.
 - Parameters on the Argo UI submit form: ``run-date`` (empty = today, UTC), ``full-refresh``,
-  ``dbt-select`` (empty = everything), ``skip-sync``.
+  ``dbt-select`` (empty = everything), ``verify-whole-tables``, ``skip-sync``.
 - "transient" steps retry on exit code 1 (and on pods Kubernetes took away), with
   exponential backoff; every step and the whole workflow have a deadline; the ``notify``
   exit handler always runs, prints the outcome and posts failures to the webhook of the
@@ -87,6 +87,9 @@ PARAMETERS = (
     WorkflowParameter("full-refresh", "false", "Reload every source in full and rebuild "
                       "incremental models from scratch.", ("true", "false")),
     WorkflowParameter("dbt-select", "", "dbt node selection for the build; empty = everything."),
+    WorkflowParameter("verify-whole-tables", "false", "Run the data tests of the incremental "
+                      "models on every row, not only on the rows written since they last "
+                      "passed (a weekly check, say).", ("true", "false")),
     WorkflowParameter("skip-sync", "false", "Skip the sync to Azure SQL.", ("true", "false")),
     WorkflowParameter("skip-doctor", "true", "Skip `deltastore doctor`, the read-only "
                       "pre-flight of every endpoint; `false` runs it first and stops the run "

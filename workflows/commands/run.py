@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--only", nargs="+", action="extend", default=[], metavar="STEP",
                      help="run just these steps (their dependencies are assumed done)")
     add_bool_flag(run, "--full-refresh", "re-read every source and rebuild incremental models")
+    add_bool_flag(run, "--verify-whole-tables",
+                  "the build's tests of the incremental models read every row (see `deltastore "
+                  "build`)")
     run.add_argument("--run-date", default="", metavar="YYYY-MM-DD",
                      help="the date dbt treats as today (default DELTASTORE_RUN_DATE or today)")
     run.set_defaults(handler=run_locally)
@@ -44,7 +47,8 @@ def run_locally(args: argparse.Namespace) -> int:
     from deltastore.workflows.runner import failed_exit_code, run_pipeline
 
     results = run_pipeline(settings_for(args), skip=args.skip, only=args.only,
-                           full_refresh=args.full_refresh, run_date=run_date_option(args.run_date))
+                           full_refresh=args.full_refresh, run_date=run_date_option(args.run_date),
+                           verify_whole_tables=args.verify_whole_tables)
     return failed_exit_code(results)
 
 

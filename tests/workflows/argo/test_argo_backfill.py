@@ -54,7 +54,7 @@ def test_backfill_dag(default_objects):
     assert outer["slo-report"]["depends"] == "(sync.Succeeded || sync.Skipped)"
     params = [p["name"] for p in spec["arguments"]["parameters"]]
     assert params == ["backfill-start", "backfill-end", "full-refresh", "dbt-select",
-                      "skip-sync", "skip-doctor"]
+                      "verify-whole-tables", "skip-sync", "skip-doctor"]
 
 
 def test_a_year_of_days_fits_the_backfill_deadline(default_objects):

@@ -16,16 +16,17 @@ from deltastore.workflows.argo import containers, template
 from deltastore.workflows.argo.options import DEFAULT_OPTIONS
 from deltastore.workflows.argo.render import dashboards_command_exists, render_objects
 from deltastore.workflows.cli import build_parser
-from deltastore.workflows.pipeline import PIPELINE, execution_order
+from deltastore.workflows.pipeline import OPTION_FLAGS, PIPELINE, execution_order
 
 PIPELINE_FILE = "workflowtemplate-deltastore-pipeline.yaml"
 # Sample values for Argo expressions, by the expression's last name.
 SAMPLES = {"run-date": "2026-01-31", "full-refresh": "true", "dbt-select": "tag:daily",
-           "name": "deltastore-pipeline-x7k2p", "status": "Failed",
+           "verify-whole-tables": "true", "name": "deltastore-pipeline-x7k2p", "status": "Failed",
            "failures": '[{"displayName": "sync", "message": "exit code 1"}]',
            "start": "2026-01-01", "end": "2026-01-07", "item": "2026-01-02",
            "retries": "1", "creationTimestamp": "2026-01-31T02:00:00Z"}
-EMPTY = {**SAMPLES, "run-date": "", "dbt-select": "", "full-refresh": "false"}
+EMPTY = {**SAMPLES, "run-date": "", "dbt-select": "", "full-refresh": "false",
+         "verify-whole-tables": "false"}
 
 
 def dag_tasks(obj: dict[str, Any], dag: str = template.ENTRY) -> list[dict[str, Any]]:
@@ -94,7 +95,7 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
     argvs = container_argvs(default_objects[PIPELINE_FILE], SAMPLES)
     for step in PIPELINE:
         expected = list(step.command) + [
-            f"{containers.FLAG_FOR_OPTION[o]}={SAMPLES[containers.PARAMETER_NAMES[o]]}"
+            f"{OPTION_FLAGS[o]}={SAMPLES[containers.PARAMETER_NAMES[o]]}"
             for o in step.options]
         if step.fan_out:
             expected.append(f"{step.fan_out.flag}={SAMPLES[template.ITEM]}")
@@ -104,8 +105,8 @@ def test_steps_pass_the_options_of_the_definition(default_objects):
     # {{retries}} and {{workflow.creationTimestamp}}: Argo's attempt number (0 first) and
     # the run's creation time (operator.go executeTemplate, setGlobalParameters).
     assert argvs["dbt-build"] == ["build", "--changed-only", "--run-date=2026-01-31",
-                                  "--full-refresh=true",
-                                  "--select=tag:daily", "--attempt=1",
+                                  "--full-refresh=true", "--select=tag:daily",
+                                  "--verify-whole-tables=true", "--attempt=1",
                                   "--retry-since=2026-01-31T02:00:00Z"]
 
 
@@ -134,8 +135,8 @@ def test_the_legacy_extract_fans_out_one_pod_per_table(default_objects, demo_obj
 def test_parameters_for_the_submit_form(default_objects):
     params = {p["name"]: p for p in
               default_objects[PIPELINE_FILE]["spec"]["arguments"]["parameters"]}
-    assert list(params) == ["run-date", "full-refresh", "dbt-select", "skip-sync",
-                            "skip-doctor"]
+    assert list(params) == ["run-date", "full-refresh", "dbt-select", "verify-whole-tables",
+                            "skip-sync", "skip-doctor"]
     # An opt-in step's parameter skips it unless the submitter says otherwise.
     for step in PIPELINE:
         if step.skip_parameter:
@@ -245,8 +246,8 @@ def test_layer_granularity_chains_one_dbt_task_per_layer(layer_objects):
     argvs = container_argvs(obj, SAMPLES)
     for name, (_, selector) in zip(layer_names, LAYERS, strict=True):
         assert argvs[name] == ["build", "--changed-only", f"--select={selector}",
-                               "--run-date=2026-01-31",
-                               "--full-refresh=true", "--attempt=1",
+                               "--run-date=2026-01-31", "--full-refresh=true",
+                               "--verify-whole-tables=true", "--attempt=1",
                                "--retry-since=2026-01-31T02:00:00Z"]
     names = [p["name"] for p in obj["spec"]["arguments"]["parameters"]]
     assert "dbt-select" not in names
