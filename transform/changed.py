@@ -49,6 +49,7 @@ from deltastore.transform.build_log import (
 )
 from deltastore.transform.retry import within
 from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project, project_fingerprint
+from deltastore.transform.verification import incremental_tests
 
 # A result that stands: the node's table is what its inputs make (a warning changes nothing).
 CURRENT_STATUSES = frozenset({"success", "pass", "warn"})
@@ -290,12 +291,14 @@ def why_stale(node: GraphNode, last: LastResult | None, *, graph: Graph,
 
 def plan_changed(graph: Graph, results: Mapping[str, LastResult], *, inputs: Inputs,
                  project_hash: str, run_date: str, today: dt.date,
-                 relations: set[tuple[str, str]]) -> ChangedPlan:
+                 relations: set[tuple[str, str]],
+                 asked: Mapping[str, str] | None = None) -> ChangedPlan:
+    """``asked``: nodes to build whatever changed, with why (node -> reason)."""
     stale = {}
     for uid, node in graph.nodes.items():
         why = why_stale(node, results.get(uid), graph=graph, results=results, inputs=inputs,
                         project_hash=project_hash, run_date=run_date, today=today,
-                        relations=relations)
+                        relations=relations) or (asked or {}).get(uid)
         if why is not None:
             stale[uid] = why
     if not stale:
@@ -403,14 +406,19 @@ def current_inputs(settings: Settings, state: WarehouseState, *, target: str | N
 def changed_plan(settings: Settings, state: WarehouseState, inputs: Inputs, *,
                  run_date: dt.date | None = None,
                  extra_vars: Mapping[str, Any] | None = None,
-                 target: str | None = None) -> ChangedPlan:
-    """``plan_changed`` for the next ``deltastore build`` with these options."""
+                 target: str | None = None, whole_tables: bool = False) -> ChangedPlan:
+    """``plan_changed`` for the next ``deltastore build`` with these options;
+    ``whole_tables`` (--verify-whole-tables) adds every data test of the incremental
+    models, changed or not."""
     if not state.results:
         return ChangedPlan(None, "no build recorded what it was built from: building "
                                  "everything")
-    graph = project_graph(parse_project(settings, run_date=run_date, extra_vars=extra_vars,
-                                        target=target))
-    return plan_changed(graph, state.results, inputs=inputs,
+    manifest = parse_project(settings, run_date=run_date, extra_vars=extra_vars,
+                             target=target)
+    asked = dict.fromkeys(incremental_tests(manifest) if whole_tables else [],
+                          "it tests an incremental model, whose tables are tested whole")
+    return plan_changed(project_graph(manifest), state.results, inputs=inputs,
                         project_hash=project_fingerprint(settings.dbt_project_dir),
                         run_date=dbt_run_date(settings, run_date, extra_vars),
-                        today=dt.datetime.now(dt.UTC).date(), relations=state.relations)
+                        today=dt.datetime.now(dt.UTC).date(), relations=state.relations,
+                        asked=asked)

@@ -55,3 +55,15 @@ def verified_models(manifest: Mapping[str, Any], run_results: Mapping[str, Any]
                   if node.get("resource_type") == "model"
                   and (node.get("config") or {}).get("incremental_strategy") == "delete_affected"
                   and all(statuses.get(test) == "pass" for test in tests.get(uid, [])))
+
+
+def incremental_tests(manifest: Any) -> list[str]:
+    """The data tests that read a ``delete_affected`` incremental model, from a parsed
+    project (dbt's ``Manifest``): what ``--verify-whole-tables`` runs even on a day that
+    leaves their models alone."""
+    nodes = manifest.nodes
+    incremental = {uid for uid, node in nodes.items() if node.resource_type == "model"
+                   and getattr(node.config, "incremental_strategy", None) == "delete_affected"}
+    return sorted(uid for uid, node in nodes.items() if node.resource_type == "test"
+                  and incremental & set(node.depends_on.nodes))
+

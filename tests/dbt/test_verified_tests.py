@@ -151,3 +151,25 @@ def test_a_model_built_whole_or_another_project_is_tested_whole(
     # other vars (as other project files) are another project: its tests read every row
     assert warehouse.build("--vars", '{"on_time_days": 6}') == 0
     assert not _scoped(warehouse.test(STATUS_TEST))
+
+
+def test_the_daily_build_verifies_whole_tables_when_asked(
+        warehouse: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--changed-only --verify-whole-tables`: every test of the incremental models runs,
+    whole, on a day that changed nothing."""
+    assert cli.main(["build"]) == 0  # every node recorded, which --changed-only reads
+    edited = warehouse.sql("select payment_id from analytics.fct_payments "
+                           "order by payment_id limit 1")[0][0]
+    warehouse.sql("update analytics.fct_payments set transaction_status = 'Edited by hand' "
+                  "where payment_id = ?", [edited])
+    capsys.readouterr()
+    assert cli.main(["build", "--changed-only"]) == 0
+    assert "nothing to build" in capsys.readouterr().out  # the edit goes unseen
+    assert cli.main(["build", "--changed-only", "--verify-whole-tables"]) != 0
+    assert "because it tests an incremental model" in capsys.readouterr().out
+    status = warehouse.test(STATUS_TEST)
+    assert not _scoped(status) and status["failures"] == 1
+    data = json.loads((warehouse.path.parent / "dbt" / "target" / "run_results.json")
+                      .read_text())
+    kinds = {r["unique_id"].split(".")[0] for r in data["results"]}
+    assert kinds == {"test", "operation"}  # the tests and the hooks: no model was rebuilt

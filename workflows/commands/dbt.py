@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_bool_flag(build, "--full-refresh", "rebuild incremental models from scratch")
     add_bool_flag(build, "--verify-whole-tables",
                   "the data tests of the incremental models read every row, not only the "
-                  "rows written since their tests last passed (a weekly check, say)")
+                  "rows written since their tests last passed, and with --changed-only run "
+                  "even when their models did not change (a weekly check, say)")
     add_bool_flag(build, "--retry-failed",
                   "build only the nodes that errored, failed or were skipped in the last "
                   "build recorded in the warehouse, and what depends on them (within "
@@ -128,7 +129,7 @@ def _build(args: argparse.Namespace) -> int:
         # A retry that cannot trust the record (an attempt killed before it recorded its
         # build) still builds only what changed.
         plan = changed_plan(settings, state, inputs, run_date=run_date, extra_vars=extra,
-                            target=target)
+                            target=target, whole_tables=args.verify_whole_tables)
         print(f"changed-only: {plan.reason}")
     narrowed = ""  # the plan that narrowed --select, if any
     exclude, dbt_extra = args.exclude, []
