@@ -147,6 +147,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -283,6 +290,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELTASTORE_ON_TIME_DAYS",
             "A shipment delivered within this many days of shipping counts as on time.",
             field="on_time_days", parse=_positive_int, default=5),
+    Setting("DELTASTORE_VERIFY_WHOLE_TABLES_DAYS",
+            "The daily build (`--changed-only`) tests the incremental models' tables whole, "
+            "not only the rows written since, once their last whole test is this many days "
+            "old; `0`: only when asked (`--verify-whole-tables`).",
+            field="verify_whole_tables_days", parse=_non_negative_int, default=7),
     Setting("DELTASTORE_DBT_TARGET", "dbt target in `dbt/profiles.yml`.",
             field="dbt_target",
             derive=lambda v: "dev" if v["DELTASTORE_WAREHOUSE_URL"].kind == "duckdb" else "prod",
@@ -341,6 +353,7 @@ class Settings:
     max_reject_share: float
     sync_max_drop: float
     on_time_days: int
+    verify_whole_tables_days: int
     dbt_target: str
     dbt_project_dir: Path
     notify_webhook_url: str | None

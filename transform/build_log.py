@@ -279,13 +279,13 @@ def record_build(settings: Settings, run_results: dict[str, Any],
                  keys: Mapping[str, tuple[str, ...]] | None = None,
                  marts: Mapping[str, str] | None = None,
                  run_date: str | None = None, inputs: str | None = None,
-                 verified: tuple[list[str], str] | None = None) -> None:
+                 verified: tuple[list[str], str, bool] | None = None) -> None:
     """Write one build (a parsed ``run_results.json``) and its nodes in one transaction;
     ``project``, ``keys`` and ``marts`` (from the build's manifest) replace the recorded
     list of project nodes, the marts' keys and the marts' tables; ``project_hash`` says
     which project files it built, ``inputs`` what else (``transform.changed.Inputs``, as
-    JSON); ``verified``: the incremental models whose tests all passed, and the hash they
-    passed under (transform/verification.py)."""
+    JSON); ``verified``: the incremental models whose tests all passed, the hash they
+    passed under and whether they read whole tables (transform/verification.py)."""
     build = BuildRecord.from_run_results(run_results, run_date)
     if not build.invocation_id:
         raise ValueError("run_results.json has no `metadata.invocation_id`")
@@ -336,8 +336,7 @@ def record_build(settings: Settings, run_results: dict[str, Any],
             _replace_rows(cursor, kind, DBT_MART_TABLES,
                           [(mart, uid, recorded_at) for mart, uid in sorted(marts.items())])
         if verified and verified[0]:
-            _record_verified(cursor, kind, verified[0], verified[1], build.invocation_id,
-                             recorded_at)
+            _record_verified(cursor, kind, *verified, build.invocation_id, recorded_at)
         connection.commit()
     except driver_errors(kind) as exc:
         connection.rollback()
@@ -347,30 +346,40 @@ def record_build(settings: Settings, run_results: dict[str, Any],
 
 
 def verified_sql(kind: str, count: int) -> list[str]:
-    """Forget the keys ``count`` models wrote and record the models verified (the tables
-    dbt/macros/incremental/verification.sql makes; parameters: the models, then for each
-    model its row)."""
+    """Read what was recorded of ``count`` models, forget the keys they wrote, and record
+    them verified (the tables dbt/macros/incremental/verification.sql makes; parameters:
+    the models, three times, then for each model its row)."""
     marks = ", ".join("?" for _ in range(count))
     keys = qualified(kind, "meta", "dbt_unverified_keys")
     verified = qualified(kind, "meta", "dbt_verified_models")
-    return [f"DELETE FROM {keys} WHERE model IN ({marks})",
+    return [f"SELECT model, project_hash, whole_at FROM {verified} WHERE model IN ({marks})",
+            f"DELETE FROM {keys} WHERE model IN ({marks})",
             f"DELETE FROM {verified} WHERE model IN ({marks})",
-            f"INSERT INTO {verified} (model, project_hash, invocation_id, verified_at) "
-            "VALUES (?, ?, ?, ?)"]
+            f"INSERT INTO {verified} (model, project_hash, invocation_id, verified_at, "
+            "whole_at) VALUES (?, ?, ?, ?, ?)"]
 
 
 def _record_verified(cursor: Any, kind: str, models: list[str], project_hash: str,
-                     invocation_id: str, recorded_at: dt.datetime) -> None:
+                     whole: bool, invocation_id: str, recorded_at: dt.datetime) -> None:
     """Only where dbt made the tables: a build recorded without its on-run-start has
-    none, and then no test read fewer rows."""
+    none, and then no test read fewer rows. A model not verified under ``project_hash``
+    before was tested whole, as every model is when ``whole``."""
     for name in ("dbt_unverified_keys", "dbt_verified_models"):
         cursor.execute(table_exists_sql(), ("meta", name))
         if not cursor.fetchone()[0]:
             return
-    forget_keys, forget_models, insert = verified_sql(kind, len(models))
+    read, forget_keys, forget_models, insert = verified_sql(kind, len(models))
+    cursor.execute(read, models)
+    before = {str(m): (str(h), w) for m, h, w in cursor.fetchall()}
     cursor.execute(forget_keys, models)
     cursor.execute(forget_models, models)
-    cursor.executemany(insert, [(m, project_hash, invocation_id, recorded_at) for m in models])
+    rows = []
+    for model in models:
+        old_hash, whole_at = before.get(model, (None, None))
+        tested_whole = whole or old_hash != project_hash or whole_at is None
+        rows.append((model, project_hash, invocation_id, recorded_at,
+                     recorded_at if tested_whole else whole_at))
+    cursor.executemany(insert, rows)
 
 
 def _replace_rows(cursor: Any, kind: str, table: Table, rows: list[tuple[Any, ...]]) -> None:
@@ -381,12 +390,13 @@ def _replace_rows(cursor: Any, kind: str, table: Table, rows: list[tuple[Any, ..
 
 def record_build_file(settings: Settings, path: Path, not_before: float | None = None,
                       project_hash: str | None = None, run_date: str | None = None,
-                      inputs: str | None = None, tests_hash: str | None = None
-                      ) -> BuildRecord | None:
+                      inputs: str | None = None, tests_hash: str | None = None,
+                      tested_whole: bool = False) -> BuildRecord | None:
     """Record ``path`` (a run_results.json) unless missing or older than ``not_before``
     (a time.time() value: a file from an earlier run says nothing about this one);
     ``tests_hash``: what the tests ran under (``verification.verification_hash``), to
-    record the incremental models they verified."""
+    record the incremental models they verified; ``tested_whole``: they read whole tables
+    (--verify-whole-tables)."""
     try:
         # One second of slack for file systems with coarse modification times.
         if not_before is not None and os.path.getmtime(path) < not_before - 1.0:
@@ -409,7 +419,7 @@ def record_build_file(settings: Settings, path: Path, not_before: float | None =
                      keys=mart_keys(manifest) if manifest is not None else None,
                      marts=mart_tables(manifest) if manifest is not None else None,
                      run_date=run_date, inputs=inputs,
-                     verified=(verified_models(manifest, data), tests_hash)
+                     verified=(verified_models(manifest, data), tests_hash, tested_whole)
                      if manifest is not None and tests_hash else None)
     except ValueError as exc:
         raise TransientError(f"cannot record the dbt build: `{path}` is not a dbt "

@@ -345,6 +345,11 @@ def relations_sql() -> str:
     return "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES"
 
 
+def tested_whole_sql(kind: str) -> str:
+    """The oldest last whole test of a verified incremental model."""
+    return f"SELECT MIN(whole_at) FROM {qualified(kind, 'meta', 'dbt_verified_models')}"
+
+
 def _tables(cursor: Any) -> set[tuple[str, str]]:
     cursor.execute(relations_sql())
     return {(str(s), str(n)) for s, n in cursor.fetchall()}
@@ -355,6 +360,8 @@ class WarehouseState:
     markers: dict[str, int]
     results: dict[str, LastResult]
     named: set[tuple[str, str]]  # the warehouse's tables and views, spelled as it spells them
+    # When the incremental models' tests last all read whole tables (transform/verification.py)
+    tested_whole_at: dt.datetime | None = None
 
     @property
     def relations(self) -> set[tuple[str, str]]:
@@ -384,11 +391,15 @@ def read_state(settings: Settings) -> WarehouseState:
             cursor.execute(last_results_sql(kind))
             results = {str(u): LastResult(str(s), r, p, d, Inputs.from_json(i))
                        for u, s, r, p, d, i in cursor.fetchall()}
+        tested_whole_at = None
+        if ("meta", "dbt_verified_models") in relations:
+            cursor.execute(tested_whole_sql(kind))
+            tested_whole_at = cursor.fetchone()[0]
     except driver_errors(kind) as exc:
         raise classified(kind, exc, f"reading the build record in `{url}`") from None
     finally:
         connection.close()
-    return WarehouseState(markers, results, named)
+    return WarehouseState(markers, results, named, tested_whole_at)
 
 
 def _has_inputs(cursor: Any) -> bool:

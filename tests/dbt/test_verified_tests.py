@@ -11,6 +11,7 @@ is a row edited in a mart behind the build's back, and `--verify-whole-tables` d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -173,3 +174,35 @@ def test_the_daily_build_verifies_whole_tables_when_asked(
                       .read_text())
     kinds = {r["unique_id"].split(".")[0] for r in data["results"]}
     assert kinds == {"test", "operation"}  # the tests and the hooks: no model was rebuilt
+
+
+def test_the_daily_build_reads_whole_tables_again_after_a_week(
+        warehouse: Warehouse, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DELTASTORE_VERIFY_WHOLE_TABLES_DAYS (7 by default): once the last whole test is that
+    old, the daily build tests whole tables by itself and records when."""
+    assert cli.main(["build"]) == 0  # the first recorded tests: whole tables, now
+    warehouse.sql("update analytics.fct_payments set transaction_status = 'Edited by hand' "
+                  "where payment_id = (select min(payment_id) from analytics.fct_payments)")
+    warehouse.sql("update meta.dbt_verified_models set whole_at = whole_at - interval 6 day")
+    capsys.readouterr()
+    assert cli.main(["build", "--changed-only"]) == 0  # six days: not yet
+    assert "read whole tables" not in capsys.readouterr().out
+    warehouse.sql("update meta.dbt_verified_models set whole_at = whole_at - interval 2 day")
+    monkeypatch.setenv("DELTASTORE_VERIFY_WHOLE_TABLES_DAYS", "0")  # 0: only when asked
+    assert cli.main(["build", "--changed-only"]) == 0
+    monkeypatch.delenv("DELTASTORE_VERIFY_WHOLE_TABLES_DAYS")
+    assert cli.main(["build", "--changed-only"]) != 0
+    out = capsys.readouterr().out
+    assert "tests last read whole tables on " in out and ", 8 days ago: this build's tests" in out
+    assert warehouse.test(STATUS_TEST)["failures"] == 1
+    # fixed by hand, the next daily build reads whole tables again and records it
+    warehouse.sql("update analytics.fct_payments set transaction_status = 'Completed' "
+                  "where transaction_status = 'Edited by hand'")
+    assert cli.main(["build", "--changed-only"]) == 0
+    tested_whole = warehouse.sql("select min(whole_at) from meta.dbt_verified_models")[0][0]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert now - dt.timedelta(hours=1) < tested_whole <= now
+    capsys.readouterr()
+    assert cli.main(["build", "--changed-only"]) == 0
+    assert "nothing to build" in capsys.readouterr().out

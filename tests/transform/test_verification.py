@@ -76,27 +76,42 @@ def test_the_hash_follows_project_files_and_vars_but_not_the_run_date() -> None:
 
 def test_recording_the_build_forgets_the_verified_models_keys_only(tmp_path: Path) -> None:
     settings = Settings.from_env({"DELTASTORE_DATA_DIR": str(tmp_path / "data")})
-    results = {"metadata": {"invocation_id": "b2", "generated_at": "2026-03-01T04:05:06Z"},
-               "args": {"which": "build"},
-               "results": [{"unique_id": "model.p.fct_orders", "status": "success",
-                            "execution_time": 1.0}]}
+
+    def results(invocation: str) -> dict[str, Any]:
+        return {"metadata": {"invocation_id": invocation,
+                             "generated_at": "2026-03-01T04:05:06Z"},
+                "args": {"which": "build"},
+                "results": [{"unique_id": "model.p.fct_orders", "status": "success",
+                             "execution_time": 1.0}]}
+
     # before dbt made the tables (a build recorded without its on-run-start): nothing to do
-    record_build(settings, results, verified=(["fct_orders"], "h1"))
+    record_build(settings, results("b1"), verified=(["fct_orders"], "h1", False))
     assert settings.warehouse_url.path is not None
     with duckdb.connect(str(settings.warehouse_url.path)) as con:
         # as dbt/macros/incremental/verification.sql makes and fills them
         con.execute("create table meta.dbt_unverified_keys "
                     "(model varchar, key_text varchar, invocation_id varchar)")
-        con.execute("create table meta.dbt_verified_models (model varchar, "
-                    "project_hash varchar, invocation_id varchar, verified_at timestamp)")
+        con.execute("create table meta.dbt_verified_models (model varchar, project_hash "
+                    "varchar, invocation_id varchar, verified_at timestamp, whole_at timestamp)")
         con.execute("insert into meta.dbt_unverified_keys values ('fct_orders', '1', 'b1'), "
                     "('fct_orders', '2', 'b2'), ('fct_lines', '1', 'b2')")
-        con.execute("insert into meta.dbt_verified_models values "
-                    "('fct_orders', 'h0', 'b0', now()), ('fct_lines', 'h0', 'b0', now())")
-    record_build(settings, results, verified=(["fct_orders"], "h1"))
+        con.execute("insert into meta.dbt_verified_models values ('fct_orders', 'h1', 'b0', "
+                    "timestamp '2026-01-01', timestamp '2026-01-01'), ('fct_lines', 'h0', "
+                    "'b0', timestamp '2026-01-01', timestamp '2026-01-01')")
+
+    def verified() -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
+            return con.execute("select model, project_hash, invocation_id, "
+                               "whole_at = timestamp '2026-01-01' from meta.dbt_verified_models "
+                               "order by model").fetchall()
+
+    # under the same hash its tests read only the keys: when they last read all stays
+    record_build(settings, results("b2"), verified=(["fct_orders"], "h1", False))
     with duckdb.connect(str(settings.warehouse_url.path), read_only=True) as con:
         assert con.execute("select model, key_text from meta.dbt_unverified_keys").fetchall() \
             == [("fct_lines", "1")]
-        assert con.execute("select model, project_hash, invocation_id from "
-                           "meta.dbt_verified_models order by model").fetchall() == [
-            ("fct_lines", "h0", "b0"), ("fct_orders", "h1", "b2")]
+    assert verified() == [("fct_lines", "h0", "b0", True), ("fct_orders", "h1", "b2", True)]
+    # asked for whole tables, or verified under another hash for the first time: read whole
+    record_build(settings, results("b3"), verified=(["fct_orders"], "h1", True))
+    record_build(settings, results("b4"), verified=(["fct_lines"], "h1", False))
+    assert verified() == [("fct_lines", "h1", "b4", False), ("fct_orders", "h1", "b3", False)]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 
 from deltastore.errors import ConfigError, DataError
 from deltastore.metrics import FAILED_TESTS, write_metric
+from deltastore.settings import Settings
 from deltastore.transform.build_log import read_manifest, record_build_file
 from deltastore.transform.changed import (
     ChangedPlan,
+    WarehouseState,
     changed_plan,
     current_inputs,
     read_state,
@@ -120,6 +123,8 @@ def _build(args: argparse.Namespace) -> int:
     # is then seen as a change by the next --changed-only build.
     state = read_state(settings)
     inputs = current_inputs(settings, state, target=target, extra_vars=extra)
+    whole = args.verify_whole_tables or (args.changed_only and _whole_tables_due(settings,
+                                                                                 state))
     plan: RetryPlan | ChangedPlan | None = None
     if retrying:
         plan = retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
@@ -129,7 +134,7 @@ def _build(args: argparse.Namespace) -> int:
         # A retry that cannot trust the record (an attempt killed before it recorded its
         # build) still builds only what changed.
         plan = changed_plan(settings, state, inputs, run_date=run_date, extra_vars=extra,
-                            target=target, whole_tables=args.verify_whole_tables)
+                            target=target, whole_tables=whole)
         print(f"changed-only: {plan.reason}")
     narrowed = ""  # the plan that narrowed --select, if any
     exclude, dbt_extra = args.exclude, []
@@ -149,7 +154,7 @@ def _build(args: argparse.Namespace) -> int:
     run = run_dbt(settings, "build", select=select, exclude=exclude,
                   full_refresh=args.full_refresh, run_date=run_date,
                   extra_vars=extra, target=target, args=dbt_extra,
-                  verify_whole_tables=args.verify_whole_tables)
+                  verify_whole_tables=whole)
     if run.success and not run.nodes:
         if narrowed and select != args.select:
             verb = "build" if narrowed == "changed-only" else "retry"
@@ -171,7 +176,8 @@ def _build(args: argparse.Namespace) -> int:
                                      not_before=started, project_hash=fingerprint,
                                      run_date=dbt_run_date(settings, run_date, extra),
                                      inputs=inputs.to_json(),
-                                     tests_hash=verification_hash(fingerprint, extra))
+                                     tests_hash=verification_hash(fingerprint, extra),
+                                     tested_whole=whole)
         if recorded:
             print(f"recorded dbt build `{recorded.invocation_id}` in `{settings.warehouse_url}`")
             # As the warehouse spells them: a case-sensitive database drops only that name.
@@ -181,6 +187,19 @@ def _build(args: argparse.Namespace) -> int:
         # A failed build's own error wins over a failure to record it.
         run.raise_for_status()
     return 0
+
+
+def _whole_tables_due(settings: Settings, state: WarehouseState) -> bool:
+    """Whether the incremental models' tests last read whole tables too long ago
+    (DELTASTORE_VERIFY_WHOLE_TABLES_DAYS); says so when they did."""
+    days, last = settings.verify_whole_tables_days, state.tested_whole_at
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if not days or last is None or now - last < dt.timedelta(days=days):
+        return False
+    print(f"build: the incremental models' tests last read whole tables on "
+          f"{last:%Y-%m-%d %H:%M} UTC, {(now - last).days} days ago: this build's tests read "
+          f"them whole (DELTASTORE_VERIFY_WHOLE_TABLES_DAYS={days})")
+    return True
 
 
 def _name_orphans(manifest: dict[str, Any] | None, relations: set[tuple[str, str]]) -> None:

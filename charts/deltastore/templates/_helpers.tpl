@@ -199,6 +199,7 @@ DELTASTORE_WAREHOUSE_COLUMNSTORE: {{ $c.warehouseColumnstore | toString | quote 
 DELTASTORE_SYNC_MAX_BATCH_BYTES: {{ $c.syncMaxBatchBytes | int64 | toString | quote }}
 DELTASTORE_BATCH_SIZE: {{ $c.batchSize | int64 | toString | quote }}
 DELTASTORE_ON_TIME_DAYS: {{ $c.onTimeDays | int64 | toString | quote }}
+DELTASTORE_VERIFY_WHOLE_TABLES_DAYS: {{ $c.verifyWholeTablesDays | int64 | toString | quote }}
 DELTASTORE_HTTP_TIMEOUT: {{ $c.httpTimeout | toString | quote }}
 DELTASTORE_HTTP_RETRIES: {{ $c.httpRetries | int64 | toString | quote }}
 DELTASTORE_HTTP_RETRY_SECONDS: {{ $c.httpRetrySeconds | toString | quote }}

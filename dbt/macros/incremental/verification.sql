@@ -10,7 +10,9 @@
       (`deltastore build` then forgets them, transform/build_log.py);
     - `meta.dbt_verified_models`: models whose whole table passed every such test, with
       the hash of the project files and vars it passed under (transform/verification.py,
-      in DELTASTORE_DBT_PROJECT_HASH). A full build of the model
+      in DELTASTORE_DBT_PROJECT_HASH) and when their tests last read the whole table
+      (`whole_at`: the daily build reads it whole again after
+      DELTASTORE_VERIFY_WHOLE_TABLES_DAYS). A full build of the model
       (first build, --full-refresh) removes the row in the model's own transaction, and a
       change to the project files makes the row stale: either way the next tests read the
       whole table.
@@ -37,7 +39,8 @@
         model varchar, key_text varchar, invocation_id varchar
     );
     create table if not exists {{ verified_models_relation() }} (
-        model varchar, project_hash varchar, invocation_id varchar, verified_at timestamp
+        model varchar, project_hash varchar, invocation_id varchar, verified_at timestamp,
+        whole_at timestamp
     )
 {%- endmacro %}
 
@@ -49,7 +52,7 @@
     if object_id('meta.dbt_verified_models', 'U') is null
         create table meta.dbt_verified_models (
             model varchar(200), project_hash varchar(64), invocation_id varchar(64),
-            verified_at datetime2(6)
+            verified_at datetime2(6), whole_at datetime2(6)
         )
 {%- endmacro %}
 
