@@ -123,8 +123,9 @@ def _build(args: argparse.Namespace) -> int:
     # is then seen as a change by the next --changed-only build.
     state = read_state(settings)
     inputs = current_inputs(settings, state, target=target, extra_vars=extra)
-    whole = args.verify_whole_tables or (args.changed_only and _whole_tables_due(settings,
-                                                                                 state))
+    # The incremental models' tests read whole tables when asked, or when it is time again.
+    whole = args.verify_whole_tables or (
+        args.changed_only and _whole_tables_due(settings, state))
     plan: RetryPlan | ChangedPlan | None = None
     if retrying:
         plan = retry_plan(settings, run_date=run_date, extra_vars=extra, target=target,
