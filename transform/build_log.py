@@ -36,7 +36,11 @@ from deltastore.schemas import (
 from deltastore.settings import Settings
 from deltastore.sql_names import insert_values_sql, literal, qualified, quote
 from deltastore.transform.lineage import ProjectNode, mart_keys, mart_tables, project_nodes
-from deltastore.transform.verification import verified_models
+from deltastore.transform.verification import (
+    UNVERIFIED_KEYS,
+    VERIFIED_MODELS,
+    verified_models,
+)
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 GATED_NODE_TYPES = ("model.", "snapshot.", "seed.", "test.", "unit_test.")
@@ -350,8 +354,7 @@ def verified_sql(kind: str, count: int) -> list[str]:
     them verified (the tables dbt/macros/incremental/verification.sql makes; parameters:
     the models, three times, then for each model its row)."""
     marks = ", ".join("?" for _ in range(count))
-    keys = qualified(kind, "meta", "dbt_unverified_keys")
-    verified = qualified(kind, "meta", "dbt_verified_models")
+    keys, verified = qualified(kind, *UNVERIFIED_KEYS), qualified(kind, *VERIFIED_MODELS)
     return [f"SELECT model, project_hash, whole_at FROM {verified} WHERE model IN ({marks})",
             f"DELETE FROM {keys} WHERE model IN ({marks})",
             f"DELETE FROM {verified} WHERE model IN ({marks})",
@@ -364,8 +367,8 @@ def _record_verified(cursor: Any, kind: str, models: list[str], project_hash: st
     """Only where dbt made the tables: a build recorded without its on-run-start has
     none, and then no test read fewer rows. A model not verified under ``project_hash``
     before was tested whole, as every model is when ``whole``."""
-    for name in ("dbt_unverified_keys", "dbt_verified_models"):
-        cursor.execute(table_exists_sql(), ("meta", name))
+    for table in (UNVERIFIED_KEYS, VERIFIED_MODELS):
+        cursor.execute(table_exists_sql(), table)
         if not cursor.fetchone()[0]:
             return
     read, forget_keys, forget_models, insert = verified_sql(kind, len(models))

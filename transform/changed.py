@@ -49,7 +49,7 @@ from deltastore.transform.build_log import (
 )
 from deltastore.transform.retry import within
 from deltastore.transform.runner import dbt_run_date, dbt_vars, parse_project, project_fingerprint
-from deltastore.transform.verification import incremental_tests
+from deltastore.transform.verification import VERIFIED_MODELS, incremental_tests
 
 # A result that stands: the node's table is what its inputs make (a warning changes nothing).
 CURRENT_STATUSES = frozenset({"success", "pass", "warn"})
@@ -347,7 +347,7 @@ def relations_sql() -> str:
 
 def tested_whole_sql(kind: str) -> str:
     """The oldest last whole test of a verified incremental model."""
-    return f"SELECT MIN(whole_at) FROM {qualified(kind, 'meta', 'dbt_verified_models')}"
+    return f"SELECT MIN(whole_at) FROM {qualified(kind, *VERIFIED_MODELS)}"
 
 
 def _tables(cursor: Any) -> set[tuple[str, str]]:
@@ -365,8 +365,12 @@ class WarehouseState:
 
     @property
     def relations(self) -> set[tuple[str, str]]:
-        """The same, in lower case, as nodes are matched with them."""
-        return {(schema.lower(), name.lower()) for schema, name in self.named}
+        return _lowered(self.named)
+
+
+def _lowered(named: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Tables in lower case, as nodes are matched with them."""
+    return {(schema.lower(), name.lower()) for schema, name in named}
 
 
 def read_state(settings: Settings) -> WarehouseState:
@@ -380,7 +384,7 @@ def read_state(settings: Settings) -> WarehouseState:
     try:
         cursor = connection.cursor()
         named = _tables(cursor)
-        relations = {(schema.lower(), name.lower()) for schema, name in named}
+        relations = _lowered(named)
         markers: dict[str, int] = {}
         if (LOAD_STATE.schema, LOAD_STATE.name) in relations:
             with_changes = (SCHEMA_CHANGES.schema, SCHEMA_CHANGES.name) in relations
@@ -392,7 +396,7 @@ def read_state(settings: Settings) -> WarehouseState:
             results = {str(u): LastResult(str(s), r, p, d, Inputs.from_json(i))
                        for u, s, r, p, d, i in cursor.fetchall()}
         tested_whole_at = None
-        if ("meta", "dbt_verified_models") in relations:
+        if VERIFIED_MODELS in relations:
             cursor.execute(tested_whole_sql(kind))
             tested_whole_at = cursor.fetchone()[0]
     except driver_errors(kind) as exc:

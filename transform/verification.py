@@ -16,9 +16,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-# dbt vars that do not change what a passing test proves about rows already verified: the
-# run date: valid_date_range's upper bound only grows.
+# dbt vars that do not change what a passing test proves about rows already verified (the
+# run date only moves valid_date_range's upper bound up).
 _NEUTRAL_VARS = ("run_date",)
+# The tables dbt/macros/incremental/verification.sql makes, as (schema, name).
+UNVERIFIED_KEYS = ("meta", "dbt_unverified_keys")
+VERIFIED_MODELS = ("meta", "dbt_verified_models")
 PROJECT_HASH_VARIABLE = "DELTASTORE_DBT_PROJECT_HASH"
 WHOLE_TABLES_VARIABLE = "DELTASTORE_DBT_VERIFY_WHOLE_TABLES"
 
