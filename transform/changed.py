@@ -345,7 +345,7 @@ def relations_sql() -> str:
     return "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES"
 
 
-def tested_whole_sql(kind: str) -> str:
+def last_whole_test_sql(kind: str) -> str:
     """The oldest last whole test of a verified incremental model."""
     return f"SELECT MIN(whole_at) FROM {qualified(kind, *VERIFIED_MODELS)}"
 
@@ -397,7 +397,7 @@ def read_state(settings: Settings) -> WarehouseState:
                        for u, s, r, p, d, i in cursor.fetchall()}
         tested_whole_at = None
         if VERIFIED_MODELS in relations:
-            cursor.execute(tested_whole_sql(kind))
+            cursor.execute(last_whole_test_sql(kind))
             tested_whole_at = cursor.fetchone()[0]
     except driver_errors(kind) as exc:
         raise classified(kind, exc, f"reading the build record in `{url}`") from None

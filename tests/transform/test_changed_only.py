@@ -25,11 +25,11 @@ from deltastore.transform import build_log
 from deltastore.transform.changed import (
     Inputs,
     LastResult,
+    last_whole_test_sql,
     project_graph,
     read_state,
     relations_sql,
     source_markers_sql,
-    tested_whole_sql,
 )
 from deltastore.transform.runner import parse_project
 from deltastore.workflows import cli
@@ -273,7 +273,7 @@ def test_the_projects_graph_knows_what_reads_the_date_and_which_raw_tables(
     source_markers_sql("mssql", with_schema_changes=True),
     source_markers_sql("mssql", with_schema_changes=False),
     build_log.last_results_sql("mssql"),
-    relations_sql(), tested_whole_sql("mssql")])
+    relations_sql(), last_whole_test_sql("mssql")])
 def test_the_sql_server_statements_parse_as_tsql(statement: str) -> None:
     parsed = sqlglot.parse(statement, read="tsql")
     assert parsed and all(p is not None for p in parsed)
