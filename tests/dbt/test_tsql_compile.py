@@ -342,15 +342,15 @@ INCREMENTAL = ("int_customers_unioned", "int_customers_enriched", "dim_customers
                "fct_payments", "fct_shipments")
 
 
-def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> None:
-    """A second build's incremental branch: the models' SQL filtered by the changed keys,
-    then the `delete_affected` strategy and the watermark post-hook, on SQL Server."""
+def _incremental_run(server: FakeServer, compiled: Compiled, select: str,
+                     types: dict[str, str] | None = None) -> Any:
+    """``dbt run`` of ``select`` as a second build: every model's table exists, its columns
+    described as dbt-sqlserver's `sqlserver__get_columns_in_relation`
+    (include/sqlserver/macros/adapters/columns.sql) describes them: the type's name from
+    sys.types and its length apart; varchar(4000) unless ``types`` names another type."""
     from dbt.adapters.sqlserver.sqlserver_adapter import SQLServerAdapter
 
     nodes = compiled.manifest["nodes"]
-    assert {n["name"] for n in nodes.values()
-            if n["resource_type"] == "model"
-            and n["config"]["materialized"] == "incremental"} == set(INCREMENTAL)
     columns = {n["name"]: list(n["columns"]) for n in nodes.values()
                if n["resource_type"] == "model"}
 
@@ -361,19 +361,31 @@ def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> N
 
     def model_columns(self: Any, relation: Any) -> list[Any]:
         name = str(relation.identifier).lower().split("__dbt_tmp")[0]
-        return [self.Column(column, "varchar(4000)") for column in columns.get(name, [])]
+        return [self.Column(column, (types or {}).get(column, "varchar"), char_size=4000)
+                for column in columns.get(name, [])]
 
     def contract_columns(self: Any, sql: str) -> list[Any]:
         # dim_customers' enforced contract compares its query's columns with its yml's:
         # the stand-in server describes both as the yml declares them.
         return [self.Column.create(column, "varchar") for column in columns["dim_customers"]]
 
-    start = len(server.sent)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SQLServerAdapter, "get_relation", existing_table)
         patch.setattr(SQLServerAdapter, "get_columns_in_relation", model_columns)
         patch.setattr(SQLServerAdapter, "get_column_schema_from_query", contract_columns)
-        run = run_dbt(compiled.settings, "run", select=" ".join(INCREMENTAL), echo=None)
+        return run_dbt(compiled.settings, "run", select=select, echo=None)
+
+
+def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> None:
+    """A second build's incremental branch: the models' SQL filtered by the changed keys,
+    then the `delete_affected` strategy and the watermark post-hook, on SQL Server."""
+    nodes = compiled.manifest["nodes"]
+    assert {n["name"] for n in nodes.values()
+            if n["resource_type"] == "model"
+            and n["config"]["materialized"] == "incremental"} == set(INCREMENTAL)
+    start = len(server.sent)
+    run = _incremental_run(server, compiled, " ".join(INCREMENTAL),
+                           {"shipment_id": "bigint", "order_id": "int"})
     models = {n.name: n.status for n in run.nodes if n.resource_type == "model"}
     assert models == dict.fromkeys(INCREMENTAL, "success"), [n.line() for n in run.nodes]
     # dbt-sqlserver wraps DDL in EXEC('…'): those bodies are the statements to check.
@@ -388,6 +400,18 @@ def test_incremental_runs_send_tsql(server: FakeServer, compiled: Compiled) -> N
         assert f"where model = '{model}'" in text  # the watermark moves on with them
     # the changes since the recorded watermark, as a DATETIME2(6) literal
     assert "_loaded_at > cast('2026-01-01 02:30:00.123456' as DATETIME2(6))" in text
+
+
+def test_delete_affected_refuses_a_key_its_text_would_not_keep_whole(
+        server: FakeServer, compiled: Compiled) -> None:
+    """A datetime key's default text on SQL Server drops its seconds, so two keys could share
+    one and the strategy would delete both: the model fails with what to do instead."""
+    run = _incremental_run(server, compiled, "fct_shipments", {"shipment_id": "datetime2"})
+    failed = [n for n in run.nodes if n.name == "fct_shipments"]
+    assert failed and failed[0].status == "error", [n.line() for n in run.nodes]
+    assert ("deletes by the key's text, which is exact for text and integer keys only"
+            in failed[0].message), failed[0].message
+    assert "`shipment_id` is datetime2" in failed[0].message, failed[0].message
 
 
 _EXEC = re.compile(r"\bexec\s*\(\s*N?'((?:[^']|'')*)'\s*\)", re.IGNORECASE)

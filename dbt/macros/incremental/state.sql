@@ -97,6 +97,18 @@
             "incremental_strategy 'delete_affected' needs a one-column unique_key and "
             ~ "affected_keys naming the macro that lists the affected keys") }}
     {%- endif -%}
+    {#- Keys are listed and deleted as their text (key_text), which is exact for text and
+        integers only: SQL Server's default text of a datetime or a float drops digits, and
+        two keys would share one. -#}
+    {%- for column in arg_dict['dest_columns']
+            if column.name | lower == unique_key | lower
+            and not (column.is_string() or column.is_integer()) -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'delete_affected' deletes by the key's text, which is exact "
+            ~ "for text and integer keys only: " ~ target_relation ~ "'s key `" ~ unique_key
+            ~ "` is " ~ column.data_type ~ ". Key the model by a text or integer column, "
+            ~ "e.g. generate_surrogate_key of the columns that make a row unique") }}
+    {%- endfor -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set keys_sql = context[keys_macro](incremental_since()) -%}
     {%- set written = unverified_keys_relation() -%}

@@ -57,8 +57,8 @@
 {%- endmacro %}
 
 {#- A key as the text `meta.dbt_unverified_keys` holds, whole: the strategy deletes the rows
-    whose key has a listed text, so two keys must never share one (keys are text or integers;
-    a datetime's default text on SQL Server drops the seconds). -#}
+    whose key has a listed text, so two keys must never share one (the strategy takes text
+    and integer keys only: a datetime's default text on SQL Server drops the seconds). -#}
 {% macro key_text(column) -%}
     {{ return(adapter.dispatch('key_text', 'deltastore')(column)) }}
 {%- endmacro %}
