@@ -34,7 +34,9 @@ the sync writes <= 5 % of the marts' rows in <= 25 % of a full sync's time; the 
 hardly matters: its times (column ``fixed s``) bound the daily run's fixed cost (processes
 starting, dbt's work for each node it runs), which no amount of incremental work removes.
 ``--repeat N`` alternates N full and daily runs, each on a copy of the data the first run
-left, and prints their medians and the range of each ratio.
+left, and prints their medians and the range of each ratio. Last, the day's build runs again
+on the same data without the snapshots and the models that summarise all history: the most
+that keeping those incremental could take off the daily run.
 
 Run: `.venv/bin/python benchmarks/bench_pipeline.py --scale 10`
      `.venv/bin/python benchmarks/bench_pipeline.py --daily --scale 100 \\
@@ -65,6 +67,9 @@ from deltastore.workflows.pipeline import step as pipeline_step
 _SCRIPT = Path(sys.executable).with_name("deltastore")
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "deltastore.workflows.cli"]
 GIB = 1024.0
+# The snapshots (they compare their whole source) and the models that summarise all history
+# (the kpi folder, fct_customer_segments included, and fct_monthly_new_customers).
+SUMMARIES = "resource_type:snapshot path:models/marts/kpi fct_monthly_new_customers"
 
 
 @dataclass
@@ -378,27 +383,48 @@ def bench_daily(scale: float, root: Path, repeat: int = 1) -> list[str]:
     ``repeat`` > 1: the medians of that many alternated pairs, and their ranges). Then the
     same day at scale 1 (or ``scale`` if smaller), where the data hardly matters: what is
     left is the daily run's fixed cost (processes starting, dbt's work for each node)."""
-    first, fulls, dailies = measure_day(scale, root / "daily", full_runs=repeat)
+    first, fulls, dailies, bound = measure_day(scale, root / "daily", full_runs=repeat,
+                                               bound=True)
     small = min(scale, 1)
-    _, _, fixed = measure_day(small, root / "fixed", full_runs=0)
-    lines = daily_table(first, median_steps(fulls), median_steps(dailies),
-                        mart_rows(root / "daily"), fixed[0], small)
-    return lines + (pair_ranges(fulls, dailies) if repeat > 1 else [])
+    _, _, fixed, _ = measure_day(small, root / "fixed", full_runs=0)
+    full, daily = median_steps(fulls), median_steps(dailies)
+    lines = daily_table(first, full, daily, mart_rows(root / "daily"), fixed[0], small)
+    lines += pair_ranges(fulls, dailies) if repeat > 1 else []
+    return lines + ([bound_line(full, dailies[-1], bound)] if bound else [])
 
 
-def measure_day(scale: float, data: Path, full_runs: int,
-                ) -> tuple[list[StepRun], list[list[StepRun]], list[list[StepRun]]]:
+def bound_line(full: list[StepRun], daily: list[StepRun], bound: StepRun) -> str:
+    """The daily run as it would be if the snapshots and the summaries cost nothing: the
+    last daily run with its build replaced by the build that left them out."""
+    build = next(s for s in daily if s.name == "build")
+    total = _seconds(daily, "total", cpu=False) - build.seconds + bound.seconds
+    left_out = len(build.nodes or {}) - len(bound.nodes or {})
+    return (f"without the snapshots and the models that summarise all history ({left_out} of "
+            f"the day's {len(build.nodes or {})} nodes, their tests included: `{SUMMARIES}`), "
+            f"the same day's build took {bound.seconds:.1f} s instead of {build.seconds:.1f} s; "
+            f"with the other steps at their times in that daily run (its sync still compares "
+            f"those marts), the daily run would take {total:.1f} s, "
+            f"{total / _seconds(full, 'total', cpu=False):.0%} of the full run "
+            f"(target <= 35 %): the most that keeping them incremental could take off")
+
+
+def measure_day(scale: float, data: Path, full_runs: int, bound: bool = False,
+                ) -> tuple[list[StepRun], list[list[StepRun]], list[list[StepRun]],
+                           StepRun | None]:
     """A first run, then ``full_runs`` times the full run and the daily run after one more
     day (once, with no full run, when ``full_runs`` is 0). With more than one pair, each
     run starts from a copy of the data as the first run left it, so that every pair
-    measures the same work."""
+    measures the same work. With ``bound``, the last day's build runs once more, on the
+    data as it was before that build, without ``SUMMARIES``."""
     root = data.parent
     env = environment(data)
     check("generation", run([*CLI, "demo-data", "legacy", "--scale", str(scale)], env, root))
     store = DemoStoreProcess(scale, env, root)
     saved = data.with_name(data.name + "-after-first")
+    before_build = data.with_name(data.name + "-before-build")
     fulls: list[list[StepRun]] = []
     dailies: list[list[StepRun]] = []
+    summaries_free: StepRun | None = None
     try:
         # The first run makes the warehouse, the snapshots and the target; the full run
         # measured is the next one, every step with --full-refresh on that existing data,
@@ -416,12 +442,25 @@ def measure_day(scale: float, data: Path, full_runs: int,
             if full_runs > 1:
                 _restore(saved, data)
             run_date = _next_day(scale, env, root)
-            dailies.append(pipeline_steps(data, environment(data, store.url, run_date), root,
-                                          full=False))
+            last = pair == max(full_runs, 1) - 1
+            day_env = environment(data, store.url, run_date)
+            dailies.append(pipeline_steps(data, day_env, root, full=False,
+                                          before_build=before_build if bound and last
+                                          else None))
+        if bound:
+            # The build runs where the data was (its paths are in dbt's profile and plan);
+            # the data as the daily run left it is put back afterwards, for the table.
+            after_day = data.with_name(data.name + "-after-day")
+            data.rename(after_day)
+            before_build.rename(data)
+            summaries_free = build_step(data, day_env, root, ["--exclude", SUMMARIES])
+            shutil.rmtree(data)
+            after_day.rename(data)
     finally:
         store.close()
         shutil.rmtree(saved, ignore_errors=True)
-    return first, fulls, dailies
+        shutil.rmtree(before_build, ignore_errors=True)
+    return first, fulls, dailies, summaries_free
 
 
 def _restore(saved: Path, data: Path) -> None:
@@ -467,10 +506,12 @@ def _seconds(steps: list[StepRun], name: str, cpu: bool) -> float:
     return sum(s.cpu if cpu else s.seconds for s in chosen)
 
 
-def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> list[StepRun]:
+def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool,
+                   before_build: Path | None = None) -> list[StepRun]:
     """Each step as its own process, with what it read and wrote. The two extracts run one
     after the other here (``deltastore run`` runs them at once), so that each one's time
-    is its own: the store API's, which has no change feed, is left out of the targets."""
+    is its own: the store API's, which has no change feed, is left out of the targets.
+    ``before_build``: where to copy the data as the build finds it."""
     refresh = ["--full-refresh"] if full else []
     # What the preparation wrote (a restored copy of the 5 GB of data, the next day) is
     # written back to disk now, not by whichever step happens to sync a file first: the
@@ -485,11 +526,10 @@ def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> l
                              written))
     freshness = check("freshness", run([*CLI, "freshness"], env, root))
     steps.append(StepRun("freshness", freshness.seconds, freshness.cpu, freshness.peak_mib))
-    # The pipeline's own build command (daily: --changed-only; --full-refresh overrides it).
-    build = check("build", run([*CLI, *pipeline_step("dbt-build").command, *refresh], env,
-                               root))
-    steps.append(StepRun("build", build.seconds, build.cpu, build.peak_mib, None, rows_built(data),
-                         nodes=node_seconds(data)))
+    if before_build is not None:
+        shutil.copytree(data, before_build)
+        os.sync()
+    steps.append(build_step(data, env, root, refresh))
     sync = check("sync", run([*CLI, "sync", *refresh], env, root))
     written = re.search(r"sync: wrote ([\d,]+) of ([\d,]+) rows", sync.output)
     assert written, sync.output[-2000:]
@@ -497,6 +537,14 @@ def pipeline_steps(data: Path, env: dict[str, str], root: Path, full: bool) -> l
                          int(written.group(2).replace(",", "")), None,
                          int(written.group(1).replace(",", ""))))
     return steps
+
+
+def build_step(data: Path, env: dict[str, str], root: Path, extra: list[str]) -> StepRun:
+    """The pipeline's own build command (daily: --changed-only; --full-refresh overrides
+    it), with ``extra`` options."""
+    build = check("build", run([*CLI, *pipeline_step("dbt-build").command, *extra], env, root))
+    return StepRun("build", build.seconds, build.cpu, build.peak_mib, None, rows_built(data),
+                   nodes=node_seconds(data))
 
 
 def extract_rows(data: Path, source: str) -> tuple[int, int]:

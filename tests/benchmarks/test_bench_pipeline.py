@@ -42,6 +42,12 @@ def test_the_daily_benchmark_prints_every_figure_and_the_fixed_cost(tmp_path: Pa
                      r"daily/full: run \d+%-\d+% \(median \d+%\), in CPU seconds "
                      r"\d+%-\d+% \(median \d+%\); build \d+%-\d+% \(median \d+%\); "
                      r"sync \d+%-\d+% \(median \d+%\)", out, re.M), out
+    # The last day's build again without the snapshots and summaries: fewer nodes, and
+    # what the daily run would then take.
+    bound = re.search(r"^without the snapshots and the models that summarise all history "
+                      r"\((\d+) of the day's (\d+) nodes, .* the daily run would take "
+                      r"[\d.]+ s, \d+% of the full run \(target <= 35 %\)", out, re.M)
+    assert bound and 0 < int(bound.group(1)) < int(bound.group(2)), out
     # The same day twice: each pair's daily run took in the same legacy changes.
     days = re.findall(r"day (\d{4}-\d{2}-\d{2}) written", out)
     assert len(days) == 3 and days[0] == days[1], days   # the third is the scale-1 day
