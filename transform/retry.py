@@ -60,8 +60,6 @@ def within(selectors: Sequence[str] | None, user_select: str) -> str:
     return " ".join(f"{mine},{theirs}" for mine in selectors for theirs in words)
 
 
-
-
 def parse_since(text: str) -> dt.datetime | None:
     """``--retry-since``: an ISO time (Argo's ``{{workflow.creationTimestamp}}`` is RFC 3339,
     ``2026-01-31T02:00:00Z``) as naive UTC, the warehouse's timestamps; empty: none."""
